@@ -1,0 +1,26 @@
+"""Unique default names (`dense`, `dense_1`, ...) per session, as Keras assigns them."""
+
+import re
+
+_NAME_COUNTS = {}
+
+
+def to_snake_case(name):
+    """Converts a class name to snake case the way Keras does (`Conv2D` -> `conv2d`)."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    name = re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+    if name.startswith("_"):
+        name = "private" + name
+    return name
+
+
+def uniquify(base):
+    """Returns `base` the first time it is asked for in a session, then `base_1`, `base_2`, ..."""
+    count = _NAME_COUNTS.get(base, 0)
+    _NAME_COUNTS[base] = count + 1
+    return base if count == 0 else f"{base}_{count}"
+
+
+def reset_names():
+    """Forgets every name handed out so far (used by `clear_session`)."""
+    _NAME_COUNTS.clear()
