@@ -1,1 +1,13 @@
-"""keraslike."""
+"""keraslike: the Keras functional API, running on PyTorch.
+
+`import keraslike as keras`, and Keras code runs: `keras.Input`, layer calls, `keras.Model`,
+`compile / fit / evaluate / predict`, saving. Every model is a real `torch.nn.Module`.
+"""
+
+from keraslike import activations, backend, constraints, initializers, layers, regularizers
+from keraslike.backend import config
+from keraslike.graph.keras_tensor import KerasTensor
+from keraslike.layers import Input, InputLayer, Layer
+from keraslike.models import Model, Sequential
+
+__version__ = "0.1.0"

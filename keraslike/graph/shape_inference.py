@@ -1,0 +1,92 @@
+"""Output specs of calls on symbolic tensors, found by running the call on `meta` tensors.
+
+Meta tensors carry shapes and dtypes but no memory, and compute nothing. Unknown (`None`)
+dimensions are given a placeholder size; the call runs twice with two different placeholders, and
+an output dimension that differs between the runs is unknown (`None`) in the result.
+"""
+
+import torch
+
+from keraslike.graph import nest
+from keraslike.graph.keras_tensor import KerasTensor
+
+_PLACEHOLDER_SIZES = (89, 97)
+
+
+def torch_dtype(dtype):
+    """Returns the `torch.dtype` for a dtype string (or passes a `torch.dtype` through)."""
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    resolved = getattr(torch, str(dtype), None)
+    if not isinstance(resolved, torch.dtype):
+        raise ValueError(f"Unknown dtype: {dtype!r}")
+    return resolved
+
+
+def dtype_name(dtype):
+    """Returns the Keras dtype string for a `torch.dtype` (`torch.float32` -> `"float32"`)."""
+    return str(dtype).replace("torch.", "")
+
+
+def _to_meta(tensor, placeholder):
+    shape = tuple(placeholder if d is None else d for d in tensor.shape)
+    return torch.empty(shape, dtype=torch_dtype(tensor.dtype), device="meta")
+
+
+def _meta_state(module):
+    state = {}
+    for name, value in module.named_parameters():
+        state[name] = torch.empty_like(value, device="meta")
+    for name, value in module.named_buffers():
+        state[name] = torch.empty_like(value, device="meta")
+    return state
+
+
+def _run_on_meta(fn, args, kwargs, module, placeholder):
+    meta_args, meta_kwargs = nest.map_structure(
+        lambda x: _to_meta(x, placeholder) if isinstance(x, KerasTensor) else x, (args, kwargs)
+    )
+    if module is None:
+        return fn(*meta_args, **meta_kwargs)
+    state = _meta_state(module)
+    if not state:
+        return fn(*meta_args, **meta_kwargs)
+    return torch.func.functional_call(module, state, tuple(meta_args), meta_kwargs)
+
+
+def _merge_leaf(first, second):
+    if isinstance(first, torch.Tensor):
+        shape = tuple(a if a == b else None for a, b in zip(first.shape, second.shape))
+        return KerasTensor(shape, dtype=dtype_name(first.dtype))
+    return first
+
+
+def infer_output_spec(fn, args, kwargs, module=None, description=None):
+    """Returns the structure of KerasTensors that `fn(*args, **kwargs)` would return.
+
+    Args:
+        fn: The callable to run.
+        args: Positional arguments, with KerasTensors at some leaves.
+        kwargs: Keyword arguments, with KerasTensors at some leaves.
+        module: The `nn.Module` whose parameters and buffers `fn` uses; they are replaced by meta
+            tensors for the run.
+        description: How to name the callable in error messages.
+    """
+    has_unknown = any(
+        None in x.shape for x in nest.flatten((args, kwargs)) if isinstance(x, KerasTensor)
+    )
+    sizes = _PLACEHOLDER_SIZES if has_unknown else _PLACEHOLDER_SIZES[:1]
+    try:
+        runs = [_run_on_meta(fn, args, kwargs, module, size) for size in sizes]
+    except Exception as error:
+        shapes = [x.shape for x in nest.flatten((args, kwargs)) if isinstance(x, KerasTensor)]
+        what = description or getattr(fn, "__name__", repr(fn))
+        raise type(error)(
+            f"Could not compute the output shape of {what} on inputs of shapes {shapes}: {error}. "
+            "If the call is correct but cannot run on shape-only ('meta') tensors, define "
+            "`compute_output_shape(input_shape)` on the layer."
+        ) from error
+    if len(runs) == 1:
+        runs.append(runs[0])
+    first, second = (nest.flatten(r) for r in runs)
+    return nest.pack_like(runs[0], [_merge_leaf(a, b) for a, b in zip(first, second)])

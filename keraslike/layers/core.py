@@ -1,0 +1,322 @@
+"""Core layers: Dense, Activation, Identity, Embedding, Lambda."""
+
+import torch
+import torch.nn.functional as F
+
+from keraslike import activations, constraints, initializers, regularizers
+from keraslike.layers.input_spec import InputSpec
+from keraslike.layers.layer import Layer
+from keraslike.layers.weight_layout import TRANSPOSED
+
+
+def _serialize(module, value):
+    return module.serialize(value) if value is not None else None
+
+
+class Dense(Layer):
+    """A densely connected layer: `activation(inputs @ kernel + bias)`.
+
+    The kernel is stored like `nn.Linear`'s `weight`, shape `(units, input_dim)`; `layer.kernel`
+    and `get_weights()` give Keras's `(input_dim, units)`.
+
+    Args:
+        units: Positive integer, the output size.
+        activation: Activation name or function (default: none, i.e. linear).
+        use_bias: Whether to add a bias.
+        kernel_initializer: Initializer of the kernel (`"glorot_uniform"`).
+        bias_initializer: Initializer of the bias (`"zeros"`).
+        kernel_regularizer, bias_regularizer: Optional weight penalties.
+        activity_regularizer: Optional penalty on the output.
+        kernel_constraint, bias_constraint: Optional weight constraints.
+
+    Input shape:
+        `(batch_size, ..., input_dim)`, any rank >= 2.
+
+    Output shape:
+        `(batch_size, ..., units)`.
+
+    Example:
+
+    ```python
+    x = keras.Input(shape=(16,))
+    y = keras.layers.Dense(32, activation="relu")(x)  # y.shape == (None, 32)
+    ```
+    """
+
+    def __init__(
+        self,
+        units,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        lora_rank=None,
+        lora_alpha=None,
+        quantization_config=None,
+        **kwargs,
+    ):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
+            raise ValueError(
+                "Received an invalid value for `units`, expected a positive integer. "
+                f"Received: units={units}"
+            )
+        self.units = units
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self.input_spec = InputSpec(min_ndim=2)
+        self.supports_masking = True
+        self._act = None if self.activation is activations.linear else self.activation
+
+    def build(self, input_shape):
+        input_dim = input_shape[-1]
+        if input_dim is None:
+            raise ValueError(
+                f'The last dimension of the input of layer "{self.name}" must be defined. '
+                f"Received: input_shape={tuple(input_shape)}"
+            )
+        self.add_weight(
+            shape=(input_dim, self.units),
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+            name="kernel",
+            torch_name="weight",
+            layout=TRANSPOSED,
+        )
+        if self.use_bias:
+            self.add_weight(
+                shape=(self.units,),
+                initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+                name="bias",
+            )
+        else:
+            self.bias = None
+        self.input_spec = InputSpec(min_ndim=2, axes={-1: input_dim})
+        self.built = True
+
+    def call(self, inputs):
+        outputs = F.linear(inputs, self.weight, self.bias)
+        if self._act is not None:
+            outputs = self._act(outputs)
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "units": self.units,
+                "activation": activations.serialize(self.activation),
+                "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": _serialize(regularizers, self.kernel_regularizer),
+                "bias_regularizer": _serialize(regularizers, self.bias_regularizer),
+                "kernel_constraint": _serialize(constraints, self.kernel_constraint),
+                "bias_constraint": _serialize(constraints, self.bias_constraint),
+                "quantization_config": None,
+            }
+        )
+        return config
+
+
+class Activation(Layer):
+    """Applies an activation function to its input.
+
+    Args:
+        activation: Activation name (`"relu"`, `"softmax"`, ...) or function.
+
+    Input shape:
+        Any. Output shape: same as the input.
+    """
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+        self.activation = activations.get(activation)
+
+    def call(self, inputs):
+        return self.activation(inputs)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config["activation"] = activations.serialize(self.activation)
+        return config
+
+
+class Identity(Layer):
+    """Returns its input unchanged (a placeholder layer)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs):
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+class Embedding(Layer):
+    """Turns non-negative integer indices into dense vectors of fixed size.
+
+    The table is stored like `nn.Embedding`'s `weight`, shape `(input_dim, output_dim)`, which is
+    also Keras's layout of `embeddings`.
+
+    Args:
+        input_dim: Size of the vocabulary (maximum index + 1).
+        output_dim: Size of each vector.
+        embeddings_initializer: Initializer of the table (`"uniform"`, i.e. U(-0.05, 0.05)).
+        embeddings_regularizer: Optional penalty on the table.
+        embeddings_constraint: Optional constraint on the table.
+        mask_zero: Whether index 0 is padding; when true the layer outputs a mask (`inputs != 0`).
+
+    Input shape:
+        `(batch_size, ...)` integer indices (float inputs are cast to integers, as in Keras).
+
+    Output shape:
+        `(batch_size, ..., output_dim)`.
+    """
+
+    def __init__(
+        self,
+        input_dim,
+        output_dim,
+        embeddings_initializer="uniform",
+        embeddings_regularizer=None,
+        embeddings_constraint=None,
+        mask_zero=False,
+        weights=None,
+        lora_rank=None,
+        lora_alpha=None,
+        quantization_config=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        for arg, value in (("input_dim", input_dim), ("output_dim", output_dim)):
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ValueError(
+                    f"Received an invalid value for `{arg}`, expected a positive integer. "
+                    f"Received: {arg}={value}"
+                )
+        self.input_dim = input_dim
+        self.output_dim = output_dim
+        self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
+        self.mask_zero = mask_zero
+        self.supports_masking = mask_zero
+        self._initial_weights = weights
+
+    def build(self, input_shape=None):
+        self.add_weight(
+            shape=(self.input_dim, self.output_dim),
+            initializer=self.embeddings_initializer,
+            regularizer=self.embeddings_regularizer,
+            constraint=self.embeddings_constraint,
+            name="embeddings",
+            torch_name="weight",
+        )
+        self.built = True
+        if self._initial_weights is not None:
+            self.set_weights(self._initial_weights)
+            self._initial_weights = None
+
+    def call(self, inputs):
+        if inputs.dtype not in (torch.int32, torch.int64):
+            inputs = inputs.to(torch.int64)
+        return F.embedding(inputs, self.weight)
+
+    def compute_mask(self, inputs, previous_mask=None):
+        if not self.mask_zero:
+            return None
+        return inputs != 0
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape) + (self.output_dim,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "input_dim": self.input_dim,
+                "output_dim": self.output_dim,
+                "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
+                "embeddings_regularizer": _serialize(regularizers, self.embeddings_regularizer),
+                "activity_regularizer": _serialize(regularizers, self.activity_regularizer),
+                "embeddings_constraint": _serialize(constraints, self.embeddings_constraint),
+                "mask_zero": self.mask_zero,
+                "quantization_config": None,
+            }
+        )
+        return config
+
+
+class Lambda(Layer):
+    """Wraps a function of tensors as a layer.
+
+    The function runs on torch tensors (use torch ops or `keras.ops`). A Lambda holding a Python
+    function cannot be serialized safely: saving records it, and loading refuses it unless
+    `safe_mode=False` (even then, only a registered function is looked up by name).
+
+    Args:
+        function: The function, called as `function(inputs, **arguments)`.
+        output_shape: Optional output shape (without batch), or a function of the input shape.
+            By default the shape is found by running the function on shape-only tensors.
+        mask: Optional output mask, or a function `(inputs, mask) -> mask`.
+        arguments: Optional dict of keyword arguments for `function`.
+    """
+
+    def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
+        super().__init__(**kwargs)
+        if not callable(function):
+            raise ValueError(f"Argument `function` must be callable. Received: {function!r}")
+        self.function = function
+        self._output_shape = output_shape
+        self.mask = mask
+        self.arguments = dict(arguments or {})
+        self.supports_masking = mask is not None
+
+    def call(self, inputs):
+        return self.function(inputs, **self.arguments)
+
+    def compute_mask(self, inputs, previous_mask=None):
+        if callable(self.mask):
+            return self.mask(inputs, previous_mask)
+        return self.mask
+
+    def get_config(self):
+        config = super().get_config()
+        name = getattr(self.function, "__name__", "<lambda>")
+        config.update(
+            {
+                "function": {
+                    "class_name": "__lambda__" if name == "<lambda>" else "function",
+                    "config": {"value": name},
+                },
+                "arguments": self.arguments,
+            }
+        )
+        if self._output_shape is not None and not callable(self._output_shape):
+            config["output_shape"] = tuple(self._output_shape)
+        return config

@@ -1,0 +1,635 @@
+"""Layer: the base class of every layer, a `torch.nn.Module` that also records graph nodes.
+
+Called on torch tensors, a layer is an ordinary module: `__call__` goes straight to
+`nn.Module.__call__` and `forward` runs `call`. Called on KerasTensors, it builds itself from the
+input shapes if needed, records a graph node and returns KerasTensors (see `keraslike.graph`).
+Weights live under torch's names and layouts; `get_weights`/`set_weights` and Keras-named
+attributes speak Keras's layouts through each weight's declared `Layout`.
+"""
+
+import inspect
+
+import numpy as np
+import torch
+from torch import nn
+
+from keraslike.backend import config
+from keraslike.backend.naming import to_snake_case, uniquify
+from keraslike.graph import nest
+from keraslike.graph.keras_tensor import KerasTensor
+from keraslike.graph.node import Node
+from keraslike.graph.operation import any_symbolic
+from keraslike.graph.shape_inference import dtype_name, infer_output_spec, torch_dtype
+from keraslike.layers.input_spec import assert_input_compatibility
+from keraslike.layers.weight_layout import IDENTITY
+
+
+class WeightSpec:
+    """One weight of a layer: its Keras name, the attribute holding it, its layout and extras."""
+
+    __slots__ = ("name", "attr", "layout", "regularizer", "constraint", "trainable")
+
+    def __init__(self, name, attr, layout, regularizer=None, constraint=None, trainable=True):
+        self.name = name
+        self.attr = attr
+        self.layout = layout
+        self.regularizer = regularizer
+        self.constraint = constraint
+        self.trainable = trainable
+
+
+_SIGNATURES = {}
+
+
+def _call_signature(cls):
+    """(takes `training`, takes `mask`, positional parameter names) of `cls.call`, cached."""
+    if cls not in _SIGNATURES:
+        params = inspect.signature(cls.call).parameters
+        positional = [
+            name
+            for name, p in params.items()
+            if name != "self" and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+        _SIGNATURES[cls] = ("training" in params, "mask" in params, positional)
+    return _SIGNATURES[cls]
+
+
+def _shape_of(structure):
+    return nest.map_structure(lambda x: tuple(x.shape) if hasattr(x, "shape") else x, structure)
+
+
+def _policy_name(dtype):
+    if dtype is None:
+        return config.floatx()
+    if isinstance(dtype, dict):
+        return dtype.get("config", {}).get("name", config.floatx())
+    if isinstance(dtype, torch.dtype):
+        return dtype_name(dtype)
+    return str(getattr(dtype, "name", dtype))
+
+
+class Layer(nn.Module):
+    """The base class of all layers: a `torch.nn.Module` with Keras's layer API.
+
+    Subclasses create weights in `build(input_shape)` with `add_weight`, compute in
+    `call(inputs, training=None, mask=None)` (declaring `training`/`mask` only if they use them),
+    and return their constructor arguments from `get_config()`.
+
+    Args:
+        trainable: Whether the layer's weights are updated by training.
+        dtype: The dtype of the weights and computations (`"float32"` by default).
+        name: The layer's name; defaults to a unique snake-case name of the class.
+        activity_regularizer: Optional penalty on the layer's output.
+        input_shape: Shape of the input without the batch dimension (Sequential's first layer).
+
+    Example:
+
+    ```python
+    class Linear(keras.layers.Layer):
+        def __init__(self, units=32, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=(input_shape[-1], self.units), name="w")
+            self.b = self.add_weight(shape=(self.units,), initializer="zeros", name="b")
+
+        def call(self, inputs):
+            return inputs @ self.w + self.b
+    ```
+    """
+
+    def __init__(
+        self,
+        *,
+        activity_regularizer=None,
+        trainable=True,
+        dtype=None,
+        autocast=True,
+        name=None,
+        **kwargs,
+    ):
+        super().__init__()
+        input_shape = kwargs.pop("input_shape", None)
+        batch_input_shape = kwargs.pop("batch_input_shape", None)
+        batch_size = kwargs.pop("batch_size", None)
+        input_dim = kwargs.pop("input_dim", None)
+        kwargs.pop("input_length", None)
+        if kwargs:
+            raise TypeError(
+                f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}"
+            )
+        if name is not None and (not isinstance(name, str) or "/" in name):
+            raise ValueError(f"Argument `name` must be a string without '/'. Received: name={name!r}")
+        self.name = name or uniquify(to_snake_case(type(self).__name__))
+        self.built = False
+        self.training = False  # Keras's `layer(x)` is inference unless training is asked for
+        self._trainable = bool(trainable)
+        self._dtype_policy_name = _policy_name(dtype)
+        self.autocast = autocast
+        self._inbound_nodes = []
+        self._weight_specs = []
+        self._losses = []
+        self._build_shapes = None
+        self.input_spec = None
+        self.supports_masking = getattr(self, "supports_masking", False)
+        from keraslike import regularizers
+
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        if batch_input_shape is not None:
+            self._batch_input_shape = tuple(batch_input_shape)
+        elif input_shape is not None:
+            self._batch_input_shape = (batch_size,) + tuple(input_shape)
+        elif input_dim is not None:
+            self._batch_input_shape = (batch_size, input_dim)
+        else:
+            self._batch_input_shape = None
+
+    # ------------------------------------------------------------------ attributes and weights
+
+    def __setattr__(self, name, value):
+        if (
+            isinstance(value, list)
+            and not name.startswith("_")
+            and value
+            and all(isinstance(v, nn.Module) for v in value)
+        ):
+            value = nn.ModuleList(value)  # track sublayers kept in a list, as Keras does
+        elif isinstance(value, torch.Tensor) and "_weight_specs" in self.__dict__:
+            self._rename_weight(value, name)
+        super().__setattr__(name, value)
+
+    def _rename_weight(self, value, name):
+        for spec in self._weight_specs:
+            if spec.attr == name:
+                return
+            if spec.layout is IDENTITY and self._find_tensor(spec.attr) is value:
+                table = self._parameters if spec.attr in self._parameters else self._buffers
+                table[name] = table.pop(spec.attr)
+                spec.attr = name
+                if spec.name.startswith("variable"):
+                    spec.name = name
+                return
+
+    def _find_tensor(self, attr):
+        if attr in self._parameters:
+            return self._parameters[attr]
+        return self._buffers.get(attr)
+
+    def __getattr__(self, name):
+        # Same lookups as nn.Module.__getattr__ (the path `self.weight` takes), plus Keras names.
+        d = self.__dict__
+        if name in d["_parameters"]:
+            return d["_parameters"][name]
+        if name in d["_buffers"]:
+            return d["_buffers"][name]
+        if name in d["_modules"]:
+            return d["_modules"][name]
+        for spec in d.get("_weight_specs", ()):
+            if spec.name == name:
+                return spec.layout.to_keras(self._find_tensor(spec.attr))
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def add_weight(
+        self,
+        shape=None,
+        initializer=None,
+        dtype=None,
+        trainable=True,
+        autocast=True,
+        regularizer=None,
+        constraint=None,
+        aggregation="none",
+        overwrite_with_gradient=False,
+        name=None,
+        *,
+        torch_name=None,
+        layout=IDENTITY,
+    ):
+        """Creates a weight, registers it on the layer and returns it.
+
+        Trainable weights become `nn.Parameter`s; non-trainable ones become buffers (so they
+        appear in `state_dict()` and move with `.to()`, as BatchNorm's running statistics do).
+
+        Args:
+            shape: The weight's shape in Keras's layout.
+            initializer: Initializer name, instance or callable; `"glorot_uniform"` by default for
+                float weights, `"zeros"` otherwise.
+            dtype: The weight's dtype; defaults to the layer's dtype.
+            trainable: Whether training updates it.
+            regularizer: Optional penalty on the weight, collected by `layer.losses`.
+            constraint: Optional projection applied after each optimizer update.
+            name: The weight's Keras name (`"kernel"`, `"bias"`, ...).
+            torch_name: The attribute name it is stored under, when it differs from `name`
+                (Dense stores its `kernel` as `weight`, like `nn.Linear`).
+            layout: How the torch-layout storage relates to the Keras layout.
+
+        Returns:
+            The parameter (or buffer), in torch layout.
+        """
+        from keraslike import constraints, initializers, regularizers
+
+        shape = tuple(int(d) for d in (shape or ()))
+        dtype = torch_dtype(dtype or self._dtype_policy_name)
+        if initializer is None:
+            initializer = "glorot_uniform" if dtype.is_floating_point else "zeros"
+        init = initializers.get(initializer)
+        with torch.no_grad():
+            value = torch.as_tensor(init(shape, dtype=dtype_name(dtype)), dtype=dtype)
+            value = layout.to_torch(value).contiguous()
+        if name is None:
+            name = "variable" if not self._weight_specs else f"variable_{len(self._weight_specs)}"
+        attr = torch_name or name
+        if trainable:
+            self.register_parameter(attr, nn.Parameter(value, requires_grad=self._trainable))
+        else:
+            self.register_buffer(attr, value)
+        tensor = self._find_tensor(attr)
+        tensor.path = f"{self.name}/{name}"
+        self._weight_specs.append(
+            WeightSpec(
+                name,
+                attr,
+                layout,
+                regularizers.get(regularizer),
+                constraints.get(constraint),
+                trainable,
+            )
+        )
+        return tensor
+
+    def _sublayers(self):
+        """Direct sublayers, in the order Keras lists their weights."""
+        found = []
+        stack = list(self._modules.values())[::-1]
+        while stack:
+            module = stack.pop()
+            if isinstance(module, Layer):
+                found.append(module)
+            elif module is not None:
+                stack.extend(list(module._modules.values())[::-1])
+        return found
+
+    def _own_weights(self, trainable):
+        return [
+            self._find_tensor(s.attr) for s in self._weight_specs if s.trainable == trainable
+        ]
+
+    def _weight_entries(self):
+        """(layer, spec) for every weight, in Keras's order, each tensor once."""
+        entries, seen = [], set()
+
+        def visit(layer):
+            own = [s for s in layer._weight_specs if s.trainable]
+            own += [s for s in layer._weight_specs if not s.trainable]
+            for spec in own:
+                tensor = layer._find_tensor(spec.attr)
+                if id(tensor) not in seen:
+                    seen.add(id(tensor))
+                    entries.append((layer, spec))
+            for sub in layer._sublayers():
+                visit(sub)
+
+        visit(self)
+        return entries
+
+    @property
+    def weights(self):
+        """All weights (parameters and buffers, torch layout), in Keras's order."""
+        return [layer._find_tensor(spec.attr) for layer, spec in self._weight_entries()]
+
+    @property
+    def trainable_weights(self):
+        """Weights updated by training (empty when the layer is frozen)."""
+        if not self.trainable:
+            return []
+        return [
+            layer._find_tensor(spec.attr)
+            for layer, spec in self._weight_entries()
+            if spec.trainable and layer.trainable
+        ]
+
+    @property
+    def non_trainable_weights(self):
+        """Weights not updated by training."""
+        trainable_ids = {id(w) for w in self.trainable_weights}
+        return [w for w in self.weights if id(w) not in trainable_ids]
+
+    @property
+    def variables(self):
+        """Same as `weights`."""
+        return self.weights
+
+    @property
+    def trainable_variables(self):
+        """Same as `trainable_weights`."""
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self):
+        """Same as `non_trainable_weights`."""
+        return self.non_trainable_weights
+
+    @property
+    def trainable(self):
+        """Whether training updates this layer's weights; setting it (un)freezes sublayers too."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        value = bool(value)
+        for module in self.modules():
+            if isinstance(module, Layer):
+                module._trainable = value
+                for spec in module._weight_specs:
+                    if spec.trainable:
+                        module._find_tensor(spec.attr).requires_grad_(value)
+
+    def get_weights(self):
+        """Returns the weights as numpy arrays in Keras's layouts and order."""
+        return [
+            spec.layout.to_keras(layer._find_tensor(spec.attr)).detach().cpu().numpy()
+            for layer, spec in self._weight_entries()
+        ]
+
+    def set_weights(self, weights):
+        """Sets the weights from numpy arrays in Keras's layouts and order (as `get_weights`).
+
+        Raises:
+            ValueError: When the number of arrays or a shape does not match.
+        """
+        entries = self._weight_entries()
+        if len(weights) != len(entries):
+            raise ValueError(
+                f'Layer "{self.name}" expected {len(entries)} weights, but received '
+                f"{len(weights)} weights. Expected: {[f'{l.name}/{s.name}' for l, s in entries]}"
+            )
+        with torch.no_grad():
+            for (layer, spec), value in zip(entries, weights):
+                target = layer._find_tensor(spec.attr)
+                value = torch.as_tensor(np.asarray(value))
+                expected = spec.layout.keras_shape(target.shape)
+                if tuple(value.shape) != expected:
+                    raise ValueError(
+                        f'Layer "{layer.name}" weight "{spec.name}" has shape {expected}, '
+                        f"but the provided weight has shape {tuple(value.shape)}."
+                    )
+                target.copy_(spec.layout.to_torch(value.to(target.dtype)))
+
+    def count_params(self):
+        """Returns the number of scalars in the layer's weights.
+
+        Raises:
+            ValueError: When the layer is not built yet.
+        """
+        if not self.built:
+            raise ValueError(
+                f"You tried to call `count_params` on layer '{self.name}', but the layer isn't "
+                "built. You can build it manually via: `layer.build(input_shape)`."
+            )
+        return int(sum(w.numel() for w in self.weights))
+
+    # ------------------------------------------------------------------ losses
+
+    def add_loss(self, loss):
+        """Adds a loss tensor (for example an activity penalty) to `layer.losses`."""
+        self._losses.append(loss)
+
+    @property
+    def losses(self):
+        """Penalties of this layer and its sublayers: weight regularizers and added losses."""
+        result = []
+        for layer in self.modules():
+            if not isinstance(layer, Layer):
+                continue
+            result.extend(layer._losses)
+            for spec in layer._weight_specs:
+                if spec.regularizer is not None:
+                    tensor = layer._find_tensor(spec.attr)
+                    result.append(spec.regularizer(spec.layout.to_keras(tensor)))
+        return result
+
+    # ------------------------------------------------------------------ dtype
+
+    @property
+    def dtype(self):
+        """The dtype of the layer's weights, as a string."""
+        name = self._dtype_policy_name
+        return "float32" if name.startswith("mixed_") else name
+
+    @property
+    def compute_dtype(self):
+        """The dtype of the layer's computations, as a string."""
+        name = self._dtype_policy_name
+        return name.split("_", 1)[1] if name.startswith("mixed_") else name
+
+    @property
+    def variable_dtype(self):
+        """Same as `dtype`."""
+        return self.dtype
+
+    @property
+    def dtype_policy(self):
+        """The name of the layer's dtype policy (`"float32"`, `"mixed_float16"`, ...)."""
+        return self._dtype_policy_name
+
+    # ------------------------------------------------------------------ building
+
+    def build(self, input_shape):
+        """Creates the layer's weights for inputs of `input_shape` (batch dimension included)."""
+        self.built = True
+
+    def _maybe_build(self, args, kwargs):
+        if self.built:
+            return
+        params = [p for p in inspect.signature(self.build).parameters.values()]
+        if len(params) <= 1 or not args:
+            first = args[0] if args else next(iter(kwargs.values()), None)
+            shapes = _shape_of(first)
+            self._build_shapes = {"input_shape": shapes}
+            self.build(shapes)
+        else:
+            bound = inspect.signature(self.call).bind_partial(*args, **kwargs).arguments
+            shapes = {}
+            for p in params:
+                source = p.name[: -len("_shape")] if p.name.endswith("_shape") else p.name
+                if source in bound:
+                    shapes[p.name] = _shape_of(bound[source])
+            self._build_shapes = {"shapes_dict": shapes}
+            self.build(**shapes)
+        self.built = True
+
+    def get_build_config(self):
+        """Returns the input shape(s) the layer was built with, as Keras saves them."""
+        if self._build_shapes is None:
+            return None
+        return dict(self._build_shapes)
+
+    def build_from_config(self, config):
+        """Builds the layer from the output of `get_build_config`."""
+        if not config or self.built:
+            return
+        if "input_shape" in config:
+            self.build(config["input_shape"])
+        elif "shapes_dict" in config:
+            self.build(**config["shapes_dict"])
+        self._build_shapes = dict(config)
+        self.built = True
+
+    # ------------------------------------------------------------------ calling
+
+    def call(self, *args, **kwargs):
+        """The layer's computation on torch tensors. Subclasses override it."""
+        raise NotImplementedError(f"Layer {type(self).__name__} does not define `call()`.")
+
+    def __call__(self, *args, **kwargs):
+        if any_symbolic(args, kwargs):
+            return self._symbolic_call(args, kwargs)
+        takes_training, takes_mask, _ = _call_signature(type(self))
+        if not takes_training and "training" in kwargs:
+            del kwargs["training"]
+        if not takes_mask and "mask" in kwargs:
+            del kwargs["mask"]
+        if args and isinstance(args[0], np.ndarray):
+            args = (self._to_tensor(args[0]),) + args[1:]
+        if self.input_spec is not None and args and isinstance(args[0], torch.Tensor):
+            assert_input_compatibility(self.input_spec, args[0], self.name)
+        return nn.Module.__call__(self, *args, **kwargs)
+
+    def _to_tensor(self, array):
+        tensor = torch.as_tensor(array)
+        if tensor.is_floating_point():
+            tensor = tensor.to(torch_dtype(self.compute_dtype))
+        return tensor
+
+    def forward(self, *args, **kwargs):
+        """Runs `call` (building the layer first if needed): the `nn.Module` entry point."""
+        if not self.built:
+            self._maybe_build(args, kwargs)
+        if self._losses:
+            self._losses.clear()
+        outputs = self.call(*args, **kwargs)
+        if self.activity_regularizer is not None:
+            batch = outputs.shape[0] if outputs.ndim else 1
+            self._losses.append(self.activity_regularizer(outputs) / batch)
+        return outputs
+
+    @property
+    def runtime_callable(self):
+        """What a model's execution plan calls for this layer's nodes (keeps torch hooks)."""
+        return nn.Module.__call__.__get__(self)
+
+    def _symbolic_call(self, args, kwargs):
+        takes_training, takes_mask, positional = _call_signature(type(self))
+        first = args[0] if args else None
+        assert_input_compatibility(
+            self.input_spec, nest.flatten(first) if isinstance(first, (list, tuple)) else first, self.name
+        )
+        self._maybe_build(args, kwargs)
+        if takes_mask and kwargs.get("mask") is None and first is not None:
+            masks = [getattr(x, "_keras_mask", None) for x in nest.flatten(first)]
+            if any(m is not None for m in masks):
+                kwargs = dict(kwargs, mask=nest.pack_like(first, masks))
+        if not takes_training:
+            kwargs.pop("training", None)
+        outputs = self.compute_output_spec(*args, **kwargs)
+        Node(self, args, kwargs, outputs)
+        if first is not None:
+            self._set_output_masks(first, kwargs.get("mask"), outputs)
+        return outputs
+
+    def _set_output_masks(self, inputs, previous_mask, outputs):
+        overrides = type(self).compute_mask is not Layer.compute_mask
+        if not overrides and (previous_mask is None or not self.supports_masking):
+            return
+        mask = self.compute_mask(inputs, previous_mask)
+        if mask is None:
+            return
+        out_list = nest.flatten(outputs)
+        mask_list = nest.flatten(mask) if isinstance(mask, (list, tuple)) else [mask] * len(out_list)
+        for out, m in zip(out_list, mask_list):
+            if isinstance(out, KerasTensor):
+                out._keras_mask = m
+
+    def compute_mask(self, inputs, previous_mask):
+        """Returns the output mask: the input mask when `supports_masking`, else `None`."""
+        if not self.supports_masking:
+            return None
+        return previous_mask
+
+    def compute_output_shape(self, *args, **kwargs):
+        """Returns the output shape for an input shape. Layers may override it."""
+        raise NotImplementedError
+
+    def compute_output_spec(self, *args, **kwargs):
+        """Returns KerasTensors describing the outputs of a call on these symbolic inputs.
+
+        Uses `compute_output_shape` when the layer defines it for a single input, and otherwise
+        runs `call` on meta tensors (so layers written with plain torch ops need no shape code).
+        """
+        tensors = [x for x in nest.flatten((args, kwargs)) if isinstance(x, KerasTensor)]
+        overrides = type(self).compute_output_shape is not Layer.compute_output_shape
+        if overrides and len(args) == 1 and len(tensors) == len(nest.flatten(args[0])):
+            shape = self.compute_output_shape(_shape_of(args[0]))
+            return _spec_from_shape(shape, self.compute_dtype)
+        return infer_output_spec(
+            self.__call__, args, kwargs, module=self, description=f'layer "{self.name}"'
+        )
+
+    # ------------------------------------------------------------------ graph accessors
+
+    def _first_node(self, what):
+        if not self._inbound_nodes:
+            raise AttributeError(
+                f"Layer '{self.name}' has never been called and thus has no defined {what}."
+            )
+        return self._inbound_nodes[0]
+
+    @property
+    def input(self):
+        """The symbolic input(s) of the layer's first call."""
+        tensors = self._first_node("input").input_tensors
+        return tensors[0] if len(tensors) == 1 else list(tensors)
+
+    @property
+    def output(self):
+        """The symbolic output(s) of the layer's first call."""
+        tensors = self._first_node("output").output_tensors
+        return tensors[0] if len(tensors) == 1 else list(tensors)
+
+    # ------------------------------------------------------------------ config
+
+    def get_config(self):
+        """Returns the layer's constructor arguments as a JSON-safe dict (Keras 3's keys)."""
+        from keraslike import regularizers
+
+        config = {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": {
+                "module": "keras",
+                "class_name": "DTypePolicy",
+                "config": {"name": self._dtype_policy_name},
+                "registered_name": None,
+            },
+        }
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        """Creates a layer from the output of `get_config`."""
+        return cls(**config)
+
+    def extra_repr(self):
+        return f"name={self.name!r}"
+
+
+def _spec_from_shape(shape, dtype):
+    if isinstance(shape, dict):
+        return {k: _spec_from_shape(v, dtype) for k, v in shape.items()}
+    shape = tuple(shape) if not isinstance(shape, list) else shape
+    if all(d is None or isinstance(d, int) for d in shape):
+        return KerasTensor(tuple(shape), dtype=dtype)
+    return type(shape)(_spec_from_shape(s, dtype) for s in shape)

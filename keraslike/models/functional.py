@@ -1,0 +1,329 @@
+"""Model: a Layer built from a graph of layer calls (the functional API), or subclassed.
+
+`Model(inputs, outputs)` walks the graph once (`graph.topology`), checks it, and compiles it into
+an `ExecutionPlan`; `forward` then only standardizes the inputs and runs the plan.
+"""
+
+import numpy as np
+import torch
+
+from keraslike.backend.naming import to_snake_case, uniquify
+from keraslike.graph import nest
+from keraslike.graph.keras_tensor import KerasTensor
+from keraslike.graph.plan import ExecutionPlan
+from keraslike.graph.shape_inference import torch_dtype
+from keraslike.graph.topology import check_unique_names, map_graph
+from keraslike.layers.input_layer import InputLayer
+from keraslike.layers.layer import Layer
+
+
+def _check_symbolic(structure, what):
+    for x in nest.flatten(structure):
+        if not isinstance(x, KerasTensor):
+            raise ValueError(
+                f"All `{what}` values must be KerasTensors (from `keras.Input` or a layer call). "
+                f"Received: {what}={structure!r} including invalid value {x!r} of type {type(x)}"
+            )
+        if x._keras_history is None:
+            raise ValueError(f"The {what} tensor {x!r} was not produced by `keras.Input` or a layer.")
+
+
+class Model(Layer):
+    """A model: a graph of layers with `fit`, `evaluate`, `predict`, `save` and `summary`.
+
+    Either give it the inputs and outputs of a graph built from `keras.Input` and layer calls
+    (the functional API), or subclass it and define `call`.
+
+    Args:
+        inputs: A KerasTensor, or a list or dict of them.
+        outputs: A KerasTensor, or a list or dict of them, computed from `inputs`.
+        name: The model's name (`"functional"`, `"functional_1"`, ... by default).
+
+    Example:
+
+    ```python
+    inputs = keras.Input(shape=(784,))
+    x = keras.layers.Dense(64, activation="relu")(inputs)
+    outputs = keras.layers.Dense(10)(x)
+    model = keras.Model(inputs=inputs, outputs=outputs, name="mnist_model")
+    ```
+    """
+
+    def __init__(self, *args, **kwargs):
+        inputs = kwargs.pop("inputs", args[0] if len(args) > 0 else None)
+        outputs = kwargs.pop("outputs", args[1] if len(args) > 1 else None)
+        if len(args) > 2:
+            raise TypeError(f"Model takes at most 2 positional arguments (inputs, outputs); got {len(args)}.")
+        name = kwargs.pop("name", None)
+        is_graph = inputs is not None or outputs is not None
+        if name is None:
+            base = "functional" if is_graph or type(self) is Model else to_snake_case(type(self).__name__)
+            name = uniquify(base)
+        super().__init__(name=name, **kwargs)
+        self._plan = None
+        self.compiled = False
+        if is_graph:
+            if inputs is None or outputs is None:
+                raise ValueError("A functional Model needs both `inputs` and `outputs`.")
+            self._init_graph(inputs, outputs)
+
+    # ------------------------------------------------------------------ graph construction
+
+    def _init_graph(self, inputs, outputs):
+        if isinstance(inputs, tuple):
+            inputs = list(inputs)
+        if isinstance(outputs, tuple):
+            outputs = list(outputs)
+        _check_symbolic(inputs, "inputs")
+        _check_symbolic(outputs, "outputs")
+        self._inputs_struct = inputs
+        self._outputs_struct = outputs
+        flat_inputs = nest.flatten(inputs)
+        flat_outputs = nest.flatten(outputs)
+        graph = map_graph(flat_inputs, flat_outputs)
+        self._graph = graph
+        self._operations = graph.operations
+        self._layers = [op for op in graph.operations if isinstance(op, Layer)]
+        check_unique_names(self._layers, self.name)
+        for layer in self._layers:
+            if isinstance(layer, InputLayer):
+                continue
+            if "." in layer.name:
+                raise ValueError(f'Layer name "{layer.name}" contains ".", which torch modules forbid.')
+            self._modules[layer.name] = layer  # direct: a layer may be named like a Model attribute
+        self._input_layers = [t._keras_history[0] for t in flat_inputs]
+        self._flat_inputs = flat_inputs
+        self._flat_outputs = flat_outputs
+        self._input_dtypes = [torch_dtype(t.dtype) for t in flat_inputs]
+        self._plan = ExecutionPlan(flat_inputs, flat_outputs, graph.nodes)
+        self.built = True
+        self.eval()
+
+    @property
+    def _is_graph_network(self):
+        return self._plan is not None
+
+    @property
+    def layers(self):
+        """The model's layers: InputLayers first, in the graph's (Keras's) order."""
+        if self._is_graph_network:
+            return list(self._layers)
+        return self._sublayers()
+
+    def _sublayers(self):
+        if self._is_graph_network:
+            return [layer for layer in self._layers if not isinstance(layer, InputLayer)]
+        return super()._sublayers()
+
+    @property
+    def inputs(self):
+        """The model's input KerasTensors, as a flat list."""
+        return list(self._flat_inputs) if self._is_graph_network else None
+
+    @property
+    def outputs(self):
+        """The model's output KerasTensors, as a flat list."""
+        return list(self._flat_outputs) if self._is_graph_network else None
+
+    @property
+    def input(self):
+        """The input(s) in the structure they were given to `Model(...)`."""
+        if self._is_graph_network:
+            return self._inputs_struct
+        return super().input
+
+    @property
+    def output(self):
+        """The output(s) in the structure they were given to `Model(...)`."""
+        if self._is_graph_network:
+            return self._outputs_struct
+        return super().output
+
+    @property
+    def input_names(self):
+        """Names of the model's inputs (the keys of a dict passed to the model)."""
+        return [layer.name for layer in self._input_layers]
+
+    @property
+    def output_names(self):
+        """Names of the model's outputs: dict keys, or the names of the layers producing them."""
+        if isinstance(self._outputs_struct, dict):
+            return list(self._outputs_struct.keys())
+        return [t._keras_history[0].name for t in self._flat_outputs]
+
+    @property
+    def input_shape(self):
+        """The input shape(s), batch dimension first."""
+        shapes = [t.shape for t in self._flat_inputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self):
+        """The output shape(s), batch dimension first."""
+        shapes = [t.shape for t in self._flat_outputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    def get_layer(self, name=None, index=None):
+        """Returns a layer by its name or its index in `model.layers`.
+
+        Raises:
+            ValueError: When no layer has that name or index, or neither is given.
+        """
+        if index is not None and name is not None:
+            raise ValueError(
+                f"Provide only a layer name or a layer index. Received: index={index}, name={name}."
+            )
+        layers = self.layers
+        if index is not None:
+            if len(layers) <= index:
+                raise ValueError(
+                    f"Was asked to retrieve layer at index {index} but model only has "
+                    f"{len(layers)} layers."
+                )
+            return layers[index]
+        if name is not None:
+            for layer in layers:
+                if layer.name == name:
+                    return layer
+            raise ValueError(
+                f"No such layer: {name}. Existing layers are: {[layer.name for layer in layers]}."
+            )
+        raise ValueError("Provide either a layer name or layer index at `get_layer`.")
+
+    # ------------------------------------------------------------------ calling
+
+    def _standardize_inputs(self, args):
+        n = len(self._flat_inputs)
+        if len(args) == 1:
+            data = args[0]
+        else:
+            data = list(args)
+        if isinstance(data, dict):
+            flat = []
+            for layer in self._input_layers:
+                if layer.name not in data:
+                    raise ValueError(
+                        f'Missing data for input "{layer.name}" of model "{self.name}". You passed '
+                        f"a dict with keys {list(data.keys())}. Expected the keys {self.input_names}."
+                    )
+                flat.append(data[layer.name])
+        elif isinstance(data, (list, tuple)):
+            flat = list(data)
+            if n == 1 and len(flat) == 1 and isinstance(self._inputs_struct, KerasTensor):
+                pass
+            elif len(flat) != n:
+                raise ValueError(
+                    f'Model "{self.name}" expects {n} input(s) {self.input_names}, but it '
+                    f"received {len(flat)} input tensors."
+                )
+        else:
+            flat = [data]
+            if n != 1:
+                raise ValueError(
+                    f'Model "{self.name}" expects {n} input(s) {self.input_names}, but it '
+                    "received 1 input tensor."
+                )
+        for i, x in enumerate(flat):
+            if type(x) is torch.Tensor or isinstance(x, torch.Tensor):
+                if x.dtype != self._input_dtypes[i] and x.is_floating_point():
+                    flat[i] = x.to(self._input_dtypes[i])
+            else:
+                flat[i] = self._convert_input(x, i)
+            self._check_input_shape(flat[i], i)
+        return flat
+
+    def _convert_input(self, x, i):
+        if isinstance(x, (np.ndarray, np.generic, int, float, list)):
+            array = np.asarray(x)
+            tensor = torch.as_tensor(array)
+            if tensor.is_floating_point() or self._input_dtypes[i].is_floating_point:
+                tensor = tensor.to(self._input_dtypes[i])
+            return tensor
+        if x is None and self._input_layers[i].optional:
+            return None
+        raise TypeError(
+            f'Input "{self._input_layers[i].name}" of model "{self.name}" must be a tensor or a '
+            f"numpy array. Received: {type(x).__name__} {x!r:.80}"
+        )
+
+    def _check_input_shape(self, x, i):
+        if x is None:
+            return
+        expected = self._flat_inputs[i].shape
+        actual = x.shape
+        if len(actual) != len(expected) or any(
+            e is not None and e != a for e, a in zip(expected, actual)
+        ):
+            raise ValueError(
+                f'Input "{self._input_layers[i].name}" of model "{self.name}" is incompatible with '
+                f"the model: expected shape={expected}, found shape={tuple(actual)}"
+            )
+
+    def call(self, *inputs, training=None, mask=None):
+        """Runs the graph on real tensors (a tensor, a list, a dict, or positional tensors)."""
+        if not self._is_graph_network:
+            raise NotImplementedError(
+                f"Model {type(self).__name__} has no graph: subclasses must define `call()`."
+            )
+        flat = self._standardize_inputs(inputs)
+        results = self._plan.run(flat, training)
+        if isinstance(self._outputs_struct, KerasTensor):
+            return results[0]
+        return nest.pack_like(self._outputs_struct, results)
+
+    def build(self, input_shape=None):
+        """Builds a subclassed model by calling it on a symbolic input of `input_shape`."""
+        if not self._is_graph_network and input_shape is not None and not self.built:
+            self.built = True
+            self.call(KerasTensor(tuple(input_shape), dtype=self.compute_dtype))
+        self.built = True
+
+    # ------------------------------------------------------------------ config
+
+    def get_config(self):
+        """Returns the model's config (the full graph for functional models)."""
+        if self._is_graph_network:
+            from keraslike.models.functional_config import functional_config
+
+            return functional_config(self)
+        return {"name": self.name, "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """Rebuilds a model from `get_config()` output."""
+        if "layers" in config and "input_layers" in config:
+            from keraslike.models.functional_config import functional_from_config
+
+            return functional_from_config(cls, config, custom_objects=custom_objects)
+        return cls(**config)
+
+    def summary(
+        self,
+        line_length=None,
+        positions=None,
+        print_fn=None,
+        expand_nested=False,
+        show_trainable=False,
+        layer_range=None,
+    ):
+        """Prints a table of the model's layers, output shapes and parameter counts.
+
+        Args:
+            line_length: Total width of the table.
+            positions: Relative or absolute positions of the column ends.
+            print_fn: Function called with the text (default `print`).
+            expand_nested: Whether to show the layers of nested models.
+            show_trainable: Whether to add a "Trainable" column.
+            layer_range: Two layer names: the first and last layer to show.
+        """
+        from keraslike.utils.summary_utils import print_summary
+
+        print_summary(
+            self,
+            line_length=line_length,
+            positions=positions,
+            print_fn=print_fn,
+            expand_nested=expand_nested,
+            show_trainable=show_trainable,
+            layer_range=layer_range,
+        )

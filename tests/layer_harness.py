@@ -1,0 +1,138 @@
+"""One harness that checks any layer against Keras 3: outputs, symbolic shapes, configs, weights.
+
+Usage in a test:
+
+    check_layer("Dense", {"units": 3}, input_shape=(2, 4))
+
+builds the layer in Keras 3 (torch backend) and in keraslike, copies Keras's weights across with
+`get_weights`/`set_weights`, and asserts that eager outputs agree, that the symbolic output
+shape equals Keras's, that `get_config()` is equal key for key, and that `from_config` round trips.
+"""
+
+import numpy as np
+import pytest
+import torch
+
+import keraslike
+
+
+def _normalize(value):
+    if isinstance(value, (list, tuple)):
+        return [_normalize(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _normalize(v) for k, v in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def assert_configs_equal(ours, theirs, ignore=("name",)):
+    """Asserts two configs are equal, treating tuples and lists alike."""
+    a = {k: v for k, v in _normalize(ours).items() if k not in ignore}
+    b = {k: v for k, v in _normalize(theirs).items() if k not in ignore}
+    assert a == b, f"config mismatch:\n ours:   {a}\n theirs: {b}"
+
+
+def _random_input(shape, dtype, rng, int_high):
+    if dtype.startswith("int"):
+        return rng.integers(0, int_high, size=shape).astype(dtype)
+    if dtype == "bool":
+        return rng.random(size=shape) > 0.3
+    return rng.standard_normal(size=shape).astype(dtype)
+
+
+def _to_numpy(x):
+    if isinstance(x, (list, tuple)):
+        return [_to_numpy(v) for v in x]
+    if isinstance(x, dict):
+        return {k: _to_numpy(v) for k, v in x.items()}
+    if hasattr(x, "detach"):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def _flat(x):
+    if isinstance(x, (list, tuple)):
+        out = []
+        for v in x:
+            out.extend(_flat(v))
+        return out
+    if isinstance(x, dict):
+        return [v for k in sorted(x) for v in _flat(x[k])]
+    return [x]
+
+
+def check_layer(
+    class_name,
+    init_kwargs=None,
+    input_shape=None,
+    input_data=None,
+    input_dtype="float32",
+    call_kwargs=None,
+    rtol=1e-5,
+    atol=1e-5,
+    compare_config=True,
+    int_high=10,
+    seed=0,
+):
+    """Builds `class_name` in Keras 3 and keraslike and checks they agree.
+
+    Args:
+        class_name: Name in `keras.layers` (and `keraslike.layers`).
+        init_kwargs: Constructor arguments, used for both.
+        input_shape: Shape of the random input (batch included), or a list of shapes.
+        input_data: Explicit numpy input(s) instead of `input_shape`.
+        input_dtype: dtype of random inputs.
+        call_kwargs: Extra call arguments (e.g. `{"training": False}`), used for both.
+        rtol, atol: Output tolerances.
+        compare_config: Whether to compare `get_config()` with Keras's.
+
+    Returns:
+        `(our_layer, keras_layer, our_output, keras_output)` for further checks.
+    """
+    keras = pytest.importorskip("keras")
+    init_kwargs = dict(init_kwargs or {})
+    call_kwargs = dict(call_kwargs or {})
+    rng = np.random.default_rng(seed)
+    if input_data is None:
+        if isinstance(input_shape, list):
+            input_data = [_random_input(s, input_dtype, rng, int_high) for s in input_shape]
+        else:
+            input_data = _random_input(input_shape, input_dtype, rng, int_high)
+
+    keras_layer = getattr(keras.layers, class_name)(**init_kwargs)
+    keras_in = keras.tree.map_structure(lambda a: keras.ops.convert_to_tensor(a), input_data)
+    keras_out = _to_numpy(keras_layer(keras_in, **call_kwargs))
+
+    our_layer = getattr(keraslike.layers, class_name)(**init_kwargs)
+    our_in = keras.tree.map_structure(lambda a: torch.as_tensor(a), input_data)
+    our_layer(our_in, **call_kwargs)
+    our_layer.set_weights(keras_layer.get_weights())
+    our_out = _to_numpy(our_layer(our_in, **call_kwargs))
+
+    theirs, ours = _flat(keras_out), _flat(our_out)
+    assert len(theirs) == len(ours), f"{class_name}: {len(ours)} outputs, Keras {len(theirs)}"
+    for a, b in zip(ours, theirs):
+        assert a.shape == b.shape, f"{class_name}: shape {a.shape} != Keras {b.shape}"
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, err_msg=class_name)
+
+    # Symbolic: same output shape as Keras's symbolic call, batch unknown.
+    def sym(shape, lib):
+        return lib.Input(batch_shape=(None,) + tuple(shape[1:]), dtype=input_dtype)
+
+    shapes = [a.shape for a in input_data] if isinstance(input_data, list) else input_data.shape
+    if isinstance(shapes, list):
+        k_sym = keras_layer([sym(s, keras) for s in shapes], **call_kwargs)
+        o_sym = our_layer([sym(s, keraslike) for s in shapes], **call_kwargs)
+    else:
+        k_sym = keras_layer(sym(shapes, keras), **call_kwargs)
+        o_sym = our_layer(sym(shapes, keraslike), **call_kwargs)
+    for a, b in zip(_flat(o_sym), _flat(k_sym)):
+        assert tuple(a.shape) == tuple(b.shape), f"{class_name}: symbolic {a.shape} != {b.shape}"
+
+    if compare_config:
+        config = our_layer.get_config()
+        assert_configs_equal(config, keras_layer.get_config())
+        clone = type(our_layer).from_config(config)
+        assert_configs_equal(clone.get_config(), config)
+    return our_layer, keras_layer, our_out, keras_out
