@@ -8,7 +8,9 @@ recursion happens per call, and the loop traces cleanly under `torch.compile`.
 import inspect
 import sys
 
-from keraslike.graph import nest
+import torch
+
+from keraslike.graph import hook_registry, nest
 from keraslike.graph.keras_tensor import KerasTensor
 
 _TRAINING_SUPPORT = {}
@@ -104,16 +106,39 @@ class ExecutionPlan:
         self.num_slots = len(slot)
         self.output_slots = [slot[id(t)] for t in outputs]
         self.step_nodes = runnable
-        self.steps = []
-        for index, node in enumerate(runnable):
-            frees = sorted(
-                {slot[id(t)] for t in node.input_tensors if last_use[slot[id(t)]] == index} - kept
-            )
-            self.steps.append(self._compile_step(node, slot, frees))
+        self._slot = slot
+        self._frees = [
+            sorted({slot[id(t)] for t in node.input_tensors if last_use[slot[id(t)]] == index} - kept)
+            for index, node in enumerate(runnable)
+        ]
+        self._hook_version = -1
+        self._direct_steps = None
+        self._module_call_steps = None
 
-    def _compile_step(self, node, slot, frees):
+    def _compile(self, direct):
+        steps = []
+        for node, frees in zip(self.step_nodes, self._frees):
+            operation = node.operation
+            if direct or not hasattr(operation, "_needs_module_call"):
+                fn = operation.runtime_callable
+            else:
+                fn = torch.nn.Module.__call__.__get__(operation)
+            steps.append(self._compile_step(node, self._slot, frees, fn))
+        return steps
+
+    def current_steps(self):
+        """The steps to run now: direct layer calls unless a torch hook must see the call."""
+        if hook_registry.global_hooks_active():
+            if self._module_call_steps is None:
+                self._module_call_steps = self._compile(direct=False)
+            return self._module_call_steps
+        if self._hook_version != hook_registry.version:
+            self._direct_steps = self._compile(direct=True)
+            self._hook_version = hook_registry.version
+        return self._direct_steps
+
+    def _compile_step(self, node, slot, frees, fn):
         operation = node.operation
-        fn = operation.runtime_callable
         with_training = "training" not in node.call_kwargs and accepts_training(operation)
         out_slots = [slot[id(t)] for t in node.output_tensors]
         single_output = isinstance(node.outputs, KerasTensor)
@@ -136,9 +161,10 @@ class ExecutionPlan:
     def run(self, inputs, training=None):
         """Runs the plan on a flat list of input tensors and returns the flat list of outputs."""
         values = list(inputs) + [None] * (self.num_slots - self.num_inputs)
+        steps = self.current_steps()
         index = 0
         try:
-            for index, step in enumerate(self.steps):
+            for index, step in enumerate(steps):
                 step(values, training)
         except Exception as error:
             _annotate(error, self.step_nodes[index])

@@ -42,16 +42,56 @@ def _meta_state(module):
     return state
 
 
+_REAL_DEFAULT_DEVICES = []
+
+
+def real_default_device():
+    """The default device outside shape inference (where new weights must be created).
+
+    `None` when no shape inference is running.
+    """
+    return _REAL_DEFAULT_DEVICES[-1] if _REAL_DEFAULT_DEVICES else None
+
+
+def _current_default_device():
+    getter = getattr(torch, "get_default_device", None)
+    return getter() if getter is not None else torch.device("cpu")
+
+
 def _run_on_meta(fn, args, kwargs, module, placeholder):
     meta_args, meta_kwargs = nest.map_structure(
         lambda x: _to_meta(x, placeholder) if isinstance(x, KerasTensor) else x, (args, kwargs)
     )
+    # Tensors the call creates itself (`torch.zeros(...)` for an initial state) land on meta too.
+    _REAL_DEFAULT_DEVICES.append(_current_default_device())
+    try:
+        with torch.device("meta"):
+            if module is None:
+                return fn(*meta_args, **meta_kwargs)
+            state = _meta_state(module)
+            if not state:
+                return fn(*meta_args, **meta_kwargs)
+            return torch.func.functional_call(module, state, tuple(meta_args), meta_kwargs)
+    finally:
+        _REAL_DEFAULT_DEVICES.pop()
+
+
+def _state_size(module):
     if module is None:
-        return fn(*meta_args, **meta_kwargs)
-    state = _meta_state(module)
-    if not state:
-        return fn(*meta_args, **meta_kwargs)
-    return torch.func.functional_call(module, state, tuple(meta_args), meta_kwargs)
+        return 0
+    return sum(1 for _ in module.parameters()) + sum(1 for _ in module.buffers())
+
+
+def _run_with_retries(fn, args, kwargs, module, placeholder):
+    # A sublayer built during the run gets real weights, which meta inputs cannot meet; once it
+    # exists, a new run swaps its weights for meta ones too. Each retry builds one more sublayer.
+    while True:
+        before = _state_size(module)
+        try:
+            return _run_on_meta(fn, args, kwargs, module, placeholder)
+        except Exception:
+            if _state_size(module) == before:
+                raise
 
 
 def _merge_leaf(first, second):
@@ -77,7 +117,7 @@ def infer_output_spec(fn, args, kwargs, module=None, description=None):
     )
     sizes = _PLACEHOLDER_SIZES if has_unknown else _PLACEHOLDER_SIZES[:1]
     try:
-        runs = [_run_on_meta(fn, args, kwargs, module, size) for size in sizes]
+        runs = [_run_with_retries(fn, args, kwargs, module, size) for size in sizes]
     except Exception as error:
         shapes = [x.shape for x in nest.flatten((args, kwargs)) if isinstance(x, KerasTensor)]
         what = description or getattr(fn, "__name__", repr(fn))

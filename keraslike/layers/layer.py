@@ -8,6 +8,7 @@ attributes speak Keras's layouts through each weight's declared `Layout`.
 """
 
 import inspect
+from contextlib import nullcontext as _nullcontext
 
 import numpy as np
 import torch
@@ -17,9 +18,15 @@ from keraslike.backend import config
 from keraslike.backend.naming import to_snake_case, uniquify
 from keraslike.graph import nest
 from keraslike.graph.keras_tensor import KerasTensor
+from keraslike.graph import hook_registry
 from keraslike.graph.node import Node
 from keraslike.graph.operation import any_symbolic
-from keraslike.graph.shape_inference import dtype_name, infer_output_spec, torch_dtype
+from keraslike.graph.shape_inference import (
+    dtype_name,
+    infer_output_spec,
+    real_default_device,
+    torch_dtype,
+)
 from keraslike.layers.input_spec import assert_input_compatibility
 from keraslike.layers.weight_layout import IDENTITY
 
@@ -39,6 +46,7 @@ class WeightSpec:
 
 
 _SIGNATURES = {}
+_BUILD_PARAMS = {}
 
 
 def _call_signature(cls):
@@ -148,6 +156,14 @@ class Layer(nn.Module):
     # ------------------------------------------------------------------ attributes and weights
 
     def __setattr__(self, name, value):
+        if not isinstance(value, (torch.Tensor, nn.Module, list)):
+            # Fast path for plain configuration values (nn.Module.__setattr__ is slow).
+            d = self.__dict__
+            if "_parameters" in d and not (
+                name in d["_parameters"] or name in d["_buffers"] or name in d["_modules"]
+            ):
+                object.__setattr__(self, name, value)
+                return
         if (
             isinstance(value, list)
             and not name.startswith("_")
@@ -234,7 +250,10 @@ class Layer(nn.Module):
         if initializer is None:
             initializer = "glorot_uniform" if dtype.is_floating_point else "zeros"
         init = initializers.get(initializer)
-        with torch.no_grad():
+        # A sublayer first built while its parent's output shape is inferred on meta tensors
+        # still gets real weights, on the device that was the default outside the inference.
+        device = real_default_device()
+        with torch.no_grad(), torch.device(device) if device is not None else _nullcontext():
             value = torch.as_tensor(init(shape, dtype=dtype_name(dtype)), dtype=dtype)
             value = layout.to_torch(value).contiguous()
         if name is None:
@@ -393,6 +412,7 @@ class Layer(nn.Module):
 
     def add_loss(self, loss):
         """Adds a loss tensor (for example an activity penalty) to `layer.losses`."""
+        self._uses_add_loss = True
         self._losses.append(loss)
 
     @property
@@ -442,7 +462,10 @@ class Layer(nn.Module):
     def _maybe_build(self, args, kwargs):
         if self.built:
             return
-        params = [p for p in inspect.signature(self.build).parameters.values()]
+        cls = type(self)
+        if cls not in _BUILD_PARAMS:
+            _BUILD_PARAMS[cls] = list(inspect.signature(self.build).parameters.values())
+        params = _BUILD_PARAMS[cls]
         if len(params) <= 1 or not args:
             first = args[0] if args else next(iter(kwargs.values()), None)
             shapes = _shape_of(first)
@@ -516,8 +539,50 @@ class Layer(nn.Module):
 
     @property
     def runtime_callable(self):
-        """What a model's execution plan calls for this layer's nodes (keeps torch hooks)."""
-        return nn.Module.__call__.__get__(self)
+        """What a model's execution plan calls for this layer's nodes.
+
+        The layer's `call` directly when nothing else must happen around it (no torch hooks, no
+        activity regularizer, no `add_loss`), else `nn.Module.__call__` (hooks, then `forward`).
+        """
+        if self._needs_module_call():
+            return nn.Module.__call__.__get__(self)
+        return self.call
+
+    def _needs_module_call(self):
+        return bool(
+            self._forward_hooks
+            or self._forward_pre_hooks
+            or self._backward_hooks
+            or getattr(self, "_backward_pre_hooks", None)
+            or self.activity_regularizer is not None
+            or self.__dict__.get("_uses_add_loss", False)
+            or not self.built
+        )
+
+    def register_forward_hook(self, *args, **kwargs):
+        handle = super().register_forward_hook(*args, **kwargs)
+        hook_registry.bump()
+        return handle
+
+    def register_forward_pre_hook(self, *args, **kwargs):
+        handle = super().register_forward_pre_hook(*args, **kwargs)
+        hook_registry.bump()
+        return handle
+
+    def register_full_backward_hook(self, *args, **kwargs):
+        handle = super().register_full_backward_hook(*args, **kwargs)
+        hook_registry.bump()
+        return handle
+
+    def register_full_backward_pre_hook(self, *args, **kwargs):
+        handle = super().register_full_backward_pre_hook(*args, **kwargs)
+        hook_registry.bump()
+        return handle
+
+    def register_backward_hook(self, *args, **kwargs):
+        handle = super().register_backward_hook(*args, **kwargs)
+        hook_registry.bump()
+        return handle
 
     def _symbolic_call(self, args, kwargs):
         takes_training, takes_mask, positional = _call_signature(type(self))

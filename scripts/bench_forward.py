@@ -1,0 +1,108 @@
+"""Forward-pass overhead of a built keraslike Model against the hand-written nn.Module.
+
+Prints, for the MLP 784-64-64-10, a chain of 50 Dense(32) and the guide's toy ResNet, at batch 1
+and 256, the median time per forward and the paired ratio (ours / hand-written, goal <= 1.05).
+Then graph building time for a 1,000-layer chain, its summary() time, and a torch.compile check.
+
+Usage: python scripts/bench_forward.py [--device cuda] [--quick]
+"""
+
+import argparse
+import sys
+import time
+
+import torch
+
+from bench_common import (
+    TorchChain,
+    TorchMLP,
+    TorchToyResNet,
+    copy_weights,
+    keras_chain,
+    keras_mlp,
+    keras_toy_resnet,
+    paired_timings,
+    ratio_report,
+)
+
+import keraslike as keras
+from keraslike import layers
+
+
+def bench_models(device, repeats):
+    cases = [
+        ("mlp", keras_mlp, TorchMLP, (784,)),
+        ("chain50", keras_chain, TorchChain, (32,)),
+        ("toy_resnet", keras_toy_resnet, TorchToyResNet, (32, 32, 3)),
+    ]
+    for name, make_ours, make_theirs, shape in cases:
+        ours = make_ours().to(device).eval()
+        theirs = make_theirs().to(device).eval()
+        copy_weights(ours, theirs)
+        for batch in (1, 256):
+            x = torch.randn((batch,) + shape, device=device)
+            with torch.no_grad():
+                diff = (ours(x) - theirs(x)).abs().max().item()
+                assert diff < 1e-4, f"{name}: outputs differ by {diff}"
+
+                def run(model):
+                    out = model(x)
+                    if device == "cuda":
+                        torch.cuda.synchronize()
+                    return out
+
+                t_ours, t_theirs = paired_timings(lambda: run(ours), lambda: run(theirs), repeats)
+            print(ratio_report(f"{name} batch {batch}", t_ours, t_theirs), flush=True)
+
+
+def bench_build():
+    keras.backend.clear_session()
+    limit = sys.getrecursionlimit()
+    start = time.perf_counter()
+    inputs = keras.Input(shape=(16,))
+    x = inputs
+    for _ in range(1000):
+        x = layers.Dense(16)(x)
+    model = keras.Model(inputs, x)
+    built = time.perf_counter() - start
+    start = time.perf_counter()
+    lines = []
+    model.summary(print_fn=lines.append)
+    summarized = time.perf_counter() - start
+    print(
+        f"1,000-layer Dense(16) chain: build {built:.3f} s (goal < 0.25), summary {summarized:.3f} s "
+        f"(goal < 0.1), recursion limit untouched: {sys.getrecursionlimit() == limit}"
+    )
+
+
+def bench_compile(device):
+    for name, make in (("mlp", keras_mlp), ("chain50", keras_chain), ("toy_resnet", keras_toy_resnet)):
+        model = make().to(device).eval()
+        shape = {"mlp": (784,), "chain50": (32,), "toy_resnet": (32, 32, 3)}[name]
+        x = torch.randn((4,) + shape, device=device)
+        torch._dynamo.reset()
+        explanation = torch._dynamo.explain(model)(x)
+        compiled = torch.compile(model, fullgraph=True)
+        with torch.no_grad():
+            diff = (compiled(x) - model(x)).abs().max().item()
+        print(
+            f"torch.compile {name}: graph breaks {explanation.graph_break_count}, "
+            f"graphs {explanation.graph_count}, max |compiled - eager| {diff:.2e}"
+        )
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--no-compile", action="store_true")
+    args = parser.parse_args()
+    print(f"torch {torch.__version__}, device {args.device}, threads {torch.get_num_threads()}")
+    bench_models(args.device, repeats=5 if args.quick else 15)
+    bench_build()
+    if not args.no_compile:
+        bench_compile(args.device)
+
+
+if __name__ == "__main__":
+    main()
