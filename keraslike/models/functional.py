@@ -297,6 +297,36 @@ class Model(Layer):
             return functional_from_config(cls, config, custom_objects=custom_objects)
         return cls(**config)
 
+    # ------------------------------------------------------------------ saving (keraslike.saving)
+
+    def save(self, filepath, overwrite=True, **kwargs):
+        """Saves the model (architecture, weights, compile and optimizer state) to one file.
+
+        `.safetensors` (or no extension) writes keraslike's single-file format; `.keras` writes
+        a Keras 3 archive. See `keraslike.saving.save_model`.
+        """
+        from keraslike.saving import save_model
+
+        return save_model(self, filepath, overwrite=overwrite, **kwargs)
+
+    def save_weights(self, filepath, overwrite=True):
+        """Saves the weights: `.weights.safetensors` (native) or Keras's `.weights.h5`."""
+        from keraslike.saving import save_weights
+
+        return save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch=False):
+        """Loads weights saved by `save_weights` (or by Keras as `.weights.h5`)."""
+        from keraslike.saving import load_weights
+
+        return load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
+    def to_json(self, **kwargs):
+        """Returns the model's architecture as a JSON string (Keras 3's schema)."""
+        from keraslike.saving import model_to_json
+
+        return model_to_json(self, **kwargs)
+
     def summary(
         self,
         line_length=None,

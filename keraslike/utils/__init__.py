@@ -1,0 +1,21 @@
+"""Utilities (`keras.utils`): data helpers, progress bar, seeds, file cache."""
+
+from keraslike.utils.dataset_utils import split_dataset
+from keraslike.utils.file_utils import get_file
+from keraslike.utils.numerical_utils import normalize, to_categorical
+from keraslike.utils.progbar import Progbar
+from keraslike.utils.py_dataset import PyDataset, Sequence
+from keraslike.utils.rng_utils import set_random_seed
+from keraslike.utils.sequence_utils import pad_sequences
+
+__all__ = [
+    "Progbar",
+    "PyDataset",
+    "Sequence",
+    "get_file",
+    "normalize",
+    "pad_sequences",
+    "set_random_seed",
+    "split_dataset",
+    "to_categorical",
+]
