@@ -4,7 +4,21 @@
 `compile / fit / evaluate / predict`, saving. Every model is a real `torch.nn.Module`.
 """
 
-from keraslike import activations, backend, constraints, initializers, layers, regularizers
+from keraslike import (
+    activations,
+    backend,
+    callbacks,
+    constraints,
+    datasets,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    models,
+    optimizers,
+    regularizers,
+    utils,
+)
 from keraslike.backend import config
 from keraslike.graph.keras_tensor import KerasTensor
 from keraslike.layers import Input, InputLayer, Layer

@@ -15,6 +15,7 @@ from keraslike.graph.shape_inference import torch_dtype
 from keraslike.graph.topology import check_unique_names, map_graph
 from keraslike.layers.input_layer import InputLayer
 from keraslike.layers.layer import Layer
+from keraslike.trainers.trainer import Trainer
 
 
 def _check_symbolic(structure, what):
@@ -28,7 +29,7 @@ def _check_symbolic(structure, what):
             raise ValueError(f"The {what} tensor {x!r} was not produced by `keras.Input` or a layer.")
 
 
-class Model(Layer):
+class Model(Trainer, Layer):
     """A model: a graph of layers with `fit`, `evaluate`, `predict`, `save` and `summary`.
 
     Either give it the inputs and outputs of a graph built from `keras.Input` and layer calls

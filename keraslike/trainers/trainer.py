@@ -1,0 +1,516 @@
+"""Trainer: Keras's `compile / fit / evaluate / predict` for keraslike models.
+
+`Model` inherits these methods. One training step is: forward, per-output losses (+ weight
+penalties and added losses), `backward`, optimizer step, constraints, metric updates. Losses and
+metrics accumulate on the device; the host reads them once per epoch (and when the progress bar
+prints), never once per step.
+"""
+
+import numpy as np
+import torch
+
+from keraslike import optimizers as optimizers_module
+from keraslike.graph import nest
+from keraslike.trainers.compile_utils import CompileLoss, CompileMetrics, RunningMean
+from keraslike.trainers.data_adapters import ArrayData, IterableData, is_array_like, to_tensor
+from keraslike.trainers import epoch_loop
+
+
+class Trainer:
+    """Mixin giving a model `compile`, `fit`, `evaluate`, `predict` and the `*_on_batch` calls."""
+
+    # ------------------------------------------------------------------ compile
+
+    def compile(
+        self,
+        optimizer="rmsprop",
+        loss=None,
+        loss_weights=None,
+        metrics=None,
+        weighted_metrics=None,
+        run_eagerly=False,
+        steps_per_execution=1,
+        jit_compile="auto",
+        auto_scale_loss=True,
+    ):
+        """Configures the model for training.
+
+        Args:
+            optimizer: Optimizer name (`"rmsprop"`, `"adam"`, ...) or instance.
+            loss: A loss (name, function or `Loss`), a list with one per output, or a dict by
+                output name.
+            loss_weights: Optional list or dict of per-output loss coefficients.
+            metrics: List of metrics (names, functions or `Metric`s) for the single output, for
+                every output, or one list per output; or a dict by output name.
+            weighted_metrics: Like `metrics`, but given the sample weights.
+            run_eagerly: Accepted for compatibility (training always runs eagerly in torch).
+            steps_per_execution: Accepted for compatibility.
+            jit_compile: `True` runs the forward pass and loss through `torch.compile`.
+                `"auto"` means `False` here.
+
+        Raises:
+            ValueError: For unknown optimizer, loss or metric names, or loss/metric structures
+                that do not match the model's outputs.
+
+        Example:
+
+        ```python
+        model.compile(
+            optimizer=keras.optimizers.RMSprop(),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=["accuracy"],
+        )
+        ```
+        """
+        self.optimizer = optimizers_module.get(optimizer)
+        names = self._training_output_names()
+        self.loss = loss
+        self._compile_config = {
+            "optimizer": optimizer,
+            "loss": loss,
+            "loss_weights": loss_weights,
+            "metrics": metrics,
+            "weighted_metrics": weighted_metrics,
+            "run_eagerly": run_eagerly,
+            "steps_per_execution": steps_per_execution,
+            "jit_compile": jit_compile,
+        }
+        self._compile_loss = CompileLoss(loss, loss_weights, names) if loss is not None else None
+        self._compile_metrics = CompileMetrics(metrics, weighted_metrics, names)
+        self._loss_tracker = RunningMean("loss")
+        self.run_eagerly = run_eagerly
+        self.steps_per_execution = steps_per_execution
+        self.jit_compile = jit_compile is True
+        self._compiled_forward = None
+        self.stop_training = False
+        self.compiled = True
+
+    def _training_output_names(self):
+        if getattr(self, "_plan", None) is not None:
+            return self.output_names
+        return ["output_1"]
+
+    def _assert_compiled(self, what):
+        if not getattr(self, "compiled", False):
+            raise ValueError(f"You must call `compile()` before using the model. (Called: `{what}`.)")
+
+    @property
+    def metrics(self):
+        """The loss trackers and compiled metrics (after the first batch)."""
+        if not getattr(self, "compiled", False):
+            return []
+        result = [self._loss_tracker]
+        if self._compile_loss is not None:
+            result += [t for t in self._compile_loss.trackers if t is not None]
+        if self._compile_metrics.metrics:
+            result += [m for _, m, _ in self._compile_metrics.metrics]
+        return result
+
+    @property
+    def metrics_names(self):
+        """Names of `model.metrics`."""
+        return [m.name for m in self.metrics]
+
+    def get_compile_config(self):
+        """The arguments `compile` was called with, serialized (for saving), or `None`."""
+        if not getattr(self, "compiled", False):
+            return None
+        from keraslike.trainers.compile_config import serialize_compile_config
+
+        return serialize_compile_config(self._compile_config, self.optimizer)
+
+    def compile_from_config(self, config):
+        """Compiles the model from `get_compile_config()` output."""
+        from keraslike.trainers.compile_config import deserialize_compile_config
+
+        self.compile(**deserialize_compile_config(config))
+
+    # ------------------------------------------------------------------ data
+
+    def _flatten_targets(self, y, what="y"):
+        names = self._training_output_names()
+        if y is None:
+            return [None] * len(names)
+        if isinstance(y, dict):
+            unknown = [k for k in y if k not in names]
+            if unknown:
+                raise ValueError(
+                    f"Target dict `{what}` has key(s) {unknown} that are not output names "
+                    f"{names}."
+                )
+            return [y.get(name) for name in names]
+        if isinstance(y, (list, tuple)) and len(names) > 1:
+            if len(y) != len(names):
+                raise ValueError(
+                    f"The model has {len(names)} outputs {names}, but `{what}` has {len(y)} entries."
+                )
+            return list(y)
+        if len(names) > 1:
+            raise ValueError(
+                f"The model has {len(names)} outputs {names}: pass `{what}` as a list or a dict "
+                "keyed by output name."
+            )
+        return [y]
+
+    def _flatten_sample_weights(self, sample_weight, n):
+        if sample_weight is None:
+            return [None] * n
+        if isinstance(sample_weight, dict):
+            return [sample_weight.get(name) for name in self._training_output_names()]
+        if isinstance(sample_weight, (list, tuple)) and n > 1:
+            return list(sample_weight)
+        return [sample_weight] * n
+
+    def _flatten_outputs(self, y_pred):
+        if isinstance(y_pred, dict):
+            return [y_pred[name] for name in self._training_output_names()]
+        if isinstance(y_pred, (list, tuple)):
+            return list(y_pred)
+        return [y_pred]
+
+    def _prepare_array_inputs(self, x):
+        """Converts in-memory `x` to tensors in the model's input structure, checking shapes."""
+        if getattr(self, "_plan", None) is None:
+            return nest.map_structure(lambda a: to_tensor(a, "x"), x)
+        inputs = self._flat_inputs
+        names = self.input_names
+        if isinstance(x, dict):
+            missing = [n for n in names if n not in x]
+            if missing:
+                raise ValueError(
+                    f'Missing data for input(s) {missing} of model "{self.name}". The dict `x` has '
+                    f"keys {list(x)}; expected {names}."
+                )
+            flat = [x[n] for n in names]
+        elif isinstance(x, (list, tuple)) and len(inputs) > 1:
+            if len(x) != len(inputs):
+                raise ValueError(
+                    f'Model "{self.name}" has {len(inputs)} inputs {names}, but `x` has {len(x)} arrays.'
+                )
+            flat = list(x)
+        else:
+            flat = [x]
+        tensors = []
+        for array, spec, name in zip(flat, inputs, names):
+            tensor = to_tensor(array, f'Input "{name}"', float_dtype=_float_dtype(spec.dtype))
+            expected = spec.shape
+            if tensor.ndim != len(expected) or any(
+                e is not None and e != a for e, a in zip(expected[1:], tuple(tensor.shape)[1:])
+            ):
+                raise ValueError(
+                    f'Input "{name}" of model "{self.name}" expects data of shape {expected}, but '
+                    f"received an array of shape {tuple(tensor.shape)}."
+                )
+            tensors.append(tensor)
+        return tensors
+
+    def _make_data(self, x, y, sample_weight, batch_size, shuffle, steps, what):
+        if x is None:
+            raise ValueError(f"`{what}` needs data: `x` is None.")
+        if is_array_like(x):
+            if batch_size is not None and (not isinstance(batch_size, int) or batch_size <= 0):
+                raise ValueError(f"`batch_size` must be a positive integer. Received: {batch_size}")
+            xs = self._prepare_array_inputs(x)
+            ys = [None if t is None else to_tensor(t, f'Target for output "{n}"')
+                  for t, n in zip(self._flatten_targets(y), self._training_output_names())]
+            sws = [None if s is None else to_tensor(s, "sample_weight")
+                   for s in self._flatten_sample_weights(sample_weight, len(ys))]
+            _check_sample_counts(xs, ys, sws, self.input_names if getattr(self, "_plan", None) is not None else ["x"], self._training_output_names())
+            return ArrayData(xs, ys, sws, batch_size or 32, shuffle)
+        if y is not None:
+            raise ValueError(
+                f"`y` must not be given when `x` is a dataset, generator or PyDataset "
+                f"(it yields `(x, y)` batches itself). Received type(x)={type(x).__name__}."
+            )
+        return IterableData(x, steps=steps, batch_size=batch_size or 32, shuffle=shuffle)
+
+    def _training_device(self):
+        for p in self.parameters():
+            if p.device.type != "cpu":
+                return p.device
+        return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+
+    # ------------------------------------------------------------------ steps
+
+    def _forward(self, x):
+        if isinstance(x, list) and getattr(self, "_plan", None) is not None:
+            return self(*x) if len(x) > 1 else self(x[0])
+        return self(x)
+
+    def _losses_and_outputs(self, x, ys, sws):
+        y_pred = self._flatten_outputs(self._forward(x))
+        total, per_output = self._compile_loss(ys, y_pred, sws)
+        extra = self._regularization_loss()
+        if extra is not None:
+            total = total + extra
+        return total, per_output, y_pred
+
+    def _regularization_loss(self):
+        penalties = []
+        for layer, spec, tensor in self._regularized_weights:
+            penalties.append(spec.regularizer(spec.layout.to_keras(tensor)))
+        for layer in self._loss_layers:
+            penalties.extend(layer._losses)
+        if not penalties:
+            return None
+        return torch.stack([torch.as_tensor(p).reshape(()) for p in penalties]).sum()
+
+    def _prepare_training_state(self):
+        """Collects, once per fit/evaluate, what each step needs (no module walks per step)."""
+        from keraslike.layers.layer import Layer
+
+        regularized, constrained, loss_layers = [], [], []
+        for module in self.modules():
+            if not isinstance(module, Layer):
+                continue
+            for spec in module._weight_specs:
+                tensor = module._find_tensor(spec.attr)
+                if spec.regularizer is not None:
+                    regularized.append((module, spec, tensor))
+                if spec.constraint is not None:
+                    constrained.append((spec, tensor))
+            if module.activity_regularizer is not None or module.__dict__.get("_uses_add_loss"):
+                loss_layers.append(module)
+        self._regularized_weights = regularized
+        self._constrained_weights = constrained
+        self._loss_layers = loss_layers
+
+    def _apply_constraints(self):
+        with torch.no_grad():
+            for spec, tensor in self._constrained_weights:
+                tensor.copy_(spec.layout.to_torch(spec.constraint(spec.layout.to_keras(tensor))))
+
+    def _build_compiled_state(self, ys, y_pred):
+        if self._compile_loss is not None and self._compile_loss.losses is None:
+            self._compile_loss.build(ys, y_pred)
+        if self._compile_metrics.metrics is None:
+            losses = self._compile_loss.losses if self._compile_loss is not None else None
+            self._compile_metrics.build(ys, y_pred, losses)
+
+    def _class_weighted(self, ys, sws, class_weight):
+        if not class_weight:
+            return sws
+        if len(ys) != 1:
+            raise ValueError("`class_weight` is only supported for models with a single output.")
+        y = ys[0]
+        table = torch.zeros(max(class_weight) + 1, device=y.device)
+        for cls, weight in class_weight.items():
+            table[int(cls)] = float(weight)
+        labels = y.argmax(-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(y.shape[0], -1)[:, 0]
+        weights = table[labels.long()]
+        return [weights if sws[0] is None else sws[0] * weights]
+
+    def _train_step(self, x, ys, sws, batch_size):
+        if self._compile_loss is None:
+            raise ValueError("The model was compiled without a `loss`; `fit` needs one.")
+        forward = self._compiled_forward or self._losses_and_outputs
+        total, per_output, y_pred = forward(x, ys, sws)
+        self.optimizer.zero_grad()
+        total.backward()
+        self.optimizer.step()
+        if self._constrained_weights:
+            self._apply_constraints()
+        with torch.no_grad():
+            self._loss_tracker.update_state(total, batch_size)
+            self._compile_loss.update_trackers(per_output, batch_size)
+            self._compile_metrics.update_state(ys, [p.detach() for p in y_pred], sws)
+        return total
+
+    def _test_step(self, x, ys, sws, batch_size):
+        with torch.no_grad():
+            y_pred = self._flatten_outputs(self._forward(x))
+            self._build_compiled_state(ys, y_pred)
+            if self._compile_loss is not None:
+                total, per_output = self._compile_loss(ys, y_pred, sws)
+                extra = self._regularization_loss()
+                if extra is not None:
+                    total = total + extra
+                self._loss_tracker.update_state(total, batch_size)
+                self._compile_loss.update_trackers(per_output, batch_size)
+            self._compile_metrics.update_state(ys, y_pred, sws)
+
+    def _reset_metrics(self):
+        self._loss_tracker.reset_state()
+        if self._compile_loss is not None:
+            for tracker in self._compile_loss.trackers:
+                if tracker is not None:
+                    tracker.reset_state()
+        self._compile_metrics.reset_state()
+
+    def _metric_tensors(self):
+        """Current results as 0-d tensors, in Keras's log order (sorted names)."""
+        logs = {}
+        if self._compile_loss is not None and self._loss_tracker.total is not None:
+            logs["loss"] = self._loss_tracker.result()
+            for tracker in self._compile_loss.trackers:
+                if tracker is not None and tracker.total is not None:
+                    logs[tracker.name] = tracker.result()
+        for _, metric, _ in self._compile_metrics.metrics or ():
+            result = metric.result()
+            if isinstance(result, dict):
+                logs.update(result)
+            else:
+                logs[metric.name] = result
+        return dict(sorted(logs.items()))
+
+    def _ordered_results(self):
+        """`[loss, per-output losses..., metrics...]` as evaluate returns them (Python floats)."""
+        values = [self._loss_tracker.result()]
+        if self._compile_loss is not None:
+            values += [t.result() for t in self._compile_loss.trackers if t is not None]
+        values += [m.result() for _, m, _ in self._compile_metrics.metrics or ()]
+        return [_to_python(v) for v in values]
+
+    # ------------------------------------------------------------------ public API
+
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        epochs=1,
+        verbose="auto",
+        callbacks=None,
+        validation_split=0.0,
+        validation_data=None,
+        shuffle=True,
+        class_weight=None,
+        sample_weight=None,
+        initial_epoch=0,
+        steps_per_epoch=None,
+        validation_steps=None,
+        validation_batch_size=None,
+        validation_freq=1,
+    ):
+        """Trains the model for a number of epochs.
+
+        Args:
+            x: Input data: numpy arrays or tensors (one, a list, or a dict by input name), a
+                `torch.utils.data.Dataset`/`DataLoader`, a generator or a `keras.utils.PyDataset`
+                yielding `(x, y)` or `(x, y, sample_weight)`.
+            y: Targets (one, a list, or a dict by output name) for in-memory `x`.
+            batch_size: Samples per step for in-memory data (default 32).
+            epochs: Index of the last epoch.
+            verbose: 0 silent, 1 progress bar, 2 one line per epoch, `"auto"` = 1.
+            callbacks: List of `keras.callbacks.Callback`.
+            validation_split: Fraction of in-memory data (taken from the end) to validate on.
+            validation_data: `(x_val, y_val)` or `(x_val, y_val, sample_weight)`, or a dataset.
+            shuffle: Whether to reshuffle in-memory data each epoch (`"batch"` shuffles batches).
+            class_weight: Optional dict class index -> weight.
+            sample_weight: Optional per-sample weights (array of shape `(samples,)`).
+            initial_epoch: Epoch to start from (for resuming).
+            steps_per_epoch: Steps per epoch (needed for infinite generators).
+            validation_steps: Steps per validation run.
+            validation_batch_size: Batch size for validation data.
+            validation_freq: Validate every `validation_freq` epochs (or at the listed epochs).
+
+        Returns:
+            A `History` object; `history.history` maps each metric name to its per-epoch values.
+        """
+        self._assert_compiled("fit")
+        if validation_split and validation_data is None:
+            if not is_array_like(x):
+                raise ValueError(
+                    "`validation_split` is only supported for in-memory data (numpy arrays or "
+                    f"tensors), not for {type(x).__name__}. Pass `validation_data` instead."
+                )
+            if not 0 < validation_split < 1:
+                raise ValueError(f"`validation_split` must be in (0, 1). Received: {validation_split}")
+        data = self._make_data(x, y, sample_weight, batch_size, shuffle, steps_per_epoch, "fit")
+        val_data = None
+        if validation_split and validation_data is None:
+            data, val_data = data.split(validation_split)
+        elif validation_data is not None:
+            val_data = self._validation_data(validation_data, validation_batch_size or batch_size, validation_steps)
+        return epoch_loop.fit(
+            self,
+            data,
+            val_data,
+            epochs=epochs,
+            verbose=1 if verbose == "auto" else verbose,
+            callbacks=callbacks,
+            class_weight=class_weight,
+            initial_epoch=initial_epoch,
+            validation_freq=validation_freq,
+        )
+
+    def _validation_data(self, validation_data, batch_size, steps):
+        if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3) and is_array_like(validation_data[0]):
+            vx, vy = validation_data[0], validation_data[1]
+            vsw = validation_data[2] if len(validation_data) == 3 else None
+            return self._make_data(vx, vy, vsw, batch_size, False, steps, "validation_data")
+        return self._make_data(validation_data, None, None, batch_size, False, steps, "validation_data")
+
+    def evaluate(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        verbose="auto",
+        sample_weight=None,
+        steps=None,
+        callbacks=None,
+        return_dict=False,
+    ):
+        """Returns the loss and metrics of the model on data, in inference mode.
+
+        Returns:
+            A float when there is only the loss; else `[loss, per-output losses..., metrics...]`;
+            with `return_dict=True`, a dict by name.
+        """
+        self._assert_compiled("evaluate")
+        data = self._make_data(x, y, sample_weight, batch_size, False, steps, "evaluate")
+        return epoch_loop.evaluate(
+            self, data, verbose=1 if verbose == "auto" else verbose, callbacks=callbacks, return_dict=return_dict
+        )
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """Returns the model's outputs for `x` as numpy arrays (in the structure of `outputs`)."""
+        data = self._make_data(x, None, None, batch_size, False, steps, "predict")
+        return epoch_loop.predict(self, data, verbose=1 if verbose == "auto" else verbose, callbacks=callbacks)
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        """Runs one training step on one batch and returns the loss (and metrics)."""
+        self._assert_compiled("train_on_batch")
+        data = self._make_data(x, y, sample_weight, None, False, None, "train_on_batch")
+        data.batch_size = max(data.num_samples, 1)
+        return epoch_loop.single_batch(self, data, train=True, class_weight=class_weight, return_dict=return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """Returns the loss (and metrics) of the model on one batch, without training."""
+        self._assert_compiled("test_on_batch")
+        data = self._make_data(x, y, sample_weight, None, False, None, "test_on_batch")
+        data.batch_size = max(data.num_samples, 1)
+        return epoch_loop.single_batch(self, data, train=False, return_dict=return_dict)
+
+    def predict_on_batch(self, x):
+        """Returns the model's outputs on one batch as numpy arrays."""
+        data = self._make_data(x, None, None, None, False, None, "predict_on_batch")
+        data.batch_size = max(data.num_samples, 1)
+        return epoch_loop.predict(self, data, verbose=0, callbacks=None)
+
+
+def _float_dtype(dtype_name):
+    dtype = getattr(torch, str(dtype_name), torch.float32)
+    return dtype if dtype.is_floating_point else torch.float32
+
+
+def _to_python(value):
+    if isinstance(value, torch.Tensor):
+        return value.item() if value.numel() == 1 else value.detach().cpu().numpy()
+    return value
+
+
+def _check_sample_counts(xs, ys, sws, input_names, output_names):
+    counts = []
+    for kind, names, tensors in (("input", input_names, xs), ("target", output_names, ys), ("sample_weight", output_names, sws)):
+        for name, t in zip(names, tensors):
+            if t is not None:
+                counts.append((f'{kind} "{name}"', tuple(t.shape)))
+    sizes = {shape[0] for _, shape in counts if shape}
+    if len(sizes) > 1:
+        listing = ", ".join(f"{what}: {shape}" for what, shape in counts)
+        raise ValueError(
+            f"Data cardinality is ambiguous: all arrays must contain the same number of samples. "
+            f"Received {listing}."
+        )
