@@ -1,4 +1,15 @@
-"""Flattening and re-packing of nested structures (tensor, list, tuple, dict) of call arguments."""
+"""Flattening and re-packing of nested structures (tensor, list, tuple, dict) of call arguments.
+
+Dicts are flattened in sorted key order, as Keras (optree) does, so a model with dict outputs
+orders its outputs and layers exactly as Keras does.
+"""
+
+
+def _keys(d):
+    try:
+        return sorted(d)
+    except TypeError:
+        return list(d)
 
 
 def flatten(structure):
@@ -10,8 +21,8 @@ def flatten(structure):
         return leaves
     if isinstance(structure, dict):
         leaves = []
-        for value in structure.values():
-            leaves.extend(flatten(value))
+        for key in _keys(structure):
+            leaves.extend(flatten(structure[key]))
         return leaves
     return [structure]
 
@@ -26,7 +37,8 @@ def pack_like(structure, leaves):
         if isinstance(item, tuple):
             return tuple(rebuild(x) for x in item)
         if isinstance(item, dict):
-            return {k: rebuild(v) for k, v in item.items()}
+            rebuilt = {k: rebuild(item[k]) for k in _keys(item)}
+            return {k: rebuilt[k] for k in item}
         return next(iterator)
 
     return rebuild(structure)

@@ -149,7 +149,7 @@ class Model(Trainer, Layer):
     def output_names(self):
         """Names of the model's outputs: dict keys, or the names of the layers producing them."""
         if isinstance(self._outputs_struct, dict):
-            return list(self._outputs_struct.keys())
+            return list(nest._keys(self._outputs_struct))
         return [t._keras_history[0].name for t in self._flat_outputs]
 
     @property

@@ -87,6 +87,9 @@ class CompileLoss:
             RunningMean(f"{name}_loss") if multi and spec is not None else None
             for name, spec in zip(self.output_names, self.specs)
         ]
+        # Keras reports per-output losses in the order of the user's loss dict, else output order.
+        order = [self.output_names.index(k) for k in loss] if isinstance(loss, dict) else range(len(self.output_names))
+        self.reported_trackers = [self.trackers[i] for i in order if self.trackers[i] is not None]
 
     def build(self, y_true, y_pred):
         """Resolves each output's loss against the first batch's shapes."""

@@ -101,7 +101,7 @@ class Trainer:
             return []
         result = [self._loss_tracker]
         if self._compile_loss is not None:
-            result += [t for t in self._compile_loss.trackers if t is not None]
+            result += list(self._compile_loss.reported_trackers)
         if self._compile_metrics.metrics:
             result += [m for _, m, _ in self._compile_metrics.metrics]
         return result
@@ -357,7 +357,7 @@ class Trainer:
         """`[loss, per-output losses..., metrics...]` as evaluate returns them (Python floats)."""
         values = [self._loss_tracker.result()]
         if self._compile_loss is not None:
-            values += [t.result() for t in self._compile_loss.trackers if t is not None]
+            values += [t.result() for t in self._compile_loss.reported_trackers]
         values += [m.result() for _, m, _ in self._compile_metrics.metrics or ()]
         return [_to_python(v) for v in values]
 

@@ -52,7 +52,7 @@ def test_outputs_keep_their_structure():
     assert isinstance(keras.Model(x, [y1, y2])(torch.ones(1, 3)), list)
     out = keras.Model(x, {"p": y1, "q": y2})(torch.ones(1, 3))
     assert set(out) == {"p", "q"} and out["q"].shape == (1, 2)
-    assert keras.Model(x, {"p": y1, "q": y2}).output_names == ["p", "q"]
+    assert keras.Model(x, {"q": y2, "p": y1}).output_names == ["p", "q"]  # sorted, as Keras
     assert keras.Model(x, [y1, y2]).output_names == ["p", "q"]
 
 
