@@ -250,7 +250,7 @@ class Embedding(Layer):
     def compute_mask(self, inputs, previous_mask=None):
         if not self.mask_zero:
             return None
-        return inputs != 0
+        return torch.ne(inputs, 0)  # torch.ne also records a node on symbolic inputs
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)

@@ -466,7 +466,7 @@ class Layer(nn.Module):
         if cls not in _BUILD_PARAMS:
             _BUILD_PARAMS[cls] = list(inspect.signature(self.build).parameters.values())
         params = _BUILD_PARAMS[cls]
-        if len(params) <= 1 or not args:
+        if len(params) <= 1:
             first = args[0] if args else next(iter(kwargs.values()), None)
             shapes = _shape_of(first)
             self._build_shapes = {"input_shape": shapes}

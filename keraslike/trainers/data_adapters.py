@@ -153,6 +153,7 @@ class IterableData:
         else:
             self.num_batches = None
         self.device = None
+        self.structure_targets = None  # set by the trainer: y, sw -> per-output lists
 
     def to(self, device):
         self.device = device
@@ -183,7 +184,10 @@ class IterableData:
                 break
             x, y, sw = unpack_batch(batch)
             convert = lambda t: to_tensor(t, "data").to(self.device, non_blocking=True)  # noqa: E731
-            yield nest.map_structure(lambda t: None if t is None else convert(t), (x, y, sw))
+            x, y, sw = nest.map_structure(lambda t: None if t is None else convert(t), (x, y, sw))
+            if self.structure_targets is not None:
+                y, sw = self.structure_targets(y, sw)
+            yield x, y, sw
             count += 1
         if self.py_dataset is not None:
             self.py_dataset.on_epoch_end()

@@ -222,7 +222,12 @@ class Trainer:
                 f"`y` must not be given when `x` is a dataset, generator or PyDataset "
                 f"(it yields `(x, y)` batches itself). Received type(x)={type(x).__name__}."
             )
-        return IterableData(x, steps=steps, batch_size=batch_size or 32, shuffle=shuffle)
+        data = IterableData(x, steps=steps, batch_size=batch_size or 32, shuffle=shuffle)
+        data.structure_targets = lambda y, sw: (
+            self._flatten_targets(y),
+            self._flatten_sample_weights(sw, len(self._training_output_names())),
+        )
+        return data
 
     def _training_device(self):
         for p in self.parameters():

@@ -1,0 +1,142 @@
+"""The projections inside MultiHeadAttention: Keras's `EinsumDense` sublayers, stored like `nn.Linear`.
+
+Keras's MultiHeadAttention projects with `EinsumDense` sublayers whose kernels contract the
+trailing axes of the input: `query`/`key`/`value` kernels are `(dim, num_heads, head_dim)` and
+the `attention_output` kernel is `(num_heads, head_dim, *output_shape)`. Each is a plain matrix
+once its contracted and produced axes are flattened, so it is stored as an `nn.Linear`-style
+`weight (out_units, in_units)` and `bias (out_units,)` and applied with one `F.linear`; only the
+activations are reshaped (views), never the weights.
+"""
+
+import math
+
+import torch.nn.functional as F
+
+from keraslike import initializers
+from keraslike.layers.layer import Layer
+from keraslike.layers.weight_layout import Layout
+
+
+class FlatKernelLayout(Layout):
+    """Keras `(*in_shape, *out_shape)` kernel <-> torch `(prod(out_shape), prod(in_shape))`."""
+
+    def __init__(self, in_shape, out_shape):
+        self.in_shape = tuple(in_shape)
+        self.out_shape = tuple(out_shape)
+        self.in_units = math.prod(self.in_shape)
+        self.out_units = math.prod(self.out_shape)
+
+    def to_torch(self, keras_value):
+        return keras_value.reshape(self.in_units, self.out_units).t()
+
+    def to_keras(self, torch_value):
+        return torch_value.t().reshape(self.in_shape + self.out_shape)
+
+    def keras_shape(self, torch_shape):
+        return self.in_shape + self.out_shape
+
+
+class FlatBiasLayout(Layout):
+    """Keras `out_shape` bias <-> torch `(prod(out_shape),)`."""
+
+    def __init__(self, out_shape):
+        self.out_shape = tuple(out_shape)
+
+    def to_torch(self, keras_value):
+        return keras_value.reshape(-1)
+
+    def to_keras(self, torch_value):
+        return torch_value.reshape(self.out_shape)
+
+    def keras_shape(self, torch_shape):
+        return self.out_shape
+
+
+def _with_axes(initializer, input_axes, output_axes):
+    """A copy of `initializer` with its fan axes set, as Keras's EinsumDense does."""
+    if isinstance(initializer, initializers.VarianceScaling) and (
+        initializer.input_axes is None or initializer.output_axes is None
+    ):
+        config = dict(initializer.get_config(), input_axes=input_axes, output_axes=output_axes)
+        return type(initializer).from_config(config)
+    return initializer
+
+
+class HeadProjection(Layer):
+    """Contracts the last `len(in_shape)` axes of its input into `out_shape` (Keras's EinsumDense).
+
+    Args:
+        in_shape: Sizes of the contracted trailing input axes (`(dim,)` or `(heads, head_dim)`).
+        out_shape: Sizes of the produced trailing axes.
+        use_bias: Whether to add a bias of shape `out_shape`.
+        kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
+        kernel_constraint, bias_constraint: As for `Dense`.
+        activation: Optional callable applied to the output (the gate uses `sigmoid`).
+    """
+
+    def __init__(
+        self,
+        in_shape,
+        out_shape,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        activation=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.in_shape = tuple(in_shape)
+        self.out_shape = tuple(out_shape)
+        self.use_bias = use_bias
+        n_in, n_out = len(self.in_shape), len(self.out_shape)
+        self.kernel_initializer = _with_axes(
+            initializers.get(kernel_initializer),
+            list(range(n_in)),
+            list(range(n_in, n_in + n_out)),
+        )
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = kernel_regularizer
+        self.bias_regularizer = bias_regularizer
+        self.kernel_constraint = kernel_constraint
+        self.bias_constraint = bias_constraint
+        self.activation = activation
+
+    def build(self, input_shape=None):
+        self.add_weight(
+            shape=self.in_shape + self.out_shape,
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+            name="kernel",
+            torch_name="weight",
+            layout=FlatKernelLayout(self.in_shape, self.out_shape),
+        )
+        if self.use_bias:
+            self.add_weight(
+                shape=self.out_shape,
+                initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+                name="bias",
+                layout=FlatBiasLayout(self.out_shape),
+            )
+        else:
+            self.bias = None
+        self.built = True
+
+    def call(self, inputs):
+        if len(self.in_shape) > 1:
+            inputs = inputs.flatten(-len(self.in_shape))
+        outputs = F.linear(inputs, self.weight, self.bias)
+        if len(self.out_shape) > 1:
+            outputs = outputs.unflatten(-1, self.out_shape)
+        if self.activation is not None:
+            outputs = self.activation(outputs)
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[: len(input_shape) - len(self.in_shape)]) + self.out_shape
