@@ -591,16 +591,21 @@ class Layer(nn.Module):
             self.input_spec, nest.flatten(first) if isinstance(first, (list, tuple)) else first, self.name
         )
         self._maybe_build(args, kwargs)
-        if takes_mask and kwargs.get("mask") is None and first is not None:
+        previous_mask = kwargs.get("mask")
+        if previous_mask is None and first is not None:
             masks = [getattr(x, "_keras_mask", None) for x in nest.flatten(first)]
             if any(m is not None for m in masks):
-                kwargs = dict(kwargs, mask=nest.pack_like(first, masks))
+                previous_mask = nest.pack_like(first, masks)
+                if takes_mask:
+                    kwargs = dict(kwargs, mask=previous_mask)
+        if not takes_mask and "mask" in kwargs:
+            kwargs = {k: v for k, v in kwargs.items() if k != "mask"}
         if not takes_training:
             kwargs.pop("training", None)
         outputs = self.compute_output_spec(*args, **kwargs)
         Node(self, args, kwargs, outputs)
         if first is not None:
-            self._set_output_masks(first, kwargs.get("mask"), outputs)
+            self._set_output_masks(first, previous_mask, outputs)
         return outputs
 
     def _set_output_masks(self, inputs, previous_mask, outputs):

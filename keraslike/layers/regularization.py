@@ -1,8 +1,18 @@
-"""Regularization layers: Dropout."""
+"""Regularization layers: Dropout, SpatialDropout1D/2D/3D, GaussianNoise, GaussianDropout,
+AlphaDropout, ActivityRegularization.
+
+All noise layers are the identity at inference; training mode is `training=True` when given,
+else the layer's `self.training` (set by `model.train()` and `fit`).
+"""
+
+import math
 
 import torch
 import torch.nn.functional as F
 
+from keraslike import regularizers
+from keraslike.backend import config as backend_config
+from keraslike.layers.input_spec import InputSpec
 from keraslike.layers.layer import Layer
 
 
@@ -24,11 +34,7 @@ class Dropout(Layer):
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if not 0 <= rate <= 1:
-            raise ValueError(
-                f"Invalid value received for argument `rate`. Expected a float value between 0 "
-                f"and 1. Received: rate={rate}"
-            )
+        _check_rate(self, rate, upper_open=False)
         self.rate = rate
         self.noise_shape = tuple(noise_shape) if noise_shape is not None else None
         self.seed = seed
@@ -51,4 +57,258 @@ class Dropout(Layer):
     def get_config(self):
         config = super().get_config()
         config.update({"rate": self.rate, "seed": self.seed, "noise_shape": self.noise_shape})
+        return config
+
+
+def _check_rate(layer, rate, argument="rate", upper_open=True):
+    """Raises a ValueError naming the layer unless `rate` is a number in [0, 1) (or [0, 1])."""
+    ok = isinstance(rate, (int, float)) and not isinstance(rate, bool)
+    ok = ok and (0 <= rate < 1 if upper_open else 0 <= rate <= 1)
+    if not ok:
+        interval = "[0, 1)" if upper_open else "[0, 1]"
+        raise ValueError(
+            f'Invalid value received for argument `{argument}` of layer "{layer.name}". '
+            f"Expected a float value in {interval}. Received: {argument}={rate}"
+        )
+
+
+def _resolve_training(layer, training):
+    return layer.training if training is None else training
+
+
+class _SpatialDropout(Dropout):
+    """Dropout of whole feature maps: one Bernoulli draw per (example, channel)."""
+
+    _rank = None
+
+    def __init__(self, rate, data_format=None, seed=None, **kwargs):
+        super().__init__(rate, seed=seed, **kwargs)  # rate in [0, 1], as Keras's Dropout
+        self.data_format = backend_config.standardize_data_format(data_format)
+        self.input_spec = InputSpec(ndim=self._rank + 2)
+
+    def _noise_shape(self, inputs):
+        n, ndim = inputs.shape[0], inputs.ndim
+        if self.data_format == "channels_first":
+            return (n, inputs.shape[1]) + (1,) * (ndim - 2)
+        return (n,) + (1,) * (ndim - 2) + (inputs.shape[-1],)
+
+    def call(self, inputs, training=None):
+        if not _resolve_training(self, training) or self.rate == 0:
+            return inputs
+        if self.rate == 1:
+            return torch.zeros_like(inputs)
+        keep = torch.empty(self._noise_shape(inputs), device=inputs.device, dtype=inputs.dtype)
+        keep.bernoulli_(1 - self.rate).div_(1 - self.rate)
+        return inputs * keep
+
+    def get_config(self):
+        # Keras's spatial dropouts return exactly these keys (a plain dtype string, no `trainable`).
+        config = {"rate": self.rate, "seed": self.seed, "name": self.name, "dtype": self.dtype}
+        if self._rank != 1:
+            config["data_format"] = self.data_format
+        return config
+
+
+class SpatialDropout1D(_SpatialDropout):
+    """Drops whole 1D feature maps (channels) of `(batch, steps, channels)` inputs.
+
+    Adjacent timesteps are strongly correlated, so dropping single entries regularizes little;
+    this drops entire channels instead (one draw per example and channel), scaling kept ones by
+    `1 / (1 - rate)`. Identity at inference.
+
+    Args:
+        rate: Float in [0, 1], the fraction of channels to drop.
+        seed: Optional integer seed (kept in the config; draws use torch's global generator).
+
+    Input shape:
+        3D `(samples, timesteps, channels)`. Output shape: same as the input.
+    """
+
+    _rank = 1
+
+    def __init__(self, rate, seed=None, **kwargs):
+        super().__init__(rate, data_format="channels_last", seed=seed, **kwargs)
+
+
+class SpatialDropout2D(_SpatialDropout):
+    """Drops whole 2D feature maps (channels), one draw per example and channel.
+
+    Args:
+        rate: Float in [0, 1], the fraction of channels to drop.
+        data_format: `"channels_last"` (default: the global image data format) or
+            `"channels_first"`.
+        seed: Optional integer seed.
+
+    Input shape:
+        4D `(samples, rows, cols, channels)` (channels_last). Output shape: same as the input.
+    """
+
+    _rank = 2
+
+
+class SpatialDropout3D(_SpatialDropout):
+    """Drops whole 3D feature maps (channels), one draw per example and channel.
+
+    Args:
+        rate: Float in [0, 1], the fraction of channels to drop.
+        data_format: `"channels_last"` (default: the global image data format) or
+            `"channels_first"`.
+        seed: Optional integer seed.
+
+    Input shape:
+        5D `(samples, dim1, dim2, dim3, channels)` (channels_last). Output shape: same as the input.
+    """
+
+    _rank = 3
+
+
+class GaussianNoise(Layer):
+    """Adds zero-centered Gaussian noise with standard deviation `stddev` during training.
+
+    Identity at inference.
+
+    Args:
+        stddev: Float in [0, 1] (Keras's bound), the noise's standard deviation.
+        seed: Optional integer seed (kept in the config; draws use torch's global generator).
+
+    Input shape:
+        Any. Output shape: same as the input.
+    """
+
+    def __init__(self, stddev, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        _check_rate(self, stddev, "stddev", upper_open=False)
+        self.stddev = stddev
+        self.seed = seed
+        self.supports_masking = True
+
+    def call(self, inputs, training=None):
+        if not _resolve_training(self, training) or self.stddev == 0:
+            return inputs
+        return inputs + torch.randn_like(inputs) * self.stddev
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"stddev": self.stddev, "seed": self.seed})
+        return config
+
+
+class GaussianDropout(Layer):
+    """Multiplies inputs by Gaussian noise of mean 1 and stddev `sqrt(rate / (1 - rate))`.
+
+    Identity at inference.
+
+    Args:
+        rate: Float in [0, 1), the drop probability of the equivalent Dropout.
+        seed: Optional integer seed.
+
+    Input shape:
+        Any. Output shape: same as the input.
+    """
+
+    def __init__(self, rate, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        _check_rate(self, rate)
+        self.rate = rate
+        self.seed = seed
+        self.supports_masking = True
+
+    def call(self, inputs, training=None):
+        if not _resolve_training(self, training) or self.rate == 0:
+            return inputs
+        stddev = math.sqrt(self.rate / (1.0 - self.rate))
+        return inputs * torch.randn_like(inputs).mul_(stddev).add_(1.0)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"rate": self.rate, "seed": self.seed})
+        return config
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+class AlphaDropout(Layer):
+    """Dropout that keeps the mean and variance of its inputs (for SELU networks).
+
+    Dropped units are set to SELU's negative saturation `-alpha * scale`, then an affine map
+    `a * x + b` restores zero mean and unit variance. Identity at inference.
+
+    Args:
+        rate: Float in [0, 1), the fraction of units to drop.
+        noise_shape: Optional shape of the keep mask (`None` entries take the input's size).
+        seed: Optional integer seed.
+
+    Input shape:
+        Any. Output shape: same as the input.
+    """
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        _check_rate(self, rate)
+        self.rate = rate
+        self.seed = seed
+        self.noise_shape = noise_shape
+        self.supports_masking = True
+
+    def call(self, inputs, training=None):
+        if not _resolve_training(self, training) or self.rate == 0:
+            return inputs
+        shape = inputs.shape
+        if self.noise_shape is not None:
+            shape = [s if n is None else n for n, s in zip(self.noise_shape, inputs.shape)]
+        alpha_p = -_SELU_ALPHA * _SELU_SCALE
+        rate = self.rate
+        kept = torch.rand(shape, device=inputs.device, dtype=inputs.dtype) >= rate
+        a = ((1 - rate) * (1 + rate * alpha_p**2)) ** -0.5
+        b = -a * alpha_p * rate
+        # a * (x * kept + alpha_p * (1 - kept)) + b, as one `where`
+        dropped = torch.full((), a * alpha_p + b, dtype=inputs.dtype, device=inputs.device)
+        return torch.where(kept, inputs * a + b, dropped)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"rate": self.rate, "seed": self.seed, "noise_shape": self.noise_shape})
+        return config
+
+
+class ActivityRegularization(Layer):
+    """Identity layer that adds an activity penalty `l1 * sum|x| + l2 * sum x**2` (per batch size).
+
+    The penalty appears in `layer.losses` (and the model's loss) after each call.
+
+    Args:
+        l1: L1 factor (non-negative float).
+        l2: L2 factor (non-negative float).
+
+    Input shape:
+        Any. Output shape: same as the input.
+    """
+
+    def __init__(self, l1=0.0, l2=0.0, **kwargs):
+        super().__init__(activity_regularizer=regularizers.L1L2(l1=l1, l2=l2), **kwargs)
+        self.supports_masking = True
+        self.l1 = l1
+        self.l2 = l2
+
+    def call(self, inputs):
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("activity_regularizer", None)
+        config.update({"l1": self.l1, "l2": self.l2})
         return config

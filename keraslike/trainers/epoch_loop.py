@@ -11,7 +11,7 @@ from keraslike.graph import nest
 
 
 def _callback_list(model, callbacks, verbose, epochs, steps, add_history):
-    from keraslike.callbacks.callback_list import CallbackList
+    from keraslike.callbacks import CallbackList
 
     if callbacks is not None and not isinstance(callbacks, (list, tuple)) and not isinstance(callbacks, CallbackList):
         raise TypeError(f"`callbacks` must be a list of Callback instances. Received: {callbacks!r}")
@@ -26,16 +26,6 @@ def _callback_list(model, callbacks, verbose, epochs, steps, add_history):
         epochs=epochs,
         steps=steps,
     )
-
-
-def _wants_batch_logs(callback_list, hook):
-    from keraslike.callbacks.callback import Callback
-
-    for cb in getattr(callback_list, "callbacks", []):
-        cls = type(cb)
-        if getattr(cls, hook) is not getattr(Callback, hook) or getattr(cls, "on_batch_end") is not Callback.on_batch_end:
-            return True
-    return False
 
 
 def _floats(logs):
@@ -58,7 +48,7 @@ def fit(model, data, val_data, epochs, verbose, callbacks, class_weight, initial
     if not model.optimizer.built if hasattr(model.optimizer, "built") else False:
         model.optimizer.build(model.trainable_weights)
     callback_list = _callback_list(model, callbacks, verbose, epochs, data.num_batches, add_history=True)
-    batch_logs_needed = _wants_batch_logs(callback_list, "on_train_batch_end")
+    batch_logs_needed = callback_list.needs_batch_logs("train")
     was_training = model.training
     model.stop_training = False
     model._initial_epoch = None
@@ -125,7 +115,7 @@ def _run_evaluation(model, data, callback_list):
     model._reset_metrics()
     if callback_list is not None:
         callback_list.on_test_begin()
-    batch_logs_needed = callback_list is not None and _wants_batch_logs(callback_list, "on_test_batch_end")
+    batch_logs_needed = callback_list is not None and callback_list.needs_batch_logs("test")
     try:
         for step, (x, ys, sws) in enumerate(data.batches()):
             if callback_list is not None:

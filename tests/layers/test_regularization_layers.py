@@ -1,0 +1,173 @@
+"""Noise and regularization layers: identity at inference, training statistics, configs, errors."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import keraslike
+from keraslike import layers
+from tests.layer_harness import check_layer
+
+PARITY_CASES = [
+    ("SpatialDropout1D", {"rate": 0.3}, (2, 4, 5)),
+    ("SpatialDropout2D", {"rate": 0.3}, (2, 4, 5, 3)),
+    ("SpatialDropout2D", {"rate": 0.5, "data_format": "channels_first"}, (2, 3, 4, 5)),
+    ("SpatialDropout3D", {"rate": 0.2, "seed": 3}, (2, 3, 2, 2, 4)),
+    ("SpatialDropout3D", {"rate": 0.2, "data_format": "channels_first"}, (2, 3, 2, 2, 4)),
+    ("GaussianNoise", {"stddev": 0.3}, (2, 4)),
+    ("GaussianNoise", {"stddev": 1.0, "seed": 1}, (2, 3, 4)),
+    ("GaussianDropout", {"rate": 0.3}, (2, 4)),
+    ("AlphaDropout", {"rate": 0.3}, (2, 4)),
+    ("AlphaDropout", {"rate": 0.1, "noise_shape": (None, 1, 4)}, (2, 3, 4)),
+    ("ActivityRegularization", {"l1": 0.1}, (2, 4)),
+    ("ActivityRegularization", {"l1": 0.01, "l2": 0.2}, (2, 3, 4)),
+]
+
+
+@pytest.mark.parametrize("training", [None, False])
+@pytest.mark.parametrize("name,kwargs,shape", PARITY_CASES, ids=[c[0] for c in PARITY_CASES])
+def test_identity_at_inference_and_keras_config(name, kwargs, shape, training):
+    call_kwargs = {} if training is None else {"training": training}
+    ours, _, out, _ = check_layer(name, kwargs, shape, call_kwargs=call_kwargs)
+    x = torch.randn(shape)
+    assert ours(x) is x or torch.equal(ours(x), x)
+
+
+def test_spatial_dropout_config_is_keras_exactly():
+    import keras
+
+    for cls in ("SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D"):
+        ours = getattr(layers, cls)(0.2, name="drop").get_config()
+        assert ours == getattr(keras.layers, cls)(0.2, name="drop").get_config()
+    assert isinstance(layers.SpatialDropout1D(0.1), layers.Dropout)
+
+
+@pytest.mark.parametrize(
+    "layer,shape,channel_axis",
+    [
+        (lambda: layers.SpatialDropout1D(0.4), (64, 8, 16), -1),
+        (lambda: layers.SpatialDropout2D(0.4), (32, 4, 5, 16), -1),
+        (lambda: layers.SpatialDropout2D(0.4, data_format="channels_first"), (32, 16, 4, 5), 1),
+        (lambda: layers.SpatialDropout3D(0.4), (32, 2, 3, 2, 16), -1),
+        (lambda: layers.SpatialDropout3D(0.4, data_format="channels_first"), (32, 16, 2, 3, 2), 1),
+    ],
+)
+def test_spatial_dropout_drops_whole_channels(layer, shape, channel_axis):
+    layer = layer()
+    x = torch.rand(shape) + 1.0  # strictly positive, so zeros are drops
+    y = layer(x, training=True)
+    ratio = y / x
+    kept = ratio > 0
+    # each (example, channel) is all kept or all dropped across the other axes
+    spatial = [d for d in range(1, len(shape)) if d != channel_axis % len(shape)]
+    assert torch.equal(kept.all(dim=spatial), kept.any(dim=spatial))
+    torch.testing.assert_close(ratio[kept], torch.full_like(ratio[kept], 1 / 0.6))
+    drop_fraction = 1 - kept.float().mean().item()
+    assert abs(drop_fraction - 0.4) < 0.08
+
+
+def test_training_follows_the_module_flag():
+    x = torch.ones(200, 50)
+    for layer in (layers.GaussianNoise(0.5), layers.GaussianDropout(0.5), layers.AlphaDropout(0.5),
+                  layers.SpatialDropout1D(0.5)):
+        y = x.reshape(200, 5, 10) if isinstance(layer, layers.SpatialDropout1D) else x
+        assert torch.equal(layer(y), y)  # a fresh layer is in inference mode, like Keras
+        layer.train()
+        assert not torch.equal(layer(y), y)
+        assert torch.equal(layer(y, training=False), y)  # the explicit argument wins
+        layer.eval()
+        assert torch.equal(layer(y), y)
+
+
+def test_gaussian_noise_statistics():
+    torch.manual_seed(1)
+    x = torch.full((400, 500), 3.0)
+    y = layers.GaussianNoise(0.25)(x, training=True)
+    noise = y - x
+    assert abs(noise.mean().item()) < 0.005
+    assert abs(noise.std().item() - 0.25) < 0.005
+
+
+def test_gaussian_dropout_statistics():
+    torch.manual_seed(2)
+    rate = 0.3
+    x = torch.full((400, 500), 2.0)
+    factor = layers.GaussianDropout(rate)(x, training=True) / x
+    assert abs(factor.mean().item() - 1.0) < 0.005
+    assert abs(factor.std().item() - math.sqrt(rate / (1 - rate))) < 0.005
+
+
+@pytest.mark.parametrize("rate", [0.1, 0.4])
+def test_alpha_dropout_keeps_mean_and_variance(rate):
+    torch.manual_seed(3)
+    x = torch.randn(400, 500)
+    y = layers.AlphaDropout(rate)(x, training=True)
+    assert abs(y.mean().item()) < 0.01
+    assert abs(y.var().item() - 1.0) < 0.02
+    alpha_p = -1.6732632423543772 * 1.0507009873554805
+    a = ((1 - rate) * (1 + rate * alpha_p**2)) ** -0.5
+    b = -a * alpha_p * rate
+    dropped = (y - (a * x + b)).abs() > 1e-5
+    assert abs(dropped.float().mean().item() - rate) < 0.01
+    torch.testing.assert_close(y[dropped], torch.full_like(y[dropped], a * alpha_p + b))
+
+
+def test_alpha_dropout_noise_shape_broadcasts_the_mask():
+    y = layers.AlphaDropout(0.5, noise_shape=(None, 1, 6))(torch.randn(8, 5, 6), training=True)
+    const = y[:, :1, :]
+    dropped = (y == const) & (y == y.amin(dim=(0, 1), keepdim=True))
+    assert torch.equal(dropped.all(dim=1), dropped.any(dim=1))
+
+
+def test_activity_regularization_loss_matches_keras():
+    import keras
+
+    x = np.random.default_rng(0).standard_normal((4, 3)).astype("float32")
+    ours = layers.ActivityRegularization(l1=0.1, l2=0.02)
+    theirs = keras.layers.ActivityRegularization(l1=0.1, l2=0.02)
+    assert torch.equal(ours(torch.as_tensor(x)), torch.as_tensor(x))
+    theirs(keras.ops.convert_to_tensor(x))
+    assert len(ours.losses) == 1
+    np.testing.assert_allclose(ours.losses[0].item(), float(theirs.losses[0]), rtol=1e-6)
+    expected = (0.1 * np.abs(x).sum() + 0.02 * (x**2).sum()) / 4
+    np.testing.assert_allclose(ours.losses[0].item(), expected, rtol=1e-6)
+    assert "activity_regularizer" not in ours.get_config()
+
+
+def test_noise_layers_in_graphs_keep_shapes():
+    inputs = keraslike.Input((6, 4))
+    masked = layers.Masking()(inputs)
+    for layer in (layers.GaussianNoise(0.1), layers.GaussianDropout(0.1), layers.AlphaDropout(0.1),
+                  layers.SpatialDropout1D(0.1), layers.ActivityRegularization(l1=0.1)):
+        out = layer(masked)
+        assert out.shape == (None, 6, 4)
+        assert layer.supports_masking
+
+
+@pytest.mark.parametrize(
+    "make,argument,value",
+    [
+        (lambda: layers.GaussianDropout(1.0), "rate", "1.0"),
+        (lambda: layers.GaussianDropout(-0.1), "rate", "-0.1"),
+        (lambda: layers.AlphaDropout(1.0), "rate", "1.0"),
+        (lambda: layers.AlphaDropout(1.5), "rate", "1.5"),
+        (lambda: layers.SpatialDropout1D(1.5), "rate", "1.5"),
+        (lambda: layers.SpatialDropout2D(-0.5), "rate", "-0.5"),
+        (lambda: layers.Dropout(2), "rate", "2"),
+        (lambda: layers.GaussianNoise(-1), "stddev", "-1"),
+        (lambda: layers.GaussianNoise(1.5), "stddev", "1.5"),
+        (lambda: layers.GaussianDropout("a"), "rate", "a"),
+    ],
+)
+def test_bad_rates_are_value_errors_naming_layer_argument_value(make, argument, value):
+    with pytest.raises(ValueError, match=rf'`{argument}` of layer "\w+".*{argument}={value}'):
+        make()
+
+
+def test_spatial_dropout_rank_is_checked():
+    with pytest.raises(ValueError, match="spatial_dropout2d"):
+        layers.SpatialDropout2D(0.1)(torch.zeros(2, 3, 4))
+    with pytest.raises(ValueError, match="data_format"):
+        layers.SpatialDropout2D(0.1, data_format="nhwc")
