@@ -15,6 +15,7 @@ from keraslike import (
     losses,
     metrics,
     models,
+    ops,
     optimizers,
     regularizers,
     utils,
