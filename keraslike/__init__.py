@@ -14,6 +14,7 @@ from keraslike import (
     layers,
     losses,
     metrics,
+    mixed_precision,
     models,
     ops,
     optimizers,

@@ -68,7 +68,9 @@ def _shape_of(structure):
 
 def _policy_name(dtype):
     if dtype is None:
-        return config.floatx()
+        from keraslike.mixed_precision import default_policy_name
+
+        return default_policy_name()
     if isinstance(dtype, dict):
         return dtype.get("config", {}).get("name", config.floatx())
     if isinstance(dtype, torch.dtype):
@@ -246,7 +248,7 @@ class Layer(nn.Module):
         from keraslike import constraints, initializers, regularizers
 
         shape = tuple(int(d) for d in (shape or ()))
-        dtype = torch_dtype(dtype or self._dtype_policy_name)
+        dtype = torch_dtype(dtype or self.dtype)
         if initializer is None:
             initializer = "glorot_uniform" if dtype.is_floating_point else "zeros"
         init = initializers.get(initializer)

@@ -6,7 +6,8 @@ metrics accumulate on the device; the host reads them once per epoch (and when t
 prints), never once per step.
 """
 
-import numpy as np
+import contextlib
+
 import torch
 
 from keraslike import optimizers as optimizers_module
@@ -279,6 +280,40 @@ class Trainer:
         self._regularized_weights = regularized
         self._constrained_weights = constrained
         self._loss_layers = loss_layers
+        mixed = {m._dtype_policy_name for m in self.modules() if isinstance(m, Layer)}
+        mixed = sorted(name for name in mixed if name.startswith("mixed_"))
+        self._autocast_dtype = getattr(torch, mixed[0].split("_", 1)[1]) if mixed else None
+        self._autocast_device = self._training_device().type
+        if self._autocast_dtype is torch.float16 and getattr(self, "_loss_scale", None) is None:
+            self._loss_scale = 2.0**15  # Keras's LossScaleOptimizer initial scale
+            self._good_steps = 0
+
+    def _autocast(self):
+        if getattr(self, "_autocast_dtype", None) is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self._autocast_device, dtype=self._autocast_dtype)
+
+    def _scaled_backward_and_step(self, total):
+        """float16 training: dynamic loss scaling (one host read per step, as GradScaler does)."""
+        (total * self._loss_scale).backward()
+        grads = [p.grad for p in self.optimizer_variables() if p.grad is not None]
+        for g in grads:
+            g.div_(self._loss_scale)
+        finite = bool(torch.stack([g.isfinite().all() for g in grads]).all()) if grads else True
+        if not finite:
+            self.optimizer.zero_grad()
+            self._loss_scale /= 2.0
+            self._good_steps = 0
+            return
+        self.optimizer.step()
+        self._good_steps += 1
+        if self._good_steps >= 2000:
+            self._loss_scale *= 2.0
+            self._good_steps = 0
+
+    def optimizer_variables(self):
+        """The trainable weights the optimizer updates."""
+        return self.trainable_weights
 
     def _apply_constraints(self):
         with torch.no_grad():
@@ -309,10 +344,14 @@ class Trainer:
         if self._compile_loss is None:
             raise ValueError("The model was compiled without a `loss`; `fit` needs one.")
         forward = self._compiled_forward or self._losses_and_outputs
-        total, per_output, y_pred = forward(x, ys, sws)
+        with self._autocast():
+            total, per_output, y_pred = forward(x, ys, sws)
         self.optimizer.zero_grad()
-        total.backward()
-        self.optimizer.step()
+        if getattr(self, "_loss_scale", None) is not None and self._autocast_dtype is torch.float16:
+            self._scaled_backward_and_step(total)
+        else:
+            total.backward()
+            self.optimizer.step()
         if self._constrained_weights:
             self._apply_constraints()
         with torch.no_grad():
@@ -322,7 +361,7 @@ class Trainer:
         return total
 
     def _test_step(self, x, ys, sws, batch_size):
-        with torch.no_grad():
+        with torch.no_grad(), self._autocast():
             y_pred = self._flatten_outputs(self._forward(x))
             self._build_compiled_state(ys, y_pred)
             if self._compile_loss is not None:
