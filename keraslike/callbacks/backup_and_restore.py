@@ -12,6 +12,7 @@ It is written to a temporary file in `backup_dir`, then moved into place with `o
 so an interruption while writing never destroys the previous backup.
 """
 
+import json
 import os
 import tempfile
 
@@ -99,6 +100,8 @@ class BackupAndRestore(Callback):
             if len(paths) < 2:
                 raise
             tensors, metadata = _read(paths[1])
+        if "order" in metadata:
+            tensors = _match_by_order(tensors, json.loads(metadata["order"]), self._current_names())
         self._restore(tensors)
         self._current_epoch = int(metadata["epoch"]) + 1
         self.model._initial_epoch = self._current_epoch
@@ -115,6 +118,15 @@ class BackupAndRestore(Callback):
             if not optimizer.built:
                 optimizer.build(_trainable_weights(model))
             optimizer.set_slot_state(optimizer_state)
+
+    def _current_names(self):
+        names = [_MODEL_PREFIX + k for k in self.model.state_dict()]
+        optimizer = getattr(self.model, "optimizer", None)
+        if optimizer is not None:
+            if not optimizer.built:
+                optimizer.build(_trainable_weights(self.model))
+            names += [_OPTIMIZER_PREFIX + k for k in optimizer.get_slot_state()]
+        return names
 
     # ----------------------------------------------------------------- backup
 
@@ -158,6 +170,7 @@ class BackupAndRestore(Callback):
         metadata = {
             "format": "pt",
             "keraslike": "BackupAndRestore",
+            "order": json.dumps(list(tensors)),
             "epoch": str(self._current_epoch - 1),
             "batch": str(self._last_batch_seen),
         }
@@ -183,6 +196,18 @@ class BackupAndRestore(Callback):
         # when that leaves it empty.
         if os.path.isdir(self.backup_dir) and not os.listdir(self.backup_dir):
             os.rmdir(self.backup_dir)
+
+
+def _match_by_order(tensors, saved_order, current_names):
+    """Renames saved tensors to the current model's names when only the names differ.
+
+    A model rebuilt in the same session gets new default layer names (`dense_2` instead of
+    `dense`); like Keras's weight files, the backup then matches by position, provided the
+    count and every shape agree.
+    """
+    if set(tensors) == set(current_names) or len(saved_order) != len(current_names):
+        return tensors
+    return {new: tensors[old] for old, new in zip(saved_order, current_names)}
 
 
 def _trainable_weights(model):

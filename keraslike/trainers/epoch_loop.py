@@ -181,6 +181,7 @@ def predict(model, data, verbose, callbacks):
     device = model._training_device()
     _move_model(model, device)
     data.to(device)
+    model._prepare_training_state()
     callback_list = _callback_list(model, callbacks, verbose, 1, data.num_batches, add_history=False)
     was_training = model.training
     model.eval()
@@ -188,7 +189,7 @@ def predict(model, data, verbose, callbacks):
     outputs = None
     structure = None
     try:
-        with torch.no_grad():
+        with torch.no_grad(), model._autocast():
             for step, (x, _, _) in enumerate(data.batches()):
                 callback_list.on_predict_batch_begin(step)
                 y_pred = model._forward(x)
