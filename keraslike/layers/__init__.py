@@ -121,5 +121,6 @@ from keraslike.layers.recurrent import (
     LSTMCell,
     SimpleRNN,
     SimpleRNNCell,
+    StackedRNNCells,
     TimeDistributed,
 )

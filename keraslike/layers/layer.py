@@ -535,8 +535,10 @@ class Layer(nn.Module):
             self._losses.clear()
         outputs = self.call(*args, **kwargs)
         if self.activity_regularizer is not None:
-            batch = outputs.shape[0] if outputs.ndim else 1
-            self._losses.append(self.activity_regularizer(outputs) / batch)
+            for output in nest.flatten(outputs):
+                if isinstance(output, torch.Tensor):
+                    batch = output.shape[0] if output.ndim else 1
+                    self._losses.append(self.activity_regularizer(output) / batch)
         return outputs
 
     @property

@@ -1,0 +1,68 @@
+"""Keras-format (de)serialization of the layers and cells that wrappers hold.
+
+`Bidirectional`, `TimeDistributed` and `RNN(cell)` put their inner layer's config in their own
+config, as Keras 3 does: `{"module", "class_name", "config", "registered_name", "build_config"}`.
+Classes are looked up in the registry and in `keraslike.layers`; nothing is imported by name.
+"""
+
+from keraslike.backend.serialization import _GLOBAL_CUSTOM_NAMES, get_registered_object
+
+
+def serialize_layer(layer):
+    """Returns Keras's serialized dict of a layer (or cell)."""
+    cls = type(layer)
+    registered = _GLOBAL_CUSTOM_NAMES.get(cls)
+    builtin = registered is None and cls.__module__.startswith("keraslike.layers")
+    config = {
+        "module": "keras.layers" if builtin else cls.__module__,
+        "class_name": cls.__name__,
+        "config": layer.get_config(),
+        "registered_name": None if builtin else (registered or cls.__name__),
+    }
+    build_config = layer.get_build_config() if getattr(layer, "built", False) else None
+    if build_config:
+        config["build_config"] = build_config
+    return config
+
+
+def deserialize_layer(config, custom_objects=None):
+    """Creates a layer from `serialize_layer`'s dict (a layer instance passes through).
+
+    Raises:
+        TypeError: When the class is neither registered, in `custom_objects`, nor built in.
+    """
+    if not isinstance(config, dict):
+        return config
+    from keraslike import layers
+
+    names = [n for n in (config.get("registered_name"), config.get("class_name")) if n]
+    cls = None
+    for name in names:
+        cls = get_registered_object(name, custom_objects)
+        if cls is None and config.get("module", "keras.layers") == "keras.layers":
+            cls = getattr(layers, name, None)
+        if cls is not None:
+            break
+    if cls is None:
+        raise TypeError(
+            f"Could not locate class '{config.get('class_name')}'. Make sure custom classes are "
+            "decorated with `@keras.saving.register_keras_serializable()` or passed in "
+            "`custom_objects`."
+        )
+    inner = dict(config.get("config") or {})
+    layer = cls.from_config(inner)
+    build_config = config.get("build_config")
+    if build_config:
+        layer.build_from_config(build_config)
+    return layer
+
+
+def build_sublayer(layer, input_shape):
+    """Builds a wrapped layer directly, recording its build shape as Keras does (only for layers
+    that define their own `build`, so `get_build_config()` matches Keras's)."""
+    from keraslike.layers.layer import Layer
+
+    layer.build(input_shape)
+    if type(layer).build is not Layer.build:
+        layer._build_shapes = {"input_shape": input_shape}
+    layer.built = True
