@@ -14,5 +14,9 @@ if [ ! -f "$STAMP" ]; then
     "$VENV/bin/python" -m pip install --quiet -e ".[test]"
     touch "$STAMP"
 fi
+# Graphviz's `dot` draws plot_model pictures; best effort (the tests that need it skip without it).
+if ! command -v dot >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    (apt-get update -qq && apt-get install -y -qq graphviz) >/dev/null 2>&1 || echo "note: graphviz not installed; plot_model tests will skip"
+fi
 export PATH="$VENV/bin:$PATH"
 export KERAS_BACKEND=torch

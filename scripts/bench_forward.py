@@ -96,7 +96,10 @@ def main():
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-compile", action="store_true")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (1 resists neighbours)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, device {args.device}, threads {torch.get_num_threads()}")
     bench_models(args.device, repeats=5 if args.quick else 15)
     bench_build()

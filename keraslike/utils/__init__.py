@@ -2,6 +2,7 @@
 
 from keraslike.utils.dataset_utils import split_dataset
 from keraslike.utils.file_utils import get_file
+from keraslike.utils.model_visualization import model_to_dot, plot_model
 from keraslike.utils.numerical_utils import normalize, to_categorical
 from keraslike.utils.progbar import Progbar
 from keraslike.utils.py_dataset import PyDataset, Sequence
@@ -13,8 +14,10 @@ __all__ = [
     "PyDataset",
     "Sequence",
     "get_file",
+    "model_to_dot",
     "normalize",
     "pad_sequences",
+    "plot_model",
     "set_random_seed",
     "split_dataset",
     "to_categorical",
