@@ -60,6 +60,20 @@ def _single_arg_step(fn, src, dst, kwargs, free_src, with_training):
     return step
 
 
+def _list_arg_step(fn, srcs, dst, kwargs, frees, with_training):
+    # A merge layer's call: `fn([x1, x2, ...])`.
+    def step(values, training):
+        xs = [values[s] for s in srcs]
+        for s in frees:
+            values[s] = None
+        if with_training and training is not None:
+            values[dst] = fn(xs, training=training, **kwargs)
+        else:
+            values[dst] = fn(xs, **kwargs)
+
+    return step
+
+
 def _general_step(fn, template, leaf_slots, constants, out_slots, single_output, frees, with_training):
     def step(values, training):
         leaves = [values[s] if s >= 0 else constants[i] for i, s in enumerate(leaf_slots)]
@@ -151,6 +165,15 @@ class ExecutionPlan:
         ):
             src = slot[id(args[0])]
             return _single_arg_step(fn, src, out_slots[0], dict(kwargs), src in frees, with_training)
+        if (
+            len(args) == 1
+            and isinstance(args[0], list)
+            and all(isinstance(a, KerasTensor) for a in args[0])
+            and single_output
+            and not any(isinstance(v, KerasTensor) for v in nest.flatten(kwargs))
+        ):
+            srcs = [slot[id(a)] for a in args[0]]
+            return _list_arg_step(fn, srcs, out_slots[0], dict(kwargs), frees, with_training)
         leaves = nest.flatten((args, kwargs))
         leaf_slots = [slot[id(x)] if isinstance(x, KerasTensor) else -1 for x in leaves]
         constants = [None if isinstance(x, KerasTensor) else x for x in leaves]
