@@ -6,6 +6,7 @@
 
 from keraslike import (
     activations,
+    applications,
     backend,
     callbacks,
     constraints,

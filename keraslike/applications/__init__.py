@@ -1,0 +1,32 @@
+"""Keras's ImageNet models (`keras.applications`), with Keras 3's architectures and layer names.
+
+Each model function returns a `keras.Model` whose `layers`, names, parameter counts and weight
+order equal Keras 3's, so Keras's pretrained `.h5` files load into it (`weights="imagenet"` reads
+them from `$KERAS_HOME/models` or `~/.keras/models`; nothing is downloaded) and weights move
+both ways with `get_weights` / `set_weights`.
+
+Modules, as in Keras: `vgg16`, `vgg19`, `resnet`, `resnet50`, `mobilenet_v2`, each with its
+model(s), `preprocess_input` and `decode_predictions`; `imagenet_utils`; `weights_io` (the `.h5`
+reader).
+"""
+
+from keraslike.applications import imagenet_utils, mobilenet_v2, resnet, resnet50, vgg16, vgg19
+from keraslike.applications.mobilenet_v2 import MobileNetV2
+from keraslike.applications.resnet import ResNet50, ResNet101, ResNet152
+from keraslike.applications.vgg16 import VGG16
+from keraslike.applications.vgg19 import VGG19
+
+__all__ = [
+    "MobileNetV2",
+    "ResNet50",
+    "ResNet101",
+    "ResNet152",
+    "VGG16",
+    "VGG19",
+    "imagenet_utils",
+    "mobilenet_v2",
+    "resnet",
+    "resnet50",
+    "vgg16",
+    "vgg19",
+]
