@@ -64,7 +64,7 @@ def _ratio_reduce(total, ratios, maximums, values):
     return result
 
 
-def _column_widths(positions, line_length):
+def _column_widths(positions, line_length, count):
     widths, current = [], 0
     for pos in positions:
         pos = pos if pos > 1 else int(pos * line_length)
@@ -73,17 +73,34 @@ def _column_widths(positions, line_length):
             raise ValueError("Insufficient console width to print summary.")
         widths.append(width)
         current += width
+    widths = widths[:count]  # Keras builds one column per header, ignoring extra positions
     padded = [w + 2 for w in widths]
     available = line_length - (len(widths) + 1)
     if sum(padded) > available:
         padded = _ratio_reduce(sum(padded) - available, [1] * len(padded), padded, padded)
+    elif sum(padded) < available:  # a table given a width expands to it (rich's rule)
+        extra = _ratio_distribute(available - sum(padded), padded)
+        padded = [w + e for w, e in zip(padded, extra)]
     return [w - 2 for w in padded]
+
+
+def _ratio_distribute(total, ratios):
+    total_ratio = sum(ratios)
+    remaining = total
+    result = []
+    for ratio in ratios:
+        share = math.ceil(ratio * remaining / total_ratio) if total_ratio > 0 else remaining
+        result.append(share)
+        total_ratio -= ratio
+        remaining -= share
+    return result
 
 
 def _wrap(text, width):
     lines = []
     for paragraph in text.split("\n"):
         words = re.findall(r"\S+\s*", paragraph) or [""]
+        words[0] = paragraph[: len(paragraph) - len(paragraph.lstrip())] + words[0]  # keep indent
         line = ""
         for word in words:
             if line and len(line) + len(word.rstrip()) > width:
@@ -212,9 +229,10 @@ def summary_lines(
         positions = [p * 0.90 for p in positions] + [1.0]
         header.append("Trainable")
         alignment.append("center")
-    default_length = min(default_length, shutil.get_terminal_size().columns - 4)
+    console_width = shutil.get_terminal_size().columns
+    default_length = min(default_length, console_width - 4)
     line_length = line_length or default_length
-    widths = _column_widths(positions, line_length)
+    widths = _column_widths(positions, line_length, len(header))
 
     def connections(layer):
         parts = []
@@ -268,7 +286,8 @@ def summary_lines(
         total_size += weight_memory_size(optimizer_vars)
 
     lines = [f'Model: "{model.name}"']
-    lines += _render_table(header, alignment, widths, rows)
+    # rich crops table lines at the console's width, whatever line_length asks for.
+    lines += [line[:console_width] for line in _render_table(header, alignment, widths, rows)]
     lines.append(f" Total params: {total_count:,} ({readable_memory_size(total_size)})")
     lines.append(f" Trainable params: {trainable_count:,} ({readable_memory_size(trainable_size)})")
     lines.append(f" Non-trainable params: {frozen_count:,} ({readable_memory_size(frozen_size)})")
