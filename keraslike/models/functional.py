@@ -260,6 +260,11 @@ class Model(Trainer, Layer):
                 f"the model: expected shape={expected}, found shape={tuple(actual)}"
             )
 
+    def forward(self, inputs, *more_inputs, **kwargs):
+        """The `nn.Module` entry point; a named first argument lets `torch.export` map
+        `dynamic_shapes=({0: batch},)` onto it."""
+        return Layer.forward(self, inputs, *more_inputs, **kwargs)
+
     def call(self, *inputs, training=None, mask=None):
         """Runs the graph on real tensors (a tensor, a list, a dict, or positional tensors)."""
         if not self._is_graph_network:

@@ -126,10 +126,10 @@ class Sequential(Model):
             x = layer(x) if training is None else layer(x, training=training)
         return x
 
-    def forward(self, *args, **kwargs):
-        if not self._is_graph_network and self._stack and args and hasattr(args[0], "shape"):
-            self.build((None,) + tuple(args[0].shape[1:]))
-        return super().forward(*args, **kwargs)
+    def forward(self, inputs, *more_inputs, **kwargs):
+        if not self._is_graph_network and self._stack and hasattr(inputs, "shape"):
+            self.build((None,) + tuple(inputs.shape[1:]))
+        return super().forward(inputs, *more_inputs, **kwargs)
 
     def _maybe_build(self, args, kwargs):
         if not self._is_graph_network and self._stack and args and hasattr(args[0], "shape"):
