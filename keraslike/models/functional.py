@@ -236,7 +236,8 @@ class Model(Trainer, Layer):
     def _convert_input(self, x, i):
         if isinstance(x, (np.ndarray, np.generic, int, float, list)):
             array = np.asarray(x)
-            tensor = torch.as_tensor(array)
+            device = next((p.device for p in self.parameters()), None)
+            tensor = torch.as_tensor(array, device=device)
             if tensor.is_floating_point() or self._input_dtypes[i].is_floating_point:
                 tensor = tensor.to(self._input_dtypes[i])
             return tensor

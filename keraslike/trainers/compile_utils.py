@@ -24,9 +24,9 @@ class RunningMean:
         self.total = None
         self.count = None
 
-    def update_state(self, value, weight):
+    def update_state(self, value, weight=1):
         """Adds `value` (0-d tensor) counted `weight` times (the batch size)."""
-        value = value.detach()
+        value = torch.as_tensor(value).detach()
         if self.total is None:
             self.total = value * weight
             self.count = torch.full_like(value, float(weight))

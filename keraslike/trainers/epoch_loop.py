@@ -28,6 +28,12 @@ def _callback_list(model, callbacks, verbose, epochs, steps, add_history):
     )
 
 
+def _overrides(model, method):
+    from keraslike.trainers.trainer import Trainer
+
+    return getattr(type(model), method) is not getattr(Trainer, method)
+
+
 def _floats(logs):
     return {k: (v.item() if isinstance(v, torch.Tensor) and v.numel() == 1 else v) for k, v in logs.items()}
 
@@ -56,6 +62,8 @@ def fit(model, data, val_data, epochs, verbose, callbacks, class_weight, initial
     callback_list.on_train_begin()
     start_epoch = model._initial_epoch if model._initial_epoch is not None else initial_epoch
     epoch_logs = {}
+    logs = {}
+    custom_step = _overrides(model, "train_step")
     try:
         for epoch in range(start_epoch, epochs):
             model._reset_metrics()
@@ -67,11 +75,15 @@ def fit(model, data, val_data, epochs, verbose, callbacks, class_weight, initial
                 if step == 0 and epoch == start_epoch:
                     _first_batch_setup(model, x, ys, sws)
                 sws = model._class_weighted(ys, sws, class_weight)
-                model._train_step(x, ys, sws, batch_size)
-                callback_list.on_train_batch_end(step, model._metric_tensors() if batch_logs_needed else {})
+                if custom_step:
+                    logs = model.train_step(model._user_structures(x, ys, sws))
+                    callback_list.on_train_batch_end(step, logs if batch_logs_needed else {})
+                else:
+                    model._train_step(x, ys, sws, batch_size)
+                    callback_list.on_train_batch_end(step, model._metric_tensors() if batch_logs_needed else {})
                 if model.stop_training:
                     break
-            epoch_logs = _floats(model._metric_tensors())  # the one host read of the epoch
+            epoch_logs = _floats(logs if custom_step and isinstance(logs, dict) else model._metric_tensors())  # the one host read of the epoch
             if val_data is not None and _should_validate(epoch, validation_freq):
                 val_logs = _run_evaluation(model, val_data, callback_list=None)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
@@ -120,7 +132,10 @@ def _run_evaluation(model, data, callback_list):
         for step, (x, ys, sws) in enumerate(data.batches()):
             if callback_list is not None:
                 callback_list.on_test_batch_begin(step)
-            model._test_step(x, ys, sws, _batch_size(x))
+            if _overrides(model, "test_step"):
+                model.test_step(model._user_structures(x, ys, sws))
+            else:
+                model._test_step(x, ys, sws, _batch_size(x))
             if callback_list is not None:
                 callback_list.on_test_batch_end(step, model._metric_tensors() if batch_logs_needed else {})
     finally:

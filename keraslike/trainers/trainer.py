@@ -216,7 +216,13 @@ class Trainer:
                   for t, n in zip(self._flatten_targets(y), self._training_output_names())]
             sws = [None if s is None else to_tensor(s, "sample_weight")
                    for s in self._flatten_sample_weights(sample_weight, len(ys))]
-            _check_sample_counts(xs, ys, sws, self.input_names if getattr(self, "_plan", None) is not None else ["x"], self._training_output_names())
+            flat_xs = nest.flatten(xs)
+            input_names = (
+                self.input_names
+                if getattr(self, "_plan", None) is not None
+                else [f"x[{i}]" for i in range(len(flat_xs))]
+            )
+            _check_sample_counts(flat_xs, ys, sws, input_names, self._training_output_names())
             return ArrayData(xs, ys, sws, batch_size or 32, shuffle)
         if y is not None:
             raise ValueError(
@@ -372,6 +378,71 @@ class Trainer:
                 self._loss_tracker.update_state(total, batch_size)
                 self._compile_loss.update_trackers(per_output, batch_size)
             self._compile_metrics.update_state(ys, y_pred, sws)
+
+    # ------------------------------------------------------------------ Keras's overridable steps
+
+    def _user_structures(self, x, ys, sws):
+        """Batch data as a user's `train_step` expects it (single tensors unwrapped)."""
+        if isinstance(x, list) and len(x) == 1:
+            x = x[0]
+        names = self._training_output_names()
+        if getattr(self, "_plan", None) is not None and isinstance(self._outputs_struct, dict):
+            y, sw = dict(zip(names, ys)), dict(zip(names, sws))
+        else:
+            y = ys[0] if len(ys) == 1 else list(ys)
+            sw = sws[0] if len(sws) == 1 else list(sws)
+        return x, y, sw
+
+    def train_step(self, data):
+        """One training step on `data = (x, y, sample_weight)`, returning the logs.
+
+        `fit` calls this only when a subclass overrides it (Keras's custom-training contract:
+        use `self.compute_loss`, `loss.backward()`, `self.optimizer.step()` or
+        `self.optimizer.apply(grads, self.trainable_weights)`, `self.compute_metrics`).
+        """
+        x, y, sample_weight = data
+        ys, sws = self._flatten_targets(y), self._flatten_sample_weights(sample_weight, len(self._training_output_names()))
+        self._train_step([x] if not isinstance(x, (list, dict)) else x, ys, sws, _leading_size(x))
+        return self.get_metrics_result()
+
+    def test_step(self, data):
+        """One evaluation step on `data = (x, y, sample_weight)`, returning the logs."""
+        x, y, sample_weight = data
+        ys, sws = self._flatten_targets(y), self._flatten_sample_weights(sample_weight, len(self._training_output_names()))
+        self._test_step([x] if not isinstance(x, (list, dict)) else x, ys, sws, _leading_size(x))
+        return self.get_metrics_result()
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The compiled loss of a batch (per-output losses weighted, plus weight penalties).
+
+        Also updates the loss trackers, as Keras's `compute_loss` does.
+        """
+        ys = self._flatten_targets(y)
+        preds = self._flatten_outputs(y_pred)
+        sws = self._flatten_sample_weights(sample_weight, len(ys))
+        self._build_compiled_state(ys, preds)
+        total, per_output = self._compile_loss(ys, preds, sws)
+        extra = self._regularization_loss() if hasattr(self, "_regularized_weights") else None
+        if extra is not None:
+            total = total + extra
+        batch_size = _leading_size(preds[0])
+        self._loss_tracker.update_state(total, batch_size)
+        self._compile_loss.update_trackers(per_output, batch_size)
+        return total
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        """Updates the compiled metrics with a batch and returns `get_metrics_result()`."""
+        ys = self._flatten_targets(y)
+        preds = [p.detach() for p in self._flatten_outputs(y_pred)]
+        sws = self._flatten_sample_weights(sample_weight, len(ys))
+        self._build_compiled_state(ys, preds)
+        with torch.no_grad():
+            self._compile_metrics.update_state(ys, preds, sws)
+        return self.get_metrics_result()
+
+    def get_metrics_result(self):
+        """The current loss and metric results, by name (0-d tensors; no host read)."""
+        return self._metric_tensors()
 
     def _reset_metrics(self):
         self._loss_tracker.reset_state()
@@ -532,6 +603,13 @@ class Trainer:
         data = self._make_data(x, None, None, None, False, None, "predict_on_batch")
         data.batch_size = max(data.num_samples, 1)
         return epoch_loop.predict(self, data, verbose=0, callbacks=None)
+
+
+def _leading_size(x):
+    for leaf in nest.flatten(x):
+        if isinstance(leaf, torch.Tensor):
+            return leaf.shape[0]
+    return 1
 
 
 def _float_dtype(dtype_name):
