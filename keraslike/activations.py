@@ -11,7 +11,12 @@ import types
 import torch
 import torch.nn.functional as F
 
-from keraslike.backend.serialization import get_registered_name, get_registered_object
+from keraslike.backend.serialization import (
+    get_object,
+    get_registered_name,
+    get_registered_object,
+    serialize_function,
+)
 
 
 def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
@@ -561,12 +566,7 @@ def serialize(activation):
                 "name to save. Define a named function and register it with "
                 "`@keras.saving.register_keras_serializable()`."
             )
-        return {
-            "module": "builtins",
-            "class_name": "function",
-            "config": get_registered_name(activation),
-            "registered_name": "function",
-        }
+        return serialize_function(activation)
     if callable(activation) and hasattr(activation, "get_config"):
         cls = type(activation)
         module = _public_module(activation)
@@ -637,12 +637,6 @@ def get(identifier):
     """
     if identifier is None:
         return linear
-    if isinstance(identifier, dict):
-        obj = deserialize(identifier)
-    elif isinstance(identifier, str):
-        obj = get_registered_object(identifier, None, ALL_OBJECTS_DICT)
-    else:
-        obj = identifier
-    if callable(obj):
-        return obj
-    raise ValueError(f"Could not interpret activation function identifier: {identifier}")
+    return get_object(
+        identifier, deserialize, ALL_OBJECTS_DICT, "activation function", instantiate_classes=False
+    )

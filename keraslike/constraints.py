@@ -11,7 +11,7 @@ view (e.g. `weight.T`) and writes the result back through the same view.
 import torch
 
 from keraslike.backend.config import epsilon
-from keraslike.backend.serialization import get_registered_name, get_registered_object
+from keraslike.backend.serialization import deserialize_object, get_object, serialize_object
 
 _MODULE = "keras.constraints"
 
@@ -241,20 +241,7 @@ def serialize(constraint):
     """
     if constraint is None:
         return None
-    cls = type(constraint)
-    builtin = cls in _BUILTIN_CLASSES
-    if not builtin and not hasattr(constraint, "get_config"):
-        raise ValueError(
-            f"Cannot serialize constraint {constraint!r}: it has no `get_config()` method. "
-            "Subclass `keras.constraints.Constraint` and register it with "
-            "`@keras.saving.register_keras_serializable()`."
-        )
-    return {
-        "module": _MODULE if builtin else (None if cls.__module__ == "__main__" else cls.__module__),
-        "class_name": cls.__name__,
-        "config": constraint.get_config(),
-        "registered_name": None if builtin else get_registered_name(cls),
-    }
+    return serialize_object(constraint, _MODULE, _BUILTIN_CLASSES, kind="constraint")
 
 
 def deserialize(config, custom_objects=None):
@@ -272,21 +259,7 @@ def deserialize(config, custom_objects=None):
     >>> keras.constraints.deserialize({"class_name": "NonNeg", "config": {}})
     NonNeg()
     """
-    if isinstance(config, str):
-        config = {"class_name": config, "config": {}}
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"Could not interpret constraint config: {config}")
-    cls = None
-    if config.get("registered_name"):
-        cls = get_registered_object(config["registered_name"], custom_objects)
-    if cls is None:
-        cls = get_registered_object(config["class_name"], custom_objects, ALL_OBJECTS_DICT)
-    if cls is None:
-        raise ValueError(
-            f"Unknown constraint: '{config['class_name']}'. Register it with "
-            "`@keras.saving.register_keras_serializable()` or pass it in `custom_objects`."
-        )
-    return cls.from_config(dict(config.get("config") or {}))
+    return deserialize_object(config, ALL_OBJECTS_DICT, custom_objects, kind="constraint")
 
 
 def get(identifier):
@@ -304,14 +277,4 @@ def get(identifier):
     >>> keras.constraints.get("non_neg")
     NonNeg()
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        obj = deserialize(identifier)
-    elif isinstance(identifier, str):
-        obj = get_registered_object(identifier, None, ALL_OBJECTS_DICT)
-    else:
-        obj = identifier
-    if callable(obj):
-        return obj() if isinstance(obj, type) else obj
-    raise ValueError(f"Could not interpret constraint identifier: {identifier}")
+    return get_object(identifier, deserialize, ALL_OBJECTS_DICT, "constraint")

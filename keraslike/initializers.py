@@ -18,7 +18,11 @@ import numpy as np
 import torch
 
 from keraslike.backend.config import floatx
-from keraslike.backend.serialization import get_registered_name, get_registered_object
+from keraslike.backend.serialization import (
+    deserialize_object,
+    get_registered_object,
+    serialize_object,
+)
 
 _MODULE = "keras.initializers"
 
@@ -644,6 +648,10 @@ ALL_OBJECTS_DICT.update(
     }
 )
 _BUILTIN_CLASSES = frozenset(ALL_OBJECTS_DICT.values())
+_UNKNOWN_HINT = (
+    "Please ensure you are using a `keras.utils.custom_object_scope` and that this object is "
+    "included in the scope, or pass it in `custom_objects`."
+)
 
 
 def serialize(initializer):
@@ -663,26 +671,7 @@ def serialize(initializer):
     """
     if initializer is None:
         return None
-    cls = type(initializer)
-    if cls in _BUILTIN_CLASSES:
-        return {
-            "module": _MODULE,
-            "class_name": cls.__name__,
-            "config": initializer.get_config(),
-            "registered_name": None,
-        }
-    if not hasattr(initializer, "get_config"):
-        raise ValueError(
-            f"Cannot serialize initializer {initializer!r}: it has no `get_config()` method. "
-            "Subclass `keras.initializers.Initializer` and register it with "
-            "`@keras.saving.register_keras_serializable()`."
-        )
-    return {
-        "module": None if cls.__module__ == "__main__" else cls.__module__,
-        "class_name": cls.__name__,
-        "config": initializer.get_config(),
-        "registered_name": get_registered_name(cls),
-    }
+    return serialize_object(initializer, _MODULE, _BUILTIN_CLASSES, kind="initializer")
 
 
 def deserialize(config, custom_objects=None):
@@ -701,23 +690,8 @@ def deserialize(config, custom_objects=None):
     >>> keras.initializers.deserialize({"class_name": "Ones", "config": {}})
     Ones()
     """
-    if isinstance(config, str):
-        config = {"class_name": config, "config": {}}
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"Could not interpret initializer config: {config}")
-    class_name = config["class_name"]
-    cls = None
-    if config.get("registered_name"):
-        cls = get_registered_object(config["registered_name"], custom_objects)
-    if cls is None:
-        cls = get_registered_object(class_name, custom_objects, ALL_OBJECTS_DICT)
-    if cls is None:
-        raise ValueError(
-            f"Unknown initializer: '{class_name}'. Please ensure you are using a "
-            "`keras.utils.custom_object_scope` and that this object is included in the scope, "
-            "or pass it in `custom_objects`."
-        )
-    return cls.from_config(dict(config.get("config") or {}))
+    return deserialize_object(config, ALL_OBJECTS_DICT, custom_objects, kind="initializer",
+                              unknown_hint=_UNKNOWN_HINT)
 
 
 def get(identifier):

@@ -12,7 +12,7 @@ import math
 import torch
 
 from keraslike.backend.config import epsilon
-from keraslike.backend.serialization import get_registered_name, get_registered_object
+from keraslike.backend.serialization import deserialize_object, get_object, serialize_object
 
 _MODULE = "keras.regularizers"
 
@@ -246,20 +246,7 @@ def serialize(regularizer):
     """
     if regularizer is None:
         return None
-    cls = type(regularizer)
-    builtin = cls in _BUILTIN_CLASSES
-    if not builtin and not hasattr(regularizer, "get_config"):
-        raise ValueError(
-            f"Cannot serialize regularizer {regularizer!r}: it has no `get_config()` method. "
-            "Subclass `keras.regularizers.Regularizer` and register it with "
-            "`@keras.saving.register_keras_serializable()`."
-        )
-    return {
-        "module": _MODULE if builtin else (None if cls.__module__ == "__main__" else cls.__module__),
-        "class_name": cls.__name__,
-        "config": regularizer.get_config(),
-        "registered_name": None if builtin else get_registered_name(cls),
-    }
+    return serialize_object(regularizer, _MODULE, _BUILTIN_CLASSES, kind="regularizer")
 
 
 def deserialize(config, custom_objects=None):
@@ -277,21 +264,7 @@ def deserialize(config, custom_objects=None):
     >>> keras.regularizers.deserialize({"class_name": "L2", "config": {"l2": 0.5}})
     L2(l2=0.5)
     """
-    if isinstance(config, str):
-        config = {"class_name": config, "config": {}}
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"Could not interpret regularizer config: {config}")
-    cls = None
-    if config.get("registered_name"):
-        cls = get_registered_object(config["registered_name"], custom_objects)
-    if cls is None:
-        cls = get_registered_object(config["class_name"], custom_objects, ALL_OBJECTS_DICT)
-    if cls is None:
-        raise ValueError(
-            f"Unknown regularizer: '{config['class_name']}'. Register it with "
-            "`@keras.saving.register_keras_serializable()` or pass it in `custom_objects`."
-        )
-    return cls.from_config(dict(config.get("config") or {}))
+    return deserialize_object(config, ALL_OBJECTS_DICT, custom_objects, kind="regularizer")
 
 
 def get(identifier):
@@ -309,14 +282,4 @@ def get(identifier):
     >>> keras.regularizers.get("l2").get_config()
     {'l2': 0.01}
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        obj = deserialize(identifier)
-    elif isinstance(identifier, str):
-        obj = get_registered_object(identifier, None, ALL_OBJECTS_DICT)
-    else:
-        obj = identifier
-    if callable(obj):
-        return obj() if isinstance(obj, type) else obj
-    raise ValueError(f"Could not interpret regularizer identifier: {identifier}")
+    return get_object(identifier, deserialize, ALL_OBJECTS_DICT, "regularizer")

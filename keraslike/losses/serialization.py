@@ -9,7 +9,12 @@ runs code named by a config: names are looked up in `custom_objects`, the regist
 import types
 import warnings
 
-from keraslike.backend.serialization import get_registered_name, get_registered_object
+from keraslike.backend.serialization import (
+    find_class,
+    get_registered_name,
+    get_registered_object,
+    serialize_function,
+)
 
 # Built-in functions that a `{"class_name": "function"}` config may name (losses and metrics fill it).
 BUILTIN_FUNCTIONS = {}
@@ -53,8 +58,7 @@ def serialize_object(obj):
             )
             return {"class_name": "__lambda__", "config": {"value": None}, "module": "builtins",
                     "registered_name": None}
-        return {"module": "builtins", "class_name": "function", "config": get_registered_name(obj),
-                "registered_name": "function"}
+        return serialize_function(obj)
     if not hasattr(obj, "get_config"):
         raise TypeError(
             f"Cannot serialize object {obj} of type {type(obj)}. To be serializable, "
@@ -119,11 +123,7 @@ def deserialize_object(config, module_objects, custom_objects=None, kind="object
                 f"Full object config: {config}"
             )
         return fn
-    registered_name = config.get("registered_name") or class_name
-    cls = _lookup(registered_name, custom_objects, None)
-    if cls is None:
-        table = MODULE_TABLES.get(config.get("module"), module_objects)
-        cls = _lookup(class_name, custom_objects, table)
+    cls = find_class(config, custom_objects, MODULE_TABLES.get(config.get("module"), module_objects))
     if cls is None:
         raise TypeError(
             f"Could not locate class '{class_name}'. Make sure custom classes are decorated with "

@@ -4,9 +4,8 @@ Every metric has `update_state(y_true, y_pred, sample_weight=None)`, `result()`,
 `name`, `dtype`, `variables`, `get_config()` / `from_config()`, and moves with `.to(device)`.
 """
 
-import inspect
-
 from keraslike.backend.naming import to_snake_case
+from keraslike.backend.serialization import get_object
 from keraslike.losses import functions as _loss_fns
 from keraslike.losses import is_binary_or_sparse_categorical
 from keraslike.losses.serialization import (
@@ -144,17 +143,7 @@ def get(identifier):
     Raises:
         ValueError: The identifier names no known metric.
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        obj = deserialize(identifier)
-    elif isinstance(identifier, str):
-        obj = ALL_OBJECTS_DICT.get(identifier)
-    else:
-        obj = identifier
-    if callable(obj):
-        return obj() if inspect.isclass(obj) else obj
-    raise ValueError(f"Could not interpret metric identifier: {identifier}")
+    return get_object(identifier, deserialize, ALL_OBJECTS_DICT, "metric", use_registry=False)
 
 
 def resolve_accuracy(identifier, y_true_shape, y_pred_shape, loss=None):

@@ -7,22 +7,13 @@ Classes are looked up in `custom_objects`, the global registry, then the built-i
 is ever imported by the name a config gives.
 """
 
-from keraslike.backend.serialization import get_registered_name, get_registered_object
+from keraslike.backend import serialization as _shared
 
 
 def serialize_object(obj, public_module, builtin_classes):
     """Returns `obj` (an object with `get_config()`) in Keras 3's serialized format."""
-    cls = type(obj)
-    if cls in builtin_classes:
-        module, registered_name = public_module, None
-    else:
-        module, registered_name = cls.__module__, get_registered_name(cls)
-    return {
-        "module": module,
-        "class_name": cls.__name__,
-        "config": obj.get_config(),
-        "registered_name": registered_name,
-    }
+    # A class defined in `__main__` keeps `"module": "__main__"` here.
+    return _shared.serialize_object(obj, public_module, builtin_classes, main_module="__main__")
 
 
 def resolve_class(config, builtins_by_lower_name, custom_objects, kind):
@@ -32,12 +23,10 @@ def resolve_class(config, builtins_by_lower_name, custom_objects, kind):
             f"Could not interpret {kind} config: expected a dict with a 'class_name' key. "
             f"Received: {config!r}"
         )
+    cls = _shared.find_class(config, custom_objects)
+    if cls is not None:
+        return cls
     class_name = config["class_name"]
-    registered_name = config.get("registered_name") or class_name
-    for name in (registered_name, class_name):
-        cls = get_registered_object(name, custom_objects)
-        if cls is not None:
-            return cls
     cls = builtins_by_lower_name.get(str(class_name).lower())
     if cls is None and config.get("registered_name"):
         # A custom class that was not handed to us: the saving code's TypeError rule.
