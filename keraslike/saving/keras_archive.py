@@ -1,0 +1,133 @@
+"""Keras 3 `.keras` archives: a zip of `config.json`, `metadata.json` and `model.weights.h5`.
+
+Written so Keras 3 loads them (its config schema, its h5 weights layout) and read from Keras 3
+(models made of layers keraslike has). Members are read into memory or a private temp folder,
+never extracted by the names the archive gives; names that would escape a folder are refused.
+"""
+
+import datetime
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+
+from keraslike.saving import keras_h5, object_registry, serialization_lib
+from keraslike.saving.atomic import atomic_write
+from keraslike.saving.errors import SavedFileError
+from keraslike.saving.native import to_json
+
+CONFIG = "config.json"
+METADATA = "metadata.json"
+WEIGHTS = "model.weights.h5"
+KERAS_VERSION = "3.15.1"  # the Keras release whose formats keraslike writes
+_MAX_JSON_BYTES = 256 * 1024 * 1024
+
+
+def save_model(model, filepath, overwrite=True, include_optimizer=True):
+    """Writes `model` as a Keras 3 `.keras` archive (atomically)."""
+    h5py = keras_h5.import_h5py()
+    import keraslike
+
+    config = to_json(serialization_lib.serialize_for_saving(model))
+    metadata = json.dumps(
+        {
+            "keras_version": KERAS_VERSION,
+            "keraslike_version": getattr(keraslike, "__version__", "unknown"),
+            "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
+        }
+    )
+    folder = os.path.dirname(os.path.abspath(os.fspath(filepath)))
+    with tempfile.TemporaryDirectory(dir=folder, prefix=".keras-save-") as scratch:
+        weights_path = os.path.join(scratch, WEIGHTS)
+        with h5py.File(weights_path, "w") as f:
+            keras_h5.write_weights(f, model, include_optimizer=include_optimizer)
+        with atomic_write(filepath, overwrite=overwrite) as out:
+            with zipfile.ZipFile(out, "w") as zf:
+                zf.writestr(METADATA, metadata)
+                zf.writestr(CONFIG, config)
+                zf.write(weights_path, WEIGHTS)
+
+
+def _check_member_names(zf, filepath):
+    for info in zf.infolist():
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > (1 << 32) and ratio > 1000:
+            raise SavedFileError(
+                filepath,
+                f"archive member {info.filename!r} expands {ratio:.0f}x to {info.file_size} "
+                "bytes: refusing a zip bomb.",
+            )
+        name = info.filename
+        parts = name.replace("\\", "/").split("/")
+        if name.startswith(("/", "\\")) or ".." in parts or (len(name) > 1 and name[1] == ":"):
+            raise SavedFileError(
+                filepath,
+                f"archive member {name!r} has a path that escapes the archive's folder; refused.",
+            )
+
+
+def _read_json(zf, name, filepath):
+    try:
+        info = zf.getinfo(name)
+    except KeyError:
+        raise SavedFileError(
+            filepath, f"the .keras archive has no {name!r} member (members: {zf.namelist()})."
+        ) from None
+    if info.file_size > _MAX_JSON_BYTES:
+        raise SavedFileError(
+            filepath, f"{name!r} is {info.file_size} bytes, larger than a config can be."
+        )
+    try:
+        return json.loads(zf.read(name).decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise SavedFileError(filepath, f"{name!r} is not valid JSON ({e}).") from None
+    except (zipfile.BadZipFile, OSError) as e:
+        raise SavedFileError(filepath, f"cannot read {name!r} from the archive ({e}).") from None
+
+
+def open_archive(filepath):
+    """Opens a `.keras` zip, checking member names; raises `SavedFileError` when it is not one."""
+    try:
+        zf = zipfile.ZipFile(filepath, "r")
+    except zipfile.BadZipFile:
+        raise SavedFileError(filepath, "not a .keras archive (not a zip file, or truncated).") from None
+    _check_member_names(zf, filepath)
+    return zf
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """Loads a Keras 3 `.keras` archive (written by Keras 3 or keraslike)."""
+    h5py = keras_h5.import_h5py()
+    with open_archive(filepath) as zf:
+        config = _read_json(zf, CONFIG, filepath)
+        if WEIGHTS not in zf.namelist():
+            raise SavedFileError(
+                filepath, f"the .keras archive has no {WEIGHTS!r} member (members: {zf.namelist()})."
+            )
+        with object_registry.custom_object_scope(custom_objects or {}):
+            compile_config = config.pop("compile_config", None) if isinstance(config, dict) else None
+            model = serialization_lib.deserialize_keras_object(
+                config, custom_objects=custom_objects, safe_mode=safe_mode
+            )
+            if compile and compile_config and hasattr(model, "compile_from_config"):
+                model.compile_from_config(compile_config)
+                optimizer = getattr(model, "optimizer", None)
+                if optimizer is not None and not optimizer.built:
+                    optimizer.build(model.trainable_weights)
+            with tempfile.TemporaryDirectory(prefix="keraslike-keras-") as scratch:
+                weights_path = os.path.join(scratch, "weights.h5")  # our name, not the archive's
+                try:
+                    with zf.open(WEIGHTS) as src, open(weights_path, "wb") as dst:
+                        shutil.copyfileobj(src, dst, 16 * 1024 * 1024)
+                except (zipfile.BadZipFile, OSError, EOFError) as e:
+                    message = f"cannot read {WEIGHTS!r} from the archive ({e})."
+                    raise SavedFileError(filepath, message) from None
+                try:
+                    f = h5py.File(weights_path, "r")
+                except OSError as e:
+                    message = f"{WEIGHTS!r} is not a valid HDF5 file ({e})."
+                    raise SavedFileError(filepath, message) from None
+                with f:
+                    keras_h5.read_weights(f, model, filepath, skip_mismatch=False)
+    return model

@@ -1,0 +1,323 @@
+"""Keras 3's weights layout in HDF5 (`.weights.h5`, and `model.weights.h5` inside `.keras`).
+
+Keras walks a model and writes each layer's own variables, in Keras's layouts and order, as
+datasets `0`, `1`, ... of a group `<path>/vars` (with the layer's name as an attribute):
+
+    vars                                   (the model's own, usually empty)
+    layers/dense/vars/0, 1                 (model.layers, keyed by the snake-case class name,
+    layers/dense_1/vars/0, 1                made unique per list: dense, dense_1, ...)
+    layers/functional/layers/conv2d/...    (a nested functional model)
+    layers/lstm/cell/vars/0, 1, 2          (sublayers, keyed by their attribute name)
+    optimizer/vars/0 .. n                  (iteration, learning_rate, then the slots)
+
+A layer reachable twice (shared) is written once, at the first path. This module reproduces that
+walk over keraslike models, converting each weight between torch and Keras layouts through the
+layer's declared `Layout`. h5py is an optional dependency, imported only here, on use.
+"""
+
+import math
+import warnings
+
+import numpy as np
+import torch
+from torch import nn
+
+from keraslike.backend.naming import to_snake_case
+from keraslike.saving.errors import SavedFileError
+
+
+_BOMB_FLOOR = 1 << 32  # 4 GiB: larger datasets must not expand more than 1000x (as Keras)
+_BOMB_RATIO = 1000
+
+
+def import_h5py():
+    """Returns the h5py module, or raises ImportError saying how to install it."""
+    try:
+        import h5py
+    except ImportError as e:  # pragma: no cover - h5py is installed in the test environment
+        raise ImportError(
+            "Reading and writing Keras `.h5` / `.keras` files needs h5py: `pip install h5py` "
+            "(or `pip install keraslike[h5]`)."
+        ) from e
+    return h5py
+
+
+def _name_key(name):
+    return f"~{name}" if name.startswith("_") else name
+
+
+def _unique(name, used):
+    if name in used:
+        used[name] += 1
+        return f"{name}_{used[name]}"
+    used[name] = 0
+    return name
+
+
+def _keras_class_name(layer):
+    from keraslike.saving.serialization_lib import is_functional
+
+    if is_functional(layer):
+        return "Functional"
+    return type(layer).__name__
+
+
+def _children(layer):
+    """(attribute path, child layers or None, container?) in Keras's visiting order."""
+    from keraslike.layers.layer import Layer
+    from keraslike.models import Model, Sequential
+
+    if isinstance(layer, Sequential) or (isinstance(layer, Model) and layer._is_graph_network):
+        return [("layers", layer.layers)]
+    items = []
+    for attr, module in sorted(layer._modules.items(), key=lambda kv: _name_key(kv[0])):
+        if isinstance(module, Layer):
+            items.append((attr, module))
+        elif isinstance(module, (nn.ModuleList, nn.Sequential, nn.ModuleDict)):
+            values = list(module.values()) if isinstance(module, nn.ModuleDict) else list(module)
+            items.append((attr, [m for m in values if isinstance(m, Layer)]))
+    return items
+
+
+def walk_layers(model):
+    """Yields `(h5 path, layer)` for every layer Keras saves, in Keras's order, each layer once."""
+    visited = set()
+
+    def visit(layer, path):
+        if id(layer) in visited:
+            return
+        visited.add(id(layer))
+        yield path, layer
+        for attr, child in _children(layer):
+            child_path = f"{path}/{attr}" if path else attr
+            if isinstance(child, list):
+                used = {}
+                for item in child:
+                    name = _unique(to_snake_case(_keras_class_name(item)), used)
+                    yield from visit(item, f"{child_path}/{name}")
+            else:
+                yield from visit(child, child_path)
+
+    yield from visit(model, "")
+
+
+def own_weights(layer):
+    """The layer's own `(spec, tensor)` pairs in Keras's order (trainable first)."""
+    specs = [s for s in layer._weight_specs if s.trainable]
+    specs += [s for s in layer._weight_specs if not s.trainable]
+    return [(s, layer._find_tensor(s.attr)) for s in specs]
+
+
+def _vars_path(path):
+    return f"{path}/vars" if path else "vars"
+
+
+def weight_groups(path, layer):
+    """`(vars group path, name attribute, weights)` for the layer's own weights, as Keras nests them.
+
+    Usually one group, `<path>/vars`. Built-in recurrent layers keep their cell's weights
+    themselves (under `nn.LSTM`'s names) while Keras keeps them on the cell: those weights go to
+    `<path>/cell/vars`, after an empty `<path>/vars`, as Keras writes them.
+    """
+    from keraslike.layers.layer import Layer
+
+    weights = own_weights(layer)
+    cell = layer.__dict__.get("cell")
+    if weights and isinstance(cell, Layer) and not any(m is cell for m in layer._modules.values()):
+        cell_path = f"{path}/cell" if path else "cell"
+        return [(_vars_path(path), layer.name, []), (_vars_path(cell_path), cell.name, weights)]
+    return [(_vars_path(path), layer.name, weights)]
+
+
+def _to_numpy(tensor):
+    tensor = tensor.detach().cpu()
+    if tensor.dtype == torch.bfloat16:
+        return tensor.float().numpy(), "bfloat16"
+    return tensor.numpy(), None
+
+
+def optimizer_arrays(model, optimizer):
+    """The optimizer's variables in Keras's order and layouts (slots like their weights)."""
+    layouts = {}
+    for layer, spec in model._weight_entries():
+        layouts[id(layer._find_tensor(spec.attr))] = spec.layout
+    variables = optimizer._trainable_variables
+    arrays = []
+    for tensor, ref in zip(optimizer._variables, optimizer._variable_refs):
+        if ref is not None and id(variables[ref]) in layouts:
+            tensor = layouts[id(variables[ref])].to_keras(tensor.detach())
+        arrays.append(tensor)
+    return arrays
+
+
+def write_weights(f, model, include_optimizer=True):
+    """Writes `model`'s weights (and its optimizer's state) into the open h5py file `f`."""
+    written = set()
+    for path, layer in walk_layers(model):
+        for vars_path, name, weights in weight_groups(path, layer):
+            group = f.create_group(vars_path)
+            group.attrs["name"] = name
+            for i, (spec, tensor) in enumerate(weights):
+                value, dtype_attr = _to_numpy(spec.layout.to_keras(tensor.detach()))
+                dataset = group.create_dataset(str(i), data=np.array(value, order="C"))
+                if dtype_attr:
+                    dataset.attrs["dtype"] = dtype_attr
+                written.add(id(tensor))
+    optimizer = getattr(model, "optimizer", None)
+    if include_optimizer and optimizer is not None and hasattr(optimizer, "_variables"):
+        group = f.create_group("optimizer/vars")
+        group.attrs["name"] = optimizer.name
+        for i, tensor in enumerate(optimizer_arrays(model, optimizer)):
+            value, dtype_attr = _to_numpy(tensor)
+            dataset = group.create_dataset(str(i), data=np.array(value, order="C"))
+            if dtype_attr:
+                dataset.attrs["dtype"] = dtype_attr
+    # Buffers outside Keras's weights are usually derived state (an LSTM's `bias_hh_l0` is
+    # folded into Keras's bias); parameters outside them (plain torch modules) would be lost.
+    left_out = [k for k, p in model.named_parameters() if id(p) not in written]
+    if left_out:
+        warnings.warn(
+            f"Model {model.name!r} has parameters that are not Keras weights (plain torch "
+            f"modules): {left_out}. The Keras format cannot store them; save with "
+            "`.safetensors` to keep them.",
+            stacklevel=3,
+        )
+
+
+def _safe_group(f, path, h5py):
+    node = f
+    for part in path.split("/"):
+        if part not in node:
+            return None
+        kind = node.get(part, getclass=True, getlink=True)
+        if kind in (h5py.SoftLink, h5py.ExternalLink):
+            raise ValueError(f"h5 link at {path!r} refused (links are not allowed in weight files).")
+        node = node[part]
+        if not isinstance(node, h5py.Group):
+            return None
+    return node
+
+
+def _read_dataset(group, key, h5py, filepath):
+    kind = group.get(key, getclass=True, getlink=True)
+    if kind in (h5py.SoftLink, h5py.ExternalLink):
+        raise SavedFileError(filepath, f"{group.name}/{key} is a link; links are refused.")
+    dataset = group[key]
+    if not isinstance(dataset, h5py.Dataset) or dataset.external or dataset.is_virtual:
+        raise SavedFileError(filepath, f"{group.name}/{key} is not a plain dataset.")
+    declared = math.prod(dataset.shape) * dataset.dtype.itemsize
+    if declared > _BOMB_FLOOR and declared > _BOMB_RATIO * dataset.id.get_storage_size():
+        raise SavedFileError(
+            filepath,
+            f"{group.name}/{key} declares {declared} bytes but stores only "
+            f"{dataset.id.get_storage_size()}: refusing a decompression bomb.",
+        )
+    value = dataset[()]
+    if dataset.attrs.get("dtype") == "bfloat16":
+        return torch.as_tensor(np.asarray(value, dtype=np.float32)).to(torch.bfloat16)
+    return torch.as_tensor(np.asarray(value))
+
+
+class _Report:
+    """Collects missing, unexpected and mis-shaped weights; raises or warns once at the end."""
+
+    def __init__(self, filepath):
+        self.filepath = filepath
+        self.missing, self.unexpected, self.mismatched = [], [], []
+
+    def finish(self, skip_mismatch):
+        if not (self.missing or self.unexpected or self.mismatched):
+            return
+        lines = []
+        if self.missing:
+            lines.append(f"missing from the file: {self.missing}")
+        if self.unexpected:
+            lines.append(f"in the file but not in the model: {self.unexpected}")
+        if self.mismatched:
+            lines.append("shapes differ (name: file vs model): " + ", ".join(self.mismatched))
+        message = f"The weights in {self.filepath!r} do not match the model: " + "; ".join(lines) + "."
+        if skip_mismatch:
+            warnings.warn(message + " Those weights were skipped (skip_mismatch=True).", stacklevel=4)
+            return
+        raise ValueError(message + " Pass `skip_mismatch=True` to load the weights that match.")
+
+
+def read_weights(f, model, filepath, skip_mismatch=False, load_optimizer=True):
+    """Loads Keras-layout weights from the open h5py file `f` into `model`, in place.
+
+    Raises:
+        ValueError: Listing the weights missing from the file, unexpected in it, or of another
+            shape (unless `skip_mismatch`).
+    """
+    h5py = import_h5py()
+    report = _Report(filepath)
+    visited_groups = set()
+    loads = []
+    for path, layer in walk_layers(model):
+        for vars_path, _, weights in weight_groups(path, layer):
+            _read_group(f, vars_path, layer, weights, report, visited_groups, loads, h5py, filepath)
+    _check_unexpected(f, visited_groups, report, h5py)
+    report.finish(skip_mismatch)
+    with torch.no_grad():
+        for spec, tensor, value in loads:
+            tensor.copy_(spec.layout.to_torch(value.to(tensor.dtype)))
+    optimizer = getattr(model, "optimizer", None)
+    if load_optimizer and optimizer is not None and getattr(optimizer, "built", False):
+        group = _safe_group(f, "optimizer/vars", h5py)
+        if group is not None:
+            read_optimizer(group, model, optimizer, filepath, h5py)
+
+
+def _read_group(f, vars_path, layer, weights, report, visited_groups, loads, h5py, filepath):
+    group = _safe_group(f, vars_path, h5py)
+    if group is None and vars_path.startswith("layers/"):  # files from Keras 2.13's saving code
+        group = _safe_group(f, vars_path.replace("layers", "_layer_checkpoint_dependencies", 1), h5py)
+    label = vars_path[: -len("/vars")] if vars_path != "vars" else "model"
+    if group is None:
+        report.missing.extend(f"{label}/{s.name}" for s, _ in weights)
+        return
+    visited_groups.add(group.name)
+    keys = sorted(group.keys(), key=lambda k: int(k) if k.isdigit() else 1 << 30)
+    if len(keys) != len(weights):
+        report.mismatched.append(
+            f"{label} ({layer.name}): {len(keys)} variables in the file vs {len(weights)} in the model"
+        )
+        return
+    for key, (spec, tensor) in zip(keys, weights):
+        value = _read_dataset(group, key, h5py, filepath)
+        expected = spec.layout.keras_shape(tensor.shape)
+        if tuple(value.shape) != tuple(expected):
+            report.mismatched.append(f"{label}/{spec.name}: {tuple(value.shape)} vs {tuple(expected)}")
+            continue
+        loads.append((spec, tensor, value))
+
+
+def _check_unexpected(f, visited, report, h5py):
+    def visit(name, obj):
+        if isinstance(obj, h5py.Group) and name.split("/")[-1] == "vars" and len(obj):
+            if "/" + name not in visited and not name.startswith("optimizer"):
+                report.unexpected.append(name[: -len("/vars")] or "vars")
+
+    f.visititems(visit)
+
+
+def read_optimizer(group, model, optimizer, filepath, h5py):
+    """Loads Keras-ordered optimizer variables, converting slots to their weights' torch layouts."""
+    keys = sorted(group.keys(), key=lambda k: int(k) if k.isdigit() else 1 << 30)
+    if len(keys) != len(optimizer._variables):
+        warnings.warn(
+            f"Skipping the optimizer state in {filepath!r}: it has {len(keys)} variables, the "
+            f"model's optimizer {len(optimizer._variables)}.",
+            stacklevel=4,
+        )
+        return
+    layouts = {id(layer._find_tensor(spec.attr)): spec.layout for layer, spec in model._weight_entries()}
+    values = []
+    for key, tensor, ref in zip(keys, optimizer._variables, optimizer._variable_refs):
+        value = _read_dataset(group, key, h5py, filepath)
+        if ref is not None:
+            layout = layouts.get(id(optimizer._trainable_variables[ref]))
+            if layout is not None:
+                value = layout.to_torch(value)
+        values.append(value.contiguous())
+    optimizer.set_weights(values)

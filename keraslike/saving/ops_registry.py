@@ -1,0 +1,164 @@
+"""Op nodes in configs: the functions a graph may apply, named and found again by name.
+
+A `TorchFunction` node (what `x + y`, `x[:, 0]`, `torch.*` calls and `keras.ops` calls on
+KerasTensors record) is saved keraslike's way:
+
+    {"module": "keraslike.ops", "class_name": "TorchFunction",
+     "config": {"name": "add", "function": "torch.add"}, "registered_name": "keraslike>TorchFunction"}
+
+`function` names an entry of a fixed table built from namespaces keraslike already imported: the
+torch functions that dispatch through `__torch_function__` (`torch.*`, `torch.Tensor.*`,
+`torch.nn.functional.*`, ...), `operator`'s arithmetic and indexing, and the `keraslike.ops`
+functions. A registered custom function is saved under `registered_function`. Keras 3's own op
+nodes (`keras.src.ops.numpy.Add`, `GetItem`, ...) are read by mapping the class to the
+`keraslike.ops` function of the same snake-case name. Nothing is imported or evaluated by name.
+"""
+
+import operator
+
+import torch
+
+from keraslike.backend.naming import to_snake_case
+from keraslike.graph.operation import TorchFunction
+from keraslike.saving import object_registry
+from keraslike.saving.errors import UnknownObjectError
+
+_OPERATOR_NAMES = (
+    "getitem", "add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "neg",
+    "pos", "abs", "invert", "and_", "or_", "xor", "lt", "le", "gt", "ge", "eq", "ne",
+)
+_TABLE = {}
+_REVERSE = {}
+
+
+def _add(name, fn):
+    if name not in _TABLE:
+        _TABLE[name] = fn
+    _REVERSE.setdefault(id(fn), name)
+
+
+def function_table():
+    """Dict name -> function of every function an op node may name (built once)."""
+    if _TABLE:
+        return _TABLE
+    for name in _OPERATOR_NAMES:
+        _add(f"operator.{name}", getattr(operator, name))
+    _add("keraslike.saving.getitem", _getitem_key)
+    try:
+        from keraslike import ops
+
+        for name in getattr(ops, "__all__", dir(ops)):
+            op = getattr(ops, name, None)
+            impl = getattr(op, "eager", None)
+            if callable(impl):
+                _add(f"keraslike.ops.{name}", impl)
+    except ImportError:  # ops are optional for saving: only graphs that use them need them
+        pass
+    for namespace, functions in torch.overrides.get_overridable_functions().items():
+        if namespace is torch.Tensor:
+            prefix = "torch.Tensor"
+        elif str(getattr(namespace, "__name__", "")).startswith("torch"):
+            prefix = namespace.__name__
+        else:
+            continue
+        for fn in functions:
+            name = getattr(fn, "__name__", None)
+            if isinstance(name, str):
+                _add(f"{prefix}.{name}", fn)
+    return _TABLE
+
+
+def function_name(fn):
+    """The table name of `fn`, or `None` when it is not in the table."""
+    function_table()
+    return _REVERSE.get(id(fn))
+
+
+def serialize_op(op):
+    """Returns the config of a `TorchFunction` node (see the module docstring)."""
+    fn = op.fn
+    config = {"name": op.name}
+    if isinstance(fn, _KerasOp):
+        config["arguments"] = fn.params
+        fn = fn.fn
+    name = function_name(fn)
+    if name is not None:
+        config["function"] = name
+    elif object_registry.is_registered(fn):
+        config["registered_function"] = object_registry.get_registered_name(fn)
+    else:
+        raise ValueError(
+            f"Cannot save the op node {op.name!r}: it applies {fn!r}, which is neither a torch "
+            "function, a `keras.ops` function, nor a registered function. Register it with "
+            "`@keras.saving.register_keras_serializable()`, or wrap it in a custom layer."
+        )
+    return {
+        "module": "keraslike.ops",
+        "class_name": "TorchFunction",
+        "config": config,
+        "registered_name": "keraslike>TorchFunction",
+    }
+
+
+def is_op_config(config):
+    """Whether a serialized dict describes an op node (keraslike's or Keras 3's)."""
+    module = str(config.get("module") or "")
+    return config.get("class_name") == "TorchFunction" and module.startswith("keraslike") or (
+        module.startswith("keras.src.ops")
+    )
+
+
+def _getitem_key(x, key):
+    # Keras writes a tuple index as a JSON list; indexing with a list would mean fancy indexing.
+    return operator.getitem(x, tuple(key) if isinstance(key, list) else key)
+
+
+class _KerasOp:
+    """A Keras 3 op node read from a config: the keraslike function plus the op's own arguments."""
+
+    def __init__(self, fn, params):
+        self.fn = fn
+        self.params = params
+        self.__name__ = getattr(fn, "__name__", "op")
+
+    def __call__(self, *args, **kwargs):
+        return self.fn(*args, **self.params, **kwargs)
+
+
+def deserialize_op(config, custom_objects=None):
+    """Returns the `TorchFunction` an op config names."""
+    inner = dict(config.get("config") or {})
+    name = inner.pop("name", None)
+    if config.get("class_name") == "TorchFunction":
+        if "function" in inner:
+            fn = function_table().get(inner["function"])
+            if fn is None:
+                raise UnknownObjectError(
+                    f"Op node {name!r} applies {inner['function']!r}, which is not a function "
+                    "keraslike knows (torch, operator and keras.ops functions only)."
+                )
+        else:
+            registered = inner.get("registered_function")
+            custom = object_registry.current_custom_objects(custom_objects)
+            fn = object_registry.get_registered_object(str(registered), custom)
+            if fn is None:
+                raise UnknownObjectError(
+                    f"Op node {name!r} applies the custom function {registered!r}, which is not "
+                    "registered. Register it with `@keras.saving.register_keras_serializable()` "
+                    "or pass it in `custom_objects`."
+                )
+        if inner.get("arguments"):
+            fn = _KerasOp(fn, dict(inner["arguments"]))
+        return TorchFunction(fn, name=name)
+    class_name = config.get("class_name")
+    if class_name == "GetItem":
+        return TorchFunction(_getitem_key, name=name)
+    fn = function_table().get(f"keraslike.ops.{to_snake_case(class_name)}")
+    if fn is None:
+        raise UnknownObjectError(
+            f"Keras op {class_name!r} (node {name!r}, module {config.get('module')!r}) has no "
+            "keraslike equivalent in `keraslike.ops`."
+        )
+    if inner:
+        return TorchFunction(_KerasOp(fn, inner), name=name)
+    return TorchFunction(fn, name=name)
