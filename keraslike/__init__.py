@@ -20,6 +20,7 @@ from keraslike import (
     ops,
     optimizers,
     regularizers,
+    saving,
     utils,
 )
 from keraslike.backend import config

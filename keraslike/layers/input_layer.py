@@ -53,6 +53,7 @@ class InputLayer(Layer):
         input_tensor=None,
         optional=False,
         name=None,
+        ragged=False,
         **kwargs,
     ):
         if "input_shape" in kwargs:
@@ -75,6 +76,8 @@ class InputLayer(Layer):
         self._input_dtype = dtype_name(torch_dtype(dtype)) if dtype is not None else config.floatx()
         self.optional = optional
         self.sparse = bool(sparse)
+        if ragged:
+            raise ValueError(f'InputLayer "{self.name}": ragged inputs are not supported (ragged=True).')
         self.built = True
         tensor = KerasTensor(batch_shape, dtype=self._input_dtype, name=name)
         Node(self, (), {}, tensor)

@@ -22,3 +22,12 @@ __all__ = [
     "split_dataset",
     "to_categorical",
 ]
+
+
+def __getattr__(name):
+    # Keras also exposes these under keras.utils; they live in keraslike.saving (a higher layer).
+    if name in ("custom_object_scope", "CustomObjectScope", "register_keras_serializable"):
+        from keraslike import saving
+
+        return getattr(saving, "custom_object_scope" if name == "CustomObjectScope" else name)
+    raise AttributeError(f"module 'keraslike.utils' has no attribute '{name}'")
