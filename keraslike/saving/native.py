@@ -244,7 +244,13 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         raise SavedFileError(filepath, "the 'model_config' metadata is not a serialized model.")
     with object_registry.custom_object_scope(custom_objects or {}):
         model = _build(header, config, custom_objects, safe_mode)
-        pairs, problems = _match(header, weight_tensors(model))
+        targets = weight_tensors(model)
+        pairs, problems = _match(header, targets)
+        if any(problems[:2]) and not problems[2]:
+            # A custom layer whose config has no "name" gets a new default name when rebuilt.
+            positional = _match_by_position(header, targets)
+            if positional is not None:
+                pairs, problems = positional, ([], [], [])
         if any(problems):
             raise SavedFileError(
                 filepath,
@@ -274,6 +280,10 @@ def _restore_optimizer(model, header, reader):
         if k.startswith(_OPTIMIZER_PREFIX)
     }
     live = optimizer.get_slot_state()
+    if set(stored) != set(live) and len(stored) == len(live) and all(
+        tuple(a.shape) == tuple(b.shape) for a, b in zip(stored.values(), live.values())
+    ):
+        stored = dict(zip(live, stored.values()))  # slot names follow renamed layers: by position
     missing = [k for k in live if k not in stored]
     unexpected = [k for k in stored if k not in live]
     mismatched = [

@@ -307,3 +307,37 @@ def test_cuda_model_round_trip(tmp_path):
     x = torch.rand(2, 784, device="cuda")
     with torch.no_grad():
         assert torch.equal(restored(x), model(x))
+
+
+def test_custom_layer_without_name_in_its_config_round_trips(tmp_path):
+    """The guide's CustomDense: get_config() returns only `units`, so the layer is renamed on load."""
+    import numpy as np
+    import torch
+
+    import keraslike as keras
+
+    class CustomDense(keras.layers.Layer):
+        def __init__(self, units=32):
+            super().__init__()
+            self.units = units
+
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=(input_shape[-1], self.units), initializer="random_normal")
+            self.b = self.add_weight(shape=(self.units,), initializer="random_normal")
+
+        def call(self, inputs):
+            return torch.matmul(inputs, self.w) + self.b
+
+        def get_config(self):
+            return {"units": self.units}
+
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, CustomDense(10)(inputs))
+    model.compile("adam", "mse")
+    x = np.random.rand(8, 4).astype("float32")
+    model.fit(x, np.zeros((8, 10), "float32"), epochs=1, verbose=0)
+    path = tmp_path / "custom.safetensors"
+    model.save(path)
+    loaded = keras.models.load_model(path, custom_objects={"CustomDense": CustomDense})
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert int(loaded.optimizer.iterations) == int(model.optimizer.iterations)
