@@ -427,3 +427,17 @@ def test_attention_bad_inputs():
     additive = keraslike.layers.AdditiveAttention(name="add_x")
     with pytest.raises(ValueError, match="add_x"):
         additive([keraslike.Input(shape=(2, 3)), keraslike.Input(shape=(4, 5))])
+
+
+def test_default_names_after_multi_head_attention_follow_keras():
+    keras = pytest.importorskip("keras")
+    keras.backend.clear_session()
+    q = keras.Input((3, 4))
+    keras.layers.MultiHeadAttention(2, 4)(q, q)
+    expected = [keras.layers.Dropout(0.1).name, keras.layers.Softmax().name]
+    import keraslike
+
+    keraslike.backend.clear_session()
+    ours_q = keraslike.Input((3, 4))
+    keraslike.layers.MultiHeadAttention(2, 4)(ours_q, ours_q)
+    assert [keraslike.layers.Dropout(0.1).name, keraslike.layers.Softmax().name] == expected

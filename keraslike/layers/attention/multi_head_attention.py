@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from keraslike import constraints, initializers, regularizers
+from keraslike.backend.naming import uniquify
 from keraslike.graph.keras_tensor import KerasTensor
 from keraslike.layers.attention.projection import HeadProjection
 from keraslike.layers.layer import Layer
@@ -271,6 +272,10 @@ class MultiHeadAttention(Layer):
         """Creates the projections for inputs of these shapes (batch dimension included)."""
         key_shape = value_shape if key_shape is None else key_shape
         self._check_shapes(query_shape, value_shape, key_shape)
+        # Keras's MHA builds internal Softmax and Dropout layers here, which take those default
+        # names; reserve them so the layers a user creates next are named as in Keras.
+        uniquify("softmax")
+        uniquify("dropout")
         heads = self._num_heads
         self.query_dense = self._projection((query_shape[-1],), (heads, self._key_dim), "query")
         self.query_dense.build(query_shape)
