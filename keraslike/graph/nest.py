@@ -46,4 +46,6 @@ def pack_like(structure, leaves):
 
 def map_structure(fn, structure):
     """Applies `fn` to every leaf of `structure`, keeping the structure."""
+    if not isinstance(structure, (list, tuple, dict)):
+        return fn(structure)
     return pack_like(structure, [fn(leaf) for leaf in flatten(structure)])
