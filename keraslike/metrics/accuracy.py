@@ -49,12 +49,18 @@ def categorical_accuracy(y_true, y_pred):
 def sparse_categorical_accuracy(y_true, y_pred):
     """1.0 where the integer label equals `argmax(y_pred)` over the last axis, else 0.0."""
     y_pred = _float_pred(y_pred)
-    y_true = as_tensor(y_true, dtype=y_pred.dtype, device=y_pred.device)
+    y_true = as_tensor(y_true, device=y_pred.device)
+    if y_true.is_floating_point():
+        y_true = y_true.to(y_pred.dtype)  # as Keras does
     original_shape = y_true.shape
     reshape = y_true.dim() == y_pred.dim() and y_true.shape[-1] == 1
     if reshape:
         y_true = y_true.squeeze(-1)
-    matches = (y_true == torch.argmax(y_pred, dim=-1).to(y_true.dtype)).to(_floatx())
+    predicted = torch.argmax(y_pred, dim=-1)
+    if y_true.is_floating_point():
+        predicted = predicted.to(y_true.dtype)
+    # Integer labels compare with the integer argmax directly: same result, one cast fewer.
+    matches = (y_true == predicted).to(_floatx())
     if reshape:
         matches = matches.reshape(original_shape)
     if matches.dim() > 1 and matches.shape[-1] == 1:

@@ -12,27 +12,30 @@ from keraslike import metrics as metrics_module
 
 
 class RunningMean:
-    """A weighted running mean kept as two device tensors (Keras's loss tracker)."""
+    """A weighted running mean (Keras's loss tracker): a device tensor total, a host-side count.
+
+    Batch sizes are known on the host, so the count costs no kernel; the total is one fused
+    `add_(value, alpha=batch_size)` per step.
+    """
 
     def __init__(self, name):
         self.name = name
         self.total = None
-        self.count = None
+        self.count = 0
 
     def reset_state(self):
         """Forgets everything seen so far."""
         self.total = None
-        self.count = None
+        self.count = 0
 
     def update_state(self, value, weight=1):
         """Adds `value` (0-d tensor) counted `weight` times (the batch size)."""
         value = torch.as_tensor(value).detach()
         if self.total is None:
             self.total = value * weight
-            self.count = torch.full_like(value, float(weight))
         else:
-            self.total = self.total + value * weight
-            self.count = self.count + weight
+            self.total.add_(value, alpha=weight)
+        self.count += weight
 
     def result(self):
         """The mean so far (a 0-d tensor), or 0 before any update."""

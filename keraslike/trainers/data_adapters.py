@@ -93,6 +93,17 @@ class ArrayData:
         device = next((t.device for t in nest.flatten(self.x) if isinstance(t, torch.Tensor)), None)
         if self.shuffle is True or self.shuffle == "true":
             order = torch.randperm(n, device=device)
+            if _flat_lists(self.x, self.y, self.sample_weight):
+                # The trainer's own layout (lists of tensors): gather without structure walks.
+                xs, ys, sws = self.x, self.y, self.sample_weight
+                for start in range(0, n, size):
+                    idx = order[start : start + size]
+                    yield (
+                        [t.index_select(0, idx) for t in xs],
+                        [None if t is None else t.index_select(0, idx) for t in ys],
+                        [None if t is None else t.index_select(0, idx) for t in sws],
+                    )
+                return
             take = lambda t, idx: t.index_select(0, idx) if isinstance(t, torch.Tensor) else t  # noqa: E731
             for start in range(0, n, size):
                 idx = order[start : start + size]
@@ -104,6 +115,16 @@ class ArrayData:
         for start in starts:
             cut = lambda t: t[start : start + size] if isinstance(t, torch.Tensor) else t  # noqa: E731
             yield nest.map_structure(cut, (self.x, self.y, self.sample_weight))
+
+
+def _flat_lists(x, y, sample_weight):
+    return (
+        isinstance(x, list)
+        and isinstance(y, list)
+        and isinstance(sample_weight, list)
+        and all(isinstance(t, torch.Tensor) for t in x)
+        and all(t is None or isinstance(t, torch.Tensor) for t in y + sample_weight)
+    )
 
 
 def unpack_batch(batch):

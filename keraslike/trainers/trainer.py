@@ -12,6 +12,7 @@ import torch
 
 from keraslike import optimizers as optimizers_module
 from keraslike.graph import nest
+from keraslike.graph.keras_tensor import KerasTensor
 from keraslike.trainers.compile_utils import CompileLoss, CompileMetrics, RunningMean
 from keraslike.trainers.data_adapters import ArrayData, IterableData, is_array_like, to_tensor
 from keraslike.trainers import epoch_loop
@@ -245,7 +246,15 @@ class Trainer:
     # ------------------------------------------------------------------ steps
 
     def _forward(self, x):
-        if isinstance(x, list) and getattr(self, "_plan", None) is not None:
+        plan = getattr(self, "_plan", None)
+        if isinstance(x, list) and plan is not None:
+            if not (self._forward_hooks or self._forward_pre_hooks or self._backward_hooks):
+                # Batches were validated and converted once, for the whole data set: run the
+                # plan directly (the nested layers' own hooks still fire inside it).
+                results = plan.run(x, None)
+                if isinstance(self._outputs_struct, KerasTensor):
+                    return results[0]
+                return nest.pack_like(self._outputs_struct, results)
             return self(*x) if len(x) > 1 else self(x[0])
         return self(x)
 
