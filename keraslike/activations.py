@@ -640,3 +640,17 @@ def get(identifier):
     return get_object(
         identifier, deserialize, ALL_OBJECTS_DICT, "activation function", instantiate_classes=False
     )
+
+
+def runtime_form(activation):
+    """The cheapest callable computing `activation` with its default arguments.
+
+    Layers call this once at construction: `linear` becomes `None` (skip it), and activations
+    that are exactly a torch function become that function (no Python wrapper per call).
+    """
+    if activation is linear:
+        return None
+    return _DIRECT_TORCH.get(activation, activation)
+
+
+_DIRECT_TORCH = {relu: torch.relu, tanh: torch.tanh, sigmoid: torch.sigmoid}

@@ -77,7 +77,7 @@ class Dense(Layer):
         self.bias_constraint = constraints.get(bias_constraint)
         self.input_spec = InputSpec(min_ndim=2)
         self.supports_masking = True
-        self._act = None if self.activation is activations.linear else self.activation
+        self._act = activations.runtime_form(self.activation)
 
     def build(self, input_shape):
         input_dim = input_shape[-1]

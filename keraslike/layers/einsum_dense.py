@@ -104,7 +104,7 @@ class EinsumDense(Layer):
         self.lora_enabled = False
         self.gptq_unpacked_column_size = gptq_unpacked_column_size
         self.quantization_config = quantization_config
-        self._act = None if self.activation is activations.linear else self.activation
+        self._act = activations.runtime_form(self.activation)
 
     def build(self, input_shape):
         kernel_shape, bias_shape, _, input_axes, output_axes = _analyze(

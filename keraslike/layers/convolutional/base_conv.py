@@ -69,7 +69,7 @@ class ConvMixin:
 
     def _init_activation(self, activation):
         self.activation = activations.get(activation)
-        self._act = None if self.activation is activations.linear else self.activation
+        self._act = activations.runtime_form(self.activation)
 
     def _check_filters(self, filters, name="filters"):
         if not isinstance(filters, int) or isinstance(filters, bool) or filters <= 0:
