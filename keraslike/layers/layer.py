@@ -508,6 +508,11 @@ class Layer(nn.Module):
         raise NotImplementedError(f"Layer {type(self).__name__} does not define `call()`.")
 
     def __call__(self, *args, **kwargs):
+        if not kwargs and len(args) == 1 and type(args[0]) is torch.Tensor:
+            # The common eager call, `layer(tensor)`: nothing to filter or convert.
+            if self.input_spec is not None:
+                assert_input_compatibility(self.input_spec, args[0], self.name)
+            return nn.Module.__call__(self, args[0])
         if any_symbolic(args, kwargs):
             return self._symbolic_call(args, kwargs)
         takes_training, takes_mask, _ = _call_signature(type(self))

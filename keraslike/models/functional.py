@@ -96,6 +96,12 @@ class Model(Trainer, Layer):
         self._flat_inputs = flat_inputs
         self._flat_outputs = flat_outputs
         self._input_dtypes = [torch_dtype(t.dtype) for t in flat_inputs]
+        # Per input: (rank, [(axis, size) for each known non-batch size]) for the per-call check.
+        self._input_checks = [
+            (len(t.shape), [(a, d) for a, d in enumerate(t.shape) if d is not None and a > 0])
+            for t in flat_inputs
+        ]
+        self._single_output = isinstance(outputs, KerasTensor)
         self._plan = ExecutionPlan(flat_inputs, flat_outputs, graph.nodes)
         self.built = True
         self.eval()
@@ -264,19 +270,36 @@ class Model(Trainer, Layer):
     def forward(self, inputs, *more_inputs, **kwargs):
         """The `nn.Module` entry point; a named first argument lets `torch.export` map
         `dynamic_shapes=({0: batch},)` onto it."""
+        if self._plan is not None and self.activity_regularizer is None and not self._losses:
+            return self.call(inputs, *more_inputs, **kwargs)  # built graph: nothing else to do
         return Layer.forward(self, inputs, *more_inputs, **kwargs)
 
     def call(self, *inputs, training=None, mask=None):
         """Runs the graph on real tensors (a tensor, a list, a dict, or positional tensors)."""
-        if not self._is_graph_network:
+        plan = self._plan
+        if plan is None:
             raise NotImplementedError(
                 f"Model {type(self).__name__} has no graph: subclasses must define `call()`."
             )
-        flat = self._standardize_inputs(inputs)
-        results = self._plan.run(flat, training)
-        if isinstance(self._outputs_struct, KerasTensor):
+        x = inputs[0] if len(inputs) == 1 else None
+        if type(x) is torch.Tensor and len(self._input_dtypes) == 1 and self._tensor_fits(x):
+            flat = [x]  # the common case: one tensor of the right dtype and shape
+        else:
+            flat = self._standardize_inputs(inputs)
+        results = plan.run(flat, training)
+        if self._single_output:
             return results[0]
         return nest.pack_like(self._outputs_struct, results)
+
+    def _tensor_fits(self, x):
+        rank, sizes = self._input_checks[0]
+        if x.dtype != self._input_dtypes[0] or x.dim() != rank:
+            return False
+        shape = x.shape
+        for axis, size in sizes:
+            if shape[axis] != size:
+                return False
+        return True
 
     def build(self, input_shape=None):
         """Builds a subclassed model by calling it on a symbolic input of `input_shape`."""
