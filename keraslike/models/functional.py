@@ -286,7 +286,17 @@ class Model(Trainer, Layer):
             flat = [x]  # the common case: one tensor of the right dtype and shape
         else:
             flat = self._standardize_inputs(inputs)
-        results = plan.run(flat, training)
+        if training is not None and bool(training) != self.training:
+            # Keras's call context: an explicit `training` reaches every layer inside, also the
+            # sublayers of custom layers that are not handed the argument. Mode flips are rare
+            # (inference calls on a model in train mode, MC dropout), so only they pay the walk.
+            self.train(bool(training))
+            try:
+                results = plan.run(flat, training)
+            finally:
+                self.train(not training)
+        else:
+            results = plan.run(flat, training)
         if self._single_output:
             return results[0]
         return nest.pack_like(self._outputs_struct, results)

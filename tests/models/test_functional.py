@@ -259,3 +259,23 @@ def test_torch_compile_fullgraph_matches_eager():
     compiled = torch.compile(model, fullgraph=True, backend="eager")
     data = torch.randn(3, 6)
     torch.testing.assert_close(compiled(data), model(data))
+
+
+def test_explicit_training_reaches_sublayers_of_custom_layers():
+    class NoisyBlock(layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.dropout = layers.Dropout(0.5)
+
+        def call(self, inputs):  # does not pass `training` on, as many Keras layers don't
+            return self.dropout(inputs)
+
+    x = keras.Input((1000,))
+    model = keras.Model(x, NoisyBlock()(x))
+    data = torch.ones(2, 1000)
+    assert torch.equal(model(data), data)  # eval mode: identity
+    dropped = model(data, training=True)
+    assert (dropped == 0).any() and not model.training  # mode restored after the call
+    model.train()
+    torch.testing.assert_close(model(data, training=False), data)
+    assert model.training
