@@ -4,10 +4,10 @@ The host touches the device's values once per epoch (epoch-end logs) and when a 
 for per-batch logs (the progress bar reads them only when it prints).
 """
 
-import numpy as np
 import torch
 
 from keraslike.graph import nest
+from keraslike.trainers import structures
 
 
 def _callback_list(model, callbacks, verbose, epochs, steps, add_history):
@@ -101,7 +101,7 @@ def _first_batch_setup(model, x, ys, sws):
     with torch.no_grad():
         was = model.training
         model.eval()
-        y_pred = model._flatten_outputs(model._forward(x))
+        y_pred = structures.flatten_outputs(model, model._forward(x))
         model.train(was)
     model._build_compiled_state(ys, y_pred)
     if model.jit_compile and model._compiled_forward is None:

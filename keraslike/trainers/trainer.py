@@ -14,7 +14,8 @@ from keraslike import optimizers as optimizers_module
 from keraslike.graph import nest
 from keraslike.graph.keras_tensor import KerasTensor
 from keraslike.trainers.compile_utils import CompileLoss, CompileMetrics, RunningMean
-from keraslike.trainers.data_adapters import ArrayData, IterableData, is_array_like, to_tensor
+from keraslike.trainers import structures
+from keraslike.trainers.data_adapters import is_array_like
 from keraslike.trainers import epoch_loop
 
 
@@ -65,7 +66,7 @@ class Trainer:
         ```
         """
         self.optimizer = optimizers_module.get(optimizer)
-        names = self._training_output_names()
+        names = structures.training_output_names(self)
         self.loss = loss
         self._compile_config = {
             "optimizer": optimizer,
@@ -86,11 +87,6 @@ class Trainer:
         self._compiled_forward = None
         self.stop_training = False
         self.compiled = True
-
-    def _training_output_names(self):
-        if getattr(self, "_plan", None) is not None:
-            return self.output_names
-        return ["output_1"]
 
     def _assert_compiled(self, what):
         if not getattr(self, "compiled", False):
@@ -129,114 +125,6 @@ class Trainer:
 
     # ------------------------------------------------------------------ data
 
-    def _flatten_targets(self, y, what="y"):
-        names = self._training_output_names()
-        if y is None:
-            return [None] * len(names)
-        if isinstance(y, dict):
-            unknown = [k for k in y if k not in names]
-            if unknown:
-                raise ValueError(
-                    f"Target dict `{what}` has key(s) {unknown} that are not output names "
-                    f"{names}."
-                )
-            return [y.get(name) for name in names]
-        if isinstance(y, (list, tuple)) and len(names) > 1:
-            if len(y) != len(names):
-                raise ValueError(
-                    f"The model has {len(names)} outputs {names}, but `{what}` has {len(y)} entries."
-                )
-            return list(y)
-        if len(names) > 1:
-            raise ValueError(
-                f"The model has {len(names)} outputs {names}: pass `{what}` as a list or a dict "
-                "keyed by output name."
-            )
-        return [y]
-
-    def _flatten_sample_weights(self, sample_weight, n):
-        if sample_weight is None:
-            return [None] * n
-        if isinstance(sample_weight, dict):
-            return [sample_weight.get(name) for name in self._training_output_names()]
-        if isinstance(sample_weight, (list, tuple)) and n > 1:
-            return list(sample_weight)
-        return [sample_weight] * n
-
-    def _flatten_outputs(self, y_pred):
-        if isinstance(y_pred, dict):
-            return [y_pred[name] for name in self._training_output_names()]
-        if isinstance(y_pred, (list, tuple)):
-            return list(y_pred)
-        return [y_pred]
-
-    def _prepare_array_inputs(self, x):
-        """Converts in-memory `x` to tensors in the model's input structure, checking shapes."""
-        if getattr(self, "_plan", None) is None:
-            return nest.map_structure(lambda a: to_tensor(a, "x"), x)
-        inputs = self._flat_inputs
-        names = self.input_names
-        if isinstance(x, dict):
-            missing = [n for n in names if n not in x]
-            if missing:
-                raise ValueError(
-                    f'Missing data for input(s) {missing} of model "{self.name}". The dict `x` has '
-                    f"keys {list(x)}; expected {names}."
-                )
-            flat = [x[n] for n in names]
-        elif isinstance(x, (list, tuple)) and len(inputs) > 1:
-            if len(x) != len(inputs):
-                raise ValueError(
-                    f'Model "{self.name}" has {len(inputs)} inputs {names}, but `x` has {len(x)} arrays.'
-                )
-            flat = list(x)
-        else:
-            flat = [x]
-        tensors = []
-        for array, spec, name in zip(flat, inputs, names):
-            tensor = to_tensor(array, f'Input "{name}"', float_dtype=_float_dtype(spec.dtype))
-            expected = spec.shape
-            if tensor.ndim != len(expected) or any(
-                e is not None and e != a for e, a in zip(expected[1:], tuple(tensor.shape)[1:])
-            ):
-                raise ValueError(
-                    f'Input "{name}" of model "{self.name}" expects data of shape {expected}, but '
-                    f"received an array of shape {tuple(tensor.shape)}."
-                )
-            tensors.append(tensor)
-        return tensors
-
-    def _make_data(self, x, y, sample_weight, batch_size, shuffle, steps, what):
-        if x is None:
-            raise ValueError(f"`{what}` needs data: `x` is None.")
-        if is_array_like(x):
-            if batch_size is not None and (not isinstance(batch_size, int) or batch_size <= 0):
-                raise ValueError(f"`batch_size` must be a positive integer. Received: {batch_size}")
-            xs = self._prepare_array_inputs(x)
-            ys = [None if t is None else to_tensor(t, f'Target for output "{n}"')
-                  for t, n in zip(self._flatten_targets(y), self._training_output_names())]
-            sws = [None if s is None else to_tensor(s, "sample_weight")
-                   for s in self._flatten_sample_weights(sample_weight, len(ys))]
-            flat_xs = nest.flatten(xs)
-            input_names = (
-                self.input_names
-                if getattr(self, "_plan", None) is not None
-                else [f"x[{i}]" for i in range(len(flat_xs))]
-            )
-            _check_sample_counts(flat_xs, ys, sws, input_names, self._training_output_names())
-            return ArrayData(xs, ys, sws, batch_size or 32, shuffle)
-        if y is not None:
-            raise ValueError(
-                f"`y` must not be given when `x` is a dataset, generator or PyDataset "
-                f"(it yields `(x, y)` batches itself). Received type(x)={type(x).__name__}."
-            )
-        data = IterableData(x, steps=steps, batch_size=batch_size or 32, shuffle=shuffle)
-        data.structure_targets = lambda y, sw: (
-            self._flatten_targets(y),
-            self._flatten_sample_weights(sw, len(self._training_output_names())),
-        )
-        return data
-
     def _training_device(self):
         for p in self.parameters():
             if p.device.type != "cpu":
@@ -259,7 +147,7 @@ class Trainer:
         return self(x)
 
     def _losses_and_outputs(self, x, ys, sws):
-        y_pred = self._flatten_outputs(self._forward(x))
+        y_pred = structures.flatten_outputs(self, self._forward(x))
         total, per_output = self._compile_loss(ys, y_pred, sws)
         extra = self._regularization_loss()
         if extra is not None:
@@ -377,7 +265,7 @@ class Trainer:
 
     def _test_step(self, x, ys, sws, batch_size):
         with torch.no_grad(), self._autocast():
-            y_pred = self._flatten_outputs(self._forward(x))
+            y_pred = structures.flatten_outputs(self, self._forward(x))
             self._build_compiled_state(ys, y_pred)
             if self._compile_loss is not None:
                 total, per_output = self._compile_loss(ys, y_pred, sws)
@@ -394,7 +282,7 @@ class Trainer:
         """Batch data as a user's `train_step` expects it (single tensors unwrapped)."""
         if isinstance(x, list) and len(x) == 1:
             x = x[0]
-        names = self._training_output_names()
+        names = structures.training_output_names(self)
         if getattr(self, "_plan", None) is not None and isinstance(self._outputs_struct, dict):
             y, sw = dict(zip(names, ys)), dict(zip(names, sws))
         else:
@@ -410,14 +298,14 @@ class Trainer:
         `self.optimizer.apply(grads, self.trainable_weights)`, `self.compute_metrics`).
         """
         x, y, sample_weight = data
-        ys, sws = self._flatten_targets(y), self._flatten_sample_weights(sample_weight, len(self._training_output_names()))
+        ys, sws = structures.flatten_targets(self, y), structures.flatten_sample_weights(self, sample_weight, len(structures.training_output_names(self)))
         self._train_step([x] if not isinstance(x, (list, dict)) else x, ys, sws, _leading_size(x))
         return self.get_metrics_result()
 
     def test_step(self, data):
         """One evaluation step on `data = (x, y, sample_weight)`, returning the logs."""
         x, y, sample_weight = data
-        ys, sws = self._flatten_targets(y), self._flatten_sample_weights(sample_weight, len(self._training_output_names()))
+        ys, sws = structures.flatten_targets(self, y), structures.flatten_sample_weights(self, sample_weight, len(structures.training_output_names(self)))
         self._test_step([x] if not isinstance(x, (list, dict)) else x, ys, sws, _leading_size(x))
         return self.get_metrics_result()
 
@@ -426,9 +314,9 @@ class Trainer:
 
         Also updates the loss trackers, as Keras's `compute_loss` does.
         """
-        ys = self._flatten_targets(y)
-        preds = self._flatten_outputs(y_pred)
-        sws = self._flatten_sample_weights(sample_weight, len(ys))
+        ys = structures.flatten_targets(self, y)
+        preds = structures.flatten_outputs(self, y_pred)
+        sws = structures.flatten_sample_weights(self, sample_weight, len(ys))
         self._build_compiled_state(ys, preds)
         total, per_output = self._compile_loss(ys, preds, sws)
         extra = self._regularization_loss() if hasattr(self, "_regularized_weights") else None
@@ -441,9 +329,9 @@ class Trainer:
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         """Updates the compiled metrics with a batch and returns `get_metrics_result()`."""
-        ys = self._flatten_targets(y)
-        preds = [p.detach() for p in self._flatten_outputs(y_pred)]
-        sws = self._flatten_sample_weights(sample_weight, len(ys))
+        ys = structures.flatten_targets(self, y)
+        preds = [p.detach() for p in structures.flatten_outputs(self, y_pred)]
+        sws = structures.flatten_sample_weights(self, sample_weight, len(ys))
         self._build_compiled_state(ys, preds)
         with torch.no_grad():
             self._compile_metrics.update_state(ys, preds, sws)
@@ -540,12 +428,12 @@ class Trainer:
                 )
             if not 0 < validation_split < 1:
                 raise ValueError(f"`validation_split` must be in (0, 1). Received: {validation_split}")
-        data = self._make_data(x, y, sample_weight, batch_size, shuffle, steps_per_epoch, "fit")
+        data = structures.make_data(self, x, y, sample_weight, batch_size, shuffle, steps_per_epoch, "fit")
         val_data = None
         if validation_split and validation_data is None:
             data, val_data = data.split(validation_split)
         elif validation_data is not None:
-            val_data = self._validation_data(validation_data, validation_batch_size or batch_size, validation_steps)
+            val_data = structures.validation_data(self, validation_data, validation_batch_size or batch_size, validation_steps)
         return epoch_loop.fit(
             self,
             data,
@@ -557,13 +445,6 @@ class Trainer:
             initial_epoch=initial_epoch,
             validation_freq=validation_freq,
         )
-
-    def _validation_data(self, validation_data, batch_size, steps):
-        if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3) and is_array_like(validation_data[0]):
-            vx, vy = validation_data[0], validation_data[1]
-            vsw = validation_data[2] if len(validation_data) == 3 else None
-            return self._make_data(vx, vy, vsw, batch_size, False, steps, "validation_data")
-        return self._make_data(validation_data, None, None, batch_size, False, steps, "validation_data")
 
     def evaluate(
         self,
@@ -583,33 +464,33 @@ class Trainer:
             with `return_dict=True`, a dict by name.
         """
         self._assert_compiled("evaluate")
-        data = self._make_data(x, y, sample_weight, batch_size, False, steps, "evaluate")
+        data = structures.make_data(self, x, y, sample_weight, batch_size, False, steps, "evaluate")
         return epoch_loop.evaluate(
             self, data, verbose=1 if verbose == "auto" else verbose, callbacks=callbacks, return_dict=return_dict
         )
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Returns the model's outputs for `x` as numpy arrays (in the structure of `outputs`)."""
-        data = self._make_data(x, None, None, batch_size, False, steps, "predict")
+        data = structures.make_data(self, x, None, None, batch_size, False, steps, "predict")
         return epoch_loop.predict(self, data, verbose=1 if verbose == "auto" else verbose, callbacks=callbacks)
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """Runs one training step on one batch and returns the loss (and metrics)."""
         self._assert_compiled("train_on_batch")
-        data = self._make_data(x, y, sample_weight, None, False, None, "train_on_batch")
+        data = structures.make_data(self, x, y, sample_weight, None, False, None, "train_on_batch")
         data.batch_size = max(data.num_samples, 1)
         return epoch_loop.single_batch(self, data, train=True, class_weight=class_weight, return_dict=return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Returns the loss (and metrics) of the model on one batch, without training."""
         self._assert_compiled("test_on_batch")
-        data = self._make_data(x, y, sample_weight, None, False, None, "test_on_batch")
+        data = structures.make_data(self, x, y, sample_weight, None, False, None, "test_on_batch")
         data.batch_size = max(data.num_samples, 1)
         return epoch_loop.single_batch(self, data, train=False, return_dict=return_dict)
 
     def predict_on_batch(self, x):
         """Returns the model's outputs on one batch as numpy arrays."""
-        data = self._make_data(x, None, None, None, False, None, "predict_on_batch")
+        data = structures.make_data(self, x, None, None, None, False, None, "predict_on_batch")
         data.batch_size = max(data.num_samples, 1)
         return epoch_loop.predict(self, data, verbose=0, callbacks=None)
 
@@ -621,27 +502,8 @@ def _leading_size(x):
     return 1
 
 
-def _float_dtype(dtype_name):
-    dtype = getattr(torch, str(dtype_name), torch.float32)
-    return dtype if dtype.is_floating_point else torch.float32
-
-
 def _to_python(value):
     if isinstance(value, torch.Tensor):
         return value.item() if value.numel() == 1 else value.detach().cpu().numpy()
     return value
 
-
-def _check_sample_counts(xs, ys, sws, input_names, output_names):
-    counts = []
-    for kind, names, tensors in (("input", input_names, xs), ("target", output_names, ys), ("sample_weight", output_names, sws)):
-        for name, t in zip(names, tensors):
-            if t is not None:
-                counts.append((f'{kind} "{name}"', tuple(t.shape)))
-    sizes = {shape[0] for _, shape in counts if shape}
-    if len(sizes) > 1:
-        listing = ", ".join(f"{what}: {shape}" for what, shape in counts)
-        raise ValueError(
-            f"Data cardinality is ambiguous: all arrays must contain the same number of samples. "
-            f"Received {listing}."
-        )
