@@ -14,7 +14,6 @@ from keraslike.layers.convolutional.padding import (
     check_output_positive,
     conv_output_length,
     flat_pad,
-    layer_error,
     same_pads,
     standardize_data_format,
     standardize_padding,

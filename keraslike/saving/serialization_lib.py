@@ -349,7 +349,6 @@ def _earlier_twin(config):
 
 
 def _instantiate(config, custom_objects):
-    module = str(config.get("module") or "")
     if ops_registry.is_op_config(config):
         return ops_registry.deserialize_op(config, custom_objects)
     if not object_registry.current_custom_objects(custom_objects).get(config["class_name"]):

@@ -178,11 +178,9 @@ class Normalization(Layer):
             ValueError: For an empty iterable or data whose kept axes do not match the layer.
             TypeError: For other kinds of data.
         """
-        iterable = False
         if isinstance(data, (np.ndarray, torch.Tensor)):
             input_shape = tuple(data.shape)
         elif hasattr(data, "__iter__"):
-            iterable = True
             data_iter = iter(data)
             first = next(data_iter, None)
             if first is None:
