@@ -38,21 +38,22 @@ def _floats(logs):
     return {k: (v.item() if isinstance(v, torch.Tensor) and v.numel() == 1 else v) for k, v in logs.items()}
 
 
-def _move_model(model, device):
+def _place(model, *datasets, build_optimizer=False):
+    """Moves the model (if needed) and the data to the training device; readies per-run state."""
+    device = model._training_device()
     if any(p.device != device for p in model.parameters()) or any(b.device != device for b in model.buffers()):
         model.to(device)
+    for data in datasets:
+        if data is not None:
+            data.to(device)
+    model._prepare_training_state()
+    if build_optimizer and not getattr(model.optimizer, "built", False):
+        model.optimizer.build(model.trainable_weights)
 
 
 def fit(model, data, val_data, epochs, verbose, callbacks, class_weight, initial_epoch, validation_freq):
     """Runs the training epochs of `model.fit` and returns the History."""
-    device = model._training_device()
-    _move_model(model, device)
-    data.to(device)
-    if val_data is not None:
-        val_data.to(device)
-    model._prepare_training_state()
-    if not model.optimizer.built if hasattr(model.optimizer, "built") else False:
-        model.optimizer.build(model.trainable_weights)
+    _place(model, data, val_data, build_optimizer=True)
     callback_list = _callback_list(model, callbacks, verbose, epochs, data.num_batches, add_history=True)
     batch_logs_needed = callback_list.needs_batch_logs("train")
     was_training = model.training
@@ -71,7 +72,7 @@ def fit(model, data, val_data, epochs, verbose, callbacks, class_weight, initial
             callback_list.on_epoch_begin(epoch)
             for step, (x, ys, sws) in enumerate(data.batches()):
                 callback_list.on_train_batch_begin(step)
-                batch_size = _batch_size(x)
+                batch_size = structures.batch_size(x)
                 if step == 0 and epoch == start_epoch:
                     _first_batch_setup(model, x, ys, sws)
                 sws = model._class_weighted(ys, sws, class_weight)
@@ -108,13 +109,6 @@ def _first_batch_setup(model, x, ys, sws):
         model._compiled_forward = torch.compile(model._losses_and_outputs)
 
 
-def _batch_size(x):
-    for leaf in nest.flatten(x):
-        if isinstance(leaf, torch.Tensor):
-            return leaf.shape[0]
-    return 1
-
-
 def _should_validate(epoch, validation_freq):
     if isinstance(validation_freq, int):
         return (epoch + 1) % validation_freq == 0
@@ -135,7 +129,7 @@ def _run_evaluation(model, data, callback_list):
             if _overrides(model, "test_step"):
                 model.test_step(model._user_structures(x, ys, sws))
             else:
-                model._test_step(x, ys, sws, _batch_size(x))
+                model._test_step(x, ys, sws, structures.batch_size(x))
             if callback_list is not None:
                 callback_list.on_test_batch_end(step, model._metric_tensors() if batch_logs_needed else {})
     finally:
@@ -148,10 +142,7 @@ def _run_evaluation(model, data, callback_list):
 
 def evaluate(model, data, verbose, callbacks, return_dict):
     """The loop of `model.evaluate`."""
-    device = model._training_device()
-    _move_model(model, device)
-    data.to(device)
-    model._prepare_training_state()
+    _place(model, data)
     callback_list = _callback_list(model, callbacks, verbose, 1, data.num_batches, add_history=False)
     logs = _run_evaluation(model, data, callback_list)
     if return_dict:
@@ -162,12 +153,7 @@ def evaluate(model, data, verbose, callbacks, return_dict):
 
 def single_batch(model, data, train, class_weight=None, return_dict=False):
     """One step of `train_on_batch` / `test_on_batch`."""
-    device = model._training_device()
-    _move_model(model, device)
-    data.to(device)
-    model._prepare_training_state()
-    if train and not getattr(model.optimizer, "built", False):
-        model.optimizer.build(model.trainable_weights)
+    _place(model, data, build_optimizer=train)
     model._reset_metrics()
     for x, ys, sws in data.batches():
         if train:
@@ -175,14 +161,14 @@ def single_batch(model, data, train, class_weight=None, return_dict=False):
             was = model.training
             model.train()
             try:
-                model._train_step(x, ys, model._class_weighted(ys, sws, class_weight), _batch_size(x))
+                model._train_step(x, ys, model._class_weighted(ys, sws, class_weight), structures.batch_size(x))
             finally:
                 model.train(was)
         else:
             was = model.training
             model.eval()
             try:
-                model._test_step(x, ys, sws, _batch_size(x))
+                model._test_step(x, ys, sws, structures.batch_size(x))
             finally:
                 model.train(was)
     if return_dict:
@@ -193,10 +179,7 @@ def single_batch(model, data, train, class_weight=None, return_dict=False):
 
 def predict(model, data, verbose, callbacks):
     """The loop of `model.predict`: outputs concatenated and returned as numpy arrays."""
-    device = model._training_device()
-    _move_model(model, device)
-    data.to(device)
-    model._prepare_training_state()
+    _place(model, data)
     callback_list = _callback_list(model, callbacks, verbose, 1, data.num_batches, add_history=False)
     was_training = model.training
     model.eval()

@@ -161,3 +161,11 @@ def check_sample_counts(xs, ys, sws, input_names, output_names):
             f"Data cardinality is ambiguous: all arrays must contain the same number of samples. "
             f"Received {listing}."
         )
+
+
+def batch_size(x):
+    """The leading dimension of the first tensor in `x` (1 when there is none)."""
+    for leaf in nest.flatten(x):
+        if isinstance(leaf, torch.Tensor):
+            return leaf.shape[0]
+    return 1

@@ -148,17 +148,26 @@ class Trainer:
 
     def _losses_and_outputs(self, x, ys, sws):
         y_pred = structures.flatten_outputs(self, self._forward(x))
+        total, per_output = self._total_loss(ys, y_pred, sws)
+        return total, per_output, y_pred
+
+    def _total_loss(self, ys, y_pred, sws):
+        """`(total, per_output)`: weighted compiled losses plus weight penalties and added losses."""
         total, per_output = self._compile_loss(ys, y_pred, sws)
         extra = self._regularization_loss()
         if extra is not None:
             total = total + extra
-        return total, per_output, y_pred
+        return total, per_output
+
+    def _track_losses(self, total, per_output, batch_size):
+        self._loss_tracker.update_state(total, batch_size)
+        self._compile_loss.update_trackers(per_output, batch_size)
 
     def _regularization_loss(self):
         penalties = []
-        for layer, spec, tensor in self._regularized_weights:
+        for layer, spec, tensor in getattr(self, "_regularized_weights", ()):
             penalties.append(spec.regularizer(spec.layout.to_keras(tensor)))
-        for layer in self._loss_layers:
+        for layer in getattr(self, "_loss_layers", ()):
             penalties.extend(layer._losses)
         if not penalties:
             return None
@@ -258,8 +267,7 @@ class Trainer:
         if self._constrained_weights:
             self._apply_constraints()
         with torch.no_grad():
-            self._loss_tracker.update_state(total, batch_size)
-            self._compile_loss.update_trackers(per_output, batch_size)
+            self._track_losses(total, per_output, batch_size)
             self._compile_metrics.update_state(ys, [p.detach() for p in y_pred], sws)
         return total
 
@@ -268,12 +276,7 @@ class Trainer:
             y_pred = structures.flatten_outputs(self, self._forward(x))
             self._build_compiled_state(ys, y_pred)
             if self._compile_loss is not None:
-                total, per_output = self._compile_loss(ys, y_pred, sws)
-                extra = self._regularization_loss()
-                if extra is not None:
-                    total = total + extra
-                self._loss_tracker.update_state(total, batch_size)
-                self._compile_loss.update_trackers(per_output, batch_size)
+                self._track_losses(*self._total_loss(ys, y_pred, sws), batch_size)
             self._compile_metrics.update_state(ys, y_pred, sws)
 
     # ------------------------------------------------------------------ Keras's overridable steps
@@ -299,14 +302,14 @@ class Trainer:
         """
         x, y, sample_weight = data
         ys, sws = structures.flatten_targets(self, y), structures.flatten_sample_weights(self, sample_weight, len(structures.training_output_names(self)))
-        self._train_step([x] if not isinstance(x, (list, dict)) else x, ys, sws, _leading_size(x))
+        self._train_step([x] if not isinstance(x, (list, dict)) else x, ys, sws, structures.batch_size(x))
         return self.get_metrics_result()
 
     def test_step(self, data):
         """One evaluation step on `data = (x, y, sample_weight)`, returning the logs."""
         x, y, sample_weight = data
         ys, sws = structures.flatten_targets(self, y), structures.flatten_sample_weights(self, sample_weight, len(structures.training_output_names(self)))
-        self._test_step([x] if not isinstance(x, (list, dict)) else x, ys, sws, _leading_size(x))
+        self._test_step([x] if not isinstance(x, (list, dict)) else x, ys, sws, structures.batch_size(x))
         return self.get_metrics_result()
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
@@ -318,13 +321,8 @@ class Trainer:
         preds = structures.flatten_outputs(self, y_pred)
         sws = structures.flatten_sample_weights(self, sample_weight, len(ys))
         self._build_compiled_state(ys, preds)
-        total, per_output = self._compile_loss(ys, preds, sws)
-        extra = self._regularization_loss() if hasattr(self, "_regularized_weights") else None
-        if extra is not None:
-            total = total + extra
-        batch_size = _leading_size(preds[0])
-        self._loss_tracker.update_state(total, batch_size)
-        self._compile_loss.update_trackers(per_output, batch_size)
+        total, per_output = self._total_loss(ys, preds, sws)
+        self._track_losses(total, per_output, structures.batch_size(preds[0]))
         return total
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
@@ -493,13 +491,6 @@ class Trainer:
         data = structures.make_data(self, x, None, None, None, False, None, "predict_on_batch")
         data.batch_size = max(data.num_samples, 1)
         return epoch_loop.predict(self, data, verbose=0, callbacks=None)
-
-
-def _leading_size(x):
-    for leaf in nest.flatten(x):
-        if isinstance(leaf, torch.Tensor):
-            return leaf.shape[0]
-    return 1
 
 
 def _to_python(value):
