@@ -1,6 +1,6 @@
 """The Functional API guide, first sections: a first model, then training, evaluation, inference.
 
-Guide: "Introduction" and "Training, evaluation, and inference" (shared/seeds/003). The guide
+Guide: "Introduction" and "Training, evaluation, and inference" (Keras functional API guide). The guide
 trains on `keras.datasets.mnist.load_data()`; to run offline this script generates arrays with
 the same shapes and dtypes (see `_common.mnist_like_data`). `examples/demo_mnist.py` runs the same
 model on real handwritten digits.

@@ -28,4 +28,4 @@ from keraslike.graph.keras_tensor import KerasTensor
 from keraslike.layers import Input, InputLayer, Layer
 from keraslike.models import Model, Sequential
 
-__version__ = "0.1.0"
+from keraslike._version import __version__
