@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from keraslike.backend.naming import to_snake_case, uniquify
+from keraslike.export import export_model
 from keraslike.graph import nest
 from keraslike.graph.keras_tensor import KerasTensor
 from keraslike.graph.plan import ExecutionPlan
@@ -360,6 +361,41 @@ class Model(Trainer, Layer):
         from keraslike.saving import load_weights
 
         return load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
+    def export(self, filepath, format="torch", verbose=None, input_signature=None, **kwargs):
+        """Exports the model for serving and verifies the artifact against the eager model.
+
+        Args:
+            filepath: The file to write (`.pt2` for `"torch"`, `.onnx` for `"onnx"`).
+            format: `"torch"` (a `torch.export` program; load it with `torch.export.load`) or
+                `"onnx"` (through `torch.onnx.export(dynamo=True)`; input and output names are
+                the Keras names). Keras's TensorFlow formats are not available.
+            verbose: Whether to print what was written (default `True`).
+            input_signature: Optional input shapes (and dtypes), one per input (a list, or a
+                dict by input name); `None` dimensions stay dynamic. Use it to fix a dimension
+                the model cannot keep dynamic, such as the time axis of an LSTM.
+            **kwargs: Passed to `torch.export.export` or `torch.onnx.export`.
+
+        The artifact takes one tensor per input, in the order of `model.inputs`, and returns one
+        tensor per output, in the order of `model.outputs`. Tracing runs in inference mode; the
+        model's mode is restored afterwards.
+
+        Example:
+
+        ```python
+        model.export("model.pt2")
+        program = torch.export.load("model.pt2")
+        y = program.module()(x)
+        ```
+        """
+        return export_model(
+            self,
+            filepath,
+            format=format,
+            input_signature=input_signature,
+            verbose=True if verbose is None else verbose,
+            **kwargs,
+        )
 
     def to_json(self, **kwargs):
         """Returns the model's architecture as a JSON string (Keras 3's schema)."""

@@ -1,0 +1,12 @@
+"""Leaving keraslike: verified `torch.export` / ONNX artifacts (`model.export`).
+
+`export_model(model, filepath, format="torch" | "onnx", input_signature=None)` is what
+`model.export` runs. Exported artifacts take one positional tensor per model input (in the order
+of `model.inputs`) and return one tensor per output (in the order of `model.outputs`).
+"""
+
+from keraslike.export.exporter import FORMATS, export_model
+from keraslike.export.signature import InputSignature, signature_of
+from keraslike.export.verify import ExportVerificationError
+
+__all__ = ["FORMATS", "ExportVerificationError", "InputSignature", "export_model", "signature_of"]
