@@ -97,9 +97,17 @@ def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
 
 
 def divide_no_nan(x, y):
-    """`x / y`, with 0 where `y == 0` (and a gradient free of NaNs there)."""
+    """`x / y`, with 0 where `y == 0` (and a gradient free of NaNs there).
+
+    The result stays connected to `x`'s graph also when `y` is the number 0 (a loss over an
+    empty batch is a differentiable zero, as in Keras), and no value is read to the host.
+    """
     if not isinstance(y, torch.Tensor):
-        return x / y if y != 0 else torch.zeros_like(x)
+        if y != 0:
+            return x / y
+        if isinstance(x, torch.Tensor):
+            return torch.where(torch.zeros_like(x, dtype=torch.bool), x, torch.zeros_like(x))
+        return x * 0
     zero = y == 0
     return torch.where(zero, torch.zeros_like(x), x / torch.where(zero, torch.ones_like(y), y))
 

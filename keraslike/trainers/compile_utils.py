@@ -72,9 +72,11 @@ class CompileLoss:
         loss: One loss for every output, a list (one per output) or a dict (by output name).
         loss_weights: `None`, a list or a dict of floats, like `loss`.
         output_names: The model's output names, in output order.
+        dict_outputs: Whether the model's outputs are a dict (then a loss dict's key order is
+            the order in which the per-output losses are reported, as in Keras).
     """
 
-    def __init__(self, loss, loss_weights, output_names):
+    def __init__(self, loss, loss_weights, output_names, dict_outputs=False):
         self.output_names = list(output_names)
         self.specs = _per_output(loss, self.output_names, "loss")
         weights = _per_output(loss_weights, self.output_names, "loss_weights") if loss_weights is not None else [None] * len(self.output_names)
@@ -85,13 +87,17 @@ class CompileLoss:
             if isinstance(spec, str) and spec.lower() not in ("crossentropy", "ce"):
                 losses_module.get(spec)  # an unknown name fails here, at compile time
         self.losses = None
-        multi = len(self.output_names) > 1
+        # Keras tracks each output's (unweighted) loss only when more than one output has a loss.
+        multi = sum(spec is not None for spec in self.specs) > 1
         self.trackers = [
             RunningMean(f"{name}_loss") if multi and spec is not None else None
             for name, spec in zip(self.output_names, self.specs)
         ]
-        # Keras reports per-output losses in the order of the user's loss dict, else output order.
-        order = [self.output_names.index(k) for k in loss] if isinstance(loss, dict) else range(len(self.output_names))
+        # Keras's order of the per-output losses (in `evaluate`'s list): a loss dict's key order
+        # when the model's outputs are a dict too, else the order of the outputs.
+        order = range(len(self.output_names))
+        if isinstance(loss, dict) and dict_outputs:
+            order = [self.output_names.index(k) for k in loss]
         self.reported_trackers = [self.trackers[i] for i in order if self.trackers[i] is not None]
 
     def build(self, y_true, y_pred):

@@ -86,7 +86,9 @@ def fit(model, data, val_data, epochs, verbose, callbacks, class_weight, initial
                     break
             epoch_logs = _floats(logs if custom_step and isinstance(logs, dict) else model._metric_tensors())  # the one host read of the epoch
             if val_data is not None and _should_validate(epoch, validation_freq):
-                val_logs = _run_evaluation(model, val_data, callback_list=None)
+                # Validation runs `evaluate`'s loop with fit's callbacks, as Keras does: the
+                # `on_test_*` hooks fire (TensorBoard and the progress bar rely on them).
+                val_logs = _run_evaluation(model, val_data, callback_list)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             callback_list.on_epoch_end(epoch, epoch_logs)
             if model.stop_training:
@@ -102,7 +104,7 @@ def _first_batch_setup(model, x, ys, sws):
     with torch.no_grad():
         was = model.training
         model.eval()
-        y_pred = structures.flatten_outputs(model, model._forward(x))
+        y_pred = structures.flatten_outputs(model, model._forward(x, False))
         model.train(was)
     model._build_compiled_state(ys, y_pred)
     if model.jit_compile and model._compiled_forward is None:
@@ -118,9 +120,9 @@ def _should_validate(epoch, validation_freq):
 def _run_evaluation(model, data, callback_list):
     was_training = model.training
     model.eval()
-    model._reset_metrics()
     if callback_list is not None:
         callback_list.on_test_begin()
+    model._reset_metrics()
     batch_logs_needed = callback_list is not None and callback_list.needs_batch_logs("test")
     try:
         for step, (x, ys, sws) in enumerate(data.batches()):
@@ -190,7 +192,7 @@ def predict(model, data, verbose, callbacks):
         with torch.no_grad(), model._autocast():
             for step, (x, _, _) in enumerate(data.batches()):
                 callback_list.on_predict_batch_begin(step)
-                y_pred = model._forward(x)
+                y_pred = model._forward(x, False)
                 structure = y_pred
                 flat = [t.detach() for t in nest.flatten(y_pred)]
                 outputs = [[t] for t in flat] if outputs is None else [o + [t] for o, t in zip(outputs, flat)]

@@ -30,6 +30,15 @@ def flatten_targets(model, y, what="y"):
                 f"{names}."
             )
         return [y.get(name) for name in names]
+    with_loss = _outputs_with_loss(model)
+    if len(names) > 1 and with_loss is not None and len(with_loss) < len(names):
+        # Keras: when some outputs have a `None` loss, targets may be given for the others only.
+        given = list(y) if isinstance(y, (list, tuple)) else [y]
+        if len(given) == len(with_loss):
+            flat = [None] * len(names)
+            for index, target in zip(with_loss, given):
+                flat[index] = target
+            return flat
     if isinstance(y, (list, tuple)) and len(names) > 1:
         if len(y) != len(names):
             raise ValueError(
@@ -42,6 +51,14 @@ def flatten_targets(model, y, what="y"):
             "keyed by output name."
         )
     return [y]
+
+
+def _outputs_with_loss(model):
+    """Indices of the outputs that have a compiled loss, or `None` when not compiled with one."""
+    compile_loss = getattr(model, "_compile_loss", None)
+    if compile_loss is None:
+        return None
+    return [i for i, spec in enumerate(compile_loss.specs) if spec is not None]
 
 
 def flatten_sample_weights(model, sample_weight, n):

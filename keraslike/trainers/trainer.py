@@ -7,6 +7,7 @@ prints), never once per step.
 """
 
 import contextlib
+import warnings
 
 import torch
 
@@ -78,7 +79,10 @@ class Trainer:
             "steps_per_execution": steps_per_execution,
             "jit_compile": jit_compile,
         }
-        self._compile_loss = CompileLoss(loss, loss_weights, names) if loss is not None else None
+        dict_outputs = isinstance(getattr(self, "_outputs_struct", None), dict)
+        self._compile_loss = (
+            CompileLoss(loss, loss_weights, names, dict_outputs) if loss is not None else None
+        )
         self._compile_metrics = CompileMetrics(metrics, weighted_metrics, names)
         self._loss_tracker = RunningMean("loss")
         self.run_eagerly = run_eagerly
@@ -133,21 +137,23 @@ class Trainer:
 
     # ------------------------------------------------------------------ steps
 
-    def _forward(self, x):
+    def _forward(self, x, training):
+        """`self(x, training=training)`, running the plan directly when nothing else would run."""
         plan = getattr(self, "_plan", None)
         if isinstance(x, list) and plan is not None:
             if not (self._forward_hooks or self._forward_pre_hooks or self._backward_hooks):
                 # Batches were validated and converted once, for the whole data set: run the
-                # plan directly (the nested layers' own hooks still fire inside it).
-                results = plan.run(x, None)
+                # plan directly (the nested layers' own hooks still fire inside it). The loops
+                # set the module mode to `training` first, so no mode walk is needed here.
+                results = plan.run(x, training)
                 if isinstance(self._outputs_struct, KerasTensor):
                     return results[0]
                 return nest.pack_like(self._outputs_struct, results)
-            return self(*x) if len(x) > 1 else self(x[0])
-        return self(x)
+            return self(*x, training=training) if len(x) > 1 else self(x[0], training=training)
+        return self(x, training=training)
 
     def _losses_and_outputs(self, x, ys, sws):
-        y_pred = structures.flatten_outputs(self, self._forward(x))
+        y_pred = structures.flatten_outputs(self, self._forward(x, True))
         total, per_output = self._total_loss(ys, y_pred, sws)
         return total, per_output, y_pred
 
@@ -190,6 +196,7 @@ class Trainer:
             if module.activity_regularizer is not None or module.__dict__.get("_uses_add_loss"):
                 loss_layers.append(module)
         self._regularized_weights = regularized
+        self._has_trainable_weights = bool(self.trainable_weights)
         self._constrained_weights = constrained
         self._loss_layers = loss_layers
         mixed = {m._dtype_policy_name for m in self.modules() if isinstance(m, Layer)}
@@ -259,7 +266,9 @@ class Trainer:
         with self._autocast():
             total, per_output, y_pred = forward(x, ys, sws)
         self.optimizer.zero_grad()
-        if getattr(self, "_loss_scale", None) is not None and self._autocast_dtype is torch.float16:
+        if not self._has_trainable_weights:
+            warnings.warn("The model does not have any trainable weights.", stacklevel=2)
+        elif getattr(self, "_loss_scale", None) is not None and self._autocast_dtype is torch.float16:
             self._scaled_backward_and_step(total)
         else:
             total.backward()
@@ -273,7 +282,7 @@ class Trainer:
 
     def _test_step(self, x, ys, sws, batch_size):
         with torch.no_grad(), self._autocast():
-            y_pred = structures.flatten_outputs(self, self._forward(x))
+            y_pred = structures.flatten_outputs(self, self._forward(x, False))
             self._build_compiled_state(ys, y_pred)
             if self._compile_loss is not None:
                 self._track_losses(*self._total_loss(ys, y_pred, sws), batch_size)
