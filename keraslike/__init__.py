@@ -11,6 +11,7 @@ from keraslike import (
     callbacks,
     constraints,
     datasets,
+    export,
     initializers,
     layers,
     losses,
@@ -19,8 +20,10 @@ from keraslike import (
     models,
     ops,
     optimizers,
+    random,
     regularizers,
     saving,
+    tree,
     utils,
 )
 from keraslike.backend import config
@@ -29,3 +32,7 @@ from keraslike.layers import Input, InputLayer, Layer
 from keraslike.models import Model, Sequential
 
 from keraslike._version import __version__
+
+from keraslike._api_gaps import module_getattr as _module_getattr  # noqa: E402
+
+__getattr__ = _module_getattr("keraslike")

@@ -66,3 +66,8 @@ def standardize_data_format(data_format):
             f"Received: data_format={data_format!r}"
         )
     return data_format
+
+
+from keraslike._api_gaps import module_getattr as _module_getattr  # noqa: E402
+
+__getattr__ = _module_getattr("keraslike.config")

@@ -37,3 +37,8 @@ __all__ = [
     "TensorBoard",
     "TerminateOnNaN",
 ]
+
+
+from keraslike._api_gaps import module_getattr as _module_getattr  # noqa: E402
+
+__getattr__ = _module_getattr("keraslike.callbacks")

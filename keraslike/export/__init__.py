@@ -20,3 +20,8 @@ __all__ = [
     "to_torch_source",
     "verify_torch_source",
 ]
+
+from keraslike._api_gaps import module_getattr as _module_getattr  # noqa: E402
+
+# Keras 3's `keras.export.ExportArchive` (TF SavedModel) raises an AttributeError that says so.
+__getattr__ = _module_getattr("keraslike.export")

@@ -124,3 +124,8 @@ from keraslike.layers.recurrent import (
     StackedRNNCells,
     TimeDistributed,
 )
+
+
+from keraslike._api_gaps import module_getattr as _module_getattr  # noqa: E402
+
+__getattr__ = _module_getattr("keraslike.layers")

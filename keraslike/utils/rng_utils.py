@@ -5,6 +5,8 @@ import random
 import numpy as np
 import torch
 
+from keraslike.random.seed_generator import reset_global_seed_generator
+
 _GLOBAL_RANDOM_SEED = None
 
 
@@ -48,6 +50,7 @@ def set_random_seed(seed):
     global _GLOBAL_RANDOM_SEED
     seed = int(seed)
     _GLOBAL_RANDOM_SEED = seed
+    reset_global_seed_generator()  # seed=None random ops start again from this seed
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)

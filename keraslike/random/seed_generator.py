@@ -1,0 +1,167 @@
+"""`keras.random.SeedGenerator`: the state behind seeded random ops, saved with the model.
+
+A `SeedGenerator` holds Keras's seed state, an int32 tensor `[seed, counter]`; every draw reads the
+state and advances the counter, so repeated calls give new numbers while a saved and restored state
+gives the same numbers again. It is an `nn.Module` with one buffer, so a layer that holds one as an
+attribute saves and restores it with its `state_dict()` (`<layer>.seed_generator.state`); the buffer
+stays on the CPU when the model moves (reading it is then never a device sync).
+
+Seeds map to torch generators as in Keras 3's torch backend (`torch.Generator().manual_seed((seed
++ counter) & 0xFFFFFFFF)`), so eager draws are the same numbers Keras 3 gives on the same device.
+"""
+
+import random as python_random
+
+import torch
+
+from keraslike.backend.naming import uniquify
+
+_INT32 = 2**32
+_SEED_MODULUS = 933199
+_SEED_MULTIPLIER = 5387
+
+
+def _wrap_int32(value):
+    value %= _INT32
+    return value - _INT32 if value >= 2**31 else value
+
+
+def make_default_seed():
+    """A fresh seed from Python's `random` (repeatable after `keras.utils.set_random_seed`)."""
+    return python_random.randint(1, int(1e9))
+
+
+class SeedGenerator(torch.nn.Module):
+    """Generates variable seeds upon each call to a function generating random numbers.
+
+    All random ops (`keras.random.normal`, ...) are stateless for an integer `seed` (the same seed
+    gives the same values); to get new values on each call, pass a `SeedGenerator`, whose state
+    advances at each draw. `seed=None` (the ops' default) uses a global `SeedGenerator`, reset by
+    `keras.utils.set_random_seed`.
+
+    Args:
+        seed: Initial seed (an integer); `None` draws one from Python's `random`.
+        name: Optional name.
+
+    Example:
+
+    ```python
+    seed_gen = keras.random.SeedGenerator(seed=42)
+    values = keras.random.normal(shape=(2, 3), seed=seed_gen)
+    new_values = keras.random.normal(shape=(2, 3), seed=seed_gen)
+    ```
+
+    Inside a layer (the state is saved with the layer's weights file / `state_dict`):
+
+    ```python
+    class Noise(keras.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.seed_generator = keras.random.SeedGenerator(1337)
+
+        def call(self, x, training=False):
+            if training:
+                return x + keras.random.normal(x.shape, seed=self.seed_generator)
+            return x
+    ```
+    """
+
+    def __init__(self, seed=None, name=None, **kwargs):
+        super().__init__()
+        kwargs.pop("backend", None)
+        if kwargs:
+            raise ValueError(f"Unrecognized keyword arguments: {kwargs}")
+        self.name = name or uniquify("seed_generator")
+        self._initial_seed = seed
+        if seed is None:
+            seed = make_default_seed()
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ValueError(f"Argument `seed` must be an integer. Received: seed={seed}")
+        self.register_buffer(
+            "state", torch.tensor([_wrap_int32(seed), 0], dtype=torch.int32, device="cpu")
+        )
+
+    def _apply(self, fn, recurse=True):
+        # The state stays on the CPU (and int32) whatever device or dtype the model moves to:
+        # a draw reads it on the host, which must not cost a device synchronization.
+        return self
+
+    def next(self, ordered=True):
+        """Returns the current state `[seed, counter]` (a new tensor) and advances the state.
+
+        Args:
+            ordered: `True` increments the counter; `False` (the global generator's mode) moves
+                the state to `(state + 1) * 5387 % 933199`, as Keras does.
+        """
+        value = self.state.clone()
+        self._advance(ordered)
+        return value
+
+    def _advance(self, ordered):
+        with torch.no_grad():
+            if ordered:
+                self.state[1] += 1
+            else:
+                # int32 arithmetic with wrap-around, then a non-negative remainder (Keras's rule).
+                product = (self.state.to(torch.int64) + 1) * _SEED_MULTIPLIER
+                wrapped = (product + 2**31) % _INT32 - 2**31
+                self.state.copy_(torch.remainder(wrapped, _SEED_MODULUS).to(torch.int32))
+
+    def draw_int(self, ordered=True):
+        """Advances the state and returns the torch seed of this draw: `(seed + counter) mod 2**32`."""
+        seed, counter = self.state.tolist()
+        self._advance(ordered)
+        return (seed + counter) & 0xFFFFFFFF
+
+    def get_config(self):
+        return {"seed": self._initial_seed, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def extra_repr(self):
+        return f"name={self.name!r}, seed={self._initial_seed}"
+
+
+_GLOBAL = {"generator": None}
+
+
+def global_seed_generator():
+    """The `SeedGenerator` used by random ops called with `seed=None` (created on first use)."""
+    if _GLOBAL["generator"] is None:
+        _GLOBAL["generator"] = SeedGenerator()
+    return _GLOBAL["generator"]
+
+
+def reset_global_seed_generator():
+    """Drops the global `SeedGenerator` (`keras.utils.set_random_seed` calls this)."""
+    _GLOBAL["generator"] = None
+
+
+def draw_seed(seed):
+    """Returns the seed tensor `[seed, counter]` a random op draws for `seed`, as Keras does."""
+    if isinstance(seed, SeedGenerator):
+        return seed.next()
+    if isinstance(seed, int) and not isinstance(seed, bool):
+        return torch.tensor([_wrap_int32(seed), 0], dtype=torch.int32)
+    if seed is None:
+        return global_seed_generator().next(ordered=False)
+    raise ValueError(
+        "Argument `seed` must be either an integer or an instance of `SeedGenerator`. "
+        f"Received: seed={seed} (of type {type(seed)})"
+    )
+
+
+def torch_seed(seed):
+    """The integer seed of a torch generator for one draw with Keras seed `seed` (advances state)."""
+    if isinstance(seed, SeedGenerator):
+        return seed.draw_int()
+    if isinstance(seed, int) and not isinstance(seed, bool):
+        return _wrap_int32(seed) & 0xFFFFFFFF
+    if seed is None:
+        return global_seed_generator().draw_int(ordered=False)
+    raise ValueError(
+        "Argument `seed` must be either an integer or an instance of `SeedGenerator`. "
+        f"Received: seed={seed} (of type {type(seed)})"
+    )

@@ -1,0 +1,352 @@
+"""Coverage of Keras 3's public API: every public name of every Keras namespace exists in keraslike,
+is deliberately absent (`keraslike._api_gaps.DELIBERATELY_ABSENT`, with the reason, which is also the
+`AttributeError` users get), or is listed below as pending (being added this session, by issue) or
+known missing (with no owner yet). A new Keras name, or one that disappears from keraslike, fails.
+
+Run as a script for the per-namespace table and the coverage figure:
+`python -m tests.test_api_coverage`.
+"""
+
+import importlib
+import types
+
+import pytest
+
+import keraslike
+from keraslike._api_gaps import DELIBERATELY_ABSENT
+
+NAMESPACES = [
+    "", "layers", "ops", "ops.image", "ops.linalg", "ops.nn", "ops.numpy", "random", "tree",
+    "losses", "metrics", "optimizers", "optimizers.schedules", "callbacks", "initializers",
+    "regularizers", "constraints", "activations", "config", "backend", "utils", "utils.legacy",
+    "models", "saving", "applications", "datasets", "mixed_precision", "dtype_policies",
+    "quantizers", "distribution", "export", "preprocessing", "preprocessing.image",
+    "preprocessing.sequence", "visualization", "wrappers",
+]
+DATASETS = ["boston_housing", "california_housing", "cifar10", "cifar100", "fashion_mnist", "imdb",
+            "mnist", "reuters"]
+NAMESPACES += [f"datasets.{name}" for name in DATASETS]
+
+
+def _split(text):
+    return text.split()
+
+
+# Being added this session by another issue: namespace -> (issue, names). They do not count as
+# failures yet; remove them here once landed (a present name only prints a reminder).
+PENDING = {
+    "": [
+        ("19 quantization", _split("DTypePolicy FloatDTypePolicy Quantizer")),
+    ],
+    "layers": [
+        ("12 preprocessing", _split(
+            "AdaptiveAveragePooling1D AdaptiveAveragePooling2D AdaptiveAveragePooling3D "
+            "AdaptiveMaxPooling1D AdaptiveMaxPooling2D AdaptiveMaxPooling3D AugMix AutoContrast "
+            "CategoryEncoding ContrastLimitedAdaptiveHistogramEqualization CutMix Discretization "
+            "Equalization GroupQueryAttention HashedCrossing Hashing IntegerLookup "
+            "MaxNumBoundingBoxes MixUp Pipeline RMSNormalization RandAugment RandomBrightness "
+            "RandomColorDegeneration RandomColorJitter RandomContrast RandomCrop "
+            "RandomElasticTransform RandomErasing RandomFlip RandomGaussianBlur RandomGrayscale "
+            "RandomHue RandomInvert RandomPerspective RandomPosterization RandomRotation "
+            "RandomSaturation RandomSharpness RandomShear RandomTranslation RandomZoom "
+            "STFTSpectrogram MelSpectrogram Solarization SpectralNormalization StringLookup "
+            "TextVectorization")),
+        ("18 runtime", _split("TorchModuleWrapper")),
+    ],
+    "utils": [
+        ("12 preprocessing", _split(
+            "FeatureSpace array_to_img audio_dataset_from_directory image_dataset_from_directory "
+            "img_to_array load_img save_img text_dataset_from_directory "
+            "timeseries_dataset_from_array")),
+    ],
+    "preprocessing": [
+        ("12 preprocessing", _split(
+            "image_dataset_from_directory text_dataset_from_directory "
+            "timeseries_dataset_from_array")),
+    ],
+    "preprocessing.image": [
+        ("12 preprocessing", _split("array_to_img img_to_array load_img save_img smart_resize")),
+    ],
+    "preprocessing.sequence": [("12 preprocessing", _split("pad_sequences"))],
+    "applications": [
+        ("16 applications", _split(
+            "ConvNeXtBase ConvNeXtLarge ConvNeXtSmall ConvNeXtTiny ConvNeXtXLarge DenseNet121 "
+            "DenseNet169 DenseNet201 EfficientNetB0 EfficientNetB1 EfficientNetB2 EfficientNetB3 "
+            "EfficientNetB4 EfficientNetB5 EfficientNetB6 EfficientNetB7 EfficientNetV2B0 "
+            "EfficientNetV2B1 EfficientNetV2B2 EfficientNetV2B3 EfficientNetV2L EfficientNetV2M "
+            "EfficientNetV2S InceptionResNetV2 InceptionV3 MobileNet MobileNetV3Large "
+            "MobileNetV3Small NASNetLarge NASNetMobile ResNet101V2 ResNet152V2 ResNet50V2 "
+            "Xception")),
+    ],
+    "mixed_precision": [("19 quantization", _split("dtype_policy set_dtype_policy"))],
+    "config": [("19 quantization", _split("dtype_policy set_dtype_policy"))],
+    "dtype_policies": [
+        ("19 quantization", _split(
+            "AWQDTypePolicy DTypePolicy DTypePolicyMap FloatDTypePolicy GPTQDTypePolicy "
+            "Int4DTypePolicy QuantizedDTypePolicy QuantizedFloat8DTypePolicy deserialize get "
+            "serialize")),
+    ],
+    "quantizers": [
+        ("19 quantization", _split(
+            "AWQConfig AbsMaxQuantizer Float8QuantizationConfig GPTQConfig "
+            "Int4QuantizationConfig Int8QuantizationConfig QuantizationConfig Quantizer "
+            "abs_max_quantize abs_max_quantize_grouped_with_zero_point "
+            "compute_float8_amax_history compute_float8_scale deserialize "
+            "fake_quant_with_min_max_vars get pack_int4 quantize_and_dequantize serialize "
+            "unpack_int4")),
+    ],
+    "distribution": [
+        ("10 distribution", _split(
+            "DataParallel DeviceMesh LayoutMap ModelParallel TensorLayout distribute_tensor "
+            "distribution get_device_count initialize list_devices set_distribution")),
+    ],
+    "datasets.california_housing": [("12 preprocessing", _split("load_data"))],
+}
+
+# Missing, and nobody is adding them this session: the honest gap list. Each line says what the
+# name is; shrink it as they land.
+KNOWN_MISSING = {
+    "": _split(
+        "Function "  # a callable over a symbolic graph of ops (keras.Function)
+        "RematScope remat "  # rematerialization scope (torch.utils.checkpoint) for layer calls
+    ),
+    "layers": _split(
+        "ReversibleEmbedding "  # Embedding whose matrix also projects back to the vocabulary
+        "Wrapper deserialize serialize"
+    ),
+    "callbacks": _split("RemoteMonitor"),  # posts logs to an HTTP server
+    "initializers": _split("STFT STFTInitializer stft"),  # STFT-kernel initializers
+    "saving": _split("KerasFileEditor"),  # inspect/edit a .keras file's weights
+    "visualization": _split(
+        "draw_bounding_boxes draw_segmentation_masks plot_bounding_box_gallery "
+        "plot_image_gallery plot_segmentation_mask_gallery"
+    ),  # matplotlib drawing helpers
+    "wrappers": _split("SKLearnClassifier SKLearnRegressor SKLearnTransformer"),  # scikit-learn
+}
+
+# Issue 11 work still to land this session (shrinks with each landing).
+ISSUE_11_TODO = {
+    "": _split(
+        "Initializer InputSpec Loss Metric Operation Optimizer Regularizer Variable device "
+        "name_scope version"
+    ),
+    "ops": _split(
+        "adaptive_average_pool adaptive_max_pool allclose angle argpartition associative_scan "
+        "bartlett bincount bitwise_and bitwise_invert bitwise_left_shift bitwise_not bitwise_or "
+        "bitwise_right_shift bitwise_xor blackman cbrt cdist cholesky_inverse conj conjugate "
+        "corrcoef correlate ctc_decode ctc_loss custom_gradient deg2rad depth_to_space diagflat "
+        "digitize dsplit dstack eig eigh empty_like fabs fliplr flipud fmax fmin fmod fold gcd "
+        "geomspace get_item hamming hanning heaviside histogram hsplit hypot i0 imag isin "
+        "isneginf isposinf isreal istft jvp kaiser kron layer_normalization lcm ldexp left_shift "
+        "logaddexp logaddexp2 logspace lstsq lu_factor matrix_rank nanargmax nanargmin nancumprod "
+        "nancumsum nanmax nanmean nanmedian nanmin nanpercentile nanprod nanquantile nanstd "
+        "nansum nanvar nextafter percentile pinv polar psnr ptp rad2deg real rearrange "
+        "right_shift rms_normalization rot90 saturate_cast searchsorted select signbit sinc "
+        "slogdet solve_triangular space_to_depth stft svd trapezoid unfold unravel_index vander "
+        "vectorize view view_as_complex view_as_real vsplit"
+    ),
+    "ops.image": _split(
+        "affine_transform crop_images elastic_transform extract_patches extract_patches_3d "
+        "gaussian_blur hsv_to_rgb map_coordinates pad_images perspective_transform resize "
+        "rgb_to_grayscale rgb_to_hsv scale_and_translate sobel_edges ssim"
+    ),
+    "ops.linalg": _split(
+        "cholesky cholesky_inverse det eig eigh inv jvp lstsq lu_factor matrix_rank norm pinv qr "
+        "solve solve_triangular svd"
+    ),
+    "ops.nn": _split(
+        "adaptive_average_pool adaptive_max_pool ctc_decode ctc_loss depth_to_space fold "
+        "layer_normalization polar psnr rms_normalization space_to_depth unfold"
+    ),
+    "ops.numpy": _split(
+        "allclose angle argpartition bartlett bincount bitwise_and bitwise_invert "
+        "bitwise_left_shift bitwise_not bitwise_or bitwise_right_shift bitwise_xor blackman cbrt "
+        "conj conjugate corrcoef correlate deg2rad diagflat digitize dsplit dstack empty_like "
+        "fabs fliplr flipud fmax fmin fmod gcd geomspace get_item hamming hanning heaviside "
+        "histogram hsplit hypot i0 imag isin isneginf isposinf isreal kaiser kron lcm ldexp "
+        "left_shift logaddexp logaddexp2 logspace nanargmax nanargmin nancumprod nancumsum nanmax "
+        "nanmean nanmedian nanmin nanpercentile nanprod nanquantile nanstd nansum nanvar "
+        "nextafter percentile ptp rad2deg real right_shift rot90 searchsorted select signbit sinc "
+        "slogdet trapezoid unravel_index vander vectorize view vsplit"
+    ),
+    "losses": _split(
+        "CTC CategoricalGeneralizedCrossEntropy Circle Dice Tversky "
+        "categorical_generalized_cross_entropy circle ctc dice tversky"
+    ),
+    "optimizers": _split(
+        "Adafactor Ftrl Lamb LossScaleOptimizer MultiOptimizer Muon OptimizerMap "
+        "ScheduleFreeAdamW"
+    ),
+    "config": _split(
+        "backend disable_flash_attention disable_interactive_logging disable_traceback_filtering "
+        "enable_flash_attention enable_interactive_logging "
+        "enable_traceback_filtering enable_unsafe_deserialization is_flash_attention_enabled "
+        "is_interactive_logging_enabled is_traceback_filtering_enabled max_epochs "
+        "max_steps_per_epoch set_max_epochs set_max_steps_per_epoch"
+    ),
+    "backend": _split(
+        "get_uid is_float_dtype is_int_dtype is_keras_tensor result_type standardize_dtype"
+    ),
+    "utils": _split(
+        "Config clear_session deserialize_keras_object disable_interactive_logging "
+        "enable_interactive_logging get_custom_objects get_registered_name get_registered_object "
+        "get_source_inputs is_interactive_logging_enabled is_keras_tensor pack_x_y_sample_weight "
+        "serialize_keras_object standardize_dtype unpack_x_y_sample_weight"
+    ),
+    "utils.legacy": _split(
+        "deserialize_keras_object serialize_keras_object"
+    ),
+    "mixed_precision": _split(
+        "LossScaleOptimizer"
+    ),
+}
+
+
+def keras_public_names(keras, namespace):
+    """Public non-module names of `keras.<namespace>`; `None` if Keras has no such namespace."""
+    try:
+        module = importlib.import_module("keras" + (f".{namespace}" if namespace else ""))
+    except ImportError:
+        return None
+    return sorted(
+        name for name in dir(module)
+        if not name.startswith("_") and not isinstance(getattr(module, name), types.ModuleType)
+    )
+
+
+def keraslike_namespace(namespace):
+    """`keraslike.<namespace>` as an object, or `None` if it does not exist."""
+    obj = keraslike
+    for part in namespace.split(".") if namespace else []:
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            try:
+                obj = importlib.import_module(f"{obj.__name__}.{part}")
+            except (ImportError, AttributeError):
+                return None
+    return obj
+
+
+def _module_name(namespace):
+    return "keraslike" + (f".{namespace}" if namespace else "")
+
+
+def _listed(table, namespace):
+    entry = table.get(namespace, ())
+    names = set()
+    for item in entry:
+        if isinstance(item, tuple):
+            names.update(item[1])
+        else:
+            names.add(item)
+    return names
+
+
+def coverage(keras):
+    """Per namespace: (present, absent on purpose, pending, known missing, unexplained missing)."""
+    rows = {}
+    for namespace in NAMESPACES:
+        names = keras_public_names(keras, namespace)
+        if names is None:
+            continue
+        ours = keraslike_namespace(namespace)
+        absent = DELIBERATELY_ABSENT.get(_module_name(namespace), {})
+        pending = _listed(PENDING, namespace)
+        known = _listed(KNOWN_MISSING, namespace) | _listed(ISSUE_11_TODO, namespace)
+        row = {"present": [], "absent": [], "pending": [], "known": [], "unexplained": []}
+        for name in names:
+            if name in absent:
+                row["absent"].append(name)
+            elif ours is not None and _has(ours, name):
+                row["present"].append(name)
+            elif name in pending:
+                row["pending"].append(name)
+            elif name in known:
+                row["known"].append(name)
+            else:
+                row["unexplained"].append(name)
+        rows[namespace] = row
+    return rows
+
+
+def _has(module, name):
+    try:
+        getattr(module, name)
+    except AttributeError:
+        return False
+    return True
+
+
+def summary(rows):
+    present = sum(len(r["present"]) for r in rows.values())
+    neutral = sum(len(r) for row in rows.values() for k, r in row.items() if k != "absent")
+    return present, neutral
+
+
+@pytest.fixture(scope="module")
+def rows():
+    keras = pytest.importorskip("keras")
+    return coverage(keras)
+
+
+def test_every_keras_name_is_present_or_explained(rows):
+    unexplained = {ns or "keras": row["unexplained"] for ns, row in rows.items() if row["unexplained"]}
+    present, neutral = summary(rows)
+    print(f"\nkeraslike offers {present} of {neutral} backend-neutral Keras names "
+          f"({100 * present / neutral:.1f}%)")
+    assert not unexplained, (
+        "Keras 3 names missing from keraslike and not listed in keraslike/_api_gaps.py, PENDING, "
+        f"KNOWN_MISSING or ISSUE_11_TODO: {unexplained}"
+    )
+
+
+def test_deliberately_absent_names_are_absent_and_explained():
+    for module_name, names in DELIBERATELY_ABSENT.items():
+        module = importlib.import_module(module_name) if module_name != "keraslike.config" else (
+            keraslike.config
+        )
+        for name in names:
+            with pytest.raises(AttributeError, match="docs/porting.md"):
+                getattr(module, name)
+
+
+def test_porting_guide_lists_every_deliberate_absence():
+    import pathlib
+
+    text = (pathlib.Path(__file__).parents[1] / "docs" / "porting.md").read_text()
+    for module_name, names in DELIBERATELY_ABSENT.items():
+        keras_name = "keras" + module_name[len("keraslike"):]
+        for name in names:
+            assert f"`{keras_name}.{name}`" in text, f"{keras_name}.{name} not in docs/porting.md"
+
+
+def test_listed_names_are_not_already_present(rows):
+    # Names still listed as known missing / to-do but present are stale entries: remove them.
+    # (PENDING names owned by other issues only print a reminder so their landings stay independent.)
+    stale = {}
+    for namespace, row in rows.items():
+        ours = keraslike_namespace(namespace)
+        listed = _listed(KNOWN_MISSING, namespace) | _listed(ISSUE_11_TODO, namespace)
+        found = sorted(n for n in listed if ours is not None and _has(ours, n))
+        if found:
+            stale[namespace or "keras"] = found
+        landed = sorted(n for n in _listed(PENDING, namespace) if ours is not None and _has(ours, n))
+        if landed:
+            print(f"PENDING names now present in {namespace or 'keras'}: {landed}")
+    assert not stale, f"remove these present names from KNOWN_MISSING / ISSUE_11_TODO: {stale}"
+
+
+if __name__ == "__main__":
+    import keras as _keras
+
+    table = coverage(_keras)
+    for ns, row in table.items():
+        total = sum(len(v) for k, v in row.items() if k != "absent")
+        print(f"{ns or 'keras':28s} {len(row['present']):4d}/{total:<4d} "
+              + " ".join(f"{k}={len(v)}" for k, v in row.items() if v and k != "present"))
+        for kind in ("pending", "known", "unexplained"):
+            if row[kind]:
+                print(f"    {kind}: {' '.join(row[kind])}")
+    have, neutral = summary(table)
+    print(f"TOTAL {have}/{neutral} = {100 * have / neutral:.1f}% of the backend-neutral API")
