@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from keraslike import activations, constraints, initializers, regularizers
 from keraslike.layers.input_spec import InputSpec
 from keraslike.layers.layer import Layer
+from keraslike.layers.lora import LoraMixin, lora_config
 from keraslike.layers.weight_layout import TRANSPOSED
 
 
@@ -13,7 +14,7 @@ def _serialize(module, value):
     return module.serialize(value) if value is not None else None
 
 
-class Dense(Layer):
+class Dense(LoraMixin, Layer):
     """A densely connected layer: `activation(inputs @ kernel + bias)`.
 
     The kernel is stored like `nn.Linear`'s `weight`, shape `(units, input_dim)`; `layer.kernel`
@@ -28,6 +29,10 @@ class Dense(Layer):
         kernel_regularizer, bias_regularizer: Optional weight penalties.
         activity_regularizer: Optional penalty on the output.
         kernel_constraint, bias_constraint: Optional weight constraints.
+        lora_rank: Optional integer: when set, the layer is built with LoRA adapters of that
+            rank (see `enable_lora`); the base kernel is then frozen.
+        lora_alpha: Optional LoRA scale numerator (the update is scaled by
+            `lora_alpha / lora_rank`; defaults to `lora_rank`).
 
     Input shape:
         `(batch_size, ..., input_dim)`, any rank >= 2.
@@ -75,6 +80,8 @@ class Dense(Layer):
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
+        self._init_lora(lora_rank, lora_alpha)
+        self.quantization_config = quantization_config
         self.input_spec = InputSpec(min_ndim=2)
         self.supports_masking = True
         self._act = activations.runtime_form(self.activation)
@@ -107,9 +114,19 @@ class Dense(Layer):
             self.bias = None
         self.input_spec = InputSpec(min_ndim=2, axes={-1: input_dim})
         self.built = True
+        self._maybe_enable_lora()
+
+    @property
+    def kernel(self):
+        """The kernel in Keras's layout `(input_dim, units)`, LoRA update merged in."""
+        return self._kernel_property()
 
     def call(self, inputs):
         outputs = F.linear(inputs, self.weight, self.bias)
+        if self.lora_enabled:
+            # (x @ A) @ B: the rank-r path, never the merged (in, units) kernel.
+            delta = torch.matmul(torch.matmul(inputs, self.lora_kernel_a), self.lora_kernel_b)
+            outputs = outputs + self._lora_scale * delta
         if self._act is not None:
             outputs = self._act(outputs)
         return outputs
@@ -133,7 +150,7 @@ class Dense(Layer):
                 "quantization_config": None,
             }
         )
-        return config
+        return lora_config(self, config)
 
 
 class Activation(Layer):
@@ -177,7 +194,7 @@ class Identity(Layer):
         return input_shape
 
 
-class Embedding(Layer):
+class Embedding(LoraMixin, Layer):
     """Turns non-negative integer indices into dense vectors of fixed size.
 
     The table is stored like `nn.Embedding`'s `weight`, shape `(input_dim, output_dim)`, which is
@@ -190,6 +207,10 @@ class Embedding(Layer):
         embeddings_regularizer: Optional penalty on the table.
         embeddings_constraint: Optional constraint on the table.
         mask_zero: Whether index 0 is padding; when true the layer outputs a mask (`inputs != 0`).
+        lora_rank: Optional integer: when set, the layer is built with LoRA adapters
+            `lora_embeddings_a` `(input_dim, rank)` and `lora_embeddings_b` `(rank, output_dim)`
+            and the table is frozen (see `enable_lora`).
+        lora_alpha: Optional LoRA scale numerator (defaults to `lora_rank`).
 
     Input shape:
         `(batch_size, ...)` integer indices (float inputs are cast to integers, as in Keras).
@@ -227,6 +248,11 @@ class Embedding(Layer):
         self.mask_zero = mask_zero
         self.supports_masking = mask_zero
         self._initial_weights = weights
+        self._init_lora(lora_rank, lora_alpha)
+        self.quantization_config = quantization_config
+
+    _lora_base_name = "embeddings"
+    _lora_adapter_names = ("lora_embeddings_a", "lora_embeddings_b")
 
     def build(self, input_shape=None):
         self.add_weight(
@@ -238,14 +264,25 @@ class Embedding(Layer):
             torch_name="weight",
         )
         self.built = True
+        self._maybe_enable_lora()
         if self._initial_weights is not None:
             self.set_weights(self._initial_weights)
             self._initial_weights = None
 
+    @property
+    def embeddings(self):
+        """The table `(input_dim, output_dim)`, LoRA update merged in."""
+        return self._kernel_property()
+
     def call(self, inputs):
         if inputs.dtype not in (torch.int32, torch.int64):
             inputs = inputs.to(torch.int64)
-        return F.embedding(inputs, self.weight)
+        outputs = F.embedding(inputs, self.weight)
+        if self.lora_enabled:
+            # Look up the rank-r rows of A, then project: never the merged table.
+            delta = torch.matmul(F.embedding(inputs, self.lora_embeddings_a), self.lora_embeddings_b)
+            outputs = outputs + self._lora_scale * delta
+        return outputs
 
     def compute_mask(self, inputs, previous_mask=None):
         if not self.mask_zero:
@@ -269,7 +306,7 @@ class Embedding(Layer):
                 "quantization_config": None,
             }
         )
-        return config
+        return lora_config(self, config)
 
 
 class Lambda(Layer):

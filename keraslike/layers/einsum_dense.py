@@ -8,13 +8,14 @@ import torch
 from keraslike import activations, constraints, initializers, regularizers
 from keraslike.layers.input_spec import InputSpec
 from keraslike.layers.layer import Layer
+from keraslike.layers.lora import LoraMixin, lora_config
 
 
 def _serialize(module, value):
     return module.serialize(value) if value is not None else None
 
 
-class EinsumDense(Layer):
+class EinsumDense(LoraMixin, Layer):
     """A dense layer computing `activation(einsum(equation, inputs, kernel) + bias)`.
 
     The kernel's shape follows from the equation: each kernel letter takes its size from the
@@ -35,6 +36,10 @@ class EinsumDense(Layer):
         kernel_regularizer, bias_regularizer: Optional weight penalties.
         activity_regularizer: Optional penalty on the output.
         kernel_constraint, bias_constraint: Optional weight constraints.
+        lora_rank: Optional integer: when set, the layer is built with LoRA adapters
+            `lora_kernel_a` `(*kernel.shape[:-1], rank)` and `lora_kernel_b`
+            `(rank, kernel.shape[-1])` and the kernel is frozen (see `enable_lora`).
+        lora_alpha: Optional LoRA scale numerator (defaults to `lora_rank`).
 
     Input shape:
         Matches the equation's input term (`...` for any leading or trailing dimensions).
@@ -70,11 +75,6 @@ class EinsumDense(Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if lora_rank:
-            raise NotImplementedError(
-                f'Layer "{self.name}": LoRA (`lora_rank={lora_rank}`) is not supported by '
-                "keraslike's EinsumDense."
-            )
         if quantization_config is not None:
             raise NotImplementedError(
                 f'Layer "{self.name}": quantization is not supported by keraslike\'s EinsumDense. '
@@ -99,9 +99,7 @@ class EinsumDense(Layer):
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
-        self.lora_rank = lora_rank
-        self.lora_alpha = lora_alpha if lora_alpha is not None else lora_rank
-        self.lora_enabled = False
+        self._init_lora(lora_rank, lora_alpha)
         self.gptq_unpacked_column_size = gptq_unpacked_column_size
         self.quantization_config = quantization_config
         self._act = activations.runtime_form(self.activation)
@@ -136,10 +134,33 @@ class EinsumDense(Layer):
             )
         else:
             self.bias = None
+        self._lora_axis = self._lora_output_axis()
         self.built = True
+        self._maybe_enable_lora()
+
+    @property
+    def kernel(self):
+        """The kernel in Keras's layout, LoRA update merged in."""
+        return self._kernel_property()
+
+    def _lora_output_axis(self):
+        """Output axis holding the kernel's last letter (the adapters' rank axis), or None."""
+        _, kernel_spec, output_spec, left_elided = _split_equation(self.equation, self.name)
+        i = output_spec.find(kernel_spec[-1])
+        if i < 0:
+            return None
+        return i - len(output_spec) if left_elided else i
 
     def call(self, inputs):
-        x = torch.einsum(self.equation, inputs, self.kernel)
+        x = torch.einsum(self.equation, inputs, self._find_tensor("kernel"))
+        if self.lora_enabled:
+            axis = self._lora_axis
+            if axis is None:  # the rank axis is contracted away: use the merged kernel
+                x = torch.einsum(self.equation, inputs, self._lora_delta_keras()) + x
+            else:
+                lora_x = torch.einsum(self.equation, inputs, self.lora_kernel_a)
+                lora_x = torch.matmul(lora_x.movedim(axis, -1), self.lora_kernel_b)
+                x = x + self._lora_scale * lora_x.movedim(-1, axis)
         if self.bias is not None:
             x = x + self.bias
         if self._act is not None:
@@ -172,7 +193,7 @@ class EinsumDense(Layer):
         )
         if self.gptq_unpacked_column_size:
             config["gptq_unpacked_column_size"] = self.gptq_unpacked_column_size
-        return config
+        return lora_config(self, config)
 
 
 _FORMS = (

@@ -32,9 +32,13 @@ from keraslike.layers.weight_layout import IDENTITY
 
 
 class WeightSpec:
-    """One weight of a layer: its Keras name, the attribute holding it, its layout and extras."""
+    """One weight of a layer: its Keras name, the attribute holding it, its layout and extras.
 
-    __slots__ = ("name", "attr", "layout", "regularizer", "constraint", "trainable")
+    `frozen` marks a weight in Keras's trainable list that training must leave alone (a LoRA
+    base kernel): it stays in its place in `weights` but is out of `trainable_weights`.
+    """
+
+    __slots__ = ("name", "attr", "layout", "regularizer", "constraint", "trainable", "frozen")
 
     def __init__(self, name, attr, layout, regularizer=None, constraint=None, trainable=True):
         self.name = name
@@ -43,6 +47,7 @@ class WeightSpec:
         self.regularizer = regularizer
         self.constraint = constraint
         self.trainable = trainable
+        self.frozen = False
 
 
 _SIGNATURES = {}
@@ -327,7 +332,7 @@ class Layer(nn.Module):
         return [
             layer._find_tensor(spec.attr)
             for layer, spec in self._weight_entries()
-            if spec.trainable and layer.trainable
+            if spec.trainable and layer.trainable and not spec.frozen
         ]
 
     @property
@@ -364,7 +369,7 @@ class Layer(nn.Module):
                 module._trainable = value
                 for spec in module._weight_specs:
                     if spec.trainable:
-                        module._find_tensor(spec.attr).requires_grad_(value)
+                        module._find_tensor(spec.attr).requires_grad_(value and not spec.frozen)
 
     def get_weights(self):
         """Returns the weights as numpy arrays in Keras's layouts and order."""

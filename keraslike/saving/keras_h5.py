@@ -150,6 +150,26 @@ def optimizer_arrays(model, optimizer):
     return arrays
 
 
+def _own_store_hooks(layer):
+    """The layer's `save_own_variables`/`load_own_variables` (Keras's protocol), when it has them.
+
+    Layers whose Keras file layout differs from their weights (a LoRA kernel stored merged, a
+    quantized kernel stored before the bias) define both; others use `own_weights`.
+    """
+    save = getattr(layer, "save_own_variables", None)
+    load = getattr(layer, "load_own_variables", None)
+    return (save, load) if save is not None and load is not None else None
+
+
+def _keras_values(layer, weights):
+    hooks = _own_store_hooks(layer)
+    if hooks is None or not weights:
+        return [spec.layout.to_keras(tensor.detach()) for spec, tensor in weights]
+    store = {}
+    hooks[0](store)
+    return [torch.as_tensor(store[str(i)]) for i in range(len(store))]
+
+
 def write_weights(f, model, include_optimizer=True):
     """Writes `model`'s weights (and its optimizer's state) into the open h5py file `f`."""
     written = set()
@@ -157,12 +177,12 @@ def write_weights(f, model, include_optimizer=True):
         for vars_path, name, weights in weight_groups(path, layer):
             group = f.create_group(vars_path)
             group.attrs["name"] = name
-            for i, (spec, tensor) in enumerate(weights):
-                value, dtype_attr = _to_numpy(spec.layout.to_keras(tensor.detach()))
+            for i, value in enumerate(_keras_values(layer, weights)):
+                value, dtype_attr = _to_numpy(value)
                 dataset = group.create_dataset(str(i), data=np.array(value, order="C"))
                 if dtype_attr:
                     dataset.attrs["dtype"] = dtype_attr
-                written.add(id(tensor))
+            written.update(id(tensor) for _, tensor in weights)
     optimizer = getattr(model, "optimizer", None)
     if include_optimizer and optimizer is not None and hasattr(optimizer, "_variables"):
         group = f.create_group("optimizer/vars")
@@ -260,7 +280,10 @@ def read_weights(f, model, filepath, skip_mismatch=False, load_optimizer=True):
     report.finish(skip_mismatch)
     with torch.no_grad():
         for spec, tensor, value in loads:
-            tensor.copy_(spec.layout.to_torch(value.to(tensor.dtype)))
+            if spec is None:  # a layer's own `load_own_variables` with its store
+                tensor(value)
+            else:
+                tensor.copy_(spec.layout.to_torch(value.to(tensor.dtype)))
     optimizer = getattr(model, "optimizer", None)
     if load_optimizer and optimizer is not None and getattr(optimizer, "built", False):
         group = _safe_group(f, "optimizer/vars", h5py)
@@ -278,6 +301,26 @@ def _read_group(f, vars_path, layer, weights, report, visited_groups, loads, h5p
         return
     visited_groups.add(group.name)
     keys = sorted(group.keys(), key=lambda k: int(k) if k.isdigit() else 1 << 30)
+    hooks = _own_store_hooks(layer) if weights else None
+    if hooks is not None:
+        expected = {}
+        hooks[0](expected)  # what the layer would write: the count and shapes to expect
+        if len(keys) != len(expected):
+            report.mismatched.append(
+                f"{label} ({layer.name}): {len(keys)} variables in the file vs {len(expected)} "
+                "in the model"
+            )
+            return
+        store = {}
+        for key, (index, value) in zip(keys, sorted(expected.items(), key=lambda kv: int(kv[0]))):
+            store[index] = _read_dataset(group, key, h5py, filepath)
+            if tuple(store[index].shape) != tuple(value.shape):
+                report.mismatched.append(
+                    f"{label}/{index}: {tuple(store[index].shape)} vs {tuple(value.shape)}"
+                )
+                return
+        loads.append((None, hooks[1], store))
+        return
     if len(keys) != len(weights):
         report.mismatched.append(
             f"{label} ({layer.name}): {len(keys)} variables in the file vs {len(weights)} in the model"

@@ -83,8 +83,3 @@ def test_bad_equations_are_value_errors(kwargs, shape, message):
     with pytest.raises(ValueError, match=message):
         layer = layers.EinsumDense(**kwargs)
         layer(torch.zeros(shape))
-
-
-def test_unsupported_options_say_so():
-    with pytest.raises(NotImplementedError, match="LoRA"):
-        layers.EinsumDense("ab,bc->ac", 3, lora_rank=2)

@@ -7,6 +7,7 @@ give Keras's `(kh, kw, in // groups, out)`. Channels-last inputs are permuted to
 result is permuted back, so no weight is permuted or copied per call.
 """
 
+import torch
 import torch.nn.functional as F
 
 from keraslike import activations, constraints, initializers, regularizers
@@ -21,7 +22,8 @@ from keraslike.layers.convolutional.padding import (
 )
 from keraslike.layers.input_spec import InputSpec
 from keraslike.layers.layer import Layer
-from keraslike.layers.weight_layout import conv_layout
+from keraslike.layers.lora import LoraMixin, lora_config
+from keraslike.layers.weight_layout import IDENTITY, conv_layout
 
 CONV_FN = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 CONV_TRANSPOSE_FN = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
@@ -153,7 +155,7 @@ class ConvMixin:
         }
 
 
-class BaseConv(ConvMixin, Layer):
+class BaseConv(LoraMixin, ConvMixin, Layer):
     """An N-D convolution (cross-correlation) layer: `activation(conv(inputs, kernel) + bias)`.
 
     Stored like `nn.ConvNd`: `weight` `(filters, in // groups, *kernel_size)` and `bias`
@@ -175,6 +177,10 @@ class BaseConv(ConvMixin, Layer):
         kernel_initializer, bias_initializer: Initializers (`"glorot_uniform"`, `"zeros"`).
         kernel_regularizer, bias_regularizer, activity_regularizer: Optional penalties.
         kernel_constraint, bias_constraint: Optional constraints.
+        lora_rank: Optional integer: when set, the layer is built with LoRA adapters
+            `lora_kernel_a` `(*kernel_size, in // groups, rank)` and `lora_kernel_b`
+            `(rank, filters)` and the kernel is frozen (see `enable_lora`).
+        lora_alpha: Optional LoRA scale numerator (defaults to `lora_rank`).
     """
 
     def __init__(
@@ -201,10 +207,7 @@ class BaseConv(ConvMixin, Layer):
         **kwargs,
     ):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        if lora_rank:
-            raise NotImplementedError(
-                f'{type(self).__name__} layer "{self.name}": LoRA (`lora_rank`) is not supported.'
-            )
+        self._init_lora(lora_rank, lora_alpha)
         self._check_filters(filters)
         if not isinstance(groups, int) or isinstance(groups, bool) or groups <= 0:
             raise layer_error(
@@ -261,10 +264,30 @@ class BaseConv(ConvMixin, Layer):
         else:
             self.bias = None
         self.built = True
+        self._maybe_enable_lora()
+
+    @property
+    def kernel(self):
+        """The kernel in Keras's layout `(*kernel_size, in // groups, filters)`, LoRA merged."""
+        return self._kernel_property()
+
+    def _lora_layouts(self):
+        # A is stored like a conv weight (rank, in // groups, *kernel) so it runs as a conv.
+        return ("lora_weight_a", conv_layout(self.rank)), ("lora_kernel_b", IDENTITY)
 
     def call(self, inputs):
         x = inputs.permute(self._cf_perm) if self._channels_last else inputs
-        outputs = self._conv(x, self.weight, self.bias, self.groups)
+        if self.lora_enabled and self.groups != 1:
+            # A grouped kernel's update does not factor through a rank-r conv: merge it.
+            delta = conv_layout(self.rank).to_torch(self._lora_delta_keras())
+            outputs = self._conv(x, self.weight + delta, self.bias, self.groups)
+        else:
+            outputs = self._conv(x, self.weight, self.bias, self.groups)
+        if self.lora_enabled and self.groups == 1:
+            # conv(x, A) is (N, rank, *spatial); project its channels with B.
+            lora_x = self._conv(x, self.lora_weight_a, None, 1)
+            lora_x = torch.matmul(lora_x.movedim(1, -1), self.lora_kernel_b).movedim(-1, 1)
+            outputs = outputs + self._lora_scale * lora_x
         if self._channels_last:
             outputs = outputs.permute(self._cl_perm)
         if self._act is not None:
@@ -287,4 +310,4 @@ class BaseConv(ConvMixin, Layer):
                 "kernel_constraint": serialize_or_none(constraints, self.kernel_constraint),
             }
         )
-        return config
+        return lora_config(self, config)
