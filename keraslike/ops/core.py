@@ -12,67 +12,13 @@ import numpy as np
 import torch
 
 from keraslike.backend import config
+from keraslike.backend.dtypes import TORCH_DTYPES, standardize_dtype
 from keraslike.graph import nest
 from keraslike.graph.keras_tensor import KerasTensor
 from keraslike.ops.dispatch import keras_op
 
-# Keras names -> torch dtypes (torch has no usable uint16/uint32: Keras widens them).
-_TORCH_DTYPES = {
-    "float16": torch.float16,
-    "float32": torch.float32,
-    "float64": torch.float64,
-    "bfloat16": torch.bfloat16,
-    "uint8": torch.uint8,
-    "uint16": torch.int32,
-    "uint32": torch.int64,
-    "int8": torch.int8,
-    "int16": torch.int16,
-    "int32": torch.int32,
-    "int64": torch.int64,
-    "bool": torch.bool,
-    "complex64": torch.complex64,
-    "complex128": torch.complex128,
-    "float8_e4m3fn": torch.float8_e4m3fn,
-    "float8_e5m2": torch.float8_e5m2,
-}
-_ALIASES = {
-    "float": "float32",
-    "int": "int32",
-    "double": "float64",
-    "half": "float16",
-    "long": "int64",
-    "uint": "uint32",
-}
+_TORCH_DTYPES = TORCH_DTYPES
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
-
-
-def standardize_dtype(dtype):
-    """Returns the Keras dtype string for `dtype` (a string, `torch.dtype`, NumPy dtype or type).
-
-    `None` gives `floatx()`; Python `int` gives `"int32"`, `float` `"float32"`, `bool` `"bool"`.
-    """
-    if dtype is None:
-        return config.floatx()
-    if isinstance(dtype, str):
-        name = _ALIASES.get(dtype, dtype)
-    elif isinstance(dtype, torch.dtype):
-        name = str(dtype)[6:]
-    elif dtype is int:
-        return "int32"
-    elif dtype is float:
-        return "float32"
-    elif dtype is bool:
-        return "bool"
-    elif hasattr(dtype, "name") and not isinstance(dtype, type):  # numpy dtype
-        name = dtype.name
-    else:
-        try:
-            name = np.dtype(dtype).name
-        except TypeError:
-            name = str(dtype)
-    if name not in _TORCH_DTYPES:
-        raise ValueError(f"Invalid dtype: {dtype!r}")
-    return name
 
 
 def to_torch_dtype(dtype):
