@@ -99,7 +99,7 @@ STATISTICS = [
     case("corrcoef", f(3, 6), sym=0),
     case("bincount", ints(8, high=6), sym=0),
     case("bincount", ints(8, high=6), weights=pos(8), minlength=9, sym=0, id="bincount-w"),
-    case("bincount", ints(3, 5, high=4), sym=0, id="bincount-2d"),
+    case("bincount", ints(3, 5, high=4), minlength=4, sym=0, id="bincount-2d"),
     case("histogram", f(50), sym=0),
     case("histogram", f(50), bins=4, range=(-1.0, 1.0), sym=0, id="histogram-range"),
     case("digitize", f(4, 5), SORTED),
