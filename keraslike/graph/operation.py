@@ -59,6 +59,15 @@ class Operation:
         """The function a compiled graph calls for this operation's nodes."""
         return self.call
 
+    @property
+    def module_callable(self):
+        """What a compiled graph calls while torch's global module hooks are set.
+
+        The same as `runtime_callable` for ops; layers return `nn.Module.__call__` so that the
+        hooks see the call.
+        """
+        return self.runtime_callable
+
     def get_config(self):
         """Returns the op's config (its name)."""
         return {"name": self.name}

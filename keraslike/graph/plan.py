@@ -8,34 +8,69 @@ recursion happens per call, and the loop traces cleanly under `torch.compile`.
 import inspect
 import sys
 
-import torch
 
 from keraslike.graph import hook_registry, nest
+from keraslike.graph.call_context import state as _context
 from keraslike.graph.keras_tensor import KerasTensor
 
 _TRAINING_SUPPORT = {}
 
 
-def accepts_training(operation):
-    """Whether the operation's call takes a `training` argument (cached per class)."""
+def training_parameter(operation):
+    """(takes `training`, its non-`None` default or `None`) of the operation's call, per class."""
     cls = type(operation)
-    if cls not in _TRAINING_SUPPORT:
+    found = _TRAINING_SUPPORT.get(cls)
+    if found is None:
         call = getattr(operation, "call", None)
         try:
             params = inspect.signature(call).parameters if call is not None else {}
         except (TypeError, ValueError):
             params = {}
-        _TRAINING_SUPPORT[cls] = "training" in params
-    return _TRAINING_SUPPORT[cls]
+        param = params.get("training")
+        default = None
+        if param is not None and param.default is not inspect.Parameter.empty:
+            default = param.default
+        found = _TRAINING_SUPPORT[cls] = (param is not None, default)
+    return found
 
 
-def _single_arg_step(fn, src, dst, kwargs, free_src, with_training):
+def accepts_training(operation):
+    """Whether the operation's call takes a `training` argument (cached per class)."""
+    return training_parameter(operation)[0]
+
+
+def _with_context(fn):
+    """`fn` called with `training` set as the call context for its sublayers too.
+
+    Used for nodes recorded with an explicit `training=` (`Dropout(0.5)(x, training=True)`):
+    when the model call gives none, that value is the context of the layer's own sublayers.
+    """
+
+    def call(*args, training=None, **kwargs):
+        outer = _context.training
+        _context.training = training
+        try:
+            return fn(*args, training=training, **kwargs)
+        finally:
+            _context.training = outer
+
+    return call
+
+
+# Each step is `step(values, training)`. `training` is the value the model was called with (or
+# the enclosing call context's); when it is not None it wins over a `training=` recorded in the
+# node, as in Keras (`Dropout(0.5)(x, training=True)` does not drop during `predict`).
+
+
+def _single_arg_step(fn, src, dst, kwargs, free_src, with_training, node_training):
     if with_training:
 
         def step(values, training):
             x = values[src]
             if free_src:
                 values[src] = None
+            if training is None:
+                training = node_training
             if training is None:
                 values[dst] = fn(x, **kwargs)
             else:
@@ -60,12 +95,14 @@ def _single_arg_step(fn, src, dst, kwargs, free_src, with_training):
     return step
 
 
-def _list_arg_step(fn, srcs, dst, kwargs, frees, with_training):
+def _list_arg_step(fn, srcs, dst, kwargs, frees, with_training, node_training):
     # A merge layer's call: `fn([x1, x2, ...])`.
     def step(values, training):
         xs = [values[s] for s in srcs]
         for s in frees:
             values[s] = None
+        if training is None:
+            training = node_training
         if with_training and training is not None:
             values[dst] = fn(xs, training=training, **kwargs)
         else:
@@ -74,12 +111,16 @@ def _list_arg_step(fn, srcs, dst, kwargs, frees, with_training):
     return step
 
 
-def _general_step(fn, template, leaf_slots, constants, out_slots, single_output, frees, with_training):
+def _general_step(
+    fn, template, leaf_slots, constants, out_slots, single_output, frees, with_training, node_training
+):
     def step(values, training):
         leaves = [values[s] if s >= 0 else constants[i] for i, s in enumerate(leaf_slots)]
         args, kwargs = nest.pack_like(template, leaves)
         for s in frees:
             values[s] = None
+        if training is None:
+            training = node_training
         if with_training and training is not None:
             kwargs["training"] = training
         result = fn(*args, **kwargs)
@@ -125,18 +166,26 @@ class ExecutionPlan:
             sorted({slot[id(t)] for t in node.input_tensors if last_use[slot[id(t)]] == index} - kept)
             for index, node in enumerate(runnable)
         ]
+        # The steps cache each operation's call path (`runtime_callable`), which depends on state
+        # that can change after `Model(...)`: torch hooks, a layer's activity regularizer, a layer
+        # first built. Each such change bumps `hook_registry.version`, which rebuilds the steps on
+        # the next run. Nothing else is cached: `add_loss` works on any path (it records into the
+        # call context) and `trainable` is read by the layers themselves.
         self._hook_version = -1
         self._direct_steps = None
         self._module_call_steps = None
+        # The list that collected the losses added (`add_loss`, activity regularizers) during the
+        # most recent run: the whole outermost call's list when this plan ran nested inside one.
+        self.loss_collection = None
 
     def _compile(self, direct):
         steps = []
         for node, frees in zip(self.step_nodes, self._frees):
             operation = node.operation
-            if direct or not hasattr(operation, "_needs_module_call"):
+            if direct:
                 fn = operation.runtime_callable
             else:
-                fn = torch.nn.Module.__call__.__get__(operation)
+                fn = operation.module_callable
             steps.append(self._compile_step(node, self._slot, frees, fn))
         return steps
 
@@ -153,10 +202,15 @@ class ExecutionPlan:
 
     def _compile_step(self, node, slot, frees, fn):
         operation = node.operation
-        with_training = "training" not in node.call_kwargs and accepts_training(operation)
+        with_training, default = training_parameter(operation)
         out_slots = [slot[id(t)] for t in node.output_tensors]
         single_output = isinstance(node.outputs, KerasTensor)
-        args, kwargs = node.call_args, node.call_kwargs
+        args, kwargs = node.call_args, dict(node.call_kwargs)
+        node_training = kwargs.pop("training", None) if with_training else None
+        if node_training is None:
+            node_training = default  # `call(x, training=False)`: the sublayers' context too
+        if node_training is not None:
+            fn = _with_context(fn)
         if (
             len(args) == 1
             and isinstance(args[0], KerasTensor)
@@ -164,7 +218,9 @@ class ExecutionPlan:
             and not any(isinstance(v, KerasTensor) for v in nest.flatten(kwargs))
         ):
             src = slot[id(args[0])]
-            return _single_arg_step(fn, src, out_slots[0], dict(kwargs), src in frees, with_training)
+            return _single_arg_step(
+                fn, src, out_slots[0], kwargs, src in frees, with_training, node_training
+            )
         if (
             len(args) == 1
             and isinstance(args[0], list)
@@ -173,16 +229,38 @@ class ExecutionPlan:
             and not any(isinstance(v, KerasTensor) for v in nest.flatten(kwargs))
         ):
             srcs = [slot[id(a)] for a in args[0]]
-            return _list_arg_step(fn, srcs, out_slots[0], dict(kwargs), frees, with_training)
+            return _list_arg_step(fn, srcs, out_slots[0], kwargs, frees, with_training, node_training)
         leaves = nest.flatten((args, kwargs))
         leaf_slots = [slot[id(x)] if isinstance(x, KerasTensor) else -1 for x in leaves]
         constants = [None if isinstance(x, KerasTensor) else x for x in leaves]
         return _general_step(
-            fn, (args, kwargs), leaf_slots, constants, out_slots, single_output, frees, with_training
+            fn,
+            (args, kwargs),
+            leaf_slots,
+            constants,
+            out_slots,
+            single_output,
+            frees,
+            with_training,
+            node_training,
         )
 
     def run(self, inputs, training=None):
-        """Runs the plan on a flat list of input tensors and returns the flat list of outputs."""
+        """Runs the plan on a flat list of input tensors and returns the flat list of outputs.
+
+        Args:
+            inputs: The input tensors, in the order of the model's flat inputs.
+            training: The model call's `training` value. `None` inherits the enclosing call
+                context (a model called inside a custom layer's `call`). The value is the call
+                context of every layer inside while the plan runs.
+        """
+        outer_training, outer_losses = _context.training, _context.losses
+        if training is None:
+            training = outer_training
+        _context.training = training
+        if outer_losses is None:
+            _context.losses = []  # the outermost call: a fresh list of this forward's losses
+        self.loss_collection = _context.losses
         values = list(inputs) + [None] * (self.num_slots - self.num_inputs)
         steps = self.current_steps()
         index = 0
@@ -192,6 +270,9 @@ class ExecutionPlan:
         except Exception as error:
             _annotate(error, self.step_nodes[index])
             raise
+        finally:
+            _context.training = outer_training
+            _context.losses = outer_losses
         return [values[s] for s in self.output_slots]
 
 

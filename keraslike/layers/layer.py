@@ -19,6 +19,7 @@ from keraslike.backend.naming import to_snake_case, uniquify
 from keraslike.graph import nest
 from keraslike.graph.keras_tensor import KerasTensor
 from keraslike.graph import hook_registry
+from keraslike.graph.call_context import state as _context
 from keraslike.graph.node import Node
 from keraslike.graph.operation import any_symbolic
 from keraslike.graph.shape_inference import (
@@ -56,15 +57,26 @@ _BUILD_PARAMS = {}
 
 def _call_signature(cls):
     """(takes `training`, takes `mask`, positional parameter names) of `cls.call`, cached."""
-    if cls not in _SIGNATURES:
+    return _call_info(cls)[:3]
+
+
+def _call_info(cls):
+    """(takes `training`, takes `mask`, positional parameter names, default of `training`) of
+    `cls.call`, cached per class. The default is `None` unless `call` declares another."""
+    found = _SIGNATURES.get(cls)
+    if found is None:
         params = inspect.signature(cls.call).parameters
         positional = [
             name
             for name, p in params.items()
             if name != "self" and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
         ]
-        _SIGNATURES[cls] = ("training" in params, "mask" in params, positional)
-    return _SIGNATURES[cls]
+        training = params.get("training")
+        default = None
+        if training is not None and training.default is not inspect.Parameter.empty:
+            default = training.default
+        found = _SIGNATURES[cls] = ("training" in params, "mask" in params, positional, default)
+    return found
 
 
 def _shape_of(structure):
@@ -144,13 +156,14 @@ class Layer(nn.Module):
         self.autocast = autocast
         self._inbound_nodes = []
         self._weight_specs = []
-        self._losses = []
+        self._losses = []  # added during the most recent forward that added any (see add_loss)
+        self._loss_owner = None  # the call context's list those losses belong to
         self._build_shapes = None
         self.input_spec = None
         self.supports_masking = getattr(self, "supports_masking", False)
         from keraslike import regularizers
 
-        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self._activity_regularizer = regularizers.get(activity_regularizer)
         if batch_input_shape is not None:
             self._batch_input_shape = tuple(batch_input_shape)
         elif input_shape is not None:
@@ -163,7 +176,9 @@ class Layer(nn.Module):
     # ------------------------------------------------------------------ attributes and weights
 
     def __setattr__(self, name, value):
-        if not isinstance(value, (torch.Tensor, nn.Module, list)):
+        if not isinstance(value, (torch.Tensor, nn.Module)) and (
+            name[0] == "_" or not isinstance(value, list)
+        ):
             # Fast path for plain configuration values (nn.Module.__setattr__ is slow).
             d = self.__dict__
             if "_parameters" in d and not (
@@ -417,24 +432,68 @@ class Layer(nn.Module):
 
     # ------------------------------------------------------------------ losses
 
-    def add_loss(self, loss):
-        """Adds a loss tensor (for example an activity penalty) to `layer.losses`."""
-        self._uses_add_loss = True
-        self._losses.append(loss)
-
     @property
-    def losses(self):
-        """Penalties of this layer and its sublayers: weight regularizers and added losses."""
+    def activity_regularizer(self):
+        """Optional penalty on the layer's outputs, added to `losses` on each forward."""
+        return self._activity_regularizer
+
+    @activity_regularizer.setter
+    def activity_regularizer(self, value):
+        from keraslike import regularizers
+
+        self._activity_regularizer = regularizers.get(value)
+        hook_registry.bump()  # execution plans re-derive this layer's call path
+
+    def add_loss(self, loss):
+        """Adds a loss tensor (for example an activity penalty) to `layer.losses`.
+
+        Called inside `call`, the loss belongs to the current forward: `losses` after the call
+        holds exactly the losses added during it (a new forward replaces them, as Keras clears
+        them when a new outermost call starts), and the trainer adds them to the training loss.
+        """
+        self._uses_add_loss = True
+        collected = _context.losses
+        if self._loss_owner is not collected:
+            # The first loss of this layer in this forward: drop the previous forward's.
+            self._losses.clear()
+            self._loss_owner = collected
+        self._losses.append(loss)
+        if collected is not None:
+            collected.append(loss)
+
+    def _collected_losses(self):
+        """The losses added (`add_loss`, activity regularizers) during this layer's most recent
+        call, sublayers included, without walking the module tree (what `fit` adds per step)."""
+        collected = self.__dict__.get("_last_collection")
+        return list(collected) if collected is not None else self._walk_added_losses(None)
+
+    def _walk_added_losses(self, collection):
+        result = []
+        for layer in self.modules():
+            if isinstance(layer, Layer) and layer._losses:
+                owner = layer._loss_owner
+                if collection is None or owner is collection or owner is None:
+                    result.extend(layer._losses)
+        return result
+
+    def _regularization_losses(self):
+        """The weight regularization penalties of this layer and its sublayers."""
         result = []
         for layer in self.modules():
             if not isinstance(layer, Layer):
                 continue
-            result.extend(layer._losses)
             for spec in layer._weight_specs:
                 if spec.regularizer is not None:
                     tensor = layer._find_tensor(spec.attr)
                     result.append(spec.regularizer(spec.layout.to_keras(tensor)))
         return result
+
+    @property
+    def losses(self):
+        """Penalties of this layer and its sublayers: the losses added during the most recent
+        forward (`add_loss`, activity regularizers), then the weight regularization penalties."""
+        collection = self.__dict__.get("_last_collection")
+        return self._walk_added_losses(collection) + self._regularization_losses()
 
     # ------------------------------------------------------------------ dtype
 
@@ -517,19 +576,39 @@ class Layer(nn.Module):
             # The common eager call, `layer(tensor)`: nothing to filter or convert.
             if self.input_spec is not None:
                 assert_input_compatibility(self.input_spec, args[0], self.name)
-            return nn.Module.__call__(self, args[0])
-        if any_symbolic(args, kwargs):
+            takes_training, _, _, default = _call_info(type(self))
+            if default is None:
+                training = _context.training
+                if training is None or not takes_training:
+                    return nn.Module.__call__(self, args[0])
+                return nn.Module.__call__(self, args[0], training=training)
+        elif any_symbolic(args, kwargs):
             return self._symbolic_call(args, kwargs)
-        takes_training, takes_mask, _ = _call_signature(type(self))
-        if not takes_training and "training" in kwargs:
-            del kwargs["training"]
+        return self._eager_call(args, kwargs)
+
+    def _eager_call(self, args, kwargs):
+        # Keras's call context: an explicit `training` wins, else the enclosing call's value,
+        # else a non-None default of `call`; that value is also the context of the sublayers.
+        takes_training, takes_mask, _, default = _call_info(type(self))
+        outer = _context.training
+        training = kwargs.pop("training", None)
+        if training is None:
+            training = outer if outer is not None else default
+        if takes_training and training is not None:
+            kwargs["training"] = training
         if not takes_mask and "mask" in kwargs:
             del kwargs["mask"]
         if args and isinstance(args[0], np.ndarray):
             args = (self._to_tensor(args[0]),) + args[1:]
         if self.input_spec is not None and args and isinstance(args[0], torch.Tensor):
             assert_input_compatibility(self.input_spec, args[0], self.name)
-        return nn.Module.__call__(self, *args, **kwargs)
+        if training is outer:
+            return nn.Module.__call__(self, *args, **kwargs)
+        _context.training = training
+        try:
+            return nn.Module.__call__(self, *args, **kwargs)
+        finally:
+            _context.training = outer
 
     def _to_tensor(self, array):
         tensor = torch.as_tensor(array)
@@ -541,15 +620,30 @@ class Layer(nn.Module):
         """Runs `call` (building the layer first if needed): the `nn.Module` entry point."""
         if not self.built:
             self._maybe_build(args, kwargs)
-        if self._losses:
-            self._losses.clear()
-        outputs = self.call(*args, **kwargs)
-        if self.activity_regularizer is not None:
-            for output in nest.flatten(outputs):
-                if isinstance(output, torch.Tensor):
-                    batch = output.shape[0] if output.ndim else 1
-                    self._losses.append(self.activity_regularizer(output) / batch)
+            hook_registry.bump()  # plans that call this layer may now call it directly
+        collected = _context.losses
+        if collected is not None:  # inside a model's or a layer's call
+            self._last_collection = collected
+            outputs = self.call(*args, **kwargs)
+            if self._activity_regularizer is not None:
+                self._add_activity_losses(outputs)
+            return outputs
+        # The outermost call: it opens the list of this forward's added losses.
+        _context.losses = collected = []
+        self._last_collection = collected
+        try:
+            outputs = self.call(*args, **kwargs)
+            if self._activity_regularizer is not None:
+                self._add_activity_losses(outputs)
+        finally:
+            _context.losses = None
         return outputs
+
+    def _add_activity_losses(self, outputs):
+        for output in nest.flatten(outputs):
+            if isinstance(output, torch.Tensor):
+                batch = output.shape[0] if output.ndim else 1
+                self.add_loss(self._activity_regularizer(output) / batch)
 
     @property
     def runtime_callable(self):
@@ -562,14 +656,19 @@ class Layer(nn.Module):
             return nn.Module.__call__.__get__(self)
         return self.call
 
+    @property
+    def module_callable(self):
+        """`nn.Module.__call__` of the layer: what plans call while torch's global hooks are set."""
+        return nn.Module.__call__.__get__(self)
+
     def _needs_module_call(self):
+        # Read when a plan (re)builds its steps; each of these changes bumps hook_registry.
         return bool(
             self._forward_hooks
             or self._forward_pre_hooks
             or self._backward_hooks
             or getattr(self, "_backward_pre_hooks", None)
-            or self.activity_regularizer is not None
-            or self.__dict__.get("_uses_add_loss", False)
+            or self._activity_regularizer is not None
             or not self.built
         )
 

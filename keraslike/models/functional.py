@@ -271,7 +271,7 @@ class Model(Trainer, Layer):
     def forward(self, inputs, *more_inputs, **kwargs):
         """The `nn.Module` entry point; a named first argument lets `torch.export` map
         `dynamic_shapes=({0: batch},)` onto it."""
-        if self._plan is not None and self.activity_regularizer is None and not self._losses:
+        if self._plan is not None and self._activity_regularizer is None:
             return self.call(inputs, *more_inputs, **kwargs)  # built graph: nothing else to do
         return Layer.forward(self, inputs, *more_inputs, **kwargs)
 
@@ -287,10 +287,12 @@ class Model(Trainer, Layer):
             flat = [x]  # the common case: one tensor of the right dtype and shape
         else:
             flat = self._standardize_inputs(inputs)
+        # The plan makes `training` the call context of every layer inside (sublayers that
+        # custom layers call without passing it included); `None` inherits the enclosing one.
         if training is not None and bool(training) != self.training:
-            # Keras's call context: an explicit `training` reaches every layer inside, also the
-            # sublayers of custom layers that are not handed the argument. Mode flips are rare
-            # (inference calls on a model in train mode, MC dropout), so only they pay the walk.
+            # Torch modules inside custom layers follow the module mode, not the context: keep
+            # the mode in line with an explicit `training`. Such flips are rare (an inference
+            # call on a model in train mode, MC dropout), so only they pay the module walk.
             self.train(bool(training))
             try:
                 results = plan.run(flat, training)
@@ -301,6 +303,22 @@ class Model(Trainer, Layer):
         if self._single_output:
             return results[0]
         return nest.pack_like(self._outputs_struct, results)
+
+    def _collected_losses(self):
+        """The losses added during the most recent run of the graph (see `Layer.losses`)."""
+        if self._plan is not None and self._activity_regularizer is None:
+            collected = self._plan.loss_collection
+            return list(collected) if collected is not None else []
+        return Layer._collected_losses(self)
+
+    @property
+    def losses(self):
+        """Penalties of the model: losses added during its most recent call (`add_loss`,
+        activity regularizers), then the weight regularization penalties."""
+        if self._plan is not None and self._activity_regularizer is None:
+            collected = self._plan.loss_collection
+            return self._walk_added_losses(collected) + self._regularization_losses()
+        return Layer.losses.fget(self)
 
     def _tensor_fits(self, x):
         rank, sizes = self._input_checks[0]
