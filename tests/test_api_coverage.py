@@ -130,27 +130,11 @@ ISSUE_11_TODO = {
         "Initializer InputSpec Loss Metric Operation Optimizer Regularizer Variable device "
         "name_scope version"
     ),
-    "ops": _split(
-        "adaptive_average_pool adaptive_max_pool associative_scan cdist cholesky_inverse "
-        "ctc_decode ctc_loss custom_gradient depth_to_space eig eigh fold istft jvp "
-        "layer_normalization lstsq lu_factor matrix_rank pinv polar psnr rearrange "
-        "rms_normalization saturate_cast slogdet solve_triangular space_to_depth stft svd unfold "
-        "view_as_complex view_as_real"
-    ),
     "ops.image": _split(
         "affine_transform crop_images elastic_transform extract_patches extract_patches_3d "
         "gaussian_blur hsv_to_rgb map_coordinates pad_images perspective_transform resize "
         "rgb_to_grayscale rgb_to_hsv scale_and_translate sobel_edges ssim"
     ),
-    "ops.linalg": _split(
-        "cholesky cholesky_inverse det eig eigh inv jvp lstsq lu_factor matrix_rank norm pinv qr "
-        "solve solve_triangular svd"
-    ),
-    "ops.nn": _split(
-        "adaptive_average_pool adaptive_max_pool ctc_decode ctc_loss depth_to_space fold "
-        "layer_normalization polar psnr rms_normalization space_to_depth unfold"
-    ),
-    "ops.numpy": _split("slogdet"),
     "losses": _split(
         "CTC CategoricalGeneralizedCrossEntropy Circle Dice Tversky "
         "categorical_generalized_cross_entropy circle ctc dice tversky"

@@ -658,3 +658,82 @@ __all__ += [
     "view",
     "vsplit",
 ]
+
+from keraslike.ops import linalg  # noqa: E402
+from keraslike.ops.linalg import (  # noqa: E402
+    cholesky_inverse,
+    eig,
+    eigh,
+    jvp,
+    lstsq,
+    lu_factor,
+    matrix_rank,
+    pinv,
+    solve_triangular,
+    svd,
+)
+from keraslike.ops.numpy import (  # noqa: E402
+    slogdet,
+)
+from keraslike.ops.nn import (  # noqa: E402
+    adaptive_average_pool,
+    adaptive_max_pool,
+    ctc_decode,
+    ctc_loss,
+    depth_to_space,
+    fold,
+    layer_normalization,
+    polar,
+    psnr,
+    rms_normalization,
+    space_to_depth,
+    unfold,
+)
+from keraslike.ops.core_more import (  # noqa: E402
+    associative_scan,
+    custom_gradient,
+    rearrange,
+    saturate_cast,
+)
+from keraslike.ops.math_more import (  # noqa: E402
+    cdist,
+    istft,
+    stft,
+    view_as_complex,
+    view_as_real,
+)
+
+__all__ += [
+    "adaptive_average_pool",
+    "adaptive_max_pool",
+    "associative_scan",
+    "cdist",
+    "cholesky_inverse",
+    "ctc_decode",
+    "ctc_loss",
+    "custom_gradient",
+    "depth_to_space",
+    "eig",
+    "eigh",
+    "fold",
+    "istft",
+    "jvp",
+    "layer_normalization",
+    "lstsq",
+    "lu_factor",
+    "matrix_rank",
+    "pinv",
+    "polar",
+    "psnr",
+    "rearrange",
+    "rms_normalization",
+    "saturate_cast",
+    "slogdet",
+    "solve_triangular",
+    "space_to_depth",
+    "stft",
+    "svd",
+    "unfold",
+    "view_as_complex",
+    "view_as_real",
+]

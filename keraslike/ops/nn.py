@@ -699,3 +699,20 @@ def dot_product_attention(
             q, k, v, attn_mask=attn_mask, is_causal=is_causal, scale=scale
         )
     return out.transpose(1, 2)
+
+
+# Added for Keras 3 API breadth (issue 11); they live in ops/nn_more.py.
+from keraslike.ops.nn_more import (  # noqa: E402
+    adaptive_average_pool,
+    adaptive_max_pool,
+    ctc_decode,
+    ctc_loss,
+    depth_to_space,
+    fold,
+    layer_normalization,
+    polar,
+    psnr,
+    rms_normalization,
+    space_to_depth,
+    unfold,
+)

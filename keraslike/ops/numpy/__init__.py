@@ -254,3 +254,4 @@ from keraslike.ops.numpy.arrays import (  # noqa: A004
     view,
     vsplit,
 )
+from keraslike.ops.numpy.determinants import slogdet
