@@ -30,8 +30,37 @@ from keraslike.backend import config
 from keraslike.graph.keras_tensor import KerasTensor
 from keraslike.layers import Input, InputLayer, Layer
 from keraslike.models import Model, Sequential
+from keraslike.serialization import registry as _registry
 
 from keraslike._version import __version__
+
+
+def _register_builtins():
+    """Fills the tables `keraslike.serialization` looks names up in (it imports none of these)."""
+    classes = {
+        name: obj
+        for name, obj in vars(layers).items()
+        if isinstance(obj, type) and issubclass(obj, Layer) and not name.startswith("_")
+    }
+    classes.update({"Model": Model, "Functional": Model, "Sequential": Sequential})
+    _registry.register_builtin_layers(classes)
+    for package, modules in (
+        (optimizers, ("keras.optimizers", "keras.src.optimizers", "keras.src.backend.torch.optimizers")),
+        (initializers, ("keras.initializers", "keras.src.initializers")),
+        (regularizers, ("keras.regularizers", "keras.src.regularizers")),
+        (constraints, ("keras.constraints", "keras.src.constraints")),
+        (activations, ("keras.activations", "keras.src.activations")),
+        (losses, ("keras.losses", "keras.src.losses")),
+        (metrics, ("keras.metrics", "keras.src.metrics")),
+    ):
+        _registry.register_deserializer(modules, package.deserialize)
+    _registry.register_serializer(optimizers.Optimizer, optimizers.serialize)
+    _registry.register_function_namespace(
+        ("keras.activations", "keras.src.activations", "keraslike.activations"), activations.get
+    )
+
+
+_register_builtins()
 
 from keraslike._api_gaps import module_getattr as _module_getattr  # noqa: E402
 

@@ -11,12 +11,8 @@ import types
 import torch
 import torch.nn.functional as F
 
-from keraslike.backend.serialization import (
-    get_object,
-    get_registered_name,
-    get_registered_object,
-    serialize_function,
-)
+from keraslike.serialization.objects import get_object, serialize_function
+from keraslike.serialization.registry import get_registered_name, get_registered_object
 
 
 def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):

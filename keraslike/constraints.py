@@ -11,7 +11,7 @@ view (e.g. `weight.T`) and writes the result back through the same view.
 import torch
 
 from keraslike.backend.config import epsilon
-from keraslike.backend.serialization import deserialize_object, get_object, serialize_object
+from keraslike.serialization.objects import deserialize_object, get_object, serialize_object
 
 _MODULE = "keras.constraints"
 

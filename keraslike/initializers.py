@@ -18,11 +18,8 @@ import numpy as np
 import torch
 
 from keraslike.backend.config import floatx
-from keraslike.backend.serialization import (
-    deserialize_object,
-    get_registered_object,
-    serialize_object,
-)
+from keraslike.serialization.objects import deserialize_object, serialize_object
+from keraslike.serialization.registry import get_registered_object
 
 _MODULE = "keras.initializers"
 

@@ -12,7 +12,7 @@ import math
 import torch
 
 from keraslike.backend.config import epsilon
-from keraslike.backend.serialization import deserialize_object, get_object, serialize_object
+from keraslike.serialization.objects import deserialize_object, get_object, serialize_object
 
 _MODULE = "keras.regularizers"
 

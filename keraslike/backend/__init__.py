@@ -1,4 +1,8 @@
-"""Backend: global configuration, naming, the serialization registry and session state."""
+"""Backend: global configuration, naming and session state."""
+
+import gc
+
+import torch
 
 from keraslike.backend.config import (
     epsilon,
@@ -20,10 +24,6 @@ def clear_session(free_memory=True):
     """
     reset_names()
     if free_memory:
-        import gc
-
-        import torch
-
         gc.collect()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()

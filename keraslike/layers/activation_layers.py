@@ -6,10 +6,7 @@ import torch.nn.functional as F
 from keraslike import activations, constraints, initializers, regularizers
 from keraslike.layers.input_spec import InputSpec
 from keraslike.layers.layer import Layer
-
-
-def _serialize(module, value):
-    return module.serialize(value) if value is not None else None
+from keraslike.layers.layer_utils import serialize_or_none as _serialize
 
 
 def _check_non_negative(layer, argument, value, allow_none=False):
@@ -34,6 +31,8 @@ class ReLU(Layer):
     Input shape:
         Any. Output shape: same as the input.
     """
+
+    _keras_build_at_init = True  # built in __init__, as in Keras: no build_config
 
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
         super().__init__(**kwargs)
@@ -78,6 +77,8 @@ class LeakyReLU(Layer):
     Input shape:
         Any. Output shape: same as the input.
     """
+
+    _keras_build_at_init = True  # built in __init__, as in Keras: no build_config
 
     def __init__(self, negative_slope=0.3, **kwargs):
         if "alpha" in kwargs:
@@ -199,6 +200,8 @@ class ELU(Layer):
         Any. Output shape: same as the input.
     """
 
+    _keras_build_at_init = True  # built in __init__, as in Keras: no build_config
+
     def __init__(self, alpha=1.0, **kwargs):
         super().__init__(**kwargs)
         self.alpha = alpha
@@ -235,6 +238,8 @@ class Softmax(Layer):
     Input shape:
         Any. Output shape: same as the input.
     """
+
+    _keras_build_at_init = True  # built in __init__, as in Keras: no build_config
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)

@@ -8,10 +8,7 @@ from keraslike.layers.input_spec import InputSpec
 from keraslike.layers.layer import Layer
 from keraslike.layers.lora import LoraMixin, lora_config
 from keraslike.layers.weight_layout import TRANSPOSED
-
-
-def _serialize(module, value):
-    return module.serialize(value) if value is not None else None
+from keraslike.layers.layer_utils import serialize_or_none as _serialize
 
 
 class Dense(LoraMixin, Layer):
@@ -163,6 +160,8 @@ class Activation(Layer):
         Any. Output shape: same as the input.
     """
 
+    _keras_build_at_init = True  # built in __init__, as in Keras: no build_config
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.supports_masking = True
@@ -182,6 +181,8 @@ class Activation(Layer):
 
 class Identity(Layer):
     """Returns its input unchanged (a placeholder layer)."""
+
+    _keras_build_at_init = True  # built in __init__, as in Keras: no build_config
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)

@@ -8,11 +8,8 @@ import torch
 from keraslike import activations, constraints, initializers, regularizers
 from keraslike.layers.input_spec import InputSpec
 from keraslike.layers.layer import Layer
+from keraslike.layers.layer_utils import serialize_or_none as _serialize
 from keraslike.layers.lora import LoraMixin, lora_config
-
-
-def _serialize(module, value):
-    return module.serialize(value) if value is not None else None
 
 
 class EinsumDense(LoraMixin, Layer):

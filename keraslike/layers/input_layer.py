@@ -43,6 +43,8 @@ class InputLayer(Layer):
         optional: Whether the input may be `None`.
     """
 
+    _keras_build_at_init = True  # built in __init__, as in Keras: no build_config
+
     def __init__(
         self,
         shape=None,

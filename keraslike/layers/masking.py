@@ -26,6 +26,8 @@ class Masking(Layer):
     ```
     """
 
+    _keras_build_at_init = True  # built in __init__, as in Keras: no build_config
+
     def __init__(self, mask_value=0.0, **kwargs):
         super().__init__(**kwargs)
         self.mask_value = mask_value

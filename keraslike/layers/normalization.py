@@ -16,13 +16,10 @@ import torch.nn.functional as F
 from keraslike import constraints, initializers, regularizers
 from keraslike.layers.input_spec import InputSpec
 from keraslike.layers.layer import Layer
+from keraslike.layers.layer_utils import serialize_or_none as _serialize
 
 _MASK_EPSILON = 1e-7  # keras.backend.epsilon(), used by Keras's masked moments
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
-
-
-def _serialize(module, value):
-    return module.serialize(value) if value is not None else None
 
 
 def _check_axes(layer, axes, input_shape, argument="axis"):
@@ -763,6 +760,8 @@ class UnitNormalization(Layer):
     Input shape:
         Any. Output shape: same as the input.
     """
+
+    _keras_build_at_init = True  # built in __init__, as in Keras: no build_config
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)

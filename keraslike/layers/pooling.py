@@ -139,6 +139,8 @@ class MaxPooling1D(BasePooling):
     `ceil(n / stride)` ("same"). Arguments: see `BasePooling`.
     """
 
+    _keras_build_at_init = True  # built in __init__, as in Keras: no build_config
+
     def __init__(
         self, pool_size=2, strides=None, padding="valid", data_format=None, name=None,
         **kwargs,
@@ -157,6 +159,8 @@ class MaxPooling2D(BasePooling):
     Output shape: same rank; each spatial length `(n - pool) // stride + 1` ("valid") or
     `ceil(n / stride)` ("same"). Arguments: see `BasePooling`.
     """
+
+    _keras_build_at_init = True  # built in __init__, as in Keras: no build_config
 
     def __init__(
         self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, name=None,
@@ -177,6 +181,8 @@ class MaxPooling3D(BasePooling):
     `ceil(n / stride)` ("same"). Arguments: see `BasePooling`.
     """
 
+    _keras_build_at_init = True  # built in __init__, as in Keras: no build_config
+
     def __init__(
         self, pool_size=(2, 2, 2), strides=None, padding="valid", data_format=None, name=None,
         **kwargs,
@@ -195,6 +201,8 @@ class AveragePooling1D(BasePooling):
     Output shape: same rank; each spatial length `(n - pool) // stride + 1` ("valid") or
     `ceil(n / stride)` ("same"). Arguments: see `BasePooling`.
     """
+
+    _keras_build_at_init = True  # built in __init__, as in Keras: no build_config
 
     def __init__(
         self, pool_size, strides=None, padding="valid", data_format=None, name=None,
@@ -215,6 +223,8 @@ class AveragePooling2D(BasePooling):
     `ceil(n / stride)` ("same"). Arguments: see `BasePooling`.
     """
 
+    _keras_build_at_init = True  # built in __init__, as in Keras: no build_config
+
     def __init__(
         self, pool_size, strides=None, padding="valid", data_format=None, name=None,
         **kwargs,
@@ -233,6 +243,8 @@ class AveragePooling3D(BasePooling):
     Output shape: same rank; each spatial length `(n - pool) // stride + 1` ("valid") or
     `ceil(n / stride)` ("same"). Arguments: see `BasePooling`.
     """
+
+    _keras_build_at_init = True  # built in __init__, as in Keras: no build_config
 
     def __init__(
         self, pool_size, strides=None, padding="valid", data_format=None, name=None,
@@ -291,6 +303,8 @@ class GlobalMaxPooling1D(BaseGlobalPooling):
     Output shape: `(batch, channels)`; with `keepdims`, the input's rank.
     """
 
+    _keras_build_at_init = True  # built in __init__, as in Keras: no build_config
+
     _mode = "max"
 
     def __init__(self, data_format=None, keepdims=False, **kwargs):
@@ -306,6 +320,8 @@ class GlobalMaxPooling2D(BaseGlobalPooling):
 
     Output shape: `(batch, channels)`; with `keepdims`, the input's rank.
     """
+
+    _keras_build_at_init = True  # built in __init__, as in Keras: no build_config
 
     _mode = "max"
 
@@ -323,6 +339,8 @@ class GlobalMaxPooling3D(BaseGlobalPooling):
     Output shape: `(batch, channels)`; with `keepdims`, the input's rank.
     """
 
+    _keras_build_at_init = True  # built in __init__, as in Keras: no build_config
+
     _mode = "max"
 
     def __init__(self, data_format=None, keepdims=False, **kwargs):
@@ -339,6 +357,8 @@ class GlobalAveragePooling2D(BaseGlobalPooling):
     Output shape: `(batch, channels)`; with `keepdims`, the input's rank.
     """
 
+    _keras_build_at_init = True  # built in __init__, as in Keras: no build_config
+
     _mode = "average"
 
     def __init__(self, data_format=None, keepdims=False, **kwargs):
@@ -354,6 +374,8 @@ class GlobalAveragePooling3D(BaseGlobalPooling):
 
     Output shape: `(batch, channels)`; with `keepdims`, the input's rank.
     """
+
+    _keras_build_at_init = True  # built in __init__, as in Keras: no build_config
 
     _mode = "average"
 
@@ -372,6 +394,8 @@ class GlobalAveragePooling1D(BaseGlobalPooling):
         inputs: 3-D tensor.
         mask: Optional `(batch, steps)` boolean mask (True: keep). The output has no mask.
     """
+
+    _keras_build_at_init = True  # built in __init__, as in Keras: no build_config
 
     _mode = "average"
 

@@ -32,6 +32,8 @@ class Dropout(Layer):
         Any. Output shape: same as the input.
     """
 
+    _keras_build_at_init = True  # built in __init__, as in Keras: no build_config
+
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         _check_rate(self, rate, upper_open=False)
@@ -124,6 +126,8 @@ class SpatialDropout1D(_SpatialDropout):
         3D `(samples, timesteps, channels)`. Output shape: same as the input.
     """
 
+    _keras_build_at_init = True  # built in __init__, as in Keras: no build_config
+
     _rank = 1
 
     def __init__(self, rate, seed=None, **kwargs):
@@ -143,6 +147,8 @@ class SpatialDropout2D(_SpatialDropout):
         4D `(samples, rows, cols, channels)` (channels_last). Output shape: same as the input.
     """
 
+    _keras_build_at_init = True  # built in __init__, as in Keras: no build_config
+
     _rank = 2
 
 
@@ -159,6 +165,8 @@ class SpatialDropout3D(_SpatialDropout):
         5D `(samples, dim1, dim2, dim3, channels)` (channels_last). Output shape: same as the input.
     """
 
+    _keras_build_at_init = True  # built in __init__, as in Keras: no build_config
+
     _rank = 3
 
 
@@ -174,6 +182,8 @@ class GaussianNoise(Layer):
     Input shape:
         Any. Output shape: same as the input.
     """
+
+    _keras_build_at_init = True  # built in __init__, as in Keras: no build_config
 
     def __init__(self, stddev, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -208,6 +218,8 @@ class GaussianDropout(Layer):
     Input shape:
         Any. Output shape: same as the input.
     """
+
+    _keras_build_at_init = True  # built in __init__, as in Keras: no build_config
 
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -249,6 +261,8 @@ class AlphaDropout(Layer):
     Input shape:
         Any. Output shape: same as the input.
     """
+
+    _keras_build_at_init = True  # built in __init__, as in Keras: no build_config
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -294,6 +308,8 @@ class ActivityRegularization(Layer):
     Input shape:
         Any. Output shape: same as the input.
     """
+
+    _keras_build_at_init = True  # built in __init__, as in Keras: no build_config
 
     def __init__(self, l1=0.0, l2=0.0, **kwargs):
         super().__init__(activity_regularizer=regularizers.L1L2(l1=l1, l2=l2), **kwargs)

@@ -6,11 +6,11 @@ import math
 import torch.nn.functional as F
 
 from keraslike.backend import config as backend_config
-from keraslike.layers.convolutional.padding import layer_error as _error
-from keraslike.layers.convolutional.padding import standardize_data_format as _data_format
-from keraslike.layers.convolutional.padding import standardize_tuple
 from keraslike.layers.input_spec import InputSpec
 from keraslike.layers.layer import Layer
+from keraslike.layers.layer_utils import layer_error as _error
+from keraslike.layers.layer_utils import standardize_data_format as _data_format
+from keraslike.layers.layer_utils import standardize_tuple
 
 
 class Flatten(Layer):
@@ -53,6 +53,8 @@ class Reshape(Layer):
     Input shape:
         `(batch_size, ...)`. Output shape: `(batch_size, *target_shape)`.
     """
+
+    _keras_build_at_init = True  # built in __init__, as in Keras: no build_config
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)

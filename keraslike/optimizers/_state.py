@@ -10,8 +10,10 @@ import warnings
 import numpy as np
 import torch
 
-from keraslike.backend.serialization import get_registered_name, get_registered_object
+from keraslike.backend import config as backend_config
+from keraslike.optimizers import schedules
 from keraslike.optimizers.schedules.learning_rate_schedule import LearningRateSchedule
+from keraslike.serialization.registry import get_registered_name, get_registered_object
 
 
 def _initial_value(initializer, reference=None, shape=None, dtype=None, device=None):
@@ -88,8 +90,6 @@ class OptimizerStateMixin:
         Returns:
             The new tensor.
         """
-        from keraslike.backend import config as backend_config
-
         dtype = dtype or backend_config.floatx()
         dtype = getattr(torch, dtype) if isinstance(dtype, str) else dtype
         value = _initial_value(initializer, shape=tuple(shape), dtype=dtype,
@@ -246,8 +246,6 @@ class OptimizerStateMixin:
         Returns:
             A JSON-safe dict (a schedule is serialized in Keras's format).
         """
-        from keraslike.optimizers import schedules
-
         lr = self._learning_rate
         if isinstance(lr, LearningRateSchedule):
             lr = schedules.serialize(lr)
@@ -282,8 +280,6 @@ class OptimizerStateMixin:
         Returns:
             An optimizer instance.
         """
-        from keraslike.optimizers import schedules
-
         config = dict(config)
         lr = config.get("learning_rate")
         if isinstance(lr, dict):

@@ -5,10 +5,12 @@
 - `model.save("m.keras")`: a Keras 3 archive that Keras loads, and Keras's archives load here.
 - `save_weights` / `load_weights`: `.weights.safetensors` or Keras's `.weights.h5`.
 - Legacy tf.keras / Keras 2 `.h5` model and weights files are read (not written): `legacy_h5`.
-- `serialize_keras_object` / `deserialize_keras_object`, the registry
-  (`register_keras_serializable`, `custom_objects`) and `model_to_json` / `model_from_json`.
+- Each format is a `formats.SavingFormat`; `saving_api` picks one by path or by the file's bytes.
+- `serialize_keras_object` / `deserialize_keras_object` and the registry
+  (`register_keras_serializable`, `custom_objects`) live in `keraslike.serialization` and are
+  re-exported here, with `model_to_json` / `model_from_json`.
 
-Loading never unpickles, evaluates or imports anything a file names; see `serialization_lib`.
+Loading never unpickles, evaluates or imports anything a file names; see `keraslike.serialization`.
 """
 
 from keraslike.saving.errors import (
@@ -17,7 +19,7 @@ from keraslike.saving.errors import (
     UnknownObjectError,
     UnsafeDeserializationError,
 )
-from keraslike.saving.object_registry import (
+from keraslike.serialization.registry import (
     CustomObjectScope,
     custom_object_scope,
     enable_unsafe_deserialization,
@@ -34,7 +36,7 @@ from keraslike.saving.saving_api import (
     save_model,
     save_weights,
 )
-from keraslike.saving.serialization_lib import deserialize_keras_object, serialize_keras_object
+from keraslike.serialization.keras_objects import deserialize_keras_object, serialize_keras_object
 
 __all__ = [
     "CustomObjectScope",

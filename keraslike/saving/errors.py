@@ -1,5 +1,7 @@
 """The exceptions the saving code raises: Keras's types, with the file and the problem named."""
 
+from keraslike.serialization.errors import UnknownObjectError, UnsafeDeserializationError  # noqa: F401
+
 
 class SavedFileError(ValueError):
     """A model or weights file that cannot be read: the message names the file and the problem."""
@@ -16,15 +18,3 @@ class SavedFileNotFoundError(SavedFileError, FileNotFoundError):
     def __init__(self, path, problem=None):
         SavedFileError.__init__(self, path, problem or "no such file or directory.")
         self.filename = str(path)
-
-
-class UnknownObjectError(TypeError, ValueError):
-    """A config names a class or function that is neither built in nor registered.
-
-    A `TypeError` (Keras's type for a missing custom class, as DESIGN.md asks) that is also a
-    `ValueError`, like the other problems with a saved file.
-    """
-
-
-class UnsafeDeserializationError(ValueError):
-    """A config holds Python code (a `Lambda`'s function) and `safe_mode` is on."""

@@ -12,10 +12,12 @@ import shutil
 import tempfile
 import zipfile
 
-from keraslike.saving import keras_h5, object_registry, serialization_lib
+from keraslike._version import __version__
+from keraslike.saving import keras_h5
 from keraslike.saving.atomic import atomic_write
 from keraslike.saving.errors import SavedFileError
 from keraslike.saving.native import to_json
+from keraslike.serialization import keras_objects, registry
 
 CONFIG = "config.json"
 METADATA = "metadata.json"
@@ -27,13 +29,11 @@ _MAX_JSON_BYTES = 256 * 1024 * 1024
 def save_model(model, filepath, overwrite=True, include_optimizer=True):
     """Writes `model` as a Keras 3 `.keras` archive (atomically)."""
     h5py = keras_h5.import_h5py()
-    import keraslike
-
-    config = to_json(serialization_lib.serialize_for_saving(model))
+    config = to_json(keras_objects.serialize_for_saving(model))
     metadata = json.dumps(
         {
             "keras_version": KERAS_VERSION,
-            "keraslike_version": getattr(keraslike, "__version__", "unknown"),
+            "keraslike_version": __version__,
             "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
         }
     )
@@ -105,9 +105,9 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             raise SavedFileError(
                 filepath, f"the .keras archive has no {WEIGHTS!r} member (members: {zf.namelist()})."
             )
-        with object_registry.custom_object_scope(custom_objects or {}):
+        with registry.custom_object_scope(custom_objects or {}):
             compile_config = config.pop("compile_config", None) if isinstance(config, dict) else None
-            model = serialization_lib.deserialize_keras_object(
+            model = keras_objects.deserialize_keras_object(
                 config, custom_objects=custom_objects, safe_mode=safe_mode
             )
             if compile and compile_config and hasattr(model, "compile_from_config"):

@@ -23,7 +23,10 @@ import torch
 from torch import nn
 
 from keraslike.backend.naming import to_snake_case
+from keraslike.layers.layer import Layer
 from keraslike.saving.errors import SavedFileError
+from keraslike.serialization import registry
+from keraslike.serialization.keras_objects import is_functional
 
 
 _BOMB_FLOOR = 1 << 32  # 4 GiB: larger datasets must not expand more than 1000x (as Keras)
@@ -55,8 +58,6 @@ def _unique(name, used):
 
 
 def _keras_class_name(layer):
-    from keraslike.saving.serialization_lib import is_functional
-
     if is_functional(layer):
         return "Functional"
     return type(layer).__name__
@@ -64,10 +65,9 @@ def _keras_class_name(layer):
 
 def _children(layer):
     """(attribute path, child layers or None, container?) in Keras's visiting order."""
-    from keraslike.layers.layer import Layer
-    from keraslike.models import Model, Sequential
-
-    if isinstance(layer, Sequential) or (isinstance(layer, Model) and layer._is_graph_network):
+    if registry.is_builtin_subclass(type(layer), "Sequential") or getattr(
+        layer, "_is_graph_network", False
+    ):
         return [("layers", layer.layers)]
     items = []
     for attr, module in sorted(layer._modules.items(), key=lambda kv: _name_key(kv[0])):
@@ -119,8 +119,6 @@ def weight_groups(path, layer):
     themselves (under `nn.LSTM`'s names) while Keras keeps them on the cell: those weights go to
     `<path>/cell/vars`, after an empty `<path>/vars`, as Keras writes them.
     """
-    from keraslike.layers.layer import Layer
-
     weights = own_weights(layer)
     cell = layer.__dict__.get("cell")
     if weights and isinstance(cell, Layer) and not any(m is cell for m in layer._modules.values()):

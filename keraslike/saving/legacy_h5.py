@@ -17,8 +17,9 @@ import warnings
 
 import numpy as np
 
-from keraslike.saving import keras_h5, object_registry, serialization_lib
+from keraslike.saving import keras_h5
 from keraslike.saving.errors import SavedFileError
+from keraslike.serialization import keras_objects, registry
 
 
 def _text(value):
@@ -115,8 +116,8 @@ def load_model(f, filepath, custom_objects=None, compile=True, safe_mode=True):
     except ValueError as e:
         message = f"the 'model_config' attribute is not valid JSON ({e})."
         raise SavedFileError(filepath, message) from None
-    with object_registry.custom_object_scope(custom_objects or {}):
-        model = serialization_lib.deserialize_keras_object(
+    with registry.custom_object_scope(custom_objects or {}):
+        model = keras_objects.deserialize_keras_object(
             config, custom_objects=custom_objects, safe_mode=safe_mode
         )
         load_weights(model, f, filepath, by_name=True)

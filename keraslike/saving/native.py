@@ -21,9 +21,12 @@ import json
 
 import torch
 
-from keraslike.saving import materialize, object_registry, serialization_lib
+from keraslike import optimizers
+from keraslike._version import __version__
+from keraslike.saving import materialize
 from keraslike.saving.errors import SavedFileError
 from keraslike.saving.safetensors_io import TensorReader, read_header, write_file
+from keraslike.serialization import keras_objects, registry
 
 FORMAT = "keraslike"
 WEIGHTS_FORMAT = "keraslike-weights"
@@ -45,9 +48,7 @@ def to_json(value):
 
 
 def _version():
-    import keraslike
-
-    return getattr(keraslike, "__version__", "unknown")
+    return __version__
 
 
 def weight_tensors(model):
@@ -69,15 +70,13 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
         "format_version": str(FORMAT_VERSION),
         "keraslike_version": _version(),
         "weights_layout": "torch state_dict",
-        "model_config": to_json(serialization_lib.serialize_for_saving(model)),
+        "model_config": to_json(keras_objects.serialize_for_saving(model)),
     }
     compile_config = model.get_compile_config() if hasattr(model, "get_compile_config") else None
     if compile_config:
         metadata["compile_config"] = to_json(compile_config)
     optimizer = getattr(model, "optimizer", None)
     if include_optimizer and optimizer is not None and hasattr(optimizer, "get_slot_state"):
-        from keraslike import optimizers
-
         metadata["optimizer_config"] = to_json(optimizers.serialize(optimizer))
         state = {"optimizer_built": bool(optimizer.built), "iterations": int(optimizer.iterations)}
         metadata["training_state"] = to_json(state)
@@ -215,7 +214,7 @@ def load_weights(model, filepath, skip_mismatch=False):
 def _build(header, config, custom_objects, safe_mode):
     """Rebuilds the model; on the fast path its weights are uninitialized memory to fill."""
     def deserialize():
-        return serialization_lib.deserialize_keras_object(
+        return keras_objects.deserialize_keras_object(
             config, custom_objects=custom_objects, safe_mode=safe_mode
         )
 
@@ -242,7 +241,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     config = _metadata_json(header, "model_config")
     if not isinstance(config, dict) or "class_name" not in config:
         raise SavedFileError(filepath, "the 'model_config' metadata is not a serialized model.")
-    with object_registry.custom_object_scope(custom_objects or {}):
+    with registry.custom_object_scope(custom_objects or {}):
         model = _build(header, config, custom_objects, safe_mode)
         targets = weight_tensors(model)
         pairs, problems = _match(header, targets)

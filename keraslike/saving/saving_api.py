@@ -12,35 +12,15 @@
 import json
 import os
 
-from keraslike.saving import (
-    keras_archive,
-    keras_h5,
-    legacy_h5,
-    native,
-    object_registry,
-    serialization_lib,
-)
-from keraslike.saving.atomic import atomic_path
-from keraslike.saving.errors import SavedFileError
+from keraslike.saving import formats, native
 from keraslike.saving.safetensors_io import check_exists
+from keraslike.serialization import keras_objects, registry
 
 
 def _path(filepath):
     if not isinstance(filepath, (str, os.PathLike)):
         raise ValueError(f"The file path must be a string or a path. Received: {filepath!r}")
     return os.fspath(filepath)
-
-
-def _suffix(path):
-    return os.path.basename(path).lower()
-
-
-def _open_h5(path):
-    h5py = keras_h5.import_h5py()
-    try:
-        return h5py.File(path, "r")
-    except OSError as e:
-        raise SavedFileError(path, f"not a valid HDF5 file ({e}).") from None
 
 
 def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs):
@@ -69,18 +49,9 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs
     if kwargs:
         raise ValueError(f"Unrecognized arguments for `save_model`: {sorted(kwargs)}")
     path = _path(filepath)
-    name = _suffix(path)
-    if name.endswith(".keras"):
-        return keras_archive.save_model(
-            model, path, overwrite=overwrite, include_optimizer=include_optimizer
-        )
-    if name.endswith((".h5", ".hdf5")):
-        raise ValueError(
-            f"Saving a whole model to {path!r} in the legacy HDF5 format is not supported. Use "
-            "`.keras` (Keras 3 archive) or `.safetensors`; `save_weights` writes `.weights.h5`."
-        )
-    if name.endswith(".safetensors") or "." not in name:
-        return native.save_model(model, path, overwrite=overwrite, include_optimizer=include_optimizer)
+    fmt = formats.format_saving_model(path)
+    if fmt is not None:
+        return fmt.save(model, path, overwrite=overwrite, include_optimizer=include_optimizer)
     raise ValueError(
         f"Unsupported file extension for saving a model: {path!r}. Use `.safetensors` "
         "(keraslike's single-file format, also used for a path without extension) or `.keras`."
@@ -110,24 +81,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """
     path = _path(filepath)
     check_exists(path)
-    with open(path, "rb") as f:
-        magic = f.read(4)
-    if magic.startswith(b"PK"):
-        return keras_archive.load_model(
-            path, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode
-        )
-    if magic.startswith(b"\x89HDF"):
-        with _open_h5(path) as f:
-            if not legacy_h5.is_legacy_file(f):
-                raise SavedFileError(
-                    path,
-                    "it is a Keras 3 weights file (`.weights.h5`), not a model: build the model "
-                    "and call `model.load_weights(path)`.",
-                )
-            return legacy_h5.load_model(
-                f, path, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode
-            )
-    return native.load_model(path, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
+    fmt = formats.format_for_reading(path)
+    return fmt.load(path, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
 
 
 def save_weights(model, filepath, overwrite=True):
@@ -137,17 +92,9 @@ def save_weights(model, filepath, overwrite=True):
         ValueError: For another extension.
     """
     path = _path(filepath)
-    name = _suffix(path)
-    if name.endswith(".weights.h5"):
-        h5py = keras_h5.import_h5py()
-        if not overwrite and os.path.exists(path):
-            raise FileExistsError(f"{path!r} exists and `overwrite=False`.")
-        with atomic_path(path, overwrite=overwrite) as tmp:
-            with h5py.File(tmp, "w") as f:
-                keras_h5.write_weights(f, model)
-        return
-    if name.endswith(".weights.safetensors"):
-        return native.save_weights(model, path, overwrite=overwrite)
+    fmt = formats.format_saving_weights(path)
+    if fmt is not None:
+        return fmt.save_weights(model, path, overwrite=overwrite)
     raise ValueError(
         "The filename must end in `.weights.h5` (Keras's layout) or `.weights.safetensors` "
         f"(keraslike's). Received: filepath={path!r}"
@@ -168,32 +115,7 @@ def load_weights(model, filepath, skip_mismatch=False):
     """
     path = _path(filepath)
     check_exists(path)
-    with open(path, "rb") as f:
-        magic = f.read(8)
-    if magic.startswith(b"\x89HDF"):
-        with _open_h5(path) as f:
-            if legacy_h5.is_legacy_file(f):
-                legacy_h5.load_weights(model, f, path, skip_mismatch=skip_mismatch)
-            else:
-                keras_h5.read_weights(f, model, path, skip_mismatch=skip_mismatch)
-        return
-    if magic.startswith(b"PK"):
-        import tempfile
-
-        with keras_archive.open_archive(path) as zf:
-            if keras_archive.WEIGHTS not in zf.namelist():
-                raise SavedFileError(path, f"the archive has no {keras_archive.WEIGHTS!r} member.")
-            h5py = keras_h5.import_h5py()
-            with tempfile.TemporaryDirectory(prefix="keraslike-keras-") as scratch:
-                local = os.path.join(scratch, "weights.h5")
-                with zf.open(keras_archive.WEIGHTS) as src, open(local, "wb") as dst:
-                    import shutil
-
-                    shutil.copyfileobj(src, dst, 16 * 1024 * 1024)
-                with h5py.File(local, "r") as f:
-                    keras_h5.read_weights(f, model, path, skip_mismatch=skip_mismatch)
-        return
-    return native.load_weights(model, path, skip_mismatch=skip_mismatch)
+    formats.format_for_reading(path).load_weights(model, path, skip_mismatch=skip_mismatch)
 
 
 def model_to_json(model, **kwargs):
@@ -203,7 +125,7 @@ def model_to_json(model, **kwargs):
         model: The model.
         **kwargs: Passed to `json.dumps` (e.g. `indent=2`).
     """
-    config = serialization_lib.serialize_keras_object(model)
+    config = keras_objects.serialize_keras_object(model)
     return json.dumps(config, default=native._json_default, **kwargs)
 
 
@@ -224,5 +146,5 @@ def model_from_json(json_string, custom_objects=None):
         config = json.loads(json_string)
     except ValueError as e:
         raise ValueError(f"`model_from_json` received invalid JSON: {e}") from None
-    with object_registry.custom_object_scope(custom_objects or {}):
-        return serialization_lib.deserialize_keras_object(config, custom_objects=custom_objects)
+    with registry.custom_object_scope(custom_objects or {}):
+        return keras_objects.deserialize_keras_object(config, custom_objects=custom_objects)

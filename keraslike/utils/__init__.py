@@ -1,5 +1,10 @@
 """Utilities (`keras.utils`): data helpers, progress bar, seeds, file cache."""
 
+from keraslike.serialization.registry import (
+    CustomObjectScope,
+    custom_object_scope,
+    register_keras_serializable,
+)
 from keraslike.utils.dataset_utils import split_dataset
 from keraslike.utils.file_utils import get_file
 from keraslike.utils.model_visualization import model_to_dot, plot_model
@@ -10,24 +15,19 @@ from keraslike.utils.rng_utils import set_random_seed
 from keraslike.utils.sequence_utils import pad_sequences
 
 __all__ = [
+    "CustomObjectScope",
     "Progbar",
     "PyDataset",
     "Sequence",
+    "custom_object_scope",
     "get_file",
     "model_to_dot",
     "normalize",
     "pad_sequences",
     "plot_model",
+    "register_keras_serializable",
     "set_random_seed",
     "split_dataset",
     "to_categorical",
 ]
 
-
-def __getattr__(name):
-    # Keras also exposes these under keras.utils; they live in keraslike.saving (a higher layer).
-    if name in ("custom_object_scope", "CustomObjectScope", "register_keras_serializable"):
-        from keraslike import saving
-
-        return getattr(saving, "custom_object_scope" if name == "CustomObjectScope" else name)
-    raise AttributeError(f"module 'keraslike.utils' has no attribute '{name}'")

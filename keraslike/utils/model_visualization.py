@@ -16,6 +16,9 @@ import shutil
 import sys
 
 from keraslike.graph import nest
+from keraslike.layers.layer import Layer
+from keraslike.serialization import registry
+from keraslike.utils.summary_utils import display_class_name
 
 _GRAPHVIZ_HELP = (
     "Install Graphviz, which provides the `dot` program: `apt-get install graphviz` (Debian, "
@@ -47,21 +50,15 @@ def _check_graphviz(what):
 
 
 def _is_graph_model(operation):
-    from keraslike.models import Model
-
-    return isinstance(operation, Model) and operation._is_graph_network
+    is_model = registry.is_builtin_subclass(type(operation), "Model")
+    return is_model and operation._is_graph_network
 
 
 def _is_sequential(model):
-    from keraslike.models import Sequential
-
-    return isinstance(model, Sequential)
+    return registry.is_builtin_subclass(type(model), "Sequential")
 
 
 def _class_name(operation):
-    from keraslike.layers.layer import Layer
-    from keraslike.utils.summary_utils import display_class_name
-
     if isinstance(operation, Layer):
         return display_class_name(operation)
     # A `keras.ops` call or an operator on KerasTensors: name it as Keras names its op classes.
@@ -75,8 +72,6 @@ def _class_name(operation):
 
 def _first_call(operation, which):
     """The input or output tensor(s) of the operation's first call, as Keras's `layer.input`."""
-    from keraslike.layers.layer import Layer
-
     if isinstance(operation, Layer):
         return getattr(operation, which)  # a Model gives the structure it was built with
     nodes = operation._inbound_nodes

@@ -25,10 +25,7 @@ from keraslike.backend.naming import uniquify
 from keraslike.graph.keras_tensor import KerasTensor
 from keraslike.layers.attention.projection import HeadProjection
 from keraslike.layers.layer import Layer
-
-
-def _serialize(module, value):
-    return module.serialize(value) if value is not None else None
+from keraslike.layers.layer_utils import serialize_or_none as _serialize
 
 
 def _attention_equations(rank, attn_axes):

@@ -22,15 +22,12 @@ from keraslike.layers.convolutional.padding import (
 )
 from keraslike.layers.input_spec import InputSpec
 from keraslike.layers.layer import Layer
+from keraslike.layers.layer_utils import serialize_or_none
 from keraslike.layers.lora import LoraMixin, lora_config
 from keraslike.layers.weight_layout import IDENTITY, conv_layout
 
 CONV_FN = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 CONV_TRANSPOSE_FN = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
-
-
-def serialize_or_none(module, value):
-    return module.serialize(value) if value is not None else None
 
 
 def to_channels_first(rank):

@@ -1,4 +1,4 @@
-"""Argument checks, output lengths and TensorFlow-style "same" padding for conv/pool layers.
+"""Output lengths and TensorFlow-style "same" padding for conv/pool layers.
 
 Keras's "same" padding is TensorFlow's: the total padding along a dimension is
 `max((out - 1) * stride + effective_kernel - size, 0)` with `out = ceil(size / stride)`, and when
@@ -10,66 +10,12 @@ no tensor is read and nothing syncs with the device.
 
 import torch.nn.functional as F
 
-from keraslike.backend import config as backend_config
-
-
-def layer_error(layer, message):
-    """A ValueError whose message starts by naming the layer (class and name)."""
-    return ValueError(f'{type(layer).__name__} layer "{layer.name}": {message}')
-
-
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def standardize_tuple(layer, value, n, name, allow_zero=False):
-    """Returns `value` as a tuple of `n` ints (an int is repeated), checked to be > 0 (or >= 0).
-
-    Raises:
-        ValueError: naming the layer, the argument and the value, when it is not `n` integers
-            or holds a non-positive (negative, with `allow_zero`) entry.
-    """
-    if _is_int(value):
-        values = (value,) * n
-    else:
-        try:
-            values = tuple(value)
-        except TypeError:
-            values = None
-        if values is None or len(values) != n or not all(_is_int(v) for v in values):
-            raise layer_error(
-                layer,
-                f"the `{name}` argument must be an integer or a tuple of {n} integers. "
-                f"Received: {name}={value!r}",
-            )
-    bad = [v for v in values if (v < 0 if allow_zero else v <= 0)]
-    if bad:
-        bound = ">= 0" if allow_zero else "> 0"
-        raise layer_error(
-            layer,
-            f"every value of the `{name}` argument must be {bound}. Received: {name}={value!r}",
-        )
-    return values
-
-
-def standardize_padding(layer, value, allow_causal=False):
-    """Returns `padding` lower-cased, checked to be "valid", "same" (or "causal")."""
-    allowed = ("valid", "same", "causal") if allow_causal else ("valid", "same")
-    padding = value.lower() if isinstance(value, str) else value
-    if padding not in allowed:
-        raise layer_error(
-            layer,
-            f"the `padding` argument must be one of {allowed}. Received: padding={value!r}",
-        )
-    return padding
-
-
-def standardize_data_format(layer, value):
-    """Returns `data_format` checked (the global default for `None`), naming the layer if bad."""
-    try:
-        return backend_config.standardize_data_format(value)
-    except ValueError as error:
-        raise layer_error(layer, str(error)) from None
+from keraslike.layers.layer_utils import (  # noqa: F401  (the argument checks conv files use)
+    layer_error,
+    standardize_data_format,
+    standardize_padding,
+    standardize_tuple,
+)
 
 
 def effective_kernel(kernel, dilation=1):

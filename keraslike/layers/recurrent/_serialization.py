@@ -2,22 +2,23 @@
 
 `Bidirectional`, `TimeDistributed` and `RNN(cell)` put their inner layer's config in their own
 config, as Keras 3 does: `{"module", "class_name", "config", "registered_name", "build_config"}`.
-Classes are looked up in the registry and in `keraslike.layers`; nothing is imported by name.
+Classes are looked up in the registry and in the built-in layer table; nothing is imported by name.
 """
 
-from keraslike.backend.serialization import _GLOBAL_CUSTOM_NAMES, get_registered_object
+from keraslike.layers.layer import Layer
+from keraslike.serialization import registry
 
 
 def serialize_layer(layer):
     """Returns Keras's serialized dict of a layer (or cell)."""
     cls = type(layer)
-    registered = _GLOBAL_CUSTOM_NAMES.get(cls)
-    builtin = registered is None and cls.__module__.startswith("keraslike.layers")
+    registered = registry.is_registered(cls)
+    builtin = not registered and cls.__module__.startswith("keraslike.layers")
     config = {
         "module": "keras.layers" if builtin else cls.__module__,
         "class_name": cls.__name__,
         "config": layer.get_config(),
-        "registered_name": None if builtin else (registered or cls.__name__),
+        "registered_name": None if builtin else registry.get_registered_name(cls),
     }
     build_config = layer.get_build_config() if getattr(layer, "built", False) else None
     if build_config:
@@ -33,14 +34,12 @@ def deserialize_layer(config, custom_objects=None):
     """
     if not isinstance(config, dict):
         return config
-    from keraslike import layers
-
     names = [n for n in (config.get("registered_name"), config.get("class_name")) if n]
     cls = None
     for name in names:
-        cls = get_registered_object(name, custom_objects)
+        cls = registry.get_registered_object(name, custom_objects)
         if cls is None and config.get("module", "keras.layers") == "keras.layers":
-            cls = getattr(layers, name, None)
+            cls = registry.builtin_layer(name)
         if cls is not None:
             break
     if cls is None:
@@ -60,8 +59,6 @@ def deserialize_layer(config, custom_objects=None):
 def build_sublayer(layer, input_shape):
     """Builds a wrapped layer directly, recording its build shape as Keras does (only for layers
     that define their own `build`, so `get_build_config()` matches Keras's)."""
-    from keraslike.layers.layer import Layer
-
     layer.build(input_shape)
     if type(layer).build is not Layer.build:
         layer._build_shapes = {"input_shape": input_shape}

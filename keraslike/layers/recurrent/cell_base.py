@@ -5,6 +5,7 @@ import torch.nn.functional as F
 
 from keraslike import activations, constraints, initializers, regularizers
 from keraslike.layers.layer import Layer
+from keraslike.layers.layer_utils import serialize_or_none
 
 
 def check_units(value, layer_class, name=None, arg="units"):
@@ -25,10 +26,6 @@ def check_rate(value, layer_class, arg):
             f"float between 0 and 1, got {arg}={value!r}."
         )
     return min(1.0, max(0.0, float(value)))
-
-
-def serialize_or_none(module, value):
-    return module.serialize(value) if value is not None else None
 
 
 def is_tanh(fn):

@@ -13,6 +13,7 @@ from keraslike.layers.recurrent._serialization import (
     serialize_layer,
 )
 from keraslike.layers.recurrent.cell_base import RecurrentCell, dropout_mask
+from keraslike.layers.recurrent.stacked_rnn_cells import StackedRNNCells
 
 
 def _expand_mask(mask_t, like):
@@ -125,8 +126,6 @@ class RNN(Layer):
         **kwargs,
     ):
         if isinstance(cell, (list, tuple)):
-            from keraslike.layers.recurrent.stacked_rnn_cells import StackedRNNCells
-
             cell = StackedRNNCells(cell)
         if not callable(getattr(cell, "call", None)):
             raise ValueError(f"Argument `cell` should have a `call` method. Received: cell={cell}")

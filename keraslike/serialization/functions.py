@@ -1,12 +1,12 @@
 """Functions in configs: Keras 3's `"function"` entries, and `Lambda` layers' functions.
 
 A function is saved by its registered name and found again by that name (in `custom_objects`,
-the registry, or `keras.activations`); its code is never saved and Python bytecode from a file is
-never unmarshalled. A `Lambda` is refused in safe mode.
+the registry, or a built-in namespace such as `keras.activations`); its code is never saved and
+Python bytecode from a file is never unmarshalled. A `Lambda` is refused in safe mode.
 """
 
-from keraslike.saving import object_registry
-from keraslike.saving.errors import UnknownObjectError, UnsafeDeserializationError
+from keraslike.serialization import registry
+from keraslike.serialization.errors import UnknownObjectError, UnsafeDeserializationError
 
 
 def serialize_function(fn):
@@ -14,7 +14,7 @@ def serialize_function(fn):
     name = getattr(fn, "__name__", None)
     if name == "<lambda>":
         return {"class_name": "__lambda__", "config": {"value": "<lambda>"}}
-    registered = object_registry.get_registered_name(fn)
+    registered = registry.get_registered_name(fn)
     module = getattr(fn, "__module__", None)
     if module and module.startswith("keraslike.activations"):
         module = "keras.activations"
@@ -28,16 +28,14 @@ def serialize_function(fn):
 
 def lambda_config(obj, config):
     """A `Lambda`'s function as Keras 3 writes it: its registered name, never its code."""
-    from keraslike.layers.core import Lambda
-
-    if not isinstance(obj, Lambda):
+    if not registry.is_builtin_subclass(type(obj), "Lambda"):
         return config
     config = dict(config)
     fn = obj.function
     if getattr(fn, "__name__", None) == "<lambda>":
         config["function"] = {"class_name": "__lambda__", "config": {"value": "<lambda>"}}
     else:
-        name = object_registry.get_registered_name(fn)
+        name = registry.get_registered_name(fn)
         config["function"] = {
             "module": "builtins",
             "class_name": "function",
@@ -53,17 +51,15 @@ def lookup_function(config, custom_objects=None):
     if isinstance(inner, dict):
         inner = inner.get("value")
     names = [config.get("registered_name"), inner]
-    custom = object_registry.current_custom_objects(custom_objects)
+    custom = registry.current_custom_objects(custom_objects)
     for name in names:
         if name:
-            fn = object_registry.get_registered_object(str(name), custom)
+            fn = registry.get_registered_object(str(name), custom)
             if fn is not None:
                 return fn
-    module = str(config.get("module") or "")
-    if module.startswith(("keras.activations", "keras.src.activations", "keraslike.activations")):
-        from keraslike import activations
-
-        return activations.get(str(inner))
+    get = registry.find_function_namespace(config.get("module"))
+    if get is not None:  # a built-in function (`keras.activations.relu`)
+        return get(str(inner))
     raise UnknownObjectError(
         f"Could not locate function {inner!r} (registered name {config.get('registered_name')!r}). "
         "Register it with `@keras.saving.register_keras_serializable()` or pass it in `custom_objects`."
@@ -74,7 +70,7 @@ def lambda_from_config(cls, config, custom_objects):
     """Rebuilds a `Lambda` layer: refused in safe mode; otherwise its function is looked up by name."""
     name = config.get("name")
     fn_config = config.get("function")
-    if object_registry.in_safe_mode():
+    if registry.in_safe_mode():
         raise UnsafeDeserializationError(
             f'Lambda layer "{name}" holds a Python function, and loading it is refused in safe '
             "mode (it would run code named by the file). If you trust the file, load it with "

@@ -18,10 +18,11 @@ import operator
 
 import torch
 
+from keraslike import ops
 from keraslike.backend.naming import to_snake_case
 from keraslike.graph.operation import TorchFunction
-from keraslike.saving import object_registry
-from keraslike.saving.errors import UnknownObjectError
+from keraslike.serialization import registry
+from keraslike.serialization.errors import UnknownObjectError
 
 _OPERATOR_NAMES = (
     "getitem", "add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "neg",
@@ -44,16 +45,11 @@ def function_table():
     for name in _OPERATOR_NAMES:
         _add(f"operator.{name}", getattr(operator, name))
     _add("keraslike.saving.getitem", _getitem_key)
-    try:
-        from keraslike import ops
-
-        for name in getattr(ops, "__all__", dir(ops)):
-            op = getattr(ops, name, None)
-            impl = getattr(op, "eager", None)
-            if callable(impl):
-                _add(f"keraslike.ops.{name}", impl)
-    except ImportError:  # ops are optional for saving: only graphs that use them need them
-        pass
+    for name in getattr(ops, "__all__", dir(ops)):
+        op = getattr(ops, name, None)
+        impl = getattr(op, "eager", None)
+        if callable(impl):
+            _add(f"keraslike.ops.{name}", impl)
     for namespace, functions in torch.overrides.get_overridable_functions().items():
         if namespace is torch.Tensor:
             prefix = "torch.Tensor"
@@ -84,8 +80,8 @@ def serialize_op(op):
     name = function_name(fn)
     if name is not None:
         config["function"] = name
-    elif object_registry.is_registered(fn):
-        config["registered_function"] = object_registry.get_registered_name(fn)
+    elif registry.is_registered(fn):
+        config["registered_function"] = registry.get_registered_name(fn)
     else:
         raise ValueError(
             f"Cannot save the op node {op.name!r}: it applies {fn!r}, which is neither a torch "
@@ -139,8 +135,8 @@ def deserialize_op(config, custom_objects=None):
                 )
         else:
             registered = inner.get("registered_function")
-            custom = object_registry.current_custom_objects(custom_objects)
-            fn = object_registry.get_registered_object(str(registered), custom)
+            custom = registry.current_custom_objects(custom_objects)
+            fn = registry.get_registered_object(str(registered), custom)
             if fn is None:
                 raise UnknownObjectError(
                     f"Op node {name!r} applies the custom function {registered!r}, which is not "
