@@ -299,3 +299,31 @@ def test_custom_initializer_serializes_like_keras(keras_oracle):
     assert serialized == keras_oracle.initializers.serialize(theirs_cls(a=3))
     back = initializers.get(serialized)
     assert isinstance(back, ours_cls) and back.a == 3
+
+
+def test_constant_fills_with_an_array_like_keras():
+    """`Constant(array)` fills (broadcasting) and round-trips its config in Keras's format."""
+    keras = pytest.importorskip("keras")
+    value = np.arange(6.0).reshape(2, 3)
+    ours = initializers.Constant(value)
+    theirs = keras.initializers.Constant(value)
+    np.testing.assert_array_equal(ours((2, 3)).numpy(), np.asarray(theirs((2, 3))))
+    np.testing.assert_array_equal(
+        initializers.Constant(np.arange(3.0))((2, 3)).numpy(),
+        np.asarray(keras.initializers.Constant(np.arange(3.0))((2, 3))),
+    )
+    assert ours.get_config() == theirs.get_config()
+    restored = initializers.deserialize(keras.initializers.serialize(theirs))
+    np.testing.assert_array_equal(restored((2, 3)).numpy(), value.astype("float32"))
+    assert torch.equal(
+        initializers.Constant(torch.ones(3))((2, 3), dtype="float64"),
+        torch.ones(2, 3, dtype=torch.float64),
+    )
+    with pytest.raises(ValueError, match=r"shape \(4,\) cannot fill a weight of shape \(2, 3\)"):
+        initializers.Constant(np.arange(4.0))((2, 3))
+    # In a layer: the kernel is the array (Keras layout), whatever the torch storage layout.
+    from keraslike import layers
+
+    dense = layers.Dense(3, kernel_initializer=initializers.Constant(value))
+    dense.build((None, 2))
+    np.testing.assert_array_equal(dense.get_weights()[0], value.astype("float32"))

@@ -1,5 +1,11 @@
 """Global settings: float type, epsilon and image data format (Keras's `keras.config`)."""
 
+from keraslike.backend.traceback_utils import (  # noqa: F401  (keras.config API)
+    disable_traceback_filtering,
+    enable_traceback_filtering,
+    is_traceback_filtering_enabled,
+)
+
 _FLOATX = "float32"
 _EPSILON = 1e-7
 _IMAGE_DATA_FORMAT = "channels_last"

@@ -12,6 +12,7 @@
 import json
 import os
 
+from keraslike.backend.traceback_utils import filter_traceback
 from keraslike.saving import formats, native
 from keraslike.saving.safetensors_io import check_exists
 from keraslike.serialization import keras_objects, registry
@@ -23,6 +24,7 @@ def _path(filepath):
     return os.fspath(filepath)
 
 
+@filter_traceback
 def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs):
     """Saves a model (architecture, weights, compile config and optimizer state) to one file.
 
@@ -58,6 +60,7 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs
     )
 
 
+@filter_traceback
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """Loads a model saved with `model.save()` (or a Keras 3 `.keras` archive).
 
@@ -85,6 +88,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     return fmt.load(path, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
 
 
+@filter_traceback
 def save_weights(model, filepath, overwrite=True):
     """Saves the model's weights: `.weights.safetensors` or Keras's `.weights.h5`.
 
@@ -101,6 +105,7 @@ def save_weights(model, filepath, overwrite=True):
     )
 
 
+@filter_traceback
 def load_weights(model, filepath, skip_mismatch=False):
     """Loads weights saved by `save_weights` (or by Keras 3 as `.weights.h5`) into `model`.
 
