@@ -144,10 +144,10 @@ ISSUE_11_TODO = {
         "ScheduleFreeAdamW"
     ),
     "config": _split(
-        "backend disable_flash_attention disable_interactive_logging disable_traceback_filtering "
+        "backend disable_flash_attention disable_interactive_logging "
         "enable_flash_attention enable_interactive_logging "
-        "enable_traceback_filtering enable_unsafe_deserialization is_flash_attention_enabled "
-        "is_interactive_logging_enabled is_traceback_filtering_enabled max_epochs "
+        "enable_unsafe_deserialization is_flash_attention_enabled "
+        "is_interactive_logging_enabled max_epochs "
         "max_steps_per_epoch set_max_epochs set_max_steps_per_epoch"
     ),
     "backend": _split(
