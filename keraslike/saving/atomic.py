@@ -1,14 +1,52 @@
 """Atomic file writes: write a temp file beside the target, then `os.replace` it into place.
 
-A save that crashes or is killed half-way leaves the previous file untouched (and at worst a
-stray `.<name>.tmp-*` file beside it); readers never see a half-written model. The temp file is
+A save that crashes or is killed half-way leaves the previous file untouched; readers never see a
+half-written model. A save that fails removes its temp file; one killed outright leaves
+`.<name>.tmp-<pid>-*` beside the target, which the next save to that path removes once process
+<pid> is gone. The temp file is
 fsync'ed before the rename (and the folder after it), so a power loss cannot swap the old file
 for an empty new one either.
 """
 
 import contextlib
 import os
+import shutil
 import tempfile
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # someone else's live process (or no way to tell): leave its files alone
+    return True
+
+
+def remove_stale(folder, prefix):
+    """Removes `<prefix><pid>-*` files and folders in `folder` left by processes that are gone."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        if not name.startswith(prefix):
+            continue
+        pid = name[len(prefix):].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or _pid_alive(int(pid)):
+            continue
+        path = os.path.join(folder, name)
+        with contextlib.suppress(OSError):
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            else:
+                os.unlink(path)
+
+
+def temp_prefix(name):
+    """The prefix of this process's temp files for target `name` (`.<name>.tmp-<pid>-`)."""
+    return f".{name}.tmp-{os.getpid()}-"
 
 
 def _fsync_dir(folder):
@@ -42,7 +80,9 @@ def atomic_write(path, overwrite=True):
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"Cannot save to {path!r}: the folder {folder!r} does not exist.")
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.tmp-", dir=folder)
+    name = os.path.basename(path)
+    remove_stale(folder, f".{name}.tmp-")
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(name), dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
             f.tmp_path = tmp

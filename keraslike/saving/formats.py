@@ -9,6 +9,8 @@ one `SavingFormat` subclass and listing it in `FORMATS`.
 import os
 import shutil
 import tempfile
+import zipfile
+import zlib
 
 from keraslike.saving import keras_archive, keras_h5, legacy_h5, native
 from keraslike.saving.atomic import atomic_path
@@ -104,8 +106,12 @@ class KerasArchiveFormat(SavingFormat):
             h5py = keras_h5.import_h5py()
             with tempfile.TemporaryDirectory(prefix="keraslike-keras-") as scratch:
                 local = os.path.join(scratch, "weights.h5")
-                with zf.open(keras_archive.WEIGHTS) as src, open(local, "wb") as dst:
-                    shutil.copyfileobj(src, dst, 16 * 1024 * 1024)
+                try:
+                    with zf.open(keras_archive.WEIGHTS) as src, open(local, "wb") as dst:
+                        shutil.copyfileobj(src, dst, 16 * 1024 * 1024)
+                except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as e:
+                    message = f"cannot read {keras_archive.WEIGHTS!r} from the archive ({e})."
+                    raise SavedFileError(path, message) from None
                 with h5py.File(local, "r") as f:
                     keras_h5.read_weights(f, model, path, skip_mismatch=skip_mismatch)
 

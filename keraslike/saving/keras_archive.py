@@ -11,10 +11,11 @@ import os
 import shutil
 import tempfile
 import zipfile
+import zlib
 
 from keraslike._version import __version__
 from keraslike.saving import keras_h5
-from keraslike.saving.atomic import atomic_write
+from keraslike.saving.atomic import atomic_write, remove_stale
 from keraslike.saving.errors import SavedFileError
 from keraslike.saving.native import to_json
 from keraslike.serialization import keras_objects, registry
@@ -23,7 +24,10 @@ CONFIG = "config.json"
 METADATA = "metadata.json"
 WEIGHTS = "model.weights.h5"
 KERAS_VERSION = "3.15.1"  # the Keras release whose formats keraslike writes
-_MAX_JSON_BYTES = 256 * 1024 * 1024
+_MAX_JSON_BYTES = 64 * 1024 * 1024  # a 10,000-layer config is a few MB
+_MAX_MEMBERS = 64  # Keras writes 3 (config.json, metadata.json, model.weights.h5)
+_MAX_RATIO = 100  # a member above _RATIO_FLOOR may not expand more than this
+_RATIO_FLOOR = 16 * 1024 * 1024
 
 
 def save_model(model, filepath, overwrite=True, include_optimizer=True):
@@ -38,7 +42,9 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
         }
     )
     folder = os.path.dirname(os.path.abspath(os.fspath(filepath)))
-    with tempfile.TemporaryDirectory(dir=folder, prefix=".keras-save-") as scratch:
+    remove_stale(folder, ".keras-save-")  # scratch folders of saves that were killed
+    prefix = f".keras-save-{os.getpid()}-"
+    with tempfile.TemporaryDirectory(dir=folder, prefix=prefix) as scratch:
         weights_path = os.path.join(scratch, WEIGHTS)
         with h5py.File(weights_path, "w") as f:
             keras_h5.write_weights(f, model, include_optimizer=include_optimizer)
@@ -50,9 +56,14 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
 
 
 def _check_member_names(zf, filepath):
-    for info in zf.infolist():
+    infos = zf.infolist()
+    if len(infos) > _MAX_MEMBERS:
+        raise SavedFileError(
+            filepath, f"the archive has {len(infos)} members (a .keras file has 3): refused."
+        )
+    for info in infos:
         ratio = info.file_size / max(info.compress_size, 1)
-        if info.file_size > (1 << 32) and ratio > 1000:
+        if info.file_size > _RATIO_FLOOR and ratio > _MAX_RATIO:
             raise SavedFileError(
                 filepath,
                 f"archive member {info.filename!r} expands {ratio:.0f}x to {info.file_size} "
@@ -79,11 +90,15 @@ def _read_json(zf, name, filepath):
             filepath, f"{name!r} is {info.file_size} bytes, larger than a config can be."
         )
     try:
-        return json.loads(zf.read(name).decode("utf-8"))
+        raw = zf.read(name)
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as e:
+        raise SavedFileError(filepath, f"cannot read {name!r} from the archive ({e}).") from None
+    try:
+        return json.loads(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as e:
         raise SavedFileError(filepath, f"{name!r} is not valid JSON ({e}).") from None
-    except (zipfile.BadZipFile, OSError) as e:
-        raise SavedFileError(filepath, f"cannot read {name!r} from the archive ({e}).") from None
+    except RecursionError:
+        raise SavedFileError(filepath, f"{name!r} is nested too deeply to be a config.") from None
 
 
 def open_archive(filepath):
@@ -120,7 +135,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
                 try:
                     with zf.open(WEIGHTS) as src, open(weights_path, "wb") as dst:
                         shutil.copyfileobj(src, dst, 16 * 1024 * 1024)
-                except (zipfile.BadZipFile, OSError, EOFError) as e:
+                except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as e:
                     message = f"cannot read {WEIGHTS!r} from the archive ({e})."
                     raise SavedFileError(filepath, message) from None
                 try:

@@ -29,7 +29,7 @@ from keraslike.serialization import registry
 from keraslike.serialization.keras_objects import is_functional
 
 
-_BOMB_FLOOR = 1 << 32  # 4 GiB: larger datasets must not expand more than 1000x (as Keras)
+_BOMB_FLOOR = 1 << 30  # 1 GiB: larger datasets must not expand more than 1000x (Keras: 4 GiB)
 _BOMB_RATIO = 1000
 
 
@@ -216,20 +216,45 @@ def _safe_group(f, path, h5py):
     return node
 
 
-def _read_dataset(group, key, h5py, filepath):
+def checked_dataset(dataset, h5py, filepath, label=None):
+    """`dataset` once it is known to be a plain numeric dataset that is no decompression bomb.
+
+    Only metadata is read (shape, dtype, stored size): nothing is allocated for its values.
+    """
+    label = label or dataset.name
+    if not isinstance(dataset, h5py.Dataset) or dataset.external or dataset.is_virtual:
+        raise SavedFileError(filepath, f"weight {label!r} is not a plain dataset.")
+    if dataset.dtype.kind not in "biuf":
+        raise SavedFileError(
+            filepath,
+            f"weight {label!r} holds {dataset.dtype} values (strings or objects), not numbers.",
+        )
+    declared = math.prod(dataset.shape) * dataset.dtype.itemsize
+    stored = dataset.id.get_storage_size()
+    if declared > _BOMB_FLOOR and declared > _BOMB_RATIO * stored:
+        raise SavedFileError(
+            filepath,
+            f"weight {label!r} declares {declared} bytes but stores only {stored}: refusing a "
+            "decompression bomb.",
+        )
+    return dataset
+
+
+def _open_dataset(group, key, h5py, filepath):
     kind = group.get(key, getclass=True, getlink=True)
     if kind in (h5py.SoftLink, h5py.ExternalLink):
         raise SavedFileError(filepath, f"{group.name}/{key} is a link; links are refused.")
-    dataset = group[key]
-    if not isinstance(dataset, h5py.Dataset) or dataset.external or dataset.is_virtual:
-        raise SavedFileError(filepath, f"{group.name}/{key} is not a plain dataset.")
-    declared = math.prod(dataset.shape) * dataset.dtype.itemsize
-    if declared > _BOMB_FLOOR and declared > _BOMB_RATIO * dataset.id.get_storage_size():
-        raise SavedFileError(
-            filepath,
-            f"{group.name}/{key} declares {declared} bytes but stores only "
-            f"{dataset.id.get_storage_size()}: refusing a decompression bomb.",
-        )
+    return checked_dataset(group[key], h5py, filepath, f"{group.name}/{key}")
+
+
+def _read_dataset(group, key, h5py, filepath, expected_shape=None):
+    """The dataset's values as a tensor; `None` when its shape is not `expected_shape`.
+
+    The shape is compared before any value is read.
+    """
+    dataset = _open_dataset(group, key, h5py, filepath)
+    if expected_shape is not None and tuple(dataset.shape) != tuple(expected_shape):
+        return None
     value = dataset[()]
     if dataset.attrs.get("dtype") == "bfloat16":
         return torch.as_tensor(np.asarray(value, dtype=np.float32)).to(torch.bfloat16)
@@ -311,11 +336,10 @@ def _read_group(f, vars_path, layer, weights, report, visited_groups, loads, h5p
             return
         store = {}
         for key, (index, value) in zip(keys, sorted(expected.items(), key=lambda kv: int(kv[0]))):
-            store[index] = _read_dataset(group, key, h5py, filepath)
-            if tuple(store[index].shape) != tuple(value.shape):
-                report.mismatched.append(
-                    f"{label}/{index}: {tuple(store[index].shape)} vs {tuple(value.shape)}"
-                )
+            store[index] = _read_dataset(group, key, h5py, filepath, tuple(value.shape))
+            if store[index] is None:
+                shape = tuple(group[key].shape)
+                report.mismatched.append(f"{label}/{index}: {shape} vs {tuple(value.shape)}")
                 return
         loads.append((None, hooks[1], store))
         return
@@ -325,10 +349,11 @@ def _read_group(f, vars_path, layer, weights, report, visited_groups, loads, h5p
         )
         return
     for key, (spec, tensor) in zip(keys, weights):
-        value = _read_dataset(group, key, h5py, filepath)
         expected = spec.layout.keras_shape(tensor.shape)
-        if tuple(value.shape) != tuple(expected):
-            report.mismatched.append(f"{label}/{spec.name}: {tuple(value.shape)} vs {tuple(expected)}")
+        value = _read_dataset(group, key, h5py, filepath, expected)
+        if value is None:
+            shape = tuple(group[key].shape)
+            report.mismatched.append(f"{label}/{spec.name}: {shape} vs {tuple(expected)}")
             continue
         loads.append((spec, tensor, value))
 

@@ -49,9 +49,9 @@ def _layer_arrays(f, filepath):
         arrays = []
         for weight_name in _names(layer_group.attrs, "weight_names"):
             dataset = layer_group.get(weight_name)
-            if not isinstance(dataset, h5py.Dataset) or dataset.external or dataset.is_virtual:
-                message = f"weight {name}/{weight_name} is missing or not a plain dataset."
-                raise SavedFileError(filepath, message)
+            if dataset is None:
+                raise SavedFileError(filepath, f"weight {name}/{weight_name} is missing.")
+            dataset = keras_h5.checked_dataset(dataset, h5py, filepath, f"{name}/{weight_name}")
             arrays.append(np.asarray(dataset[()]))
         result.append((name, arrays))
     return result

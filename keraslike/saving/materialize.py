@@ -1,11 +1,11 @@
 """Building a model from a config without paying for weight initialization it will overwrite.
 
 Loading a model rebuilds it from its config and then fills every weight from the file, so the
-initializers' random draws (seconds for a large model, and a transient second copy of the largest
-weight) are wasted. `skeleton_build()` builds the model with its random draws deferred: they
-return `meta` tensors (no memory, no compute), so randomly initialized weights come out as meta;
-`materialize()` then gives each one fresh, uninitialized memory that the loader fills straight
-from the file. Everything else is built normally.
+initializers' draws (seconds for a large model, and a transient second copy of the largest weight)
+are wasted, and a hostile config could name sizes far beyond the file's. `skeleton_build()`
+builds the model on the `meta` device (no memory, no compute); the loader checks every weight's
+shape against the file's tensors, and only then `materialize()` gives each one fresh,
+uninitialized memory that the loader fills straight from the file.
 
 Safety net: a model that cannot be built this way (a layer whose build needs real values, or
 that keeps a tensor the file does not hold, such as a non-persistent buffer) is rebuilt the
@@ -45,19 +45,24 @@ class _DeferRandomInit(TorchFunctionMode):
 
 
 class skeleton_build:
-    """Context: random draws inside it give meta tensors, so weights initialized from them are meta.
+    """Context: tensors created inside it are `meta` (no memory), random draws included.
 
-    Only random draws are deferred; every other tensor a layer builds (constants, zero-filled
-    state, non-persistent buffers) is real, so the model is complete once the weights are filled.
+    A config can name any size (`Dense(units=10**12)`), so nothing is allocated until the
+    model's weights have been checked against the file's tensors; `materialize()` then gives
+    each weight memory to be filled from the file. A model that keeps tensors the file does not
+    hold is rebuilt the ordinary way (see `check_materializable`), after that check.
     """
 
     def __enter__(self):
+        self._device = torch.device("meta")
+        self._device.__enter__()
         self._mode = _DeferRandomInit()
         self._mode.__enter__()
         return self
 
     def __exit__(self, *exc):
         self._mode.__exit__(*exc)
+        self._device.__exit__(*exc)
 
 
 def _meta_attributes(module):

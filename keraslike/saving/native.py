@@ -105,6 +105,9 @@ def _metadata_json(header, key):
         return json.loads(raw)
     except ValueError as e:
         raise SavedFileError(header.path, f"the {key!r} metadata is not valid JSON ({e}).") from None
+    except RecursionError:
+        message = f"the {key!r} metadata is nested too deeply to be a config."
+        raise SavedFileError(header.path, message) from None
 
 
 def _check_model_file(header):
@@ -211,8 +214,29 @@ def load_weights(model, filepath, skip_mismatch=False):
             reader.read_into(info, target)
 
 
-def _build(header, config, custom_objects, safe_mode):
-    """Rebuilds the model; on the fast path its weights are uninitialized memory to fill."""
+def _match_or_raise(header, targets, filepath):
+    """`_match` by name, else by position; a `SavedFileError` when the tensors do not fit."""
+    pairs, problems = _match(header, targets)
+    if any(problems[:2]) and not problems[2]:
+        # A custom layer whose config has no "name" gets a new default name when rebuilt.
+        positional = _match_by_position(header, targets)
+        if positional is not None:
+            pairs, problems = positional, ([], [], [])
+    if any(problems):
+        raise SavedFileError(
+            filepath,
+            "its tensors do not match the model its config describes: "
+            f"{_problem_message(problems)}. The file is corrupt or was edited.",
+        )
+    return pairs
+
+
+def _build(header, config, custom_objects, safe_mode, filepath):
+    """Rebuilds the model: first on `meta`, checked against the file, then given memory.
+
+    Nothing a config names is allocated before every weight's shape has been checked against
+    the file's tensors (a 2 KB file cannot ask for `Dense(units=10**9)`).
+    """
     def deserialize():
         return keras_objects.deserialize_keras_object(
             config, custom_objects=custom_objects, safe_mode=safe_mode
@@ -225,8 +249,8 @@ def _build(header, config, custom_objects, safe_mode):
         model = None  # a layer whose build needs real values: build it the ordinary way below
     if model is not None:
         targets = weight_tensors(model)
-        stored = {k for k in header.tensors if not k.startswith(_OPTIMIZER_PREFIX)}
-        provided = {id(t) for k, t in targets.items() if k in stored}
+        pairs = _match_or_raise(header, targets, filepath)
+        provided = {id(target) for _, target in pairs}
         ok, _ = materialize.check_materializable(model, provided)
         if ok:
             materialize.materialize(model)
@@ -242,20 +266,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     if not isinstance(config, dict) or "class_name" not in config:
         raise SavedFileError(filepath, "the 'model_config' metadata is not a serialized model.")
     with registry.custom_object_scope(custom_objects or {}):
-        model = _build(header, config, custom_objects, safe_mode)
-        targets = weight_tensors(model)
-        pairs, problems = _match(header, targets)
-        if any(problems[:2]) and not problems[2]:
-            # A custom layer whose config has no "name" gets a new default name when rebuilt.
-            positional = _match_by_position(header, targets)
-            if positional is not None:
-                pairs, problems = positional, ([], [], [])
-        if any(problems):
-            raise SavedFileError(
-                filepath,
-                "its tensors do not match the model its config describes: "
-                f"{_problem_message(problems)}. The file is corrupt or was edited.",
-            )
+        model = _build(header, config, custom_objects, safe_mode, filepath)
+        pairs = _match_or_raise(header, weight_tensors(model), filepath)
         with TensorReader(header) as reader:
             for info, target in pairs:
                 reader.read_into(info, target)

@@ -118,6 +118,8 @@ def read_header(path):
         header = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as e:
         raise SavedFileError(path, f"invalid safetensors header JSON ({e}).") from None
+    except RecursionError:
+        raise SavedFileError(path, "invalid safetensors header: JSON nested too deeply.") from None
     if not isinstance(header, dict):
         raise SavedFileError(path, "invalid safetensors header: the JSON is not an object.")
     metadata = header.pop("__metadata__", None) or {}

@@ -235,6 +235,7 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
         UnknownObjectError: (a TypeError and a ValueError) for a class that is neither built in
             nor registered nor in `custom_objects`.
         UnsafeDeserializationError: (a ValueError) for a `Lambda` in safe mode.
+        ValueError: For a config nested too deeply to rebuild.
 
     Example:
 
@@ -243,7 +244,12 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
     ...      "registered_name": None})
     """
     with registry.safe_mode_scope(safe_mode), shared_object_scope():
-        return _deserialize(config, custom_objects)
+        try:
+            return _deserialize(config, custom_objects)
+        except RecursionError:
+            raise ValueError(
+                "The config is nested too deeply to be deserialized (a corrupt or hostile file?)."
+            ) from None
 
 
 def deserialize_nested(config, custom_objects=None):

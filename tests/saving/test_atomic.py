@@ -109,3 +109,20 @@ def test_killed_save_keeps_previous_file(tmp_path):
     assert proc.returncode == -signal.SIGKILL
     assert path.read_bytes() == before
     np.testing.assert_array_equal(_outputs(keras.models.load_model(path)), _outputs(old))
+    # The killed save's temp file is removed by the next save to that path.
+    assert [name for name in os.listdir(tmp_path) if name != "m.safetensors"]
+    old.save(path)
+    assert os.listdir(tmp_path) == ["m.safetensors"]
+
+
+def test_stale_keras_scratch_folder_removed_at_next_save(tmp_path):
+    pytest.importorskip("h5py")
+    # A folder left by a killed process (pid 2**22 + 1 is above Linux's pid_max default).
+    stale = tmp_path / f".keras-save-{2**22 + 1}-abc"
+    stale.mkdir()
+    (stale / "model.weights.h5").write_bytes(b"x" * 100)
+    live = tmp_path / f".keras-save-{os.getpid()}-mine"
+    live.mkdir()
+    _model(3).save(tmp_path / "m.keras")
+    assert not stale.exists()
+    assert live.exists()  # this process's (or another live one's) folders are left alone
