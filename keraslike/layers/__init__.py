@@ -33,10 +33,17 @@ from keraslike.layers.normalization import (
     UnitNormalization,
 )
 from keraslike.layers.preprocessing import (
+    CategoryEncoding,
     CenterCrop,
+    Discretization,
+    HashedCrossing,
+    Hashing,
+    IntegerLookup,
     Normalization,
     Rescaling,
     Resizing,
+    StringLookup,
+    TextVectorization,
 )
 from keraslike.layers.regularization import (
     ActivityRegularization,

@@ -1,5 +1,11 @@
-"""Preprocessing layers: Rescaling, Normalization, CenterCrop, Resizing."""
+"""Preprocessing layers: image resizing, rescaling, normalization, and the text and
+categorical layers (lookups, hashing, encoding, discretization, text vectorization)."""
 
+from keraslike.layers.preprocessing.category_encoding import CategoryEncoding
+from keraslike.layers.preprocessing.discretization import Discretization
+from keraslike.layers.preprocessing.hashing import HashedCrossing, Hashing
 from keraslike.layers.preprocessing.image import CenterCrop, Resizing
+from keraslike.layers.preprocessing.lookups import IntegerLookup, StringLookup
 from keraslike.layers.preprocessing.normalization import Normalization
 from keraslike.layers.preprocessing.rescaling import Rescaling
+from keraslike.layers.preprocessing.text_vectorization import TextVectorization

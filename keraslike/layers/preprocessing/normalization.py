@@ -12,8 +12,9 @@ from keraslike.layers.layer import Layer
 
 
 def _first_of(batch):
-    """The inputs of a batch: `x` from `(x, y)` or `(x, y, sample_weight)`."""
-    return batch[0] if isinstance(batch, tuple) else batch
+    """The inputs of a batch: `x` from `(x, y)` or `(x, y, sample_weight)` (tuples, or the
+    lists a `DataLoader` yields)."""
+    return batch[0] if isinstance(batch, (tuple, list)) else batch
 
 
 def _as_float_tensor(data, dtype=None):

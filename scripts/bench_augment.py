@@ -1,0 +1,169 @@
+"""Benchmark: preprocessing layers against the same work written directly.
+
+- text: `TextVectorization.adapt` and a call (int output, padded) on N short strings vs a plain
+  `collections.Counter` + dict lookup doing the same standardization (lower + strip
+  punctuation), whitespace split and padding (goal <= 1x);
+- augment: a `RandomFlip + RandomRotation + RandomZoom` stack on a batch of 256x32x32x3 images
+  (training mode) vs the same ops written with torch (`affine_grid` + `grid_sample`)
+  (goal <= 1.2x). CUDA when available, else CPU.
+
+Timings are interleaved (ours, reference, ours, ...) so a busy neighbour slows both alike; the
+script prints the median and min-max of the per-repeat ratios.
+
+    python scripts/bench_augment.py [--part text|augment|all] [--strings 100000] [--repeats 5]
+"""
+
+import argparse
+import collections
+import itertools
+import math
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+import keraslike as keras  # noqa: E402
+
+_PUNCT = str.maketrans("", "", "!\"#$%&()*+,-./:;<=>?@[\\]^_`{|}~'")
+_WORDS = "the a cat dog sat ran on mat big small red blue fast slow Hello World, again! it's".split()
+
+
+def make_strings(n, seed=0):
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(3, 12, size=n)
+    picks = rng.integers(0, len(_WORDS), size=int(lengths.sum()))
+    out, i = [], 0
+    for length in lengths:
+        out.append(" ".join(_WORDS[j] for j in picks[i : i + length]))
+        i += length
+    return out
+
+
+def reference_adapt(texts):
+    rows = [s.lower().translate(_PUNCT).split() for s in texts]
+    counts = collections.Counter(itertools.chain.from_iterable(rows))
+    vocab = ["", "[UNK]"] + [t for t, _ in sorted(counts.items(), key=lambda kv: (kv[1], kv[0]), reverse=True)]
+    return {t: i for i, t in enumerate(vocab)}
+
+
+def reference_call(index, texts):
+    rows = [s.lower().translate(_PUNCT).split() for s in texts]
+    width = max(map(len, rows))
+    out = torch.zeros((len(rows), width), dtype=torch.int64)
+    for r, row in enumerate(rows):
+        out[r, : len(row)] = torch.tensor([index.get(t, 1) for t in row])
+    return out
+
+
+def timed(fn):
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def report(name, ratios, ours, ref, goal):
+    print(
+        f"{name}: ours {statistics.median(ours) * 1e3:.1f} ms, reference "
+        f"{statistics.median(ref) * 1e3:.1f} ms, ratio median {statistics.median(ratios):.2f} "
+        f"(min {min(ratios):.2f}, max {max(ratios):.2f}; goal <= {goal})"
+    )
+
+
+def bench_text(n, repeats):
+    texts = make_strings(n)
+    adapt_ratios, call_ratios, a_ours, a_ref, c_ours, c_ref = [], [], [], [], [], []
+    for _ in range(repeats):
+        layer = keras.layers.TextVectorization()
+        t_ours, _ = timed(lambda: layer.adapt(texts))
+        t_ref, index = timed(lambda: reference_adapt(texts))
+        assert layer.get_vocabulary() == list(index), "vocabularies differ"
+        adapt_ratios.append(t_ours / t_ref)
+        a_ours.append(t_ours)
+        a_ref.append(t_ref)
+        t_ours, out = timed(lambda: layer(texts))
+        t_ref, ref = timed(lambda: reference_call(index, texts))
+        assert torch.equal(out, ref), "ids differ"
+        call_ratios.append(t_ours / t_ref)
+        c_ours.append(t_ours)
+        c_ref.append(t_ref)
+    report(f"TextVectorization.adapt ({n} strings)", adapt_ratios, a_ours, a_ref, "1.0")
+    report(f"TextVectorization call ({n} strings)", call_ratios, c_ours, c_ref, "1.0")
+
+
+def torch_augment(images, generator):
+    """Flip (horizontal+vertical), rotation (factor 0.2) and zoom (0.2) written with torch."""
+    b, h, w, c = images.shape
+    x = images.permute(0, 3, 1, 2)
+    flip_h = torch.rand(b, device=x.device, generator=generator) < 0.5
+    flip_v = torch.rand(b, device=x.device, generator=generator) < 0.5
+    x = torch.where(flip_h[:, None, None, None], x.flip(3), x)
+    x = torch.where(flip_v[:, None, None, None], x.flip(2), x)
+    angle = (torch.rand(b, device=x.device, generator=generator) * 2 - 1) * 0.2 * 2 * math.pi
+    zoom = 1 + (torch.rand(b, device=x.device, generator=generator) * 2 - 1) * 0.2
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    theta = torch.stack(
+        [torch.stack([cos * zoom, -sin * zoom, torch.zeros_like(cos)], 1),
+         torch.stack([sin * zoom, cos * zoom, torch.zeros_like(cos)], 1)], 1
+    )
+    grid = F.affine_grid(theta, (b, c, h, w), align_corners=False)
+    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+    return x.permute(0, 2, 3, 1)
+
+
+def bench_augment(repeats, device):
+    images = torch.rand(256, 32, 32, 3, device=device)
+    stack = keras.Sequential(
+        [
+            keras.layers.RandomFlip(seed=1),
+            keras.layers.RandomRotation(0.2, seed=2),
+            keras.layers.RandomZoom(0.2, seed=3),
+        ]
+    )
+    stack.to(device)
+    generator = torch.Generator(device=device)
+    generator.manual_seed(0)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+
+    def ours():
+        out = stack(images, training=True)
+        sync()
+        return out
+
+    def ref():
+        out = torch_augment(images, generator)
+        sync()
+        return out
+
+    for _ in range(3):
+        ours(), ref()
+    ratios, t_o, t_r = [], [], []
+    for _ in range(repeats):
+        a, _ = timed(lambda: [ours() for _ in range(10)])
+        b, _ = timed(lambda: [ref() for _ in range(10)])
+        ratios.append(a / b)
+        t_o.append(a / 10)
+        t_r.append(b / 10)
+    report(f"RandomFlip+RandomRotation+RandomZoom 256x32x32x3 on {device.type}", ratios, t_o, t_r, "1.2")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--part", default="all", choices=["text", "augment", "all"])
+    parser.add_argument("--strings", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if args.part in ("text", "all"):
+        bench_text(args.strings, args.repeats)
+    if args.part in ("augment", "all"):
+        bench_augment(args.repeats, device)
+
+
+if __name__ == "__main__":
+    main()
