@@ -10,23 +10,51 @@ model(s), `preprocess_input` and `decode_predictions`; `imagenet_utils`; `weight
 reader).
 """
 
-from keraslike.applications import imagenet_utils, mobilenet_v2, resnet, resnet50, vgg16, vgg19
+from keraslike.applications import (
+    densenet,
+    imagenet_utils,
+    mobilenet,
+    mobilenet_v2,
+    mobilenet_v3,
+    resnet,
+    resnet50,
+    resnet_v2,
+    vgg16,
+    vgg19,
+)
+from keraslike.applications.densenet import DenseNet121, DenseNet169, DenseNet201
+from keraslike.applications.mobilenet import MobileNet
 from keraslike.applications.mobilenet_v2 import MobileNetV2
+from keraslike.applications.mobilenet_v3 import MobileNetV3Large, MobileNetV3Small
 from keraslike.applications.resnet import ResNet50, ResNet101, ResNet152
+from keraslike.applications.resnet_v2 import ResNet50V2, ResNet101V2, ResNet152V2
 from keraslike.applications.vgg16 import VGG16
 from keraslike.applications.vgg19 import VGG19
 
 __all__ = [
+    "DenseNet121",
+    "DenseNet169",
+    "DenseNet201",
+    "MobileNet",
     "MobileNetV2",
+    "MobileNetV3Large",
+    "MobileNetV3Small",
     "ResNet50",
     "ResNet101",
     "ResNet152",
+    "ResNet50V2",
+    "ResNet101V2",
+    "ResNet152V2",
     "VGG16",
     "VGG19",
+    "densenet",
     "imagenet_utils",
+    "mobilenet",
     "mobilenet_v2",
+    "mobilenet_v3",
     "resnet",
     "resnet50",
+    "resnet_v2",
     "vgg16",
     "vgg19",
 ]
