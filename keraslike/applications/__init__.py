@@ -11,7 +11,9 @@ reader).
 """
 
 from keraslike.applications import (
+    convnext,
     densenet,
+    efficientnet,
     imagenet_utils,
     mobilenet,
     mobilenet_v2,
@@ -22,7 +24,24 @@ from keraslike.applications import (
     vgg16,
     vgg19,
 )
+from keraslike.applications.convnext import (
+    ConvNeXtBase,
+    ConvNeXtLarge,
+    ConvNeXtSmall,
+    ConvNeXtTiny,
+    ConvNeXtXLarge,
+)
 from keraslike.applications.densenet import DenseNet121, DenseNet169, DenseNet201
+from keraslike.applications.efficientnet import (
+    EfficientNetB0,
+    EfficientNetB1,
+    EfficientNetB2,
+    EfficientNetB3,
+    EfficientNetB4,
+    EfficientNetB5,
+    EfficientNetB6,
+    EfficientNetB7,
+)
 from keraslike.applications.mobilenet import MobileNet
 from keraslike.applications.mobilenet_v2 import MobileNetV2
 from keraslike.applications.mobilenet_v3 import MobileNetV3Large, MobileNetV3Small
@@ -32,9 +51,22 @@ from keraslike.applications.vgg16 import VGG16
 from keraslike.applications.vgg19 import VGG19
 
 __all__ = [
+    "ConvNeXtBase",
+    "ConvNeXtLarge",
+    "ConvNeXtSmall",
+    "ConvNeXtTiny",
+    "ConvNeXtXLarge",
     "DenseNet121",
     "DenseNet169",
     "DenseNet201",
+    "EfficientNetB0",
+    "EfficientNetB1",
+    "EfficientNetB2",
+    "EfficientNetB3",
+    "EfficientNetB4",
+    "EfficientNetB5",
+    "EfficientNetB6",
+    "EfficientNetB7",
     "MobileNet",
     "MobileNetV2",
     "MobileNetV3Large",
@@ -47,7 +79,9 @@ __all__ = [
     "ResNet152V2",
     "VGG16",
     "VGG19",
+    "convnext",
     "densenet",
+    "efficientnet",
     "imagenet_utils",
     "mobilenet",
     "mobilenet_v2",

@@ -10,7 +10,8 @@ Two layouts exist, and both are read:
 - **Keras 3 (`model.save_weights("x.weights.h5")`).** `layers/<key>/vars/<i>`, with `<key>`
   the snake-cased class name numbered in `model.layers` order (`conv2d`, `conv2d_1`, ...) and
   the layer's real name in the `vars` group's `name` attribute (recent Keras writes it). Layers
-  are matched by that name when every group has it, else by the class-name keys.
+  are matched by that name when every group has it and the names agree, else by the class-name
+  keys (Keras 3's own rule).
 
 Arrays are in Keras's layouts; `Layer.set_weights` converts them to the torch layouts inside.
 `h5py` is imported only when a file is read.
@@ -110,6 +111,21 @@ def _class_keys(layers):
     return keys
 
 
+def _has_values(group):
+    return bool(len(group.get("vars", ()))) or "layers" in group
+
+
+def _by_class_keys(model, groups, layers):
+    """Keras 3's own matching: `conv2d`, `conv2d_1`, ... keys in `model.layers` order."""
+    keys = _class_keys(model.layers)
+    by_layer = {layer.name: keys[id(layer)] if keys[id(layer)] in groups else None for layer in layers}
+    in_file = {}
+    for key in groups:
+        if _has_values(groups[key]):
+            in_file[next((n for n, k in by_layer.items() if k == key), key)] = key
+    return by_layer, in_file
+
+
 def _load_keras3(model, root, filepath):
     groups = root["layers"]
     names = {}
@@ -121,21 +137,20 @@ def _load_keras3(model, root, filepath):
             break
         names[name.decode("utf8") if isinstance(name, bytes) else str(name)] = key
     layers = _layers_with_weights(model)
+    wanted = [layer.name for layer in layers]
     if names is not None:
         by_layer = {layer.name: names.get(layer.name) for layer in layers}
-        in_file = {
-            name: key
-            for name, key in names.items()
-            if len(groups[key].get("vars", ())) or "layers" in groups[key]
-        }
+        in_file = {name: key for name, key in names.items() if _has_values(groups[key])}
+        if set(in_file) != set(wanted):
+            # Names differ (e.g. a second model of the same architecture in one session gets
+            # `normalization_1`): Keras itself matches by the class-name keys, so do that when
+            # it accounts for every layer.
+            by_keys, in_file_keys = _by_class_keys(model, groups, layers)
+            if set(in_file_keys) == set(wanted):
+                by_layer, in_file = by_keys, in_file_keys
     else:  # older Keras 3 files carry no names: match the class-name keys instead
-        keys = _class_keys(model.layers)
-        by_layer = {layer.name: keys[id(layer)] if keys[id(layer)] in groups else None for layer in layers}
-        in_file = {}
-        for key in groups:
-            if len(groups[key].get("vars", ())) or "layers" in groups[key]:
-                in_file[next((n for n, k in by_layer.items() if k == key), key)] = key
-    _check_all_matched(model, [layer.name for layer in layers], in_file, filepath)
+        by_layer, in_file = _by_class_keys(model, groups, layers)
+    _check_all_matched(model, wanted, in_file, filepath)
     for layer in layers:
         _assign(model, layer, _keras3_values(layer, groups[by_layer[layer.name]]), filepath)
 

@@ -25,14 +25,28 @@ def build_pair(name, meta=False, **kwargs):
     return theirs, ours
 
 
+def _rescaling_scalar_on_cpu(value, dtype):
+    # Rescaling's constructor rounds its scale with `torch.as_tensor(...).item()` on the default
+    # device, which fails under `torch.device("meta")`; the same rounding on the CPU.
+    if np.ndim(value) != 0:
+        return None
+    return torch.as_tensor(np.asarray(value).item(), dtype=dtype, device="cpu").item()
+
+
 def build_meta(name, **kwargs):
     """Our `name` model with weights on the meta device (structure only)."""
     from keraslike import applications
     from keraslike.backend import naming
+    from keraslike.layers import Rescaling
 
     naming.reset_names()
-    with torch.device("meta"):
-        return getattr(applications, name)(weights=None, **kwargs)
+    original = Rescaling.__dict__["_as_scalar"]
+    Rescaling._as_scalar = staticmethod(_rescaling_scalar_on_cpu)
+    try:
+        with torch.device("meta"):
+            return getattr(applications, name)(weights=None, **kwargs)
+    finally:
+        Rescaling._as_scalar = original
 
 
 def randomize_batchnorm(keras_model, seed=0):
