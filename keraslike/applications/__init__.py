@@ -15,6 +15,8 @@ from keraslike.applications import (
     densenet,
     efficientnet,
     imagenet_utils,
+    inception_resnet_v2,
+    inception_v3,
     mobilenet,
     mobilenet_v2,
     mobilenet_v3,
@@ -23,6 +25,7 @@ from keraslike.applications import (
     resnet_v2,
     vgg16,
     vgg19,
+    xception,
 )
 from keraslike.applications.convnext import (
     ConvNeXtBase,
@@ -42,6 +45,8 @@ from keraslike.applications.efficientnet import (
     EfficientNetB6,
     EfficientNetB7,
 )
+from keraslike.applications.inception_resnet_v2 import InceptionResNetV2
+from keraslike.applications.inception_v3 import InceptionV3
 from keraslike.applications.mobilenet import MobileNet
 from keraslike.applications.mobilenet_v2 import MobileNetV2
 from keraslike.applications.mobilenet_v3 import MobileNetV3Large, MobileNetV3Small
@@ -49,6 +54,7 @@ from keraslike.applications.resnet import ResNet50, ResNet101, ResNet152
 from keraslike.applications.resnet_v2 import ResNet50V2, ResNet101V2, ResNet152V2
 from keraslike.applications.vgg16 import VGG16
 from keraslike.applications.vgg19 import VGG19
+from keraslike.applications.xception import Xception
 
 __all__ = [
     "ConvNeXtBase",
@@ -67,6 +73,8 @@ __all__ = [
     "EfficientNetB5",
     "EfficientNetB6",
     "EfficientNetB7",
+    "InceptionResNetV2",
+    "InceptionV3",
     "MobileNet",
     "MobileNetV2",
     "MobileNetV3Large",
@@ -79,10 +87,13 @@ __all__ = [
     "ResNet152V2",
     "VGG16",
     "VGG19",
+    "Xception",
     "convnext",
     "densenet",
     "efficientnet",
     "imagenet_utils",
+    "inception_resnet_v2",
+    "inception_v3",
     "mobilenet",
     "mobilenet_v2",
     "mobilenet_v3",
@@ -91,4 +102,5 @@ __all__ = [
     "resnet_v2",
     "vgg16",
     "vgg19",
+    "xception",
 ]

@@ -43,6 +43,9 @@ REFERENCE = {
     "ConvNeXtBase": (88591464, 261, "4ba9a664c65d4999", 87566464, 260, "3fde5685c116f2a0"),
     "ConvNeXtLarge": (197767336, 261, "cf497fb96503d1e3", 196230336, 260, "be511ebd600fc1c2"),
     "ConvNeXtXLarge": (350196968, 261, "7a93a9216103f591", 348147968, 260, "543065262e4c9ef0"),
+    "Xception": (22910480, 134, "88590669fad08964", 20861480, 133, "4eb908fb97501fa5"),
+    "InceptionV3": (23851784, 313, "db5973f858ec8ed3", 21802784, 312, "31753298ec7c9a41"),
+    "InceptionResNetV2": (55873736, 782, "eaf14540fbabee27", 54336736, 781, "8a30923c0182eeb8"),
 }
 SLOW_STRUCTURE = set()
 
@@ -93,6 +96,9 @@ PARITY = [
     pytest.param("DenseNet121", dict(include_top=False, input_shape=(32, 32, 3)), (-2, 2), marks=pytest.mark.slow),
     pytest.param("EfficientNetB0", dict(include_top=False, input_shape=(32, 32, 3)), (0, 255), marks=pytest.mark.slow),
     pytest.param("ConvNeXtTiny", dict(include_top=False, input_shape=(32, 32, 3), pooling="avg"), (0, 255), marks=pytest.mark.slow),
+    pytest.param("Xception", dict(include_top=False, input_shape=(71, 71, 3)), (-1, 1), marks=pytest.mark.slow),
+    pytest.param("InceptionV3", dict(include_top=False, input_shape=(75, 75, 3)), (-1, 1), marks=pytest.mark.slow),
+    pytest.param("InceptionResNetV2", dict(include_top=False, input_shape=(75, 75, 3)), (-1, 1), marks=pytest.mark.slow),
     ("MobileNet", dict(input_shape=(32, 32, 3), alpha=0.25, classes=7), (-1, 1)),
     pytest.param("MobileNetV3Small", dict(input_shape=(32, 32, 3), alpha=0.75, classes=7), (0, 255), marks=pytest.mark.slow),
     pytest.param(
