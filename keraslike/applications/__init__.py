@@ -14,6 +14,7 @@ from keraslike.applications import (
     convnext,
     densenet,
     efficientnet,
+    efficientnet_v2,
     imagenet_utils,
     inception_resnet_v2,
     inception_v3,
@@ -45,6 +46,15 @@ from keraslike.applications.efficientnet import (
     EfficientNetB6,
     EfficientNetB7,
 )
+from keraslike.applications.efficientnet_v2 import (
+    EfficientNetV2B0,
+    EfficientNetV2B1,
+    EfficientNetV2B2,
+    EfficientNetV2B3,
+    EfficientNetV2L,
+    EfficientNetV2M,
+    EfficientNetV2S,
+)
 from keraslike.applications.inception_resnet_v2 import InceptionResNetV2
 from keraslike.applications.inception_v3 import InceptionV3
 from keraslike.applications.mobilenet import MobileNet
@@ -73,6 +83,13 @@ __all__ = [
     "EfficientNetB5",
     "EfficientNetB6",
     "EfficientNetB7",
+    "EfficientNetV2B0",
+    "EfficientNetV2B1",
+    "EfficientNetV2B2",
+    "EfficientNetV2B3",
+    "EfficientNetV2L",
+    "EfficientNetV2M",
+    "EfficientNetV2S",
     "InceptionResNetV2",
     "InceptionV3",
     "MobileNet",
@@ -91,6 +108,7 @@ __all__ = [
     "convnext",
     "densenet",
     "efficientnet",
+    "efficientnet_v2",
     "imagenet_utils",
     "inception_resnet_v2",
     "inception_v3",

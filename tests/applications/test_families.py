@@ -46,6 +46,12 @@ REFERENCE = {
     "Xception": (22910480, 134, "88590669fad08964", 20861480, 133, "4eb908fb97501fa5"),
     "InceptionV3": (23851784, 313, "db5973f858ec8ed3", 21802784, 312, "31753298ec7c9a41"),
     "InceptionResNetV2": (55873736, 782, "eaf14540fbabee27", 54336736, 781, "8a30923c0182eeb8"),
+    "EfficientNetV2B0": (7200312, 273, "659f2eff7de0e602", 5919312, 271, "9d8b7077feafb0a0"),
+    "EfficientNetV2B1": (8212124, 337, "72f57cfc9dea9fdd", 6931124, 335, "be273c36ce1cd1c3"),
+    "EfficientNetV2B2": (10178374, 352, "3cd6777b9a1ddd73", 8769374, 350, "87d4d6e565cb2460"),
+    "EfficientNetV2B3": (14467622, 412, "d31f4307b3cf5d4e", 12930622, 410, "f95058da4438486f"),
+    "EfficientNetV2S": (21612360, 516, "f61825505fd90c07", 20331360, 514, "391bf50e9a68429a"),
+    "EfficientNetV2M": (54431388, 743, "e6a7e594dc57afe8", 53150388, 741, "4f1a423283d07339"),
 }
 SLOW_STRUCTURE = set()
 
@@ -99,6 +105,7 @@ PARITY = [
     pytest.param("Xception", dict(include_top=False, input_shape=(71, 71, 3)), (-1, 1), marks=pytest.mark.slow),
     pytest.param("InceptionV3", dict(include_top=False, input_shape=(75, 75, 3)), (-1, 1), marks=pytest.mark.slow),
     pytest.param("InceptionResNetV2", dict(include_top=False, input_shape=(75, 75, 3)), (-1, 1), marks=pytest.mark.slow),
+    pytest.param("EfficientNetV2B0", dict(include_top=False, input_shape=(32, 32, 3)), (0, 255), marks=pytest.mark.slow),
     ("MobileNet", dict(input_shape=(32, 32, 3), alpha=0.25, classes=7), (-1, 1)),
     pytest.param("MobileNetV3Small", dict(input_shape=(32, 32, 3), alpha=0.75, classes=7), (0, 255), marks=pytest.mark.slow),
     pytest.param(
