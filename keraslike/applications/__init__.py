@@ -21,6 +21,7 @@ from keraslike.applications import (
     mobilenet,
     mobilenet_v2,
     mobilenet_v3,
+    nasnet,
     resnet,
     resnet50,
     resnet_v2,
@@ -60,6 +61,7 @@ from keraslike.applications.inception_v3 import InceptionV3
 from keraslike.applications.mobilenet import MobileNet
 from keraslike.applications.mobilenet_v2 import MobileNetV2
 from keraslike.applications.mobilenet_v3 import MobileNetV3Large, MobileNetV3Small
+from keraslike.applications.nasnet import NASNetLarge, NASNetMobile
 from keraslike.applications.resnet import ResNet50, ResNet101, ResNet152
 from keraslike.applications.resnet_v2 import ResNet50V2, ResNet101V2, ResNet152V2
 from keraslike.applications.vgg16 import VGG16
@@ -96,6 +98,8 @@ __all__ = [
     "MobileNetV2",
     "MobileNetV3Large",
     "MobileNetV3Small",
+    "NASNetLarge",
+    "NASNetMobile",
     "ResNet50",
     "ResNet101",
     "ResNet152",
@@ -115,6 +119,7 @@ __all__ = [
     "mobilenet",
     "mobilenet_v2",
     "mobilenet_v3",
+    "nasnet",
     "resnet",
     "resnet50",
     "resnet_v2",
