@@ -16,6 +16,7 @@ from torch import nn
 
 from keraslike.backend import config
 from keraslike.backend.naming import to_snake_case, uniquify
+from keraslike.backend.traceback_utils import filtered, is_traceback_filtering_enabled
 from keraslike.graph import nest
 from keraslike.graph.keras_tensor import KerasTensor
 from keraslike.graph import hook_registry
@@ -582,9 +583,14 @@ class Layer(nn.Module):
                 if training is None or not takes_training:
                     return nn.Module.__call__(self, args[0])
                 return nn.Module.__call__(self, args[0], training=training)
-        elif any_symbolic(args, kwargs):
-            return self._symbolic_call(args, kwargs)
-        return self._eager_call(args, kwargs)
+        try:  # the slow paths: an error leaves without keraslike's frames (free until one)
+            if any_symbolic(args, kwargs):
+                return self._symbolic_call(args, kwargs)
+            return self._eager_call(args, kwargs)
+        except Exception as error:
+            if is_traceback_filtering_enabled():
+                raise filtered(error)  # noqa: B904  (the same exception, a shorter traceback)
+            raise
 
     def _eager_call(self, args, kwargs):
         # Keras's call context: an explicit `training` wins, else the enclosing call's value,

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from keraslike.backend.naming import to_snake_case, uniquify
+from keraslike.backend.traceback_utils import filter_traceback
 from keraslike.export import export_model
 from keraslike.graph import nest
 from keraslike.graph.keras_tensor import KerasTensor
@@ -51,6 +52,7 @@ class Model(Trainer, Layer):
     ```
     """
 
+    @filter_traceback
     def __init__(self, *args, **kwargs):
         inputs = kwargs.pop("inputs", args[0] if len(args) > 0 else None)
         outputs = kwargs.pop("outputs", args[1] if len(args) > 1 else None)

@@ -12,6 +12,7 @@ import warnings
 import torch
 
 from keraslike import optimizers as optimizers_module
+from keraslike.backend.traceback_utils import filter_traceback
 from keraslike.graph import nest
 from keraslike.graph.keras_tensor import KerasTensor
 from keraslike.trainers.compile_utils import CompileLoss, CompileMetrics, RunningMean
@@ -382,6 +383,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ public API
 
+    @filter_traceback
     def fit(
         self,
         x=None,
@@ -453,6 +455,7 @@ class Trainer:
             validation_freq=validation_freq,
         )
 
+    @filter_traceback
     def evaluate(
         self,
         x=None,
@@ -476,6 +479,7 @@ class Trainer:
             self, data, verbose=1 if verbose == "auto" else verbose, callbacks=callbacks, return_dict=return_dict
         )
 
+    @filter_traceback
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Returns the model's outputs for `x` as numpy arrays (in the structure of `outputs`)."""
         data = structures.make_data(self, x, None, None, batch_size, False, steps, "predict")
