@@ -26,11 +26,26 @@ def _normalize(value):
     return value
 
 
+def _strip(value, keys):
+    if isinstance(value, dict):
+        return {k: _strip(v, keys) for k, v in value.items() if k not in keys}
+    if isinstance(value, list):
+        return [_strip(v, keys) for v in value]
+    return value
+
+
 def assert_configs_equal(ours, theirs, ignore=("name",)):
-    """Asserts two configs are equal, treating tuples and lists alike."""
-    a = {k: v for k, v in _normalize(ours).items() if k not in ignore}
-    b = {k: v for k, v in _normalize(theirs).items() if k not in ignore}
-    assert a == b, f"config mismatch:\n ours:   {a}\n theirs: {b}"
+    """Asserts two configs are equal, treating tuples and lists alike.
+
+    Keys in `ignore` are dropped at every depth (nested layer configs carry names from
+    per-session counters that differ between the two libraries).
+    """
+    a = _strip(_normalize(ours), set(ignore))
+    b = _strip(_normalize(theirs), set(ignore))
+    if a != b:
+        diff = {k: (a.get(k, "<missing>"), b.get(k, "<missing>")) for k in sorted(set(a) | set(b))
+                if a.get(k, "<missing>") != b.get(k, "<missing>")}
+        raise AssertionError(f"config mismatch (key: (ours, Keras)): {diff}")
 
 
 def _random_input(shape, dtype, rng, int_high):
