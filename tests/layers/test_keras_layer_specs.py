@@ -28,8 +28,46 @@ from tests.layers.keras_layer_specs_table import KERAS_VERSION, SPECS, UNPARSED
 # Specs that need what the torch backend of Keras itself lacks.
 _TORCH_UNSUPPORTED_MARKS = ("SUPPORTS_SPARSE_TENSORS", "SUPPORTS_RAGGED_TENSORS")
 
-# (check, spec id) -> reason. Each reason names the bug; strict, so a fix shows up as XPASS.
-KNOWN_FAILURES = {}
+# Known keraslike bugs these specs expose: (check, Keras test id substring) -> (owner, bug).
+# Strict xfails, so a fix shows up as XPASS: whoever fixes the bug deletes its line here.
+KNOWN_FAILURES = [
+    (("config", "build"), "test_lora_rank_argument",
+     "quant", "LoRA (`lora_rank`) not implemented: Conv2D/EinsumDense refuse it, Dense/Embedding "
+     "add no LoRA weights and drop it from get_config"),
+    (("training",), "ConvBasicTest.test_lora_rank_argument",
+     "quant", "Conv2D refuses `lora_rank` (NotImplementedError)"),
+    (("training",), "EinsumDenseTest.test_lora_rank_argument",
+     "quant", "EinsumDense refuses `lora_rank` (NotImplementedError)"),
+    (("config", "build", "training"), "test_quantize_dtype_argument",
+     "quant", "quantized dtype policies (`int8_from_mixed_bfloat16`, `int4_...`, `float8_...`) "
+     "unknown: not in get_config as QuantizedDTypePolicy, ValueError on call"),
+    (("config",), "lambda_layer_test.py::LambdaTest.test_lambda_basics",
+     "runtime", "Lambda.get_config serializes `function` as {'class_name': 'function', 'config': "
+     "{'value': ...}} instead of Keras's {'module': 'builtins', 'class_name': 'function', "
+     "'config': 'square', 'registered_name': 'function'}; a `mask` argument is dropped"),
+    (("config",), "merging_test.py::MergingLayersTest.test_basic[dot_",
+     "runtime", "Dot.supports_masking is False (Keras: True)"),
+    (("training",), "merging_test.py::MergingLayersTest.test_basic[dot_",
+     "runtime", "a subclassed Model called on a list of inputs builds itself with one KerasTensor "
+     "of nested shape ((2, 4), (2, 4)) (models/functional.py build)"),
+    (("config",), "BatchNormalizationTest.test_renorm_basics#0",
+     "arch", "BatchNormalization get_config: renorm_clipping None where Keras gives {}"),
+    (("config",), "RescalingTest.test_numpy_args",
+     "preproc", "Rescaling get_config keeps numpy scale/offset as __numpy__ dicts; Keras gives floats"),
+    (("build",), "test_basics_with_flash_attention",
+     "runtime", "a layer with dtype='float16' does not autocast float32 inputs to its compute "
+     "dtype (Keras's Layer.__call__ does when autocast=True): mat1 and mat2 dtype mismatch"),
+    (("training",), "BatchNormalizationTest.test_bn_basics#",
+     "runtime/trainer", "fit does not call the model with training=True: a subclassed Model's "
+     "call(x, training=False) runs BatchNormalization in inference mode during fit"),
+]
+
+
+def _known_failure(check, spec_id):
+    for checks, fragment, owner, bug in KNOWN_FAILURES:
+        if check in checks and fragment in spec_id:
+            return f"{owner}: {bug}"
+    return None
 
 
 # ---------------------------------------------------------------------------- spec resolution
@@ -223,8 +261,8 @@ def _params(check):
         reason = _skip_reason(spec)
         if reason:
             marks.append(pytest.mark.skip(reason=reason))
-        elif (check, spec["id"]) in KNOWN_FAILURES:
-            marks.append(pytest.mark.xfail(reason=KNOWN_FAILURES[(check, spec["id"])], strict=True))
+        elif _known_failure(check, spec["id"]):
+            marks.append(pytest.mark.xfail(reason=_known_failure(check, spec["id"]), strict=True))
         out.append(pytest.param(spec, id=spec["id"].removeprefix("src/layers/"), marks=marks))
     return out
 
