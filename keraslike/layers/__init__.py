@@ -33,6 +33,7 @@ from keraslike.layers.normalization import (
     UnitNormalization,
 )
 from keraslike.layers.preprocessing import (
+    AutoContrast,
     CategoryEncoding,
     CenterCrop,
     Discretization,
@@ -40,8 +41,20 @@ from keraslike.layers.preprocessing import (
     Hashing,
     IntegerLookup,
     Normalization,
+    Pipeline,
+    RandomBrightness,
+    RandomColorDegeneration,
+    RandomContrast,
+    RandomCrop,
+    RandomFlip,
+    RandomGrayscale,
+    RandomInvert,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
     Rescaling,
     Resizing,
+    Solarization,
     StringLookup,
     TextVectorization,
 )

@@ -9,3 +9,20 @@ from keraslike.layers.preprocessing.lookups import IntegerLookup, StringLookup
 from keraslike.layers.preprocessing.normalization import Normalization
 from keraslike.layers.preprocessing.rescaling import Rescaling
 from keraslike.layers.preprocessing.text_vectorization import TextVectorization
+from keraslike.layers.preprocessing.color import (
+    AutoContrast,
+    RandomBrightness,
+    RandomColorDegeneration,
+    RandomContrast,
+    RandomGrayscale,
+    RandomInvert,
+    Solarization,
+)
+from keraslike.layers.preprocessing.geometric import (
+    RandomCrop,
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+)
+from keraslike.layers.preprocessing.pipeline import Pipeline

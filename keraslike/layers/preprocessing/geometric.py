@@ -1,0 +1,279 @@
+"""Geometric augmentations: RandomFlip, RandomRotation, RandomZoom, RandomTranslation,
+RandomShear, RandomCrop (Keras 3's arguments, draws and transforms; batched torch ops)."""
+
+import torch
+
+from keraslike.layers.preprocessing._affine import affine_transform, rotation_shear_matrix
+from keraslike.layers.preprocessing.augmentation_base import (
+    FILL_MODES,
+    INTERPOLATIONS,
+    BaseAugmentation,
+    check_choice,
+)
+from keraslike.layers.preprocessing.image import resize_nchw
+
+HORIZONTAL, VERTICAL, HORIZONTAL_AND_VERTICAL = "horizontal", "vertical", "horizontal_and_vertical"
+
+
+class _AffineAugmentation(BaseAugmentation):
+    """Shared arguments of the layers that resample through an affine transform."""
+
+    def __init__(self, fill_mode="reflect", interpolation="bilinear", fill_value=0.0, **kwargs):
+        super().__init__(**kwargs)
+        name = type(self).__name__
+        check_choice(name, "fill_mode", fill_mode, FILL_MODES)
+        check_choice(name, "interpolation", interpolation, INTERPOLATIONS)
+        self.fill_mode = fill_mode
+        self.interpolation = interpolation
+        self.fill_value = fill_value
+
+    def _resample(self, images, transforms):
+        return affine_transform(
+            images, transforms, self.interpolation, self.fill_mode, self.fill_value,
+            self.data_format,
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "fill_mode": self.fill_mode,
+                "fill_value": self.fill_value,
+                "interpolation": self.interpolation,
+            }
+        )
+        return config
+
+
+class RandomFlip(BaseAugmentation):
+    """Randomly flips images horizontally and/or vertically (each image with probability 1/2).
+
+    As in Keras, `"horizontal_and_vertical"` draws one coin per image and flips it both ways.
+
+    Args:
+        mode: `"horizontal"`, `"vertical"` or `"horizontal_and_vertical"` (default).
+        seed: Integer seed.
+        data_format: `"channels_last"` (default) or `"channels_first"`.
+    """
+
+    _USE_BASE_FACTOR = False
+
+    def __init__(self, mode=HORIZONTAL_AND_VERTICAL, seed=None, data_format=None, **kwargs):
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        check_choice("RandomFlip", "mode", mode, (HORIZONTAL, VERTICAL, HORIZONTAL_AND_VERTICAL))
+        self.mode = mode
+
+    def transform_images(self, images, training):
+        if not training:
+            return images
+        flips = self.uniform((images.shape[0], 1, 1, 1), device=images.device) <= 0.5
+        h_axis, w_axis = self.spatial_axes
+        out = images
+        if self.mode in (HORIZONTAL, HORIZONTAL_AND_VERTICAL):
+            out = torch.where(flips, out.flip(w_axis), out)
+        if self.mode in (VERTICAL, HORIZONTAL_AND_VERTICAL):
+            out = torch.where(flips, out.flip(h_axis), out)
+        return out
+
+    def get_config(self):
+        config = super().get_config()
+        config["mode"] = self.mode
+        return config
+
+
+class RandomRotation(_AffineAugmentation):
+    """Randomly rotates images by `factor * 360` degrees (counter-clockwise for positive).
+
+    Args:
+        factor: A float `f` (angles in `[-f, f] * 360`) or a pair `(lower, upper)`.
+        fill_mode: `"reflect"` (default), `"wrap"`, `"constant"` or `"nearest"`.
+        interpolation: `"bilinear"` (default) or `"nearest"`.
+        seed: Integer seed.
+        fill_value: Value outside the image for `fill_mode="constant"`.
+        data_format: `"channels_last"` (default) or `"channels_first"`.
+    """
+
+    def __init__(self, factor, fill_mode="reflect", interpolation="bilinear", seed=None,
+                 fill_value=0.0, data_format=None, **kwargs):
+        super().__init__(
+            factor=factor, fill_mode=fill_mode, interpolation=interpolation, seed=seed,
+            fill_value=fill_value, data_format=data_format, **kwargs,
+        )
+
+    def transform_images(self, images, training):
+        if not training:
+            return images
+        b = images.shape[0]
+        h, w = (images.shape[i] for i in self.spatial_axes)
+        angle = self.uniform((b,), self.factor[0] * 360.0, self.factor[1] * 360.0)
+        zeros = torch.zeros_like(angle)
+        matrix = rotation_shear_matrix(angle, zeros, zeros, h, w)
+        return self._resample(images, matrix.to(images.device, non_blocking=True))
+
+    def get_config(self):
+        config = super().get_config()
+        config["factor"] = self.factor
+        return config
+
+
+def _factor_pair(name, arg, factor, allow_none=False):
+    if factor is None and allow_none:
+        return None, None
+    if isinstance(factor, (tuple, list)):
+        if len(factor) != 2:
+            raise ValueError(
+                f"Layer {name}: `{arg}` must be a float or a tuple of two floats. "
+                f"Received: {arg}={factor}"
+            )
+        lower, upper = factor
+    else:
+        lower, upper = -factor, factor
+    if abs(lower) > 1.0 or abs(upper) > 1.0 or lower > upper:
+        raise ValueError(
+            f"Layer {name}: `{arg}` values must be in [-1, 1] with lower <= upper. "
+            f"Received: {arg}={factor}"
+        )
+    return lower, upper
+
+
+class RandomZoom(_AffineAugmentation):
+    """Randomly zooms images in or out (positive factors zoom out, as Keras).
+
+    Args:
+        height_factor: A float `f` (zoom in `[-f, f]`) or a pair `(lower, upper)` of
+            fractions of the height.
+        width_factor: Same for the width; `None` (default) zooms both axes alike.
+        fill_mode, interpolation, seed, fill_value, data_format: As `RandomRotation`.
+    """
+
+    _USE_BASE_FACTOR = False
+
+    def __init__(self, height_factor, width_factor=None, fill_mode="reflect",
+                 interpolation="bilinear", seed=None, fill_value=0.0, data_format=None, **kwargs):
+        super().__init__(
+            fill_mode=fill_mode, interpolation=interpolation, seed=seed, fill_value=fill_value,
+            data_format=data_format, **kwargs,
+        )
+        self.height_factor = height_factor
+        self.width_factor = width_factor
+        self.height_lower, self.height_upper = _factor_pair("RandomZoom", "height_factor", height_factor)
+        self.width_lower, self.width_upper = _factor_pair(
+            "RandomZoom", "width_factor", width_factor, allow_none=True
+        )
+
+    def transform_images(self, images, training):
+        if not training:
+            return images
+        b = images.shape[0]
+        h, w = (images.shape[i] for i in self.spatial_axes)
+        height_zoom = self.uniform((b, 1), 1.0 + self.height_lower, 1.0 + self.height_upper)
+        if self.width_factor is not None:
+            width_zoom = self.uniform((b, 1), 1.0 + self.width_lower, 1.0 + self.width_upper)
+        else:
+            width_zoom = height_zoom
+        zeros = torch.zeros_like(height_zoom)
+        matrix = torch.cat(
+            [
+                width_zoom, zeros, (w - 1.0) / 2.0 * (1.0 - width_zoom),
+                zeros, height_zoom, (h - 1.0) / 2.0 * (1.0 - height_zoom),
+                zeros, zeros,
+            ],
+            dim=1,
+        )
+        return self._resample(images, matrix.to(images.device, non_blocking=True))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"height_factor": self.height_factor, "width_factor": self.width_factor})
+        return config
+
+
+class RandomTranslation(_AffineAugmentation):
+    """Randomly shifts images by fractions of their height and width.
+
+    Args:
+        height_factor: A float `f` (shift in `[-f, f] * height`) or a pair `(lower, upper)`.
+        width_factor: Same for the width.
+        fill_mode, interpolation, seed, fill_value, data_format: As `RandomRotation`.
+    """
+
+    _USE_BASE_FACTOR = False
+
+    def __init__(self, height_factor, width_factor, fill_mode="reflect", interpolation="bilinear",
+                 seed=None, fill_value=0.0, data_format=None, **kwargs):
+        super().__init__(
+            fill_mode=fill_mode, interpolation=interpolation, seed=seed, fill_value=fill_value,
+            data_format=data_format, **kwargs,
+        )
+        self.height_factor = height_factor
+        self.width_factor = width_factor
+        name = "RandomTranslation"
+        self.height_lower, self.height_upper = _factor_pair(name, "height_factor", height_factor)
+        self.width_lower, self.width_upper = _factor_pair(name, "width_factor", width_factor)
+
+    def transform_images(self, images, training):
+        if not training:
+            return images
+        b = images.shape[0]
+        h, w = (images.shape[i] for i in self.spatial_axes)
+        dy = self.uniform((b, 1), self.height_lower, self.height_upper) * h
+        dx = self.uniform((b, 1), self.width_lower, self.width_upper) * w
+        ones, zeros = torch.ones_like(dx), torch.zeros_like(dx)
+        matrix = torch.cat([ones, zeros, -dx, zeros, ones, -dy, zeros, zeros], dim=1)
+        return self._resample(images, matrix.to(images.device, non_blocking=True))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"height_factor": self.height_factor, "width_factor": self.width_factor})
+        return config
+
+
+class RandomCrop(BaseAugmentation):
+    """Randomly crops a `(height, width)` window (one window per batch, as Keras).
+
+    When not training, or when the image is not larger than the target, the largest centred
+    window with the target aspect ratio is cropped and resized to `(height, width)`.
+
+    Args:
+        height, width: Output size.
+        seed: Integer seed.
+        data_format: `"channels_last"` (default) or `"channels_first"`.
+    """
+
+    _USE_BASE_FACTOR = False
+
+    def __init__(self, height, width, seed=None, data_format=None, name=None, **kwargs):
+        super().__init__(seed=seed, data_format=data_format, name=name, **kwargs)
+        self.height = height
+        self.width = width
+
+    def transform_images(self, images, training):
+        h_axis, w_axis = self.spatial_axes
+        in_h, in_w = images.shape[h_axis], images.shape[w_axis]
+        if training and in_h > self.height and in_w > self.width:
+            # The window position is needed on the host to slice: one small read per batch.
+            top = int(self.uniform((), 0.0, float(in_h - self.height + 1)))
+            left = int(self.uniform((), 0.0, float(in_w - self.width + 1)))
+        else:
+            crop_h = max(min(in_h, int(float(in_w * self.height) / self.width)), 1)
+            crop_w = max(min(in_w, int(float(in_h * self.width) / self.height)), 1)
+            top, left = int(float(in_h - crop_h) / 2), int(float(in_w - crop_w) / 2)
+        out = images.narrow(h_axis, top, min(self.height, in_h - top))
+        out = out.narrow(w_axis, left, min(self.width, in_w - left))
+        if out.shape[h_axis] != self.height or out.shape[w_axis] != self.width:
+            nchw = out.permute(0, 3, 1, 2) if self.data_format == "channels_last" else out
+            nchw = resize_nchw(nchw, (self.height, self.width))
+            out = nchw.permute(0, 2, 3, 1) if self.data_format == "channels_last" else nchw
+        return out
+
+    def compute_output_shape(self, input_shape):
+        shape = list(input_shape)
+        rank4 = len(shape) == 4
+        h_axis, w_axis = self.spatial_axes if rank4 else (a - 1 for a in self.spatial_axes)
+        shape[h_axis], shape[w_axis] = self.height, self.width
+        return tuple(shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"height": self.height, "width": self.width})
+        return config
