@@ -26,13 +26,28 @@ from keraslike import (
     tree,
     utils,
 )
-from keraslike.backend import config
+from keraslike import config
+from keraslike.backend.device import device, name_scope
+from keraslike.graph.operation import Operation
+from keraslike.initializers import Initializer
+from keraslike.layers import InputSpec
+from keraslike.losses import Loss
+from keraslike.metrics import Metric
+from keraslike.optimizers import Optimizer
+from keraslike.regularizers import Regularizer
+from keraslike.variables import Variable
 from keraslike.graph.keras_tensor import KerasTensor
 from keraslike.layers import Input, InputLayer, Layer
 from keraslike.models import Model, Sequential
 from keraslike.serialization import registry as _registry
 
 from keraslike._version import __version__
+
+
+def version():
+    """Returns the keraslike version string."""
+    return __version__
+
 
 
 def _register_builtins():

@@ -126,10 +126,6 @@ KNOWN_MISSING = {
 
 # Issue 11 work still to land this session (shrinks with each landing).
 ISSUE_11_TODO = {
-    "": _split(
-        "Initializer InputSpec Loss Metric Operation Optimizer Regularizer Variable device "
-        "name_scope version"
-    ),
     "ops.image": _split(
         "affine_transform crop_images elastic_transform extract_patches extract_patches_3d "
         "gaussian_blur hsv_to_rgb map_coordinates pad_images perspective_transform resize "
@@ -142,22 +138,6 @@ ISSUE_11_TODO = {
     "optimizers": _split(
         "Adafactor Ftrl Lamb LossScaleOptimizer MultiOptimizer Muon OptimizerMap "
         "ScheduleFreeAdamW"
-    ),
-    "config": _split(
-        "backend disable_flash_attention disable_interactive_logging "
-        "enable_flash_attention enable_interactive_logging "
-        "enable_unsafe_deserialization is_flash_attention_enabled "
-        "is_interactive_logging_enabled max_epochs "
-        "max_steps_per_epoch set_max_epochs set_max_steps_per_epoch"
-    ),
-    "backend": _split(
-        "get_uid is_float_dtype is_int_dtype is_keras_tensor result_type standardize_dtype"
-    ),
-    "utils": _split(
-        "Config clear_session deserialize_keras_object disable_interactive_logging "
-        "enable_interactive_logging get_custom_objects get_registered_name get_registered_object "
-        "get_source_inputs is_interactive_logging_enabled is_keras_tensor pack_x_y_sample_weight "
-        "serialize_keras_object standardize_dtype unpack_x_y_sample_weight"
     ),
     "utils.legacy": _split(
         "deserialize_keras_object serialize_keras_object"

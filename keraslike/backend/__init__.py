@@ -13,7 +13,8 @@ from keraslike.backend.config import (
     set_image_data_format,
     standardize_data_format,
 )
-from keraslike.backend.naming import reset_names
+from keraslike.backend.dtypes import is_float_dtype, is_int_dtype, result_type, standardize_dtype
+from keraslike.backend.naming import get_uid, reset_names
 
 
 def clear_session(free_memory=True):
@@ -32,3 +33,11 @@ def clear_session(free_memory=True):
 def backend():
     """Returns the name of the backend: `"torch"`."""
     return "torch"
+
+
+def is_keras_tensor(x):
+    """Returns whether `x` is a symbolic tensor (`keras.Input(...)` or a layer's output on one).
+
+    Symbolic tensors are the ones that carry a `_keras_history` (the graph node that made them).
+    """
+    return hasattr(x, "_keras_history")

@@ -21,6 +21,14 @@ def uniquify(base):
     return base if count == 0 else f"{base}_{count}"
 
 
+def get_uid(prefix=""):
+    """Returns a unique integer id for `prefix` in this session: 1, 2, ... (shared with the
+    default names, as in Keras: after a layer named `dense`, `get_uid("dense")` is 2)."""
+    count = _NAME_COUNTS.get(prefix, 0) + 1
+    _NAME_COUNTS[prefix] = count
+    return count
+
+
 def reset_names():
     """Forgets every name handed out so far (used by `clear_session`)."""
     _NAME_COUNTS.clear()

@@ -9,8 +9,9 @@ elements only). Channels-last inputs reach torch's kernels as permuted views, no
 
 import torch
 import torch.nn.functional as F
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from keraslike.backend import config
+from keraslike.backend import config, runtime_flags
 from keraslike.ops.core import like, to_tensor, to_torch_dtype
 from keraslike.ops.dispatch import keras_op
 
@@ -687,9 +688,13 @@ def dot_product_attention(
             causal = torch.ones(logits.shape[-2:], dtype=torch.bool, device=q.device).tril()
             logits = logits.masked_fill(~causal, _large_negative(dtype))
         out = torch.matmul(torch.softmax(logits, dim=-1), v)
-    elif flash_attention:
-        from torch.nn.attention import SDPBackend, sdpa_kernel
-
+    elif flash_attention is None and runtime_flags.is_flash_attention_enabled() is False:
+        # keras.config.disable_flash_attention(): torch may use any kernel but flash.
+        with sdpa_kernel([SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]):
+            out = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=attn_mask, is_causal=is_causal, scale=scale
+            )
+    elif flash_attention or (flash_attention is None and runtime_flags.is_flash_attention_enabled()):
         with sdpa_kernel([SDPBackend.FLASH_ATTENTION]):
             out = F.scaled_dot_product_attention(
                 q, k, v, attn_mask=attn_mask, is_causal=is_causal, scale=scale

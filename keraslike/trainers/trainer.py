@@ -12,6 +12,7 @@ import warnings
 import torch
 
 from keraslike import optimizers as optimizers_module
+from keraslike.backend import runtime_flags
 from keraslike.backend.traceback_utils import filter_traceback
 from keraslike.graph import nest
 from keraslike.graph.keras_tensor import KerasTensor
@@ -437,6 +438,11 @@ class Trainer:
                 )
             if not 0 < validation_split < 1:
                 raise ValueError(f"`validation_split` must be in (0, 1). Received: {validation_split}")
+        if runtime_flags.max_epochs():  # keras.config.set_max_epochs: a debugging cap
+            epochs = min(epochs, runtime_flags.max_epochs())
+        if runtime_flags.max_steps_per_epoch():
+            cap = runtime_flags.max_steps_per_epoch()
+            steps_per_epoch = min(steps_per_epoch, cap) if steps_per_epoch else cap
         data = structures.make_data(self, x, y, sample_weight, batch_size, shuffle, steps_per_epoch, "fit")
         val_data = None
         if validation_split and validation_data is None:

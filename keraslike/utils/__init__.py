@@ -5,7 +5,27 @@ from keraslike.serialization.registry import (
     custom_object_scope,
     register_keras_serializable,
 )
+from keraslike.backend import clear_session, is_keras_tensor
+from keraslike.backend.dtypes import standardize_dtype
+from keraslike.backend.runtime_flags import (
+    disable_interactive_logging,
+    enable_interactive_logging,
+    is_interactive_logging_enabled,
+)
+from keraslike.serialization import (
+    deserialize_keras_object,
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
+    serialize_keras_object,
+)
 from keraslike.utils.dataset_utils import split_dataset
+from keraslike.utils.keras_api_utils import (
+    Config,
+    get_source_inputs,
+    pack_x_y_sample_weight,
+    unpack_x_y_sample_weight,
+)
 from keraslike.utils.file_utils import get_file
 from keraslike.utils.model_visualization import model_to_dot, plot_model
 from keraslike.utils.numerical_utils import normalize, to_categorical
@@ -15,6 +35,21 @@ from keraslike.utils.rng_utils import set_random_seed
 from keraslike.utils.sequence_utils import pad_sequences
 
 __all__ = [
+    "Config",
+    "clear_session",
+    "deserialize_keras_object",
+    "disable_interactive_logging",
+    "enable_interactive_logging",
+    "get_custom_objects",
+    "get_registered_name",
+    "get_registered_object",
+    "get_source_inputs",
+    "is_interactive_logging_enabled",
+    "is_keras_tensor",
+    "pack_x_y_sample_weight",
+    "serialize_keras_object",
+    "standardize_dtype",
+    "unpack_x_y_sample_weight",
     "CustomObjectScope",
     "Progbar",
     "PyDataset",

@@ -1,11 +1,14 @@
 """Keras 3's progress bar, with the same output byte for byte and no per-step host sync."""
 
+import logging
 import math
 import os
 import sys
 import time
 
 import numpy as np
+
+from keraslike.backend import runtime_flags
 
 
 class Progbar:
@@ -213,6 +216,11 @@ class Progbar:
         return total / max(1, count)
 
     def _write(self, message):
+        if not runtime_flags.is_interactive_logging_enabled():
+            # keras.config.disable_interactive_logging(): messages go to Python logging instead.
+            if message.strip():
+                logging.getLogger("keras").info(message.strip("\r\n\b"))
+            return
         try:
             sys.stdout.write(message)
         except UnicodeEncodeError:
