@@ -127,9 +127,7 @@ KNOWN_MISSING = {
 # Issue 11 work still to land this session (shrinks with each landing).
 ISSUE_11_TODO = {
     "ops.image": _split(
-        "affine_transform crop_images elastic_transform extract_patches extract_patches_3d "
-        "gaussian_blur hsv_to_rgb map_coordinates pad_images perspective_transform resize "
-        "rgb_to_grayscale rgb_to_hsv scale_and_translate sobel_edges ssim"
+        "elastic_transform extract_patches_3d perspective_transform scale_and_translate"
     ),
     "losses": _split(
         "CTC CategoricalGeneralizedCrossEntropy Circle Dice Tversky "

@@ -659,7 +659,7 @@ __all__ += [
     "vsplit",
 ]
 
-from keraslike.ops import linalg  # noqa: E402
+from keraslike.ops import image, linalg  # noqa: E402
 from keraslike.ops.linalg import (  # noqa: E402
     cholesky_inverse,
     eig,
