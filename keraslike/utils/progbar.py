@@ -10,6 +10,9 @@ import numpy as np
 
 from keraslike.backend import runtime_flags
 
+# Off a terminal, a long epoch prints a plain progress line at most this often (seconds).
+PLAIN_LINE_INTERVAL = 30.0
+
 
 class Progbar:
     """Displays a progress bar.
@@ -20,7 +23,12 @@ class Progbar:
      10/100 ━━━━━━━━━━━━━━━━━━━━ 0s 5ms/step - loss: 0.1234
     ```
 
-    (with the same ANSI bold/colour codes). Metrics not listed in
+    (with the same ANSI bold/colour codes) on a terminal or in a notebook. Elsewhere (stdout
+    redirected to a file or a pipe) `verbose=1` prints plain lines instead, with no `\r`,
+    backspaces or colour codes: one when the epoch ends and one every 30 seconds of a long
+    epoch. Keras redraws into files too; we do not. After
+    `keras.config.disable_interactive_logging()` those plain lines go to Python's `logging`.
+    Metrics not listed in
     `stateful_metrics` are averaged over the steps seen, weighted by the number of
     steps each update covers; stateful metrics are shown as given.
 
@@ -88,10 +96,13 @@ class Progbar:
             or "posix" in sys.modules
             or "PYCHARM_HOSTED" in os.environ
         )
+        # Not Keras's: where nobody watches a redraw (a file, a pipe, CI logs), plain lines.
+        self._plain_display = not runtime_flags.is_interactive_logging_enabled() or not _stdout_is_terminal()
         self._seen_so_far = 0
         self._values = {}  # name -> [sum of value * steps, steps]
         self._values_order = []
         self._start = time.time()
+        self._last_plain_line = self._start
         self._last_update = 0
         self._time_at_epoch_start = self._start
         self._time_after_first_step = None
@@ -141,7 +152,11 @@ class Progbar:
         now = time.time()
         time_per_unit = self._estimate_step_duration(current, now)
 
-        if self.verbose == 1:
+        if self.verbose == 1 and self._plain_display:
+            if finalize or now - self._last_plain_line >= PLAIN_LINE_INTERVAL:
+                self._write(self._plain_line(current, now, time_per_unit, finalize))
+                self._last_plain_line = now
+        elif self.verbose == 1:
             if now - self._last_update < self.interval and not finalize:
                 return
             self._write(self._line_verbose_1(current, now, time_per_unit, finalize))
@@ -198,6 +213,19 @@ class Progbar:
         self._prev_total_width = total_width
         return message
 
+    def _plain_line(self, current, now, time_per_unit, finalize):
+        """`250/500 - ETA 3s - 12ms/step - loss: 0.1234`: one line, no control characters."""
+        count = f"{current}/{self.target}" if self.target is not None else f"{current}/Unknown"
+        if finalize or not self.target:
+            timing = f"{now - self._start:.0f}s"
+        else:
+            timing = f"ETA {time_per_unit * (self.target - current):.0f}s"
+        info = f"{count} - {timing} -{_format_time(time_per_unit, self.unit_name)}"
+        for name in self._values_order:
+            avg = self._average(name)
+            info += f" - {name}: {avg:.4f}" if abs(avg) > 1e-3 else f" - {name}: {avg:.4e}"
+        return info + "\n"
+
     def _line_verbose_2(self, current, now, time_per_unit):
         numdigits = int(math.log10(self.target)) + 1
         info = f"%{numdigits}d/%d" % (current, self.target)
@@ -242,6 +270,15 @@ class Progbar:
         if current == 1:
             self._time_after_first_step = now
         return time_per_unit
+
+
+def _stdout_is_terminal():
+    """Whether someone watches stdout redraw: a terminal, a notebook or an IDE console."""
+    return (
+        (hasattr(sys.stdout, "isatty") and sys.stdout.isatty())
+        or "ipykernel" in sys.modules
+        or "PYCHARM_HOSTED" in os.environ
+    )
 
 
 def _format_time(time_per_unit, unit_name):

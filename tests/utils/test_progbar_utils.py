@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 import torch
 
+from keraslike.utils import progbar as progbar_module
+
 from keraslike.utils import Progbar
+
+
+@pytest.fixture(autouse=True)
+def _as_on_a_terminal(monkeypatch):
+    """Keras's displays are compared as a terminal shows them (captured stdout is a pipe)."""
+    monkeypatch.setattr(progbar_module, "_stdout_is_terminal", lambda: True)
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +43,7 @@ def _run(bar_class, steps, dynamic=None, **kwargs):
         bar = bar_class(**kwargs)
         if dynamic is not None:
             bar._dynamic_display = dynamic
+            bar._plain_display = False  # Keras's displays, as on a terminal (ours only)
         for t, current, values, finalize in steps:
             clock.now = 1000.0 + t
             bar.update(current, values, finalize=finalize)
@@ -99,8 +108,62 @@ def test_keras_style_line(monkeypatch):
     assert plain == " 10/100 " + "━" * 20 + " 0s 5ms/step - loss: 0.1234"
 
 
-def test_default_display_rule_is_keras(keras_progbar):
+def test_default_display_rule_is_keras_on_a_terminal(keras_progbar):
     assert Progbar(5)._dynamic_display == keras_progbar(5)._dynamic_display
+
+
+class _Pipe(io.StringIO):
+    def isatty(self):
+        return False
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+REAL_TERMINAL_CHECK = progbar_module._stdout_is_terminal
+
+
+def _long_epoch(stdout, steps=500, dt=0.2):
+    clock = _Clock()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(progbar_module, "_stdout_is_terminal", REAL_TERMINAL_CHECK)
+        patch.setattr(time, "time", clock)
+        patch.setattr(sys, "stdout", stdout)
+        bar = Progbar(target=steps)
+        for i in range(1, steps + 1):
+            clock.now = 1000.0 + i * dt
+            bar.update(i, [("loss", torch.tensor(1.0 / i)), ("accuracy", 0.5)])
+    return stdout.getvalue()
+
+
+def test_a_piped_epoch_prints_a_few_plain_lines():
+    out = _long_epoch(_Pipe())  # 500 steps over 100 s: a line each 30 s, and the last
+    assert len(out.encode()) < 2048
+    assert not any(c in out for c in "\r\b\x1b")
+    lines = out.splitlines()
+    assert len(lines) == 4
+    assert lines[0] == "150/500 - ETA 70s - 200ms/step - loss: 0.0373 - accuracy: 0.5000"
+    assert lines[-1].startswith("500/500 - 100s - 200ms/step - loss: ")
+
+
+def test_disabled_interactive_logging_logs_plain_lines(caplog):
+    from keraslike import config
+
+    assert config.is_interactive_logging_enabled()
+    interactive = _long_epoch(_Terminal(), steps=20, dt=0.01)
+    assert "\x1b[1m" in interactive and "\b" in interactive
+    config.disable_interactive_logging()
+    try:
+        with caplog.at_level("INFO", logger="keras"):
+            printed = _long_epoch(_Terminal(), steps=20, dt=0.01)
+    finally:
+        config.enable_interactive_logging()
+    assert printed == ""
+    messages = [r.getMessage() for r in caplog.records if r.name == "keras"]
+    assert len(messages) == 1 and messages[0].startswith("20/20 - 0s - 10ms/step")
+    assert not any(c in messages[0] for c in "\r\b\x1b")
 
 
 def test_tensor_values_print_like_the_same_floats(keras_progbar, monkeypatch):
