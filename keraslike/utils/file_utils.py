@@ -240,7 +240,15 @@ def get_file(
         os.makedirs(datadir, exist_ok=True)
         fetch = downloader if downloader is not None else download_file
         print(f"Downloading data from {origin}", flush=True)
-        fetch(origin, target)
+        try:
+            fetch(origin, target)
+        except OSError as error:  # URLError, socket errors, refused connections...
+            checksum = f" Its {_algorithm_name(file_hash, hash_algorithm)} checksum should be {file_hash}." if file_hash else ""
+            raise FileNotFoundError(
+                f"Could not download {origin} ({getattr(error, 'reason', error)}). Without a "
+                f"network, download the file elsewhere and put it at {target} (the cache folder "
+                f"is {datadir}; set KERAS_HOME or `cache_dir` to use another).{checksum}"
+            ) from error
     check_file_hash(target, file_hash, hash_algorithm)
 
     if extraction_dir is not None:
@@ -250,6 +258,12 @@ def get_file(
                 raise ValueError(f"Could not extract {target}: not a {fmt} archive.")
         return extraction_dir
     return target
+
+
+def _algorithm_name(file_hash, hash_algorithm):
+    if hash_algorithm in ("sha256", "md5"):
+        return hash_algorithm
+    return "sha256" if len(file_hash) == 64 else "md5"
 
 
 def extract_archive(file_path, path=".", archive_format="auto"):

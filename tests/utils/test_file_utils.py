@@ -122,3 +122,21 @@ def test_extraction_refuses_paths_leaving_the_folder(tmp_path):
     with pytest.raises(tarfile.TarError):
         file_utils.extract_archive(evil_tar, tmp_path / "out2")
     assert not (tmp_path / "evil2.txt").exists()
+
+
+def test_offline_download_says_where_to_put_the_file(tmp_path, capsys):
+    import urllib.error
+
+    def offline(origin, target):
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    digest = "a" * 64
+    with pytest.raises(FileNotFoundError) as info:
+        get_file("mnist.npz", origin="https://example.com/mnist.npz", cache_dir=str(tmp_path),
+                 file_hash=digest, downloader=offline)
+    message = str(info.value)
+    target = os.path.join(str(tmp_path), "datasets", "mnist.npz")
+    assert "Could not download https://example.com/mnist.npz" in message
+    assert "name resolution" in message and f"put it at {target}" in message
+    assert f"sha256 checksum should be {digest}" in message
+    assert not os.path.exists(target)
