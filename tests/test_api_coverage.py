@@ -129,10 +129,6 @@ ISSUE_11_TODO = {
     "ops.image": _split(
         "elastic_transform extract_patches_3d perspective_transform scale_and_translate"
     ),
-    "losses": _split(
-        "CTC CategoricalGeneralizedCrossEntropy Circle Dice Tversky "
-        "categorical_generalized_cross_entropy circle ctc dice tversky"
-    ),
     "optimizers": _split(
         "Adafactor Ftrl Lamb LossScaleOptimizer MultiOptimizer Muon OptimizerMap "
         "ScheduleFreeAdamW"

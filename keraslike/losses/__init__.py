@@ -48,6 +48,18 @@ from keraslike.losses.functions import (
     squared_hinge,
 )
 from keraslike.losses.loss import Loss, reduce_weighted_values
+from keraslike.losses.more_losses import (
+    CTC,
+    CategoricalGeneralizedCrossEntropy,
+    Circle,
+    Dice,
+    Tversky,
+    categorical_generalized_cross_entropy,
+    circle,
+    ctc,
+    dice,
+    tversky,
+)
 from keraslike.losses.serialization import (
     BUILTIN_FUNCTIONS,
     MODULE_TABLES,
@@ -70,6 +82,8 @@ ALL_OBJECTS = (
     mean_squared_error, mean_absolute_error, mean_absolute_percentage_error,
     mean_squared_logarithmic_error, cosine_similarity, log_cosh, huber,
     hinge, squared_hinge, categorical_hinge,
+    Dice, Tversky, Circle, CategoricalGeneralizedCrossEntropy, CTC,
+    dice, tversky, circle, categorical_generalized_cross_entropy, ctc,
 )
 
 ALL_OBJECTS_DICT = {obj.__name__: obj for obj in ALL_OBJECTS}
