@@ -12,6 +12,30 @@ class SavedFileError(ValueError):
         super().__init__(f"Cannot load {self.path!r}: {problem}")
 
 
+class malformed_config:
+    """Context: errors a malformed config provokes while a model is rebuilt name the file.
+
+    A config from a file can hold any value where a layer expects another (a string for a
+    dict, a negative size, a missing key); the layer code then fails with whatever Python or
+    torch raises. Inside this context those become a `SavedFileError` (a ValueError) naming the
+    file, chained to the original error. `ValueError` and `TypeError` pass unchanged.
+    """
+
+    _WRAPPED = (AttributeError, KeyError, IndexError, RuntimeError, OverflowError, AssertionError)
+
+    def __init__(self, path):
+        self.path = path
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, tb):
+        if kind is not None and issubclass(kind, self._WRAPPED):
+            problem = f"its model config is malformed ({kind.__name__}: {error})."
+            raise SavedFileError(self.path, problem) from error
+        return False
+
+
 class SavedFileNotFoundError(SavedFileError, FileNotFoundError):
     """A path that does not exist (both a `ValueError`, as Keras raises, and a `FileNotFoundError`)."""
 

@@ -16,7 +16,7 @@ import zlib
 from keraslike._version import __version__
 from keraslike.saving import keras_h5
 from keraslike.saving.atomic import atomic_write, remove_stale
-from keraslike.saving.errors import SavedFileError
+from keraslike.saving.errors import SavedFileError, malformed_config
 from keraslike.saving.native import to_json
 from keraslike.serialization import keras_objects, registry
 
@@ -122,14 +122,15 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             )
         with registry.custom_object_scope(custom_objects or {}):
             compile_config = config.pop("compile_config", None) if isinstance(config, dict) else None
-            model = keras_objects.deserialize_keras_object(
-                config, custom_objects=custom_objects, safe_mode=safe_mode
-            )
-            if compile and compile_config and hasattr(model, "compile_from_config"):
-                model.compile_from_config(compile_config)
-                optimizer = getattr(model, "optimizer", None)
-                if optimizer is not None and not optimizer.built:
-                    optimizer.build(model.trainable_weights)
+            with malformed_config(filepath):
+                model = keras_objects.deserialize_keras_object(
+                    config, custom_objects=custom_objects, safe_mode=safe_mode
+                )
+                if compile and compile_config and hasattr(model, "compile_from_config"):
+                    model.compile_from_config(compile_config)
+                    optimizer = getattr(model, "optimizer", None)
+                    if optimizer is not None and not optimizer.built:
+                        optimizer.build(model.trainable_weights)
             with tempfile.TemporaryDirectory(prefix="keraslike-keras-") as scratch:
                 weights_path = os.path.join(scratch, "weights.h5")  # our name, not the archive's
                 try:

@@ -290,8 +290,16 @@ def read_weights(f, model, filepath, skip_mismatch=False, load_optimizer=True):
 
     Raises:
         ValueError: Listing the weights missing from the file, unexpected in it, or of another
-            shape (unless `skip_mismatch`).
+            shape (unless `skip_mismatch`); a `SavedFileError` for HDF5 data h5py cannot read.
     """
+    try:
+        _read_weights(f, model, filepath, skip_mismatch, load_optimizer)
+    except (KeyError, RuntimeError, OSError) as error:  # h5py's errors for corrupt HDF5 data
+        message = f"its HDF5 data is corrupt ({type(error).__name__}: {error})."
+        raise SavedFileError(filepath, message) from error
+
+
+def _read_weights(f, model, filepath, skip_mismatch, load_optimizer):
     h5py = import_h5py()
     report = _Report(filepath)
     visited_groups = set()
@@ -380,10 +388,18 @@ def read_optimizer(group, model, optimizer, filepath, h5py):
     layouts = {id(layer._find_tensor(spec.attr)): spec.layout for layer, spec in model._weight_entries()}
     values = []
     for key, tensor, ref in zip(keys, optimizer._variables, optimizer._variable_refs):
-        value = _read_dataset(group, key, h5py, filepath)
+        layout = None
         if ref is not None:
             layout = layouts.get(id(optimizer._trainable_variables[ref]))
-            if layout is not None:
-                value = layout.to_torch(value)
+        expected = layout.keras_shape(tensor.shape) if layout is not None else tuple(tensor.shape)
+        value = _read_dataset(group, key, h5py, filepath, expected)
+        if value is None:
+            raise SavedFileError(
+                filepath,
+                f"optimizer variable {group.name}/{key} has shape {tuple(group[key].shape)}, "
+                f"the model's optimizer expects {tuple(expected)}.",
+            )
+        if layout is not None:
+            value = layout.to_torch(value)
         values.append(value.contiguous())
     optimizer.set_weights(values)

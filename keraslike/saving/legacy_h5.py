@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 
 from keraslike.saving import keras_h5
-from keraslike.saving.errors import SavedFileError
+from keraslike.saving.errors import SavedFileError, malformed_config
 from keraslike.serialization import keras_objects, registry
 
 
@@ -117,9 +117,10 @@ def load_model(f, filepath, custom_objects=None, compile=True, safe_mode=True):
         message = f"the 'model_config' attribute is not valid JSON ({e})."
         raise SavedFileError(filepath, message) from None
     with registry.custom_object_scope(custom_objects or {}):
-        model = keras_objects.deserialize_keras_object(
-            config, custom_objects=custom_objects, safe_mode=safe_mode
-        )
+        with malformed_config(filepath):
+            model = keras_objects.deserialize_keras_object(
+                config, custom_objects=custom_objects, safe_mode=safe_mode
+            )
         load_weights(model, f, filepath, by_name=True)
         raw = f.attrs.get("training_config")
         if compile and raw is not None and hasattr(model, "compile_from_config"):

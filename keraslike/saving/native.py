@@ -24,7 +24,7 @@ import torch
 from keraslike import optimizers
 from keraslike._version import __version__
 from keraslike.saving import materialize
-from keraslike.saving.errors import SavedFileError
+from keraslike.saving.errors import SavedFileError, malformed_config
 from keraslike.saving.safetensors_io import TensorReader, read_header, write_file
 from keraslike.serialization import keras_objects, registry
 
@@ -265,7 +265,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     config = _metadata_json(header, "model_config")
     if not isinstance(config, dict) or "class_name" not in config:
         raise SavedFileError(filepath, "the 'model_config' metadata is not a serialized model.")
-    with registry.custom_object_scope(custom_objects or {}):
+    with registry.custom_object_scope(custom_objects or {}), malformed_config(filepath):
         model = _build(header, config, custom_objects, safe_mode, filepath)
         pairs = _match_or_raise(header, weight_tensors(model), filepath)
         with TensorReader(header) as reader:
