@@ -143,3 +143,30 @@ def test_subclassed_model_is_refused(tmp_path):
 
     with pytest.raises(ValueError, match="has no graph"):
         to_torch_source(Sub(), tmp_path / "m.py")
+
+
+def test_state_dict_of_the_hand_written_module_loads_into_the_model_and_back(tmp_path):
+    """Interop both ways: torch's BatchNorm2d keys (num_batches_tracked included) load into the
+    Keras model, and the model's state_dict loads into the torch modules."""
+    model = _settle(_everything_else())
+    conv = model.layers[2]
+    norm = model.layers[3]
+    torch_conv = torch.nn.Conv2d(3, 6, 3, stride=2, bias=False)
+    torch_norm = torch.nn.BatchNorm2d(6, eps=1e-3)
+    torch_conv.load_state_dict({"weight": conv.weight.detach()})
+    with torch.no_grad():
+        torch_norm.running_mean.uniform_(-1, 1)
+        torch_norm.weight.uniform_(0.5, 1.5)
+    state = {f"{norm.name}.{k}": v for k, v in torch_norm.state_dict().items()}
+    assert f"{norm.name}.num_batches_tracked" in state
+    result = model.load_state_dict(state, strict=False)
+    assert not result.unexpected_keys
+    torch.testing.assert_close(norm.running_mean, torch_norm.running_mean)
+    torch.testing.assert_close(norm.weight, torch_norm.weight)
+    back = torch.nn.BatchNorm2d(6, eps=1e-3)
+    prefix = norm.name + "."
+    back.load_state_dict({k[len(prefix):]: v for k, v in model.state_dict().items() if k.startswith(prefix)}, strict=True)
+    torch.testing.assert_close(back.running_var, norm.running_var)
+    x = torch.randn(2, 5, 5, 6)
+    with torch.no_grad():
+        torch.testing.assert_close(norm(x, training=False), back.eval()(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1))

@@ -375,6 +375,12 @@ class BatchNormalization(Layer):
         self.moving_stddev.copy_(new_stddev)
         self.running_var.copy_(F.relu(new_stddev * new_stddev - eps))
 
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing, unexpected, errors):
+        # A state_dict from torch's BatchNormNd carries `num_batches_tracked`, which Keras's
+        # batch normalization has no use for (its momentum is fixed): accept and drop it.
+        state_dict.pop(prefix + "num_batches_tracked", None)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing, unexpected, errors)
+
     def compute_output_shape(self, input_shape):
         _check_axes(self, self.axis, input_shape)
         return tuple(input_shape)
