@@ -51,7 +51,6 @@ PENDING = {
             "RandomSaturation RandomSharpness RandomShear RandomTranslation RandomZoom "
             "STFTSpectrogram MelSpectrogram Solarization SpectralNormalization StringLookup "
             "TextVectorization")),
-        ("18 runtime", _split("TorchModuleWrapper")),
     ],
     "utils": [
         ("12 preprocessing", _split(

@@ -1,6 +1,7 @@
 """KerasTensor: the symbolic tensor that records a graph when layers and ops are called on it."""
 
 import operator
+import sys
 
 import torch
 
@@ -67,10 +68,27 @@ class KerasTensor:
 
     @classmethod
     def __torch_function__(cls, func, types, args=(), kwargs=None):
-        """Any torch function applied to a KerasTensor records a graph node instead of running."""
+        """Any torch function applied to a KerasTensor records a graph node instead of running.
+
+        Inside a plain `torch.nn.Module` called on KerasTensors, the whole module call becomes
+        one node instead (the module wrapped in a `TorchModuleWrapper` layer).
+        """
         from keraslike.graph.operation import TorchFunction
 
+        captured = _module_call_result()
+        if captured is not None:
+            return captured
         return TorchFunction(func)(*args, **(kwargs or {}))
+
+    def __getattr__(self, name):
+        # Tensor methods (`x.flatten(1)`, `x.view(...)`) inside a plain torch module called on
+        # KerasTensors: part of the module's wrapped call (see `__torch_function__`).
+        if not name.startswith("_") and hasattr(torch.Tensor, name):
+            captured = _module_call_result()
+            if captured is not None:
+                attr = getattr(torch.Tensor, name)
+                return (lambda *args, **kwargs: captured) if callable(attr) else captured
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
 
 def _binary(fn, reflected=False):
@@ -123,6 +141,48 @@ KerasTensor.__pos__ = lambda self: self
 KerasTensor.__getitem__ = _binary(operator.getitem)
 # Equality stays identity-based (KerasTensors are dict keys and set members); use keras.ops.equal.
 KerasTensor.__hash__ = object.__hash__
+
+
+# A plain torch module called on KerasTensors (`torch.nn.Linear(4, 2)(inputs)`) cannot run: its
+# forward would record its ops with the module's parameters as constants, which no model would
+# hold or train. Instead the first torch function (or tensor method) its forward applies to a
+# KerasTensor wraps the whole module call (`layers.TorchModuleWrapper`, registered here by the
+# layers package) and returns the wrapper's symbolic output; every later op of that same call
+# returns that output unchanged, so the module's `forward` returns it. Found by looking up the
+# stack for the outermost `nn.Module` call that is not a keraslike layer (only at graph
+# construction, never when a model runs).
+_MODULE_WRAPPER = []
+_CALL_IMPL_CODE = torch.nn.Module._call_impl.__code__
+_CAPTURED = []  # [(frame of the module call, its symbolic result)], pruned when frames return
+
+
+def register_module_wrapper(wrap):
+    """Sets `wrap(module, args, kwargs)`, which wraps a torch module called on KerasTensors."""
+    _MODULE_WRAPPER[:] = [wrap]
+
+
+def _module_call_result():
+    if not _MODULE_WRAPPER:
+        return None
+    frame, outermost, on_stack = sys._getframe(2), None, set()
+    while frame is not None:
+        on_stack.add(id(frame))
+        if frame.f_code is _CALL_IMPL_CODE:
+            module = frame.f_locals.get("self")
+            if "_inbound_nodes" in getattr(module, "__dict__", {}):
+                break  # a keraslike layer's own call (on meta tensors): not a plain module's
+            outermost = frame
+        frame = frame.f_back
+    _CAPTURED[:] = [(f, r) for f, r in _CAPTURED if id(f) in on_stack]
+    if outermost is None:
+        return None
+    for f, result in _CAPTURED:
+        if f is outermost:
+            return result
+    local = outermost.f_locals
+    result = _MODULE_WRAPPER[0](local["self"], local.get("args", ()), local.get("kwargs") or {})
+    _CAPTURED.append((outermost, result))
+    return result
 
 
 def is_keras_tensor(x):

@@ -3,6 +3,11 @@
 Meta tensors carry shapes and dtypes but no memory, and compute nothing. Unknown (`None`)
 dimensions are given a placeholder size; the call runs twice with two different placeholders, and
 an output dimension that differs between the runs is unknown (`None`) in the result.
+
+A call that cannot run on meta tensors (it reads values: `.item()`, a repeat count computed from
+the data, data-dependent shapes) runs instead on small real tensors (on the module's device,
+without gradients, with the random state and the module's buffers restored afterwards), with the
+same two-placeholder rule for unknown dimensions.
 """
 
 import torch
@@ -94,6 +99,41 @@ def _run_with_retries(fn, args, kwargs, module, placeholder):
                 raise
 
 
+_REAL_PLACEHOLDER_SIZES = (2, 3)
+
+
+def _to_real(tensor, placeholder, device, generator):
+    shape = tuple(placeholder if d is None else d for d in tensor.shape)
+    dtype = torch_dtype(tensor.dtype)
+    if dtype.is_floating_point or dtype.is_complex:
+        return torch.rand(shape, generator=generator, dtype=dtype).to(device)
+    return torch.zeros(shape, dtype=dtype, device=device)
+
+
+def _run_on_real(fn, args, kwargs, module, placeholder):
+    device = next((p.device for p in module.parameters()), None) if module is not None else None
+    generator = torch.Generator().manual_seed(0)
+    real_args, real_kwargs = nest.map_structure(
+        lambda x: _to_real(x, placeholder, device or "cpu", generator)
+        if isinstance(x, KerasTensor)
+        else x,
+        (args, kwargs),
+    )
+    saved = (
+        {name: b.clone() for name, b in module.named_buffers()} if module is not None else {}
+    )
+    try:
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+            return fn(*real_args, **real_kwargs)
+    finally:
+        if saved:  # e.g. BatchNormalization's moving statistics
+            buffers = dict(module.named_buffers())
+            with torch.no_grad():
+                for name, value in saved.items():
+                    if name in buffers and buffers[name].shape == value.shape:
+                        buffers[name].copy_(value)
+
+
 def _merge_leaf(first, second):
     if isinstance(first, torch.Tensor):
         shape = tuple(a if a == b else None for a, b in zip(first.shape, second.shape))
@@ -119,14 +159,24 @@ def infer_output_spec(fn, args, kwargs, module=None, description=None):
     try:
         runs = [_run_with_retries(fn, args, kwargs, module, size) for size in sizes]
     except Exception as error:
-        shapes = [x.shape for x in nest.flatten((args, kwargs)) if isinstance(x, KerasTensor)]
-        what = description or getattr(fn, "__name__", repr(fn))
-        raise type(error)(
-            f"Could not compute the output shape of {what} on inputs of shapes {shapes}: {error}. "
-            "If the call is correct but cannot run on shape-only ('meta') tensors, define "
-            "`compute_output_shape(input_shape)` on the layer."
-        ) from error
+        real_sizes = _REAL_PLACEHOLDER_SIZES if has_unknown else _REAL_PLACEHOLDER_SIZES[:1]
+        try:
+            runs = [_run_on_real(fn, args, kwargs, module, size) for size in real_sizes]
+        except Exception:
+            runs = None
+        if runs is None:
+            _raise_inference_error(error, fn, args, kwargs, description)
     if len(runs) == 1:
         runs.append(runs[0])
     first, second = (nest.flatten(r) for r in runs)
     return nest.pack_like(runs[0], [_merge_leaf(a, b) for a, b in zip(first, second)])
+
+
+def _raise_inference_error(error, fn, args, kwargs, description):
+    shapes = [x.shape for x in nest.flatten((args, kwargs)) if isinstance(x, KerasTensor)]
+    what = description or getattr(fn, "__name__", repr(fn))
+    raise type(error)(
+        f"Could not compute the output shape of {what} on inputs of shapes {shapes}: {error}. "
+        "It fails on shape-only ('meta') tensors and on small real ones; if the call is "
+        "correct, define `compute_output_shape(input_shape)` on the layer."
+    ) from error

@@ -144,6 +144,7 @@ from keraslike.layers.recurrent import (
     StackedRNNCells,
     TimeDistributed,
 )
+from keraslike.layers.torch_module_wrapper import TorchModuleWrapper
 
 
 from keraslike._api_gaps import module_getattr as _module_getattr  # noqa: E402

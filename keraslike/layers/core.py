@@ -345,16 +345,62 @@ class Lambda(Layer):
 
     def get_config(self):
         config = super().get_config()
-        name = getattr(self.function, "__name__", "<lambda>")
-        config.update(
-            {
-                "function": {
-                    "class_name": "__lambda__" if name == "<lambda>" else "function",
-                    "config": {"value": name},
-                },
-                "arguments": self.arguments,
-            }
-        )
+        config.update({"function": _function_config(self.function), "arguments": self.arguments})
         if self._output_shape is not None and not callable(self._output_shape):
             config["output_shape"] = tuple(self._output_shape)
         return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None, safe_mode=None):
+        """Rebuilds a Lambda from `get_config()` output.
+
+        A named function (Keras's `{"class_name": "function", "config": "square", ...}`) is
+        looked up by name in `custom_objects`, `keras.ops` and `keras.activations`; a Python
+        `lambda` is refused (Keras stores its bytecode, which keraslike never loads).
+
+        Raises:
+            ValueError: For a serialized Python `lambda`.
+            TypeError: When no function has that name.
+        """
+        config = dict(config)
+        for key in ("function", "output_shape", "mask"):
+            if isinstance(config.get(key), dict):
+                config[key] = _function_from_config(config[key], custom_objects)
+        if isinstance(config.get("output_shape"), list):
+            config["output_shape"] = tuple(config["output_shape"])
+        return cls(**config)
+
+
+def _function_config(fn):
+    # Keras 3's serialized form of a function (a Python lambda's code is never written).
+    name = getattr(fn, "__name__", "<lambda>")
+    if name == "<lambda>":
+        return {"class_name": "__lambda__", "config": {"value": "<lambda>"}}
+    return {"module": "builtins", "class_name": "function", "config": name, "registered_name": "function"}
+
+
+def _function_from_config(fn_config, custom_objects):
+    from keraslike import ops
+
+    if fn_config.get("class_name") == "__lambda__":
+        raise ValueError(
+            "Requested the deserialization of a `Lambda` layer whose `function` is a Python "
+            "lambda. This carries a potential risk of arbitrary code execution, and keraslike "
+            "never loads Python bytecode from a config. Use a named function (registered with "
+            "`keras.saving.register_keras_serializable()` or passed in `custom_objects`)."
+        )
+    name = fn_config.get("config")
+    if isinstance(name, dict):
+        name = name.get("value")
+    for key in (fn_config.get("registered_name"), name):
+        if custom_objects and key in custom_objects:
+            return custom_objects[key]
+    for table in (ops, activations):
+        fn = getattr(table, str(name), None)
+        if callable(fn):
+            return fn
+    raise TypeError(
+        f"Could not locate function '{name}'. Make sure custom classes and functions are "
+        "decorated with `@keras.saving.register_keras_serializable()`, or pass them in "
+        f"`custom_objects`. Full object config: {fn_config}"
+    )

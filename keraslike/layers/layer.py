@@ -30,6 +30,7 @@ from keraslike.graph.shape_inference import (
     torch_dtype,
 )
 from keraslike.layers.input_spec import assert_input_compatibility
+from keraslike.layers.variable import Variable, as_buffer_variable
 from keraslike.layers.weight_layout import IDENTITY
 
 
@@ -78,6 +79,11 @@ def _call_info(cls):
             default = training.default
         found = _SIGNATURES[cls] = ("training" in params, "mask" in params, positional, default)
     return found
+
+
+def _module_spec(path, param):
+    """The spec of a parameter that a plain torch module (or a direct `nn.Parameter`) holds."""
+    return WeightSpec(path, path, IDENTITY, trainable=param.requires_grad)
 
 
 def _shape_of(structure):
@@ -142,10 +148,15 @@ class Layer(nn.Module):
         batch_input_shape = kwargs.pop("batch_input_shape", None)
         batch_size = kwargs.pop("batch_size", None)
         input_dim = kwargs.pop("input_dim", None)
-        kwargs.pop("input_length", None)
+        kwargs.pop("input_length", None)  # Keras 2 (legacy .h5 configs): shape info only
         if kwargs:
-            raise TypeError(
+            raise ValueError(
                 f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}"
+            )
+        if not isinstance(trainable, bool):
+            raise ValueError(
+                "Expected `trainable` to be a boolean. "
+                f"Received: trainable={trainable} (of type {type(trainable)})"
             )
         if name is not None and (not isinstance(name, str) or "/" in name):
             raise ValueError(f"Argument `name` must be a string without '/'. Received: name={name!r}")
@@ -154,6 +165,13 @@ class Layer(nn.Module):
         self.training = False  # Keras's `layer(x)` is inference unless training is asked for
         self._trainable = bool(trainable)
         self._dtype_policy_name = _policy_name(dtype)
+        if not autocast and self._dtype_policy_name.startswith("mixed_"):
+            # Under a mixed policy fit/evaluate/predict autocast the whole model; opting one
+            # layer out is not implemented, and ignoring the request would change its numbers.
+            raise NotImplementedError(
+                f'Layer "{self.name}": `autocast=False` under the mixed precision policy '
+                f'"{self._dtype_policy_name}" is not implemented in keraslike.'
+            )
         self.autocast = autocast
         self._inbound_nodes = []
         self._weight_specs = []
@@ -208,12 +226,33 @@ class Layer(nn.Module):
                 spec.attr = name
                 if spec.name.startswith("variable"):
                     spec.name = name
+                    value.__dict__["_keras_name"] = name
+                    value.__dict__["_keras_path"] = f"{self.name}/{name}"
                 return
+
+    def _apply(self, fn, *args, **kwargs):
+        # `.to()`/`.cuda()` replace buffers by plain tensors: give weights their Variable API back.
+        result = super()._apply(fn, *args, **kwargs)
+        for spec in self._weight_specs:
+            buffer = self._buffers.get(spec.attr)
+            if buffer is not None and type(buffer) is torch.Tensor:
+                self._buffers[spec.attr] = as_buffer_variable(
+                    buffer, spec.name, f"{self.name}/{spec.name}"
+                )
+        return result
 
     def _find_tensor(self, attr):
         if attr in self._parameters:
             return self._parameters[attr]
-        return self._buffers.get(attr)
+        tensor = self._buffers.get(attr)
+        if tensor is None and "." in attr:
+            # A parameter of a torch submodule (`seq.0.weight`): see `_weight_entries`.
+            path, _, leaf = attr.rpartition(".")
+            owner = self.get_submodule(path)
+            tensor = owner._parameters.get(leaf)
+            if tensor is None:
+                tensor = owner._buffers.get(leaf)
+        return tensor
 
     def __getattr__(self, name):
         # Same lookups as nn.Module.__getattr__ (the path `self.weight` takes), plus Keras names.
@@ -282,12 +321,15 @@ class Layer(nn.Module):
         if name is None:
             name = "variable" if not self._weight_specs else f"variable_{len(self._weight_specs)}"
         attr = torch_name or name
+        path = f"{self.name}/{name}"
         if trainable:
-            self.register_parameter(attr, nn.Parameter(value, requires_grad=self._trainable))
+            variable = Variable(value, requires_grad=self._trainable)
+            variable.__dict__["_keras_name"] = name
+            self.register_parameter(attr, variable)
         else:
-            self.register_buffer(attr, value)
+            self.register_buffer(attr, as_buffer_variable(value, name, path))
         tensor = self._find_tensor(attr)
-        tensor.path = f"{self.name}/{name}"
+        tensor.path = path
         self._weight_specs.append(
             WeightSpec(
                 name,
@@ -318,19 +360,46 @@ class Layer(nn.Module):
         ]
 
     def _weight_entries(self):
-        """(layer, spec) for every weight, in Keras's order, each tensor once."""
+        """(layer, spec) for every weight, in Keras's order, each tensor once.
+
+        Derived from the module tree on each call (no second registry): a layer's `add_weight`
+        weights (trainable, then non-trainable), then any other `nn.Parameter` it holds, then its
+        children in assignment order: sublayers recursively, and the parameters of plain torch
+        submodules (`nn.Sequential`, `nn.Linear`, ...), described by a spec named by their
+        dotted path (`seq.0.weight`), trainable while `requires_grad` is set.
+        """
         entries, seen = [], set()
 
+        def add(layer, spec, tensor):
+            if tensor is not None and id(tensor) not in seen:
+                seen.add(id(tensor))
+                entries.append((layer, spec))
+
+        def children(layer, module, prefix):
+            for name, child in module._modules.items():
+                if isinstance(child, Layer):
+                    visit(child)
+                elif child is not None:
+                    torch_params(layer, child, f"{prefix}{name}.")
+
+        def torch_params(layer, module, prefix):
+            for attr, param in module._parameters.items():
+                if param is not None:
+                    add(layer, _module_spec(prefix + attr, param), param)
+            children(layer, module, prefix)
+
         def visit(layer):
-            own = [s for s in layer._weight_specs if s.trainable]
-            own += [s for s in layer._weight_specs if not s.trainable]
-            for spec in own:
-                tensor = layer._find_tensor(spec.attr)
-                if id(tensor) not in seen:
-                    seen.add(id(tensor))
-                    entries.append((layer, spec))
-            for sub in layer._sublayers():
-                visit(sub)
+            specs = layer._weight_specs
+            for spec in [s for s in specs if s.trainable] + [s for s in specs if not s.trainable]:
+                add(layer, spec, layer._find_tensor(spec.attr))
+            known = {s.attr for s in specs}
+            for attr, param in layer._parameters.items():
+                if param is not None and attr not in known:
+                    add(layer, _module_spec(attr, param), param)
+            if layer.__dict__.get("_plan") is not None:  # a functional model: graph order
+                for sub in layer._sublayers():
+                    visit(sub)
+            children(layer, layer, "")
 
         visit(self)
         return entries
@@ -345,11 +414,12 @@ class Layer(nn.Module):
         """Weights updated by training (empty when the layer is frozen)."""
         if not self.trainable:
             return []
-        return [
-            layer._find_tensor(spec.attr)
-            for layer, spec in self._weight_entries()
-            if spec.trainable and layer.trainable and not spec.frozen
-        ]
+        result = []
+        for layer, spec in self._weight_entries():
+            tensor = layer._find_tensor(spec.attr)
+            if spec.trainable and layer.trainable and not spec.frozen and tensor.requires_grad:
+                result.append(tensor)
+        return result
 
     @property
     def non_trainable_weights(self):
@@ -380,12 +450,18 @@ class Layer(nn.Module):
     @trainable.setter
     def trainable(self, value):
         value = bool(value)
+        declared = set()
         for module in self.modules():
             if isinstance(module, Layer):
                 module._trainable = value
                 for spec in module._weight_specs:
                     if spec.trainable:
-                        module._find_tensor(spec.attr).requires_grad_(value and not spec.frozen)
+                        tensor = module._find_tensor(spec.attr)
+                        tensor.requires_grad_(value and not spec.frozen)
+                        declared.add(id(tensor))
+        for param in self.parameters():  # parameters of plain torch submodules
+            if id(param) not in declared:
+                param.requires_grad_(value)
 
     def get_weights(self):
         """Returns the weights as numpy arrays in Keras's layouts and order."""

@@ -216,6 +216,10 @@ class Dot(Layer):
         super().__init__(**kwargs)
         self.axes = axes
         self.normalize = normalize
+        self.supports_masking = True  # accepts masked inputs; its output has no mask (Keras)
+
+    def compute_mask(self, inputs, previous_mask=None):
+        return None
 
     def _axes(self, shapes):
         axes = self.axes if isinstance(self.axes, (list, tuple)) else (self.axes, self.axes)

@@ -112,7 +112,10 @@ def materialize(model, device="cpu"):
                 new = replaced.get(id(old))
                 if new is None:
                     data = torch.empty(old.shape, dtype=old.dtype, device=device)
-                    new = nn.Parameter(data, requires_grad=old.requires_grad) if is_param else data
+                    if is_param:  # keeps the class: a Variable stays a Variable
+                        new = type(old)(data, requires_grad=old.requires_grad)
+                    else:
+                        new = data if type(old) is torch.Tensor else data.as_subclass(type(old))
                     new.__dict__.update(old.__dict__)
                     replaced[id(old)] = new
                 table[name] = new
