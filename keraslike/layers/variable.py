@@ -59,9 +59,9 @@ class _VariableAPI:
             self.sub_(torch.as_tensor(value, dtype=self.dtype, device=self.device))
         return self
 
-    def numpy(self):
+    def numpy(self, *, force=False):
         """The weight's value as a numpy array (detached, on the host)."""
-        return self.detach().cpu().numpy()
+        return torch.Tensor.numpy(self.detach().cpu(), force=force)
 
 
 class Variable(_VariableAPI, nn.Parameter):
