@@ -3,7 +3,7 @@
 import torch
 import torch.nn.functional as F
 
-from keraslike import activations, constraints, initializers, regularizers
+from keraslike import activations, constraints, initializers, ops, regularizers
 from keraslike.layers.input_spec import InputSpec
 from keraslike.layers.layer import Layer
 from keraslike.layers.lora import LoraMixin, lora_config
@@ -380,8 +380,6 @@ def _function_config(fn):
 
 
 def _function_from_config(fn_config, custom_objects):
-    from keraslike import ops
-
     if fn_config.get("class_name") == "__lambda__":
         raise ValueError(
             "Requested the deserialization of a `Lambda` layer whose `function` is a Python "
