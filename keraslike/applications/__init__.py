@@ -5,9 +5,12 @@ order equal Keras 3's, so Keras's pretrained `.h5` files load into it (`weights=
 them from `$KERAS_HOME/models` or `~/.keras/models`; nothing is downloaded) and weights move
 both ways with `get_weights` / `set_weights`.
 
-Modules, as in Keras: `vgg16`, `vgg19`, `resnet`, `resnet50`, `mobilenet_v2`, each with its
-model(s), `preprocess_input` and `decode_predictions`; `imagenet_utils`; `weights_io` (the `.h5`
-reader).
+Modules, as in Keras, each with its model(s), `preprocess_input` and `decode_predictions`:
+`convnext`, `densenet`, `efficientnet`, `efficientnet_v2`, `inception_resnet_v2`, `inception_v3`,
+`mobilenet`, `mobilenet_v2`, `mobilenet_v3`, `nasnet`, `resnet`, `resnet50`, `resnet_v2`, `vgg16`,
+`vgg19`, `xception`; `imagenet_utils`; `weights_io` (the `.h5` reader). Families that include
+their own input normalization (ConvNeXt, EfficientNet, EfficientNetV2, MobileNetV3) have a
+`preprocess_input` that returns its input, as in Keras.
 """
 
 from keraslike.applications import (
