@@ -53,6 +53,7 @@ def start(
     weights_url=None,
     what=None,
     validate_activation=True,
+    shape_is_final=False,
 ):
     """Checks the arguments and returns `(img_input, imagenet_path)`.
 
@@ -66,6 +67,8 @@ def start(
         weights_url: Where Keras downloads `weights_file` from (quoted in the error).
         what: The model, for the error message (e.g. `"DenseNet121"`).
         validate_activation: Whether to apply Keras's `classifier_activation` rule.
+        shape_is_final: `input_shape` already went through `obtain_input_shape` (the caller
+            needed it first); use it as is.
 
     Returns:
         The image input tensor and the local path of the ImageNet file (or `None`).
@@ -75,14 +78,15 @@ def start(
     """
     imagenet_utils.check_weights_argument(weights, include_top, classes)
     imagenet_utils.check_pooling(pooling)
-    input_shape = imagenet_utils.obtain_input_shape(
-        input_shape,
-        default_size=default_size,
-        min_size=min_size,
-        data_format=config.image_data_format(),
-        require_flatten=include_top,
-        weights=weights,
-    )
+    if not shape_is_final:
+        input_shape = imagenet_utils.obtain_input_shape(
+            input_shape,
+            default_size=default_size,
+            min_size=min_size,
+            data_format=config.image_data_format(),
+            require_flatten=include_top,
+            weights=weights,
+        )
     if include_top and validate_activation:
         imagenet_utils.validate_activation(classifier_activation, weights)
     path = None

@@ -138,7 +138,7 @@ def MobileNet(
         weights=weights, include_top=include_top, classes=classes, pooling=pooling,
         classifier_activation=classifier_activation, input_shape=shape,
         input_tensor=input_tensor, default_size=default_size, weights_file=file_name,
-        weights_url=_WEIGHTS_URL + (file_name or ""), what="MobileNet",
+        weights_url=_WEIGHTS_URL + (file_name or ""), what="MobileNet", shape_is_final=True,
     )  # fmt: skip
 
     x = _conv_block(img_input, 32, alpha, strides=(2, 2))

@@ -273,3 +273,29 @@ def test_family_preprocess_input_matches_keras(module, mode):
     if mode is None:
         assert ours.preprocess_input(x) is x
     assert ours.decode_predictions.__doc__
+
+
+def test_family_argument_errors(keras_home):
+    from keraslike import applications
+    from keraslike.applications import nasnet
+
+    with pytest.raises(ValueError, match="alpha can be one of"):
+        applications.MobileNet(alpha=0.3)
+    with pytest.raises(ValueError, match="depth multiplier must be 1"):
+        applications.MobileNet(depth_multiplier=2)
+    with pytest.raises(ValueError, match="alpha can be one of `0.75`, `1.0`"):
+        applications.MobileNetV3Small(alpha=0.5)
+    with pytest.raises(ValueError, match="at least 32x32"):
+        applications.MobileNetV3Large(weights=None, input_shape=(16, 16, 3))
+    with pytest.raises(ValueError, match="does not match weights variant"):
+        applications.ConvNeXtTiny(name="my_model")
+    with pytest.raises(ValueError, match="multiple of 24"):
+        nasnet.NASNet(weights=None, penultimate_filters=100, input_shape=(32, 32, 3))
+    with pytest.raises(ValueError, match="must be static"):
+        applications.NASNetLarge(include_top=False, input_shape=(None, None, 3))
+    with pytest.raises(ValueError, match="at least 71x71"):
+        applications.Xception(weights=None, include_top=False, input_shape=(64, 64, 3))
+    with pytest.raises(ValueError, match="`classes` should be 1000"):
+        applications.EfficientNetV2B0(classes=10)
+    with pytest.raises(ValueError, match="pooling"):
+        applications.DenseNet121(weights=None, include_top=False, pooling="mean")
