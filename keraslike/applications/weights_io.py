@@ -6,7 +6,8 @@ Two layouts exist, and both are read:
   `model_weights` group, in a full-model `.h5`) lists `layer_names` in an attribute; each layer
   group lists its `weight_names` (e.g. `block1_conv1/kernel:0`), and each name is a dataset path
   inside that group (`block1_conv1/block1_conv1/kernel:0`). The names' order is Keras's weight
-  order.
+  order. Layers are matched by name; when the names differ but the counts agree, by position
+  among the layers with weights (Keras's own rule for this layout).
 - **Keras 3 (`model.save_weights("x.weights.h5")`).** `layers/<key>/vars/<i>`, with `<key>`
   the snake-cased class name numbered in `model.layers` order (`conv2d`, `conv2d_1`, ...) and
   the layer's real name in the `vars` group's `name` attribute (recent Keras writes it). Layers
@@ -79,7 +80,14 @@ def _load_legacy(model, root, filepath):
         if weight_names:
             file_layers[name] = (group[name], weight_names)
     layers = _layers_with_weights(model)
-    _check_all_matched(model, [layer.name for layer in layers], file_layers, filepath)
+    wanted = [layer.name for layer in layers]
+    if set(wanted) != set(file_layers) and len(wanted) == len(file_layers):
+        # Names differ (e.g. `conv2d_7` in a second model built in one session): Keras itself
+        # loads this layout by position among the layers that have weights, so do that.
+        for layer, (layer_group, weight_names) in zip(layers, file_layers.values()):
+            _assign(model, layer, [layer_group[w][()] for w in weight_names], filepath)
+        return
+    _check_all_matched(model, wanted, file_layers, filepath)
     for layer in layers:
         layer_group, weight_names = file_layers[layer.name]
         _assign(model, layer, [layer_group[w][()] for w in weight_names], filepath)

@@ -138,13 +138,25 @@ def test_forward_and_keras_weights_file_match_keras(name, kwargs, value_range, t
     expected, got = predict_both(theirs, ours, x)
     np.testing.assert_allclose(got, expected, atol=1e-4, rtol=1e-4)
 
+    # Keras 3's `.weights.h5`, and the legacy layout of Keras's published ImageNet files.
     path = str(tmp_path / f"{name}.weights.h5")
     theirs.save_weights(path)
-    loaded = getattr(applications, name)(weights=path, **kwargs)
-    for a, b in zip(loaded.get_weights(), theirs.get_weights()):
-        np.testing.assert_array_equal(a, b)
-    with torch.no_grad():
-        np.testing.assert_array_equal(loaded(torch.as_tensor(x)).numpy(), got)
+    legacy = _save_legacy(theirs, str(tmp_path / f"{name}.h5"))
+    for file in (path, legacy):
+        loaded = getattr(applications, name)(weights=file, **kwargs)
+        for a, b in zip(loaded.get_weights(), theirs.get_weights()):
+            np.testing.assert_array_equal(a, b)
+        with torch.no_grad():
+            np.testing.assert_array_equal(loaded(torch.as_tensor(x)).numpy(), got)
+
+
+def _save_legacy(keras_model, path):
+    import h5py
+    from keras.src.legacy.saving import legacy_h5_format
+
+    with h5py.File(path, "w") as f:
+        legacy_h5_format.save_weights_to_hdf5_group(f, keras_model)
+    return path
 
 
 @pytest.mark.slow
