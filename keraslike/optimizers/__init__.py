@@ -15,13 +15,15 @@ from keraslike.optimizers import schedules
 from keraslike.optimizers.adagrad import Adadelta, Adagrad
 from keraslike.optimizers.adam import Adam, AdamW
 from keraslike.optimizers.adamax import Adamax
+from keraslike.optimizers.ftrl import Ftrl
+from keraslike.optimizers.lamb import Lamb
 from keraslike.optimizers.lion import Lion
 from keraslike.optimizers.nadam import Nadam
 from keraslike.optimizers.optimizer import Optimizer
 from keraslike.optimizers.rmsprop import RMSprop
 from keraslike.optimizers.sgd import SGD
 
-_BUILTIN_OPTIMIZERS = (Adadelta, Adagrad, Adam, AdamW, Adamax, Lion, Nadam, RMSprop, SGD)
+_BUILTIN_OPTIMIZERS = (Adadelta, Adagrad, Adam, AdamW, Adamax, Ftrl, Lamb, Lion, Nadam, RMSprop, SGD)
 ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in _BUILTIN_OPTIMIZERS}
 
 
@@ -114,6 +116,8 @@ __all__ = [
     "Adam",
     "AdamW",
     "Adamax",
+    "Ftrl",
+    "Lamb",
     "Lion",
     "Nadam",
     "Optimizer",

@@ -39,6 +39,12 @@ CASES = [
     ("Nadam", {"weight_decay": 0.05, "learning_rate": 0.01}),
     ("Lion", {}),
     ("Lion", {"beta_1": 0.5, "weight_decay": 0.1}),
+    ("Lamb", {}),
+    ("Lamb", {"learning_rate": 0.01, "beta_1": 0.8, "weight_decay": 0.05, "clipnorm": 1.0}),
+    ("Ftrl", {}),
+    ("Ftrl", {"learning_rate": 0.1, "l1_regularization_strength": 0.01,
+              "l2_regularization_strength": 0.1, "l2_shrinkage_regularization_strength": 0.05,
+              "beta": 0.2, "learning_rate_power": -0.3, "initial_accumulator_value": 0.5}),
 ]
 
 SCHEDULE_CASES = [

@@ -46,6 +46,8 @@ OPTIMIZERS = [
     ("Adamax", {}),
     ("Nadam", {}),
     ("Lion", {"learning_rate": 1e-4}),
+    ("Lamb", {"learning_rate": 1e-3}),
+    ("Ftrl", {"learning_rate": 0.05, "l1_regularization_strength": 0.001}),
     ("Adam", {"clipnorm": 0.1}),
 ]
 

@@ -1,0 +1,69 @@
+"""Step time of keraslike's Lamb and Ftrl against the nearest `torch.optim` optimizer.
+
+torch has neither: Lamb is compared with `torch.optim.Adam` (Lamb is Adam plus a per-variable trust
+ratio, so the ratio shows that extra cost), Ftrl with `torch.optim.Adagrad` (both keep a squared
+gradient accumulator). Both sides use foreach kernels and update the same parameters (a stack of
+Linear layers) from the same gradients; no loss or backward is timed. Timings are interleaved and
+noisy on a shared machine: read the min-max of the ratios, run it twice.
+
+    python scripts/bench_optimizers.py [--layers 20] [--width 256] [--repeats 15] [--device cpu|cuda]
+"""
+
+import argparse
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import torch  # noqa: E402
+from bench_common import paired_timings, ratio_report  # noqa: E402
+
+import keraslike  # noqa: E402
+
+PAIRS = [
+    ("Lamb", {}, torch.optim.Adam, {"lr": 1e-3, "eps": 1e-7, "foreach": True}),
+    ("Ftrl", {"learning_rate": 0.01}, torch.optim.Adagrad,
+     {"lr": 0.01, "initial_accumulator_value": 0.1, "foreach": True}),
+]
+
+
+def _params(layers, width, device):
+    torch.manual_seed(0)
+    params = []
+    for _ in range(layers):
+        params.append(torch.nn.Parameter(torch.randn(width, width, device=device) * 0.05))
+        params.append(torch.nn.Parameter(torch.zeros(width, device=device)))
+    for p in params:
+        p.grad = torch.randn_like(p) * 0.01
+    return params
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--layers", type=int, default=20)
+    parser.add_argument("--width", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    args = parser.parse_args()
+    torch.set_flush_denormal(True)
+    sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
+    for name, kwargs, torch_cls, torch_kwargs in PAIRS:
+        ours_params = _params(args.layers, args.width, args.device)
+        theirs_params = _params(args.layers, args.width, args.device)
+        ours = getattr(keraslike.optimizers, name)(**kwargs)
+        ours.build(ours_params)
+        theirs = torch_cls(theirs_params, **torch_kwargs)
+
+        def step_ours():
+            ours.step()
+            sync()
+
+        def step_theirs():
+            theirs.step()
+            sync()
+
+        times_ours, times_theirs = paired_timings(step_ours, step_theirs, repeats=args.repeats)
+        print(ratio_report(f"{name} vs torch.optim.{torch_cls.__name__}", times_ours, times_theirs))
+
+
+if __name__ == "__main__":
+    main()
