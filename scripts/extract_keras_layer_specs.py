@@ -211,6 +211,11 @@ def evaluate(node, env):
                 return {"__ref__": path}
         raise Unresolved(f"attribute {ast.unparse(node)}")
     if isinstance(node, ast.Call):
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "reshape" and node.args:
+            value = evaluate(node.func.value, env)
+            if isinstance(value, dict) and "__np__" in value:
+                shape = [evaluate(a, env) for a in node.args]
+                return {**value, "reshape": shape[0] if len(shape) == 1 else tuple(shape)}
         if isinstance(node.func, ast.Attribute) and node.func.attr == "astype":
             value = evaluate(node.func.value, env)
             if isinstance(value, dict) and "__np__" in value and len(node.args) == 1:
@@ -219,6 +224,10 @@ def evaluate(node, env):
         if path is None:
             raise Unresolved(f"call {ast.unparse(node.func)}")
         path = _resolve_alias(_strip_keras(path), env)
+        if path == "np.reshape" and len(node.args) == 2:
+            value = evaluate(node.args[0], env)
+            if isinstance(value, dict) and "__np__" in value:
+                return {**value, "reshape": evaluate(node.args[1], env)}
         if path == "backend.backend":
             return "torch"  # the backend these specs are checked against
         if path in ("backend.config.image_data_format", "backend.image_data_format"):
@@ -353,7 +362,10 @@ def _assign(stmt, local):
     except Unresolved as e:
         old = local.get(name)
         mentions = any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(stmt.value))
-        if isinstance(old, dict) and "__np__" in old and mentions:
+        func = _dotted(stmt.value.func) if isinstance(stmt.value, ast.Call) else None
+        if isinstance(old, dict) and "__np__" in old and mentions and func in (
+            "np.multiply", "dense_to_sparse", "dense_to_ragged"
+        ):
             # e.g. `x = np.multiply(x, x >= 0.8)`: same shape, values no longer known.
             local[name] = {**old, "values_changed": True}
         else:
