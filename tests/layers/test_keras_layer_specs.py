@@ -43,18 +43,11 @@ KNOWN_FAILURES = [
     (("config",), "test_random_translation_with_bad_factor[bad_type]",
      "preproc", "RandomTranslation(height_factor={'dummy': 0.3}) raises TypeError (bad operand "
      "for unary -), Keras raises ValueError"),
-    (("training",), "RandomGrayscaleTest.test_layer#1",
-     "preproc", "RandomGrayscale: the first fit step's loss differs from the sum of the layer's "
-     "own training-mode output (deterministic here), i.e. fit runs it differently"),
     (("config", "build", "training"), "test_quantize_dtype_argument",
      "quant", "quantized dtype policies (`int8_from_mixed_bfloat16`, `int4_...`, `float8_...`) "
      "unknown: not in get_config as QuantizedDTypePolicy, ValueError on call"),
-    (("config",), "lambda_layer_test.py::LambdaTest.test_lambda_basics",
-     "runtime", "Lambda.get_config serializes `function` as {'class_name': 'function', 'config': "
-     "{'value': ...}} instead of Keras's {'module': 'builtins', 'class_name': 'function', "
-     "'config': 'square', 'registered_name': 'function'}; a `mask` argument is dropped"),
-    (("config",), "merging_test.py::MergingLayersTest.test_basic[dot_",
-     "runtime", "Dot.supports_masking is False (Keras: True)"),
+    (("config",), "lambda_layer_test.py::LambdaTest.test_lambda_basics#1",
+     "runtime", "Lambda(mask=array) drops `mask` from get_config (Keras keeps it)"),
     (("training",), "merging_test.py::MergingLayersTest.test_basic[dot_",
      "runtime", "a subclassed Model called on a list of inputs builds itself with one KerasTensor "
      "of nested shape ((2, 4), (2, 4)) (models/functional.py build)"),
