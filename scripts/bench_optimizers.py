@@ -1,7 +1,7 @@
-"""Step time of keraslike's Lamb and Ftrl against the nearest `torch.optim` optimizer.
+"""Step time of keraslike's Adafactor, Lamb and Ftrl against the nearest `torch.optim` optimizer.
 
-torch has neither: Lamb is compared with `torch.optim.Adam` (Lamb is Adam plus a per-variable trust
-ratio, so the ratio shows that extra cost), Ftrl with `torch.optim.Adagrad` (both keep a squared
+torch has none of them: Adafactor and Lamb are compared with `torch.optim.Adam` (Lamb is Adam plus
+a per-variable trust ratio, so the ratio shows that extra cost; Adafactor loops per variable), Ftrl with `torch.optim.Adagrad` (both keep a squared
 gradient accumulator). Both sides use foreach kernels and update the same parameters (a stack of
 Linear layers) from the same gradients; no loss or backward is timed. Timings are interleaved and
 noisy on a shared machine: read the min-max of the ratios, run it twice.
@@ -20,6 +20,7 @@ from bench_common import paired_timings, ratio_report  # noqa: E402
 import keraslike  # noqa: E402
 
 PAIRS = [
+    ("Adafactor", {}, torch.optim.Adam, {"lr": 1e-3, "eps": 1e-7, "foreach": True}),
     ("Lamb", {}, torch.optim.Adam, {"lr": 1e-3, "eps": 1e-7, "foreach": True}),
     ("Ftrl", {"learning_rate": 0.01}, torch.optim.Adagrad,
      {"lr": 0.01, "initial_accumulator_value": 0.1, "foreach": True}),

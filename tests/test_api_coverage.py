@@ -129,7 +129,7 @@ ISSUE_11_TODO = {
         "elastic_transform extract_patches_3d perspective_transform scale_and_translate"
     ),
     "optimizers": _split(
-        "Adafactor LossScaleOptimizer MultiOptimizer Muon OptimizerMap ScheduleFreeAdamW"
+        "LossScaleOptimizer MultiOptimizer Muon OptimizerMap ScheduleFreeAdamW"
     ),
     "utils.legacy": _split(
         "deserialize_keras_object serialize_keras_object"

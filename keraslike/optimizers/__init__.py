@@ -12,6 +12,7 @@ import inspect
 
 from keraslike.optimizers import _serialization
 from keraslike.optimizers import schedules
+from keraslike.optimizers.adafactor import Adafactor
 from keraslike.optimizers.adagrad import Adadelta, Adagrad
 from keraslike.optimizers.adam import Adam, AdamW
 from keraslike.optimizers.adamax import Adamax
@@ -23,7 +24,7 @@ from keraslike.optimizers.optimizer import Optimizer
 from keraslike.optimizers.rmsprop import RMSprop
 from keraslike.optimizers.sgd import SGD
 
-_BUILTIN_OPTIMIZERS = (Adadelta, Adagrad, Adam, AdamW, Adamax, Ftrl, Lamb, Lion, Nadam, RMSprop, SGD)
+_BUILTIN_OPTIMIZERS = (Adadelta, Adafactor, Adagrad, Adam, AdamW, Adamax, Ftrl, Lamb, Lion, Nadam, RMSprop, SGD)
 ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in _BUILTIN_OPTIMIZERS}
 
 
@@ -110,6 +111,7 @@ def get(identifier):
 
 
 __all__ = [
+    "Adafactor",
     "SGD",
     "Adadelta",
     "Adagrad",

@@ -47,6 +47,7 @@ OPTIMIZERS = [
     ("Nadam", {}),
     ("Lion", {"learning_rate": 1e-4}),
     ("Lamb", {"learning_rate": 1e-3}),
+    ("Adafactor", {"learning_rate": 1e-2}),
     ("Ftrl", {"learning_rate": 0.05, "l1_regularization_strength": 0.001}),
     ("Adam", {"clipnorm": 0.1}),
 ]
