@@ -11,6 +11,7 @@ from keraslike.layers.preprocessing.augmentation_base import (
     check_choice,
 )
 from keraslike.layers.preprocessing.image import resize_nchw
+from keraslike.random.seed_generator import make_default_seed
 
 HORIZONTAL, VERTICAL, HORIZONTAL_AND_VERTICAL = "horizontal", "vertical", "horizontal_and_vertical"
 
@@ -117,23 +118,27 @@ class RandomRotation(_AffineAugmentation):
 
 
 def _factor_pair(name, arg, factor, allow_none=False):
+    """Keras's zoom/translation factor: a pair (sorted) or a float `f` -> `(-|f|, |f|)`, each
+    value in `(-1, 1]`."""
     if factor is None and allow_none:
         return None, None
+    message = (
+        f"Layer {name}: the `{arg}` argument should be a number (or a list of two numbers) in "
+        f"the range (-1.0, 1.0]. Received: {arg}={factor}"
+    )
     if isinstance(factor, (tuple, list)):
         if len(factor) != 2:
-            raise ValueError(
-                f"Layer {name}: `{arg}` must be a float or a tuple of two floats. "
-                f"Received: {arg}={factor}"
-            )
-        lower, upper = factor
+            raise ValueError(message)
+        values = sorted(factor)
+    elif isinstance(factor, (int, float)) and not isinstance(factor, bool):
+        values = [-abs(factor), abs(factor)]
+        factor_values = [factor]
     else:
-        lower, upper = -factor, factor
-    if abs(lower) > 1.0 or abs(upper) > 1.0 or lower > upper:
-        raise ValueError(
-            f"Layer {name}: `{arg}` values must be in [-1, 1] with lower <= upper. "
-            f"Received: {arg}={factor}"
-        )
-    return lower, upper
+        raise ValueError(message)
+    for value in factor if isinstance(factor, (tuple, list)) else factor_values:
+        if value > 1.0 or value <= -1.0:
+            raise ValueError(message)
+    return values[0], values[1]
 
 
 class RandomZoom(_AffineAugmentation):
@@ -243,6 +248,8 @@ class RandomCrop(BaseAugmentation):
     _USE_BASE_FACTOR = False
 
     def __init__(self, height, width, seed=None, data_format=None, name=None, **kwargs):
+        # As Keras, a missing seed is drawn now, so the config records the one used.
+        seed = seed if seed is not None else make_default_seed()
         super().__init__(seed=seed, data_format=data_format, name=name, **kwargs)
         self.height = height
         self.width = width
