@@ -37,12 +37,6 @@ KNOWN_FAILURES = [
     (("build",), "ConvBasicTest.test_lora_rank_argument",
      "quant", "Conv2D(lora_rank=2) with a kernel regularizer: 3 entries in layer.losses after a "
      "call where Keras has 2"),
-    (("config", "build"), "RandomZoomTest.test_random_zoom[random_zoom_in_",
-     "preproc", "RandomZoom refuses negative factors (zoom in), e.g. height_factor=-0.4, which "
-     "Keras accepts"),
-    (("config",), "test_random_translation_with_bad_factor[bad_type]",
-     "preproc", "RandomTranslation(height_factor={'dummy': 0.3}) raises TypeError (bad operand "
-     "for unary -), Keras raises ValueError"),
     (("config", "build", "training"), "test_quantize_dtype_argument",
      "quant", "quantized dtype policies (`int8_from_mixed_bfloat16`, `int4_...`, `float8_...`) "
      "unknown: not in get_config as QuantizedDTypePolicy, ValueError on call"),
