@@ -126,7 +126,7 @@ KNOWN_MISSING = {
 # Issue 11 work still to land this session (shrinks with each landing).
 ISSUE_11_TODO = {
     "ops.image": _split(
-        "elastic_transform extract_patches_3d perspective_transform scale_and_translate"
+        "elastic_transform scale_and_translate"
     ),
     "optimizers": _split(
         "LossScaleOptimizer MultiOptimizer Muon OptimizerMap ScheduleFreeAdamW"

@@ -5,10 +5,6 @@ Resizing, blurring, edges and patches run as single fused torch kernels (`F.inte
 grouped `conv2d`, `F.unfold`); affine warps sample all images of a batch at once.
 """
 
-import functools
-import itertools
-import operator
-
 import torch
 import torch.nn.functional as F
 
@@ -16,9 +12,14 @@ from keraslike.backend import config
 from keraslike.backend.dtypes import result_type
 from keraslike.ops.core import like, to_tensor, to_torch_dtype
 from keraslike.ops.dispatch import keras_op
+from keraslike.ops.image_sampling import (  # noqa: F401 - map_coordinates is public here
+    _FILL_MODES,
+    map_coordinates,
+    perspective_transform,
+    warp,
+)
 
 _RESIZE_MODES = {"bilinear": "bilinear", "nearest": "nearest-exact", "bicubic": "bicubic"}
-_FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")
 _INT_DTYPES = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
 
 
@@ -314,6 +315,45 @@ def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid"
     return back(patches)
 
 
+@keras_op
+def extract_patches_3d(volumes, size, strides=None, dilation_rate=1, padding="valid",
+                       data_format=None):
+    """Extracts 3D patches from volumes into the channel axis: `(N, D', H', W', pd*ph*pw*C)`.
+
+    Args:
+        volumes: 4D or 5D tensor (`(N,) D, H, W, C`, or channels first).
+        size: Patch size, an int or `(depth, height, width)`.
+        strides: Step between patches (default: the patch size).
+        dilation_rate: Dilation inside a patch.
+        padding: `"valid"` or `"same"` (TensorFlow's asymmetric padding).
+        data_format: `"channels_last"` or `"channels_first"`.
+    """
+    size = (size,) * 3 if isinstance(size, int) else tuple(size)
+    if len(size) != 3:
+        raise TypeError(f"Invalid `size` argument. Expected an int or a tuple of length 3. Received: size={size}")
+    strides = size if strides is None else ((strides,) * 3 if isinstance(strides, int) else tuple(strides))
+    if len(strides) != 3:
+        raise ValueError(f"Invalid `strides` argument. Got: {strides}")
+    dilation = (dilation_rate,) * 3 if isinstance(dilation_rate, int) else tuple(dilation_rate)
+    volumes = _t(volumes)
+    data_format = config.standardize_data_format(data_format)
+    single = volumes.ndim == 4
+    x = volumes.unsqueeze(0) if single else volumes
+    if data_format == "channels_first":
+        x = x.movedim(1, -1)  # (N, D, H, W, C)
+    if padding.lower() == "same":
+        pads = [_same_padding(x.shape[1 + i], size[i], strides[i], dilation[i]) for i in range(3)]
+        x = F.pad(x, (0, 0) + pads[2] + pads[1] + pads[0])
+    for axis in range(3):
+        span = (size[axis] - 1) * dilation[axis] + 1
+        x = x.unfold(1 + axis, span, strides[axis])[..., :: dilation[axis]]
+    # x: (N, D', H', W', C, pd, ph, pw) -> (N, D', H', W', pd, ph, pw, C)
+    patches = x.permute(0, 1, 2, 3, 5, 6, 7, 4).reshape(*x.shape[:4], -1)
+    if data_format == "channels_first":
+        patches = patches.movedim(-1, 1)
+    return patches.squeeze(0) if single else patches
+
+
 def _gaussian_1d(size, sigma, dtype, device):
     x = torch.arange(size, dtype=dtype, device=device) - (size - 1) / 2
     kernel = torch.exp(-0.5 * (x / sigma) ** 2)
@@ -353,82 +393,6 @@ def sobel_edges(images, data_format=None):
     return edges.permute(0, 2, 3, 1, 4) if data_format == "channels_last" else edges
 
 
-def _fix_index(index, size, fill_mode):
-    if fill_mode in ("constant", "nearest"):
-        return torch.clip(index, 0, size - 1)
-    if fill_mode == "wrap":
-        return torch.remainder(index, size)
-    if fill_mode == "mirror":
-        period = size - 1
-        return (torch.remainder(index + period, 2 * period) - period).abs() if period else index * 0
-    # reflect: mirror of the doubled grid
-    period = 2 * size
-    folded = torch.remainder(index, period)
-    return torch.where(folded >= size, period - 1 - folded, folded)
-
-
-def _nodes(coordinate, order):
-    if order == 0:
-        rounded = coordinate if not coordinate.is_floating_point() else torch.round(coordinate)
-        return [(rounded.to(torch.int64), 1)]
-    lower = torch.floor(coordinate)
-    upper_weight = coordinate - lower
-    index = lower.to(torch.int64)
-    return [(index, 1 - upper_weight), (index + 1, upper_weight)]
-
-
-@keras_op
-def map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_value=0.0):
-    """Samples `inputs` at `coordinates` (one coordinate tensor per axis of `inputs`).
-
-    Args:
-        inputs: The N-D tensor to sample.
-        coordinates: A sequence of N tensors (or an `(N, ...)` tensor) of positions.
-        order: 0 (nearest) or 1 (linear).
-        fill_mode: `"constant"`, `"nearest"`, `"wrap"`, `"mirror"` or `"reflect"`: how positions
-            outside `inputs` are treated.
-        fill_value: The value outside `inputs` for `fill_mode="constant"`.
-
-    Returns:
-        The sampled values, shaped like each coordinate tensor, in `inputs`' dtype.
-    """
-    inputs = _t(inputs)
-    coordinates = [like(c, inputs) for c in coordinates]
-    if len(coordinates) != inputs.ndim:
-        raise ValueError(
-            "First dim of `coordinates` must be the same as the rank of `inputs`. Received inputs "
-            f"with shape: {tuple(inputs.shape)} and coordinate leading dim of {len(coordinates)}"
-        )
-    if coordinates[0].ndim < 1:
-        raise ValueError(
-            "Invalid coordinates rank: expected at least rank 2. Received input with shape: "
-            f"{(len(coordinates),) + tuple(coordinates[0].shape)}"
-        )
-    if fill_mode not in _FILL_MODES:
-        raise ValueError(
-            f"Invalid value for argument `fill_mode`. Expected one of {set(_FILL_MODES)}. "
-            f"Received: fill_mode={fill_mode}"
-        )
-    if order not in (0, 1):
-        raise NotImplementedError("map_coordinates currently requires order<=1")
-    per_axis = []
-    for coordinate, size in zip(coordinates, inputs.shape):
-        per_axis.append([
-            (_fix_index(index, size, fill_mode), (index >= 0) & (index < size), weight)
-            for index, weight in _nodes(coordinate, order)
-        ])
-    total = 0
-    for combination in itertools.product(*per_axis):
-        indices, valid, weights = zip(*combination)
-        values = inputs[indices]
-        if fill_mode == "constant":
-            values = torch.where(functools.reduce(operator.and_, valid), values, fill_value)
-        total = total + functools.reduce(operator.mul, weights) * values
-    if not inputs.dtype.is_floating_point and torch.is_tensor(total) and total.is_floating_point():
-        total = torch.round(total)
-    return total.to(inputs.dtype)
-
-
 @keras_op
 def affine_transform(images, transform, interpolation="bilinear", fill_mode="constant",
                      fill_value=0, data_format=None):
@@ -465,38 +429,7 @@ def affine_transform(images, transform, interpolation="bilinear", fill_mode="con
             "Invalid transform rank: expected rank 1 (single transform) or rank 2 (batch of "
             f"transforms). Received input with shape: transform.shape={tuple(transform.shape)}"
         )
-    single = images.ndim == 3
-    x = images.unsqueeze(0) if single else images
-    if data_format == "channels_first":
-        x = x.permute(0, 2, 3, 1)
-    batch, height, width, _ = x.shape  # (B, H, W, C)
-    transform = transform.reshape(-1, 8).to(torch.float32 if not transform.is_floating_point() else transform.dtype)
-    transform = transform.expand(batch, 8)
-    ys, xs = torch.meshgrid(
-        torch.arange(height, dtype=transform.dtype, device=x.device),
-        torch.arange(width, dtype=transform.dtype, device=x.device), indexing="ij",
-    )
-    a0, a1, a2, b0, b1, b2, c0, c1 = (transform[:, i].reshape(-1, 1, 1) for i in range(8))
-    k = c0 * xs + c1 * ys + 1
-    src_x = (a0 * xs + a1 * ys + a2) / k  # (B, H, W)
-    src_y = (b0 * xs + b1 * ys + b2) / k
-    order = 0 if interpolation == "nearest" else 1
-    batch_index = torch.arange(batch, device=x.device).reshape(-1, 1, 1)
-    total = 0
-    for iy, wy in _nodes(src_y, order):
-        for ix, wx in _nodes(src_x, order):
-            values = x[batch_index, _fix_index(iy, height, fill_mode), _fix_index(ix, width, fill_mode)]
-            if fill_mode == "constant":
-                inside = (iy >= 0) & (iy < height) & (ix >= 0) & (ix < width)
-                values = torch.where(inside.unsqueeze(-1), values, fill_value)
-            weight = wy * wx
-            total = total + (weight.unsqueeze(-1) if torch.is_tensor(weight) else weight) * values
-    if not x.dtype.is_floating_point:
-        total = torch.round(total)
-    out = total.to(x.dtype)
-    if data_format == "channels_first":
-        out = out.permute(0, 3, 1, 2)
-    return out.squeeze(0) if single else out
+    return warp(images, transform, interpolation, fill_mode, fill_value, data_format)
 
 
 @keras_op

@@ -44,6 +44,11 @@ CASES = [
           id="patches-same"),
     icase("extract_patches", img(2, 9, 9, 2), 2, strides=1, dilation_rate=2, id="patches-dil"),
     # Keras 3.15's eager torch path reads data_format=None as channels_first: pass it explicitly.
+    icase("extract_patches_3d", img(2, 6, 6, 4, 2), 2),
+    icase("extract_patches_3d", img(2, 7, 6, 5, 2), (2, 3, 2), strides=(1, 2, 2),
+          padding="same", id="patches3d-same"),
+    icase("extract_patches_3d", img(2, 7, 7, 7, 1), 2, strides=1, dilation_rate=2,
+          id="patches3d-dil"),
     icase("gaussian_blur", img(2, 8, 8, 3), data_format="channels_last"),
     icase("gaussian_blur", img(2, 8, 8, 3), kernel_size=(5, 5), sigma=(2.0, 0.5),
           data_format="channels_last", id="blur-5"),
@@ -58,6 +63,14 @@ CASES = [
     icase("affine_transform", img(2, 6, 7, 3), np.stack([SHIFT, -SHIFT]), fill_mode="mirror",
           fill_value=0.3,
           sym=0, id="affine-mirror", tol=1e-4),
+    icase("perspective_transform", img(2, 6, 7, 3),
+          np.array([[[0, 0], [6, 0], [0, 5], [6, 5]]] * 2, "float32"),
+          np.array([[[1, 0], [5, 1], [0, 4], [6, 5]], [[0, 1], [6, 0], [1, 5], [5, 4]]], "float32"),
+          sym=0, tol=1e-4),
+    icase("perspective_transform", img(6, 7, 3),
+          np.array([[0, 0], [6, 0], [0, 5], [6, 5]], "float32"),
+          np.array([[1, 0], [5, 1], [0, 4], [6, 5]], "float32"), interpolation="nearest",
+          fill_value=0.5, sym=0, id="perspective-nearest", tol=1e-4),
     icase("ssim", img(2, 16, 16, 3), img(2, 16, 16, 3), sym=2, tol=1e-4),
 ]
 
