@@ -14,7 +14,7 @@ import zipfile
 import zlib
 
 from keraslike._version import __version__
-from keraslike.saving import keras_h5
+from keraslike.saving import keras_h5, materialize
 from keraslike.saving.atomic import atomic_write, remove_stale
 from keraslike.saving.errors import SavedFileError, malformed_config
 from keraslike.saving.native import to_json
@@ -112,7 +112,11 @@ def open_archive(filepath):
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
-    """Loads a Keras 3 `.keras` archive (written by Keras 3 or keraslike)."""
+    """Loads a Keras 3 `.keras` archive (written by Keras 3 or keraslike).
+
+    The model is first built on `meta` and its weight shapes checked against the archive's
+    weights file, so a config naming sizes the file does not hold allocates nothing.
+    """
     h5py = keras_h5.import_h5py()
     with open_archive(filepath) as zf:
         config = _read_json(zf, CONFIG, filepath)
@@ -120,30 +124,44 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             raise SavedFileError(
                 filepath, f"the .keras archive has no {WEIGHTS!r} member (members: {zf.namelist()})."
             )
-        with registry.custom_object_scope(custom_objects or {}):
-            compile_config = config.pop("compile_config", None) if isinstance(config, dict) else None
-            with malformed_config(filepath):
-                model = keras_objects.deserialize_keras_object(
-                    config, custom_objects=custom_objects, safe_mode=safe_mode
-                )
-                if compile and compile_config and hasattr(model, "compile_from_config"):
-                    model.compile_from_config(compile_config)
-                    optimizer = getattr(model, "optimizer", None)
-                    if optimizer is not None and not optimizer.built:
-                        optimizer.build(model.trainable_weights)
-            with tempfile.TemporaryDirectory(prefix="keraslike-keras-") as scratch:
-                weights_path = os.path.join(scratch, "weights.h5")  # our name, not the archive's
-                try:
-                    with zf.open(WEIGHTS) as src, open(weights_path, "wb") as dst:
-                        shutil.copyfileobj(src, dst, 16 * 1024 * 1024)
-                except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as e:
-                    message = f"cannot read {WEIGHTS!r} from the archive ({e})."
-                    raise SavedFileError(filepath, message) from None
-                try:
-                    f = h5py.File(weights_path, "r")
-                except OSError as e:
-                    message = f"{WEIGHTS!r} is not a valid HDF5 file ({e})."
-                    raise SavedFileError(filepath, message) from None
-                with f:
-                    keras_h5.read_weights(f, model, filepath, skip_mismatch=False)
+        compile_config = config.pop("compile_config", None) if isinstance(config, dict) else None
+        with tempfile.TemporaryDirectory(prefix="keraslike-keras-") as scratch:
+            weights_path = os.path.join(scratch, "weights.h5")  # our name, not the archive's
+            try:
+                with zf.open(WEIGHTS) as src, open(weights_path, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 16 * 1024 * 1024)
+            except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as e:
+                message = f"cannot read {WEIGHTS!r} from the archive ({e})."
+                raise SavedFileError(filepath, message) from None
+            try:
+                f = h5py.File(weights_path, "r")
+            except OSError as e:
+                message = f"{WEIGHTS!r} is not a valid HDF5 file ({e})."
+                raise SavedFileError(filepath, message) from None
+            with f, registry.custom_object_scope(custom_objects or {}):
+                def deserialize():
+                    return keras_objects.deserialize_keras_object(
+                        json.loads(json.dumps(config)), custom_objects=custom_objects,
+                        safe_mode=safe_mode,
+                    )
+
+                with malformed_config(filepath):
+                    try:
+                        with materialize.skeleton_build():
+                            skeleton = deserialize()
+                    except (RuntimeError, NotImplementedError):
+                        skeleton = None  # a layer whose build needs real values: no pre-check
+                    if skeleton is not None:
+                        try:
+                            keras_h5.check_shapes(f, skeleton, filepath)
+                        except (KeyError, RuntimeError, OSError) as error:  # corrupt HDF5 data
+                            message = f"its HDF5 data is corrupt ({type(error).__name__}: {error})."
+                            raise SavedFileError(filepath, message) from error
+                    model = deserialize()
+                    if compile and compile_config and hasattr(model, "compile_from_config"):
+                        model.compile_from_config(compile_config)
+                        optimizer = getattr(model, "optimizer", None)
+                        if optimizer is not None and not optimizer.built:
+                            optimizer.build(model.trainable_weights)
+                keras_h5.read_weights(f, model, filepath, skip_mismatch=False)
     return model

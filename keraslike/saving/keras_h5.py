@@ -285,6 +285,49 @@ class _Report:
         raise ValueError(message + " Pass `skip_mismatch=True` to load the weights that match.")
 
 
+def check_shapes(f, model, filepath):
+    """Raises `SavedFileError` unless every weight of `model` is in `f` with its shape.
+
+    Reads only the file's structure (groups, dataset shapes), never values: run on a model built
+    on `meta`, it proves the sizes a config names before anything is allocated.
+    """
+    h5py = import_h5py()
+    for path, layer in walk_layers(model):
+        hooks = _own_store_hooks(layer)
+        for vars_path, _, weights in weight_groups(path, layer):
+            if not weights:
+                continue
+            if hooks is not None:  # the layer's own file layout (a merged LoRA kernel, ...)
+                store = {}
+                try:
+                    hooks[0](store)
+                except (RuntimeError, NotImplementedError, TypeError, ValueError):
+                    continue  # cannot run on meta tensors: checked when it loads its variables
+                items = sorted(store.items(), key=lambda kv: int(kv[0]))
+                expected = [(str(k), tuple(v.shape)) for k, v in items]
+            else:
+                expected = [(s.name, tuple(s.layout.keras_shape(t.shape))) for s, t in weights]
+            group = _safe_group(f, vars_path, h5py)
+            if group is None and vars_path.startswith("layers/"):
+                group = _safe_group(f, vars_path.replace("layers", "_layer_checkpoint_dependencies", 1), h5py)
+            if group is None:
+                raise SavedFileError(filepath, f"the weights of layer {layer.name!r} are missing.")
+            keys = sorted(group.keys(), key=lambda k: int(k) if k.isdigit() else 1 << 30)
+            if len(keys) != len(expected):
+                raise SavedFileError(
+                    filepath,
+                    f"layer {layer.name!r} has {len(expected)} weights, the file {len(keys)}.",
+                )
+            for key, (name, shape) in zip(keys, expected):
+                dataset = _open_dataset(group, key, h5py, filepath)
+                if tuple(dataset.shape) != shape:
+                    raise SavedFileError(
+                        filepath,
+                        f"weight {layer.name}/{name} is {tuple(dataset.shape)} in the file "
+                        f"but {shape} in the model its config describes.",
+                    )
+
+
 def read_weights(f, model, filepath, skip_mismatch=False, load_optimizer=True):
     """Loads Keras-layout weights from the open h5py file `f` into `model`, in place.
 

@@ -208,3 +208,15 @@ def test_weights_h5_shape_checked_before_reading(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match=r"\(50000, 3\) vs \(4, 3\)"):
         model.load_weights(path)
     assert "/" + kernel not in reads
+
+
+def test_keras_archive_sizes_checked_before_allocating(tmp_path):
+    pytest.importorskip("h5py")
+    src = _keras_file(tmp_path)
+    with zipfile.ZipFile(src) as zf:
+        config = json.loads(zf.read("config.json"))
+    config["config"]["layers"][-1]["config"]["units"] = 10**12  # 16 TB if it were allocated
+    evil = tmp_path / "evil.keras"
+    _rewrite_zip(src, evil, replace={"config.json": json.dumps(config).encode()})
+    with pytest.raises(SavedFileError, match=r"evil\.keras.*\(4, 3\) in the file but \(4, 1000000000000\)"):
+        keras.models.load_model(evil)
