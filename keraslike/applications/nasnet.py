@@ -43,7 +43,9 @@ def _separable_conv_block(ip, filters, kernel_size=(3, 3), strides=(1, 1), block
     )(x)
     x = _bn(f"separable_conv_1_bn_{block_id}")(x)
     x = layers.Activation("relu")(x)
-    x = layers.SeparableConv2D(filters, kernel_size, name=f"separable_conv_2_{block_id}", padding="same", use_bias=False)(x)
+    x = layers.SeparableConv2D(
+        filters, kernel_size, name=f"separable_conv_2_{block_id}", padding="same", use_bias=False
+    )(x)
     return _bn(f"separable_conv_2_bn_{block_id}")(x)
 
 

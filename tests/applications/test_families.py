@@ -104,20 +104,24 @@ def _images(shape, low, high, seed=0):
 
 
 # (name, kwargs, input value range): the smallest variant of each family on a small input.
+def _slow(*values):
+    return pytest.param(*values, marks=pytest.mark.slow)
+
+
 PARITY = [
-    pytest.param("ResNet50V2", dict(include_top=False, input_shape=(64, 64, 3)), (-1, 1), marks=pytest.mark.slow),
-    pytest.param("DenseNet121", dict(include_top=False, input_shape=(32, 32, 3)), (-2, 2), marks=pytest.mark.slow),
-    pytest.param("EfficientNetB0", dict(include_top=False, input_shape=(32, 32, 3)), (0, 255), marks=pytest.mark.slow),
-    pytest.param("ConvNeXtTiny", dict(include_top=False, input_shape=(32, 32, 3), pooling="avg"), (0, 255), marks=pytest.mark.slow),
-    pytest.param("Xception", dict(include_top=False, input_shape=(71, 71, 3)), (-1, 1), marks=pytest.mark.slow),
-    pytest.param("InceptionV3", dict(include_top=False, input_shape=(75, 75, 3)), (-1, 1), marks=pytest.mark.slow),
-    pytest.param("InceptionResNetV2", dict(include_top=False, input_shape=(75, 75, 3)), (-1, 1), marks=pytest.mark.slow),
-    pytest.param("EfficientNetV2B0", dict(include_top=False, input_shape=(32, 32, 3)), (0, 255), marks=pytest.mark.slow),
+    _slow("ResNet50V2", dict(include_top=False, input_shape=(64, 64, 3)), (-1, 1)),
+    _slow("DenseNet121", dict(include_top=False, input_shape=(32, 32, 3)), (-2, 2)),
+    _slow("EfficientNetB0", dict(include_top=False, input_shape=(32, 32, 3)), (0, 255)),
+    _slow("ConvNeXtTiny", dict(include_top=False, input_shape=(32, 32, 3), pooling="avg"), (0, 255)),
+    _slow("Xception", dict(include_top=False, input_shape=(71, 71, 3)), (-1, 1)),
+    _slow("InceptionV3", dict(include_top=False, input_shape=(75, 75, 3)), (-1, 1)),
+    _slow("InceptionResNetV2", dict(include_top=False, input_shape=(75, 75, 3)), (-1, 1)),
+    _slow("EfficientNetV2B0", dict(include_top=False, input_shape=(32, 32, 3)), (0, 255)),
     ("MobileNet", dict(input_shape=(32, 32, 3), alpha=0.25, classes=7), (-1, 1)),
-    pytest.param("MobileNetV3Small", dict(input_shape=(32, 32, 3), alpha=0.75, classes=7), (0, 255), marks=pytest.mark.slow),
-    pytest.param(
+    _slow("MobileNetV3Small", dict(input_shape=(32, 32, 3), alpha=0.75, classes=7), (0, 255)),
+    _slow(
         "MobileNetV3Large", dict(input_shape=(32, 32, 3), minimalistic=True, include_top=False, pooling="max"),
-        (0, 255), marks=pytest.mark.slow,
+        (0, 255),
     ),  # fmt: skip
 ]
 
@@ -194,7 +198,10 @@ MISSING_FILES = [
     ("ResNet152V2", {"include_top": False}, "resnet152v2_weights_tf_dim_ordering_tf_kernels_notop.h5"),
     ("DenseNet121", {"include_top": False}, "densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5"),
     ("DenseNet201", {}, "densenet201_weights_tf_dim_ordering_tf_kernels.h5"),
-    ("MobileNet", {"alpha": 0.25, "input_shape": (128, 128, 3), "include_top": False}, "mobilenet_2_5_128_tf_no_top.h5"),
+    (
+        "MobileNet", {"alpha": 0.25, "input_shape": (128, 128, 3), "include_top": False},
+        "mobilenet_2_5_128_tf_no_top.h5",
+    ),
     ("MobileNet", {}, "mobilenet_1_0_224_tf.h5"),
     ("MobileNetV3Small", {}, "weights_mobilenet_v3_small_224_1.0_float.h5"),
     (
