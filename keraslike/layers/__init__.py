@@ -1,5 +1,13 @@
 """Keras layers, each a `torch.nn.Module`."""
 
+from keraslike.layers.adaptive_pooling import (
+    AdaptiveAveragePooling1D,
+    AdaptiveAveragePooling2D,
+    AdaptiveAveragePooling3D,
+    AdaptiveMaxPooling1D,
+    AdaptiveMaxPooling2D,
+    AdaptiveMaxPooling3D,
+)
 from keraslike.layers.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from keraslike.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
 from keraslike.layers.core import Activation, Dense, Embedding, Identity, Lambda
@@ -58,6 +66,7 @@ from keraslike.layers.preprocessing import (
     StringLookup,
     TextVectorization,
 )
+from keraslike.layers.rms_normalization import RMSNormalization
 from keraslike.layers.regularization import (
     ActivityRegularization,
     AlphaDropout,
