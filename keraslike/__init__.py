@@ -28,6 +28,7 @@ from keraslike import (
 )
 from keraslike import config
 from keraslike.backend.device import device, name_scope
+from keraslike.function import Function
 from keraslike.graph.operation import Operation
 from keraslike.initializers import Initializer
 from keraslike.layers import InputSpec

@@ -106,7 +106,6 @@ PENDING = {
 # name is; shrink it as they land.
 KNOWN_MISSING = {
     "": _split(
-        "Function "  # a callable over a symbolic graph of ops (keras.Function)
         "RematScope remat "  # rematerialization scope (torch.utils.checkpoint) for layer calls
     ),
     "layers": _split(

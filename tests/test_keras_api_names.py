@@ -173,3 +173,17 @@ def test_registry_helpers():
     assert "T>my_fn" in keras.utils.get_custom_objects()
     config = keras.utils.serialize_keras_object(keras.layers.Dense(2))
     assert isinstance(keras.utils.deserialize_keras_object(config), keras.layers.Dense)
+
+
+def test_function_matches_keras(keras_oracle):
+    x = keras.Input((3,))
+    dense = keras.layers.Dense(2)
+    f = keras.Function(x, dense(x), name="f")
+    data = np.random.RandomState(0).rand(4, 3).astype("float32")
+    kx = keras_oracle.Input((3,))
+    kdense = keras_oracle.layers.Dense(2)
+    kf = keras_oracle.Function(kx, kdense(kx), name="f")
+    kdense.set_weights(dense.get_weights())
+    np.testing.assert_allclose(f(data).detach().numpy(), np.asarray(kf(data).detach()), rtol=1e-6)
+    assert [op.name for op in f.operations] == ["input_layer", "dense"]
+    assert f.inputs[0] is x and len(f.outputs) == 1 and repr(f) == "<Function name=f>"
