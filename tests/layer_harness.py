@@ -151,3 +151,131 @@ def check_layer(
         clone = type(our_layer).from_config(config)
         assert_configs_equal(clone.get_config(), config)
     return our_layer, keras_layer, our_out, keras_out
+
+
+# ---------------------------------------------------------------------------- the layer in a model
+
+
+def _inputs_for(input_shape, input_dtype, rng, int_high):
+    if isinstance(input_shape, list):
+        return [_random_input(s, input_dtype, rng, int_high) for s in input_shape]
+    return _random_input(input_shape, input_dtype, rng, int_high)
+
+
+def _record_training(layer, seen):
+    """Wraps `layer.call` on the instance so every `training` value it receives lands in `seen`."""
+    import inspect
+
+    original = layer.call
+    if "training" not in inspect.signature(original).parameters:
+        return False
+
+    # Same `training` parameter as the layer's own call, so the model passes it the same way.
+    def call(*args, training=None, **kwargs):
+        seen.append(training)
+        return original(*args, training=training, **kwargs)
+
+    layer.call = call
+    return True
+
+
+def _functional(class_name, init_kwargs, input_shape, input_dtype, call_kwargs, seen=None):
+    layer = getattr(keraslike.layers, class_name)(**init_kwargs)
+    recorded = _record_training(layer, seen) if seen is not None else False
+    shapes = input_shape if isinstance(input_shape, list) else [input_shape]
+    inputs = [keraslike.Input(shape=tuple(s[1:]), dtype=input_dtype) for s in shapes]
+    outputs = layer(inputs if isinstance(input_shape, list) else inputs[0], **call_kwargs)
+    if isinstance(outputs, (list, tuple)):
+        outputs = list(outputs)
+    model = keraslike.Model(inputs if isinstance(input_shape, list) else inputs[0], outputs)
+    return model, layer, recorded
+
+
+def check_layer_in_model(
+    class_name,
+    init_kwargs=None,
+    input_shape=None,
+    input_dtype="float32",
+    call_kwargs=None,
+    int_high=10,
+    seed=0,
+    tmp_path=None,
+    compile_check=False,
+    atol=1e-5,
+):
+    """Runs a built-in layer where users use it: inside a functional Model.
+
+    Checks, in order:
+    - one `fit` step (MSE to zero targets, SGD): the loss is finite, trainable weights change
+      (when the layer has any and receives a gradient), and `training=True` reaches the layer's
+      `call` during `fit`, `False` during `predict` and `evaluate` (for layers whose `call` takes
+      `training`);
+    - a save/load round trip (`model.save` + `keraslike.saving.load_model`, when `tmp_path` is
+      given): same weights, same `predict` outputs;
+    - with `compile_check=True`, `torch.compile(model, fullgraph=True)` gives the eager outputs.
+
+    Returns the model.
+    """
+    init_kwargs = dict(init_kwargs or {})
+    call_kwargs = dict(call_kwargs or {})
+    rng = np.random.default_rng(seed)
+    x = _inputs_for(input_shape, input_dtype, rng, int_high)
+    seen = []
+    model, layer, recorded = _functional(class_name, init_kwargs, input_shape, input_dtype, call_kwargs, seen)
+
+    seen.clear()  # drop the symbolic calls made while building the graph
+    y_pred = model.predict(x, verbose=0)
+    predict_flags = list(seen)
+    targets = [np.zeros_like(p) for p in _flat(y_pred)]
+    targets = targets[0] if len(targets) == 1 else targets
+    floating = all(np.issubdtype(t.dtype, np.floating) for t in _flat(targets))
+
+    before = [w.copy() for w in layer.get_weights()]
+    if floating:
+        model.compile(optimizer=keraslike.optimizers.SGD(learning_rate=0.1), loss="mse")
+        seen.clear()
+        history = model.fit(x, targets, batch_size=len(_flat(x)[0]), epochs=1, verbose=0, shuffle=False)
+        fit_flags = list(seen)
+        assert np.isfinite(history.history["loss"][0]), f"{class_name}: loss not finite"
+        if recorded:
+            # Keras too makes one build call with training=False before the first step (on
+            # `meta` tensors); the step itself must see True.
+            assert fit_flags and fit_flags[-1] is True and None not in fit_flags, (
+                f"{class_name}: `training` in fit was {fit_flags}, expected True in the step"
+            )
+            seen.clear()
+            model.evaluate(x, targets, verbose=0)
+            assert seen and all(f is False for f in seen), (
+                f"{class_name}: `training` in evaluate was {seen}, expected False"
+            )
+        if layer.trainable_weights:
+            after = layer.get_weights()
+            changed = any(not np.array_equal(a, b) for a, b in zip(before, after))
+            assert changed, f"{class_name}: fit changed no weight"
+    if recorded:
+        assert predict_flags and all(f is False for f in predict_flags), (
+            f"{class_name}: `training` in predict was {predict_flags}, expected False"
+        )
+
+    expected = _flat(model.predict(x, verbose=0))
+    if tmp_path is not None:
+        path = str(tmp_path / f"{class_name}.safetensors")
+        model.save(path)
+        loaded = keraslike.saving.load_model(path)
+        for a, b in zip(loaded.get_weights(), model.get_weights()):
+            np.testing.assert_array_equal(a, b, err_msg=f"{class_name}: weights after load")
+        for a, b in zip(_flat(loaded.predict(x, verbose=0)), expected):
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6, err_msg=f"{class_name}: load")
+
+    if compile_check:
+        torch._dynamo.reset()
+        model.eval()
+        tensors = [torch.as_tensor(v) for v in _flat(x)]
+        compiled = torch.compile(model, fullgraph=True)
+        with torch.no_grad():
+            eager = _flat(model(*tensors) if len(tensors) > 1 else model(tensors[0]))
+            got = _flat(compiled(*tensors) if len(tensors) > 1 else compiled(tensors[0]))
+        for a, b in zip(got, eager):
+            np.testing.assert_allclose(_to_numpy(a), _to_numpy(b), rtol=1e-5, atol=atol,
+                                       err_msg=f"{class_name}: torch.compile")
+    return model
