@@ -8,6 +8,7 @@ counts them, including Keras's quirk that `input_layers`/`output_layers` entries
 nested functional model count its calls from 1 (Keras 2 gave a model a node of its own).
 """
 
+import collections
 import inspect
 
 from keraslike.graph import nest
@@ -255,24 +256,29 @@ def functional_from_config(cls, config, custom_objects=None):
             base = 0 if isinstance(layer, InputLayer) else len(layer._inbound_nodes)
             created[layer_data["name"]] = (layer, base)
             order.append(layer_data["name"])
-            pending[layer_data["name"]] = list(layer_data.get("inbound_nodes") or [])
-        while any(pending.values()):
-            progressed = False
-            for layer_name in order:
-                queue = pending[layer_name]
-                while queue:
-                    try:
-                        _call_node(created[layer_name][0], queue[0], created)
-                    except _NotReady:
-                        break
-                    queue.pop(0)
-                    progressed = True
-            if not progressed:
-                stuck = sorted(k for k, v in pending.items() if v)
-                raise ValueError(
-                    "Invalid functional model configuration: the graph has loops or disconnected "
-                    f"nodes. These layers' calls could not be resolved: {stuck}"
-                )
+            pending[layer_data["name"]] = collections.deque(layer_data.get("inbound_nodes") or [])
+        # A worklist, linear in the number of nodes whatever the order of the layers: a node
+        # whose input is not made yet waits on the layer that makes it and is retried only when
+        # that layer gains a call.
+        ready = collections.deque(order)
+        waiting = collections.defaultdict(list)
+        while ready:
+            layer_name = ready.popleft()
+            queue = pending[layer_name]
+            while queue:
+                try:
+                    _call_node(created[layer_name][0], queue[0], created)
+                except _NotReady as missing:
+                    waiting[missing.args[0]].append(layer_name)
+                    break
+                queue.popleft()
+                ready.extend(waiting.pop(layer_name, ()))
+        stuck = sorted(k for k, v in pending.items() if v)
+        if stuck:
+            raise ValueError(
+                "Invalid functional model configuration: the graph has loops or disconnected "
+                f"nodes. These layers' calls could not be resolved: {stuck}"
+            )
 
     def tensor(entry):
         layer_name, node_index, tensor_index = entry
