@@ -130,9 +130,6 @@ ISSUE_11_TODO = {
     "optimizers": _split(
         "LossScaleOptimizer MultiOptimizer Muon OptimizerMap ScheduleFreeAdamW"
     ),
-    "utils.legacy": _split(
-        "deserialize_keras_object serialize_keras_object"
-    ),
     "mixed_precision": _split(
         "LossScaleOptimizer"
     ),

@@ -187,3 +187,18 @@ def test_function_matches_keras(keras_oracle):
     np.testing.assert_allclose(f(data).detach().numpy(), np.asarray(kf(data).detach()), rtol=1e-6)
     assert [op.name for op in f.operations] == ["input_layer", "dense"]
     assert f.inputs[0] is x and len(f.outputs) == 1 and repr(f) == "<Function name=f>"
+
+
+def test_legacy_serialization_matches_keras_format(keras_oracle):
+    ours = keras.utils.legacy.serialize_keras_object(keras.layers.Dense(2, name="d"))
+    theirs = keras_oracle.utils.legacy.serialize_keras_object(keras_oracle.layers.Dense(2, name="d"))
+    assert ours.keys() == theirs.keys() and ours["class_name"] == theirs["class_name"] == "Dense"
+    assert ours["config"]["units"] == theirs["config"]["units"] == 2
+    rebuilt = keras.utils.legacy.deserialize_keras_object(
+        theirs, module_objects={"Dense": keras.layers.Dense})
+    assert isinstance(rebuilt, keras.layers.Dense) and rebuilt.units == 2
+    assert keras.utils.legacy.serialize_keras_object(None) is None
+    with pytest.raises(ValueError, match="get_config"):
+        keras.utils.legacy.serialize_keras_object(object())
+    with pytest.raises(ValueError, match="Unknown"):
+        keras.utils.legacy.deserialize_keras_object({"class_name": "Nope", "config": {}})
