@@ -11,6 +11,7 @@ from keraslike import (
     callbacks,
     constraints,
     datasets,
+    dtype_policies,
     export,
     initializers,
     layers,
@@ -20,6 +21,7 @@ from keraslike import (
     models,
     ops,
     optimizers,
+    quantizers,
     random,
     regularizers,
     saving,
@@ -37,6 +39,8 @@ from keraslike.metrics import Metric
 from keraslike.optimizers import Optimizer
 from keraslike.regularizers import Regularizer
 from keraslike.variables import Variable
+from keraslike.dtype_policies import DTypePolicy, FloatDTypePolicy
+from keraslike.quantizers import Quantizer
 from keraslike.graph.keras_tensor import KerasTensor
 from keraslike.layers import Input, InputLayer, Layer
 from keraslike.models import Model, Sequential

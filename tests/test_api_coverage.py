@@ -35,9 +35,6 @@ def _split(text):
 # Being added this session by another issue: namespace -> (issue, names). They do not count as
 # failures yet; remove them here once landed (a present name only prints a reminder).
 PENDING = {
-    "": [
-        ("19 quantization", _split("DTypePolicy FloatDTypePolicy Quantizer")),
-    ],
     "layers": [
         ("12 preprocessing", _split(
             "AdaptiveAveragePooling1D AdaptiveAveragePooling2D AdaptiveAveragePooling3D "
@@ -77,23 +74,7 @@ PENDING = {
             "MobileNetV3Small NASNetLarge NASNetMobile ResNet101V2 ResNet152V2 ResNet50V2 "
             "Xception")),
     ],
-    "mixed_precision": [("19 quantization", _split("dtype_policy set_dtype_policy"))],
     "config": [("19 quantization", _split("dtype_policy set_dtype_policy"))],
-    "dtype_policies": [
-        ("19 quantization", _split(
-            "AWQDTypePolicy DTypePolicy DTypePolicyMap FloatDTypePolicy GPTQDTypePolicy "
-            "Int4DTypePolicy QuantizedDTypePolicy QuantizedFloat8DTypePolicy deserialize get "
-            "serialize")),
-    ],
-    "quantizers": [
-        ("19 quantization", _split(
-            "AWQConfig AbsMaxQuantizer Float8QuantizationConfig GPTQConfig "
-            "Int4QuantizationConfig Int8QuantizationConfig QuantizationConfig Quantizer "
-            "abs_max_quantize abs_max_quantize_grouped_with_zero_point "
-            "compute_float8_amax_history compute_float8_scale deserialize "
-            "fake_quant_with_min_max_vars get pack_int4 quantize_and_dequantize serialize "
-            "unpack_int4")),
-    ],
     "distribution": [
         ("10 distribution", _split(
             "DataParallel DeviceMesh LayoutMap ModelParallel TensorLayout distribute_tensor "

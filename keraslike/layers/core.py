@@ -3,15 +3,17 @@
 import torch
 import torch.nn.functional as F
 
-from keraslike import activations, constraints, initializers, ops, regularizers
+from keraslike import activations, constraints, initializers, ops, quantizers, regularizers
 from keraslike.layers.input_spec import InputSpec
 from keraslike.layers.layer import Layer
 from keraslike.layers.lora import LoraMixin, lora_config
+from keraslike.layers.quantized_dense import DenseQuantizationMixin
+from keraslike.layers.quantized_embedding import EmbeddingQuantizationMixin
 from keraslike.layers.weight_layout import TRANSPOSED
 from keraslike.layers.layer_utils import serialize_or_none as _serialize
 
 
-class Dense(LoraMixin, Layer):
+class Dense(DenseQuantizationMixin, LoraMixin, Layer):
     """A densely connected layer: `activation(inputs @ kernel + bias)`.
 
     The kernel is stored like `nn.Linear`'s `weight`, shape `(units, input_dim)`; `layer.kernel`
@@ -30,6 +32,8 @@ class Dense(LoraMixin, Layer):
             rank (see `enable_lora`); the base kernel is then frozen.
         lora_alpha: Optional LoRA scale numerator (the update is scaled by
             `lora_alpha / lora_rank`; defaults to `lora_rank`).
+        quantization_config: Optional `keras.quantizers.QuantizationConfig` of a layer built
+            with a quantized dtype policy (e.g. `dtype="int8_from_float32"`); see `quantize`.
 
     Input shape:
         `(batch_size, ..., input_dim)`, any rank >= 2.
@@ -78,6 +82,8 @@ class Dense(LoraMixin, Layer):
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
         self._init_lora(lora_rank, lora_alpha)
+        if isinstance(quantization_config, dict):
+            quantization_config = quantizers.deserialize(quantization_config)
         self.quantization_config = quantization_config
         self.input_spec = InputSpec(min_ndim=2)
         self.supports_masking = True
@@ -90,15 +96,22 @@ class Dense(LoraMixin, Layer):
                 f'The last dimension of the input of layer "{self.name}" must be defined. '
                 f"Received: input_shape={tuple(input_shape)}"
             )
-        self.add_weight(
-            shape=(input_dim, self.units),
-            initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
-            name="kernel",
-            torch_name="weight",
-            layout=TRANSPOSED,
-        )
+        mode = self.quantization_mode
+        if mode == "float8":
+            self._float8_build()  # before the kernel, so the weights' order is Keras's
+        if not (mode in ("int8", "int4", "gptq", "awq") and self._build_quantized_from_policy(
+            (input_dim, self.units)
+        )):
+            self.add_weight(
+                shape=(input_dim, self.units),
+                initializer=self.kernel_initializer,
+                regularizer=self.kernel_regularizer,
+                constraint=self.kernel_constraint,
+                name="kernel",
+                torch_name="weight",
+                layout=TRANSPOSED,
+            )
+        self._quant_mode = mode
         if self.use_bias:
             self.add_weight(
                 shape=(self.units,),
@@ -118,7 +131,9 @@ class Dense(LoraMixin, Layer):
         """The kernel in Keras's layout `(input_dim, units)`, LoRA update merged in."""
         return self._kernel_property()
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
+        if self._quant_mode is not None:
+            return self._quantized_call(inputs, training)
         outputs = F.linear(inputs, self.weight, self.bias)
         if self.lora_enabled:
             # (x @ A) @ B: the rank-r path, never the merged (in, units) kernel.
@@ -144,7 +159,7 @@ class Dense(LoraMixin, Layer):
                 "bias_regularizer": _serialize(regularizers, self.bias_regularizer),
                 "kernel_constraint": _serialize(constraints, self.kernel_constraint),
                 "bias_constraint": _serialize(constraints, self.bias_constraint),
-                "quantization_config": None,
+                "quantization_config": quantizers.serialize(self.quantization_config),
             }
         )
         return lora_config(self, config)
@@ -195,7 +210,7 @@ class Identity(Layer):
         return input_shape
 
 
-class Embedding(LoraMixin, Layer):
+class Embedding(EmbeddingQuantizationMixin, LoraMixin, Layer):
     """Turns non-negative integer indices into dense vectors of fixed size.
 
     The table is stored like `nn.Embedding`'s `weight`, shape `(input_dim, output_dim)`, which is
@@ -250,20 +265,25 @@ class Embedding(LoraMixin, Layer):
         self.supports_masking = mask_zero
         self._initial_weights = weights
         self._init_lora(lora_rank, lora_alpha)
+        if isinstance(quantization_config, dict):
+            quantization_config = quantizers.deserialize(quantization_config)
         self.quantization_config = quantization_config
 
     _lora_base_name = "embeddings"
     _lora_adapter_names = ("lora_embeddings_a", "lora_embeddings_b")
 
     def build(self, input_shape=None):
-        self.add_weight(
-            shape=(self.input_dim, self.output_dim),
-            initializer=self.embeddings_initializer,
-            regularizer=self.embeddings_regularizer,
-            constraint=self.embeddings_constraint,
-            name="embeddings",
-            torch_name="weight",
-        )
+        if self.quantization_mode is not None:
+            self._build_quantized_from_policy()
+        else:
+            self.add_weight(
+                shape=(self.input_dim, self.output_dim),
+                initializer=self.embeddings_initializer,
+                regularizer=self.embeddings_regularizer,
+                constraint=self.embeddings_constraint,
+                name="embeddings",
+                torch_name="weight",
+            )
         self.built = True
         self._maybe_enable_lora()
         if self._initial_weights is not None:
@@ -278,6 +298,8 @@ class Embedding(LoraMixin, Layer):
     def call(self, inputs):
         if inputs.dtype not in (torch.int32, torch.int64):
             inputs = inputs.to(torch.int64)
+        if self._quant_mode is not None:
+            return self._quantized_call(inputs)
         outputs = F.embedding(inputs, self.weight)
         if self.lora_enabled:
             # Look up the rank-r rows of A, then project: never the merged table.
@@ -304,7 +326,7 @@ class Embedding(LoraMixin, Layer):
                 "activity_regularizer": _serialize(regularizers, self.activity_regularizer),
                 "embeddings_constraint": _serialize(constraints, self.embeddings_constraint),
                 "mask_zero": self.mask_zero,
-                "quantization_config": None,
+                "quantization_config": quantizers.serialize(self.quantization_config),
             }
         )
         return lora_config(self, config)

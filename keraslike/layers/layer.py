@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from keraslike import dtype_policies
 from keraslike.backend import config
 from keraslike.backend.naming import to_snake_case, uniquify
 from keraslike.backend.traceback_utils import filtered, is_traceback_filtering_enabled
@@ -95,11 +96,10 @@ def _policy_name(dtype):
         from keraslike.mixed_precision import default_policy_name
 
         return default_policy_name()
-    if isinstance(dtype, dict):
-        return dtype.get("config", {}).get("name", config.floatx())
     if isinstance(dtype, torch.dtype):
         return dtype_name(dtype)
-    return str(getattr(dtype, "name", dtype))
+    policy = dtype_policies.get(dtype)  # a name, a serialized dict or a DTypePolicy
+    return getattr(policy, "default_policy", policy).name
 
 
 class Layer(nn.Module):
@@ -577,14 +577,12 @@ class Layer(nn.Module):
     @property
     def dtype(self):
         """The dtype of the layer's weights, as a string."""
-        name = self._dtype_policy_name
-        return "float32" if name.startswith("mixed_") else name
+        return dtype_policies.get(self._dtype_policy_name).variable_dtype
 
     @property
     def compute_dtype(self):
         """The dtype of the layer's computations, as a string."""
-        name = self._dtype_policy_name
-        return name.split("_", 1)[1] if name.startswith("mixed_") else name
+        return dtype_policies.get(self._dtype_policy_name).compute_dtype
 
     @property
     def variable_dtype(self):
@@ -593,8 +591,17 @@ class Layer(nn.Module):
 
     @property
     def dtype_policy(self):
-        """The name of the layer's dtype policy (`"float32"`, `"mixed_float16"`, ...)."""
-        return self._dtype_policy_name
+        """The layer's `DTypePolicy` (`"float32"`, `"mixed_float16"`, `"int8_from_float32"`...)."""
+        return dtype_policies.get(self._dtype_policy_name)
+
+    @dtype_policy.setter
+    def dtype_policy(self, value):
+        self._dtype_policy_name = _policy_name(value)
+
+    @property
+    def quantization_mode(self):
+        """`"int8"`, `"int4"`, `"float8"`... when the layer is quantized, else `None`."""
+        return self.dtype_policy.quantization_mode
 
     # ------------------------------------------------------------------ building
 
@@ -871,12 +878,7 @@ class Layer(nn.Module):
         config = {
             "name": self.name,
             "trainable": self.trainable,
-            "dtype": {
-                "module": "keras",
-                "class_name": "DTypePolicy",
-                "config": {"name": self._dtype_policy_name},
-                "registered_name": None,
-            },
+            "dtype": dtype_policies.serialize(self.dtype_policy),
         }
         if self.activity_regularizer is not None:
             config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)

@@ -17,6 +17,7 @@ from keraslike.graph.shape_inference import torch_dtype
 from keraslike.graph.topology import check_unique_names, map_graph
 from keraslike.layers.input_layer import InputLayer
 from keraslike.layers.layer import Layer
+from keraslike.models.quantize import quantize_model
 from keraslike.trainers.trainer import Trainer
 
 
@@ -381,6 +382,13 @@ class Model(Trainer, Layer):
         from keraslike.saving import load_weights
 
         return load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
+    def quantize(self, mode=None, config=None, filters=None, **kwargs):
+        """Quantizes the model's Dense, EinsumDense and Embedding layers in place (as Keras).
+
+        See `keraslike.models.quantize.quantize_model` for the arguments.
+        """
+        quantize_model(self, mode, config, filters, **kwargs)
 
     def export(self, filepath, format="torch", verbose=None, input_signature=None, **kwargs):
         """Exports the model for serving and verifies the artifact against the eager model.

@@ -1,0 +1,178 @@
+"""Quantized Dense and Embedding (`quantize`, quantized dtype policies): parity with Keras 3."""
+
+import numpy as np
+import pytest
+import torch
+
+import keraslike
+
+
+@pytest.fixture(scope="module")
+def keras():
+    return pytest.importorskip("keras")
+
+
+def _np(keras, value):
+    return np.asarray(keras.ops.convert_to_numpy(value))
+
+
+def _quantize_pair(keras, cls, kwargs, build_shape, mode, config=None, lora=None):
+    rng = np.random.default_rng(0)
+    theirs = getattr(keras.layers, cls)(name="q", **kwargs)
+    ours = getattr(keraslike.layers, cls)(name="q", **kwargs)
+    theirs.build(build_shape)
+    ours.build(build_shape)
+    weights = [rng.standard_normal(w.shape).astype("float32") for w in theirs.get_weights()]
+    theirs.set_weights(weights)
+    ours.set_weights(weights)
+    if lora:
+        theirs.enable_lora(lora)
+        ours.enable_lora(lora)
+        ab = [rng.standard_normal(w.shape).astype("float32") * 0.1 for w in theirs.get_weights()[-2:]]
+        theirs.set_weights(theirs.get_weights()[:-2] + ab)
+        ours.set_weights(ours.get_weights()[:-2] + ab)
+    keras_config = None if config is None else keras.quantizers.deserialize(keraslike.quantizers.serialize(config))
+    theirs.quantize(mode, config=keras_config)
+    ours.quantize(mode, config=config)
+    return theirs, ours
+
+
+DENSE_MODES = [
+    ("int8", None),
+    ("int8", keraslike.quantizers.Int8QuantizationConfig(activation_quantizer=None)),
+    ("int4", None),
+    ("int4", keraslike.quantizers.Int4QuantizationConfig(block_size=-1)),
+    ("int4", keraslike.quantizers.Int4QuantizationConfig(block_size=4)),
+]
+
+
+@pytest.mark.parametrize("mode,config", DENSE_MODES, ids=["int8", "int8-weight-only", "int4-128", "int4-channel", "int4-4"])
+@pytest.mark.parametrize("lora", [None, 2])
+def test_dense_quantize_matches_keras(keras, mode, config, lora):
+    theirs, ours = _quantize_pair(keras, "Dense", {"units": 7}, (None, 10), mode, config, lora)
+    assert ours.dtype_policy.name == theirs.dtype_policy.name
+    assert [w.path for w in ours.weights] == [w.path for w in theirs.weights]
+    assert len(ours.trainable_weights) == len(theirs.trainable_weights)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        assert a.dtype == b.dtype
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+    x = np.random.default_rng(1).standard_normal((5, 3, 10)).astype("float32")
+    np.testing.assert_allclose(
+        ours(torch.as_tensor(x)).detach().numpy(), _np(keras, theirs(x)), rtol=1e-5, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        ours.kernel.detach().numpy(), _np(keras, theirs.kernel), rtol=1e-6, atol=1e-6
+    )
+    assert ours.get_config() == theirs.get_config() | {"quantization_config": ours.get_config()["quantization_config"]}
+    # Keras's file layout, as Keras writes it (LoRA merged and requantized).
+    store_ours, store_theirs = {}, {}
+    ours.save_own_variables(store_ours)
+    theirs.save_own_variables(store_theirs)
+    assert sorted(store_ours) == sorted(store_theirs)
+    for key in store_theirs:
+        np.testing.assert_allclose(
+            np.asarray(store_ours[key]), _np(keras, store_theirs[key]), rtol=1e-5, atol=1e-5
+        )
+
+
+def test_dense_float8_matches_keras_in_inference_and_training(keras):
+    theirs, ours = _quantize_pair(keras, "Dense", {"units": 6}, (None, 8), "float8")
+    assert [w.path for w in ours.weights] == [w.path for w in theirs.weights]
+    x = np.random.default_rng(2).standard_normal((4, 8)).astype("float32")
+    np.testing.assert_allclose(ours(torch.as_tensor(x)).detach().numpy(), _np(keras, theirs(x)), rtol=1e-6)
+    y = np.random.default_rng(3).standard_normal((4, 6)).astype("float32")
+    histories = []
+    for lib, layer in ((keras, theirs), (keraslike, ours)):
+        model = lib.Sequential([lib.Input((8,)), layer])
+        model.compile(optimizer=lib.optimizers.SGD(0.1), loss="mse")
+        histories.append(model.fit(x, y, batch_size=2, epochs=2, shuffle=False, verbose=0).history["loss"])
+    np.testing.assert_allclose(histories[1], histories[0], rtol=1e-5)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode,config", [
+    ("int8", None), ("int4", None), ("int4", keraslike.quantizers.Int4QuantizationConfig(block_size=-1)),
+    ("int4", keraslike.quantizers.Int4QuantizationConfig(block_size=3)),
+], ids=["int8", "int4-128", "int4-channel", "int4-3"])
+def test_embedding_quantize_matches_keras(keras, mode, config):
+    theirs, ours = _quantize_pair(keras, "Embedding", {"input_dim": 9, "output_dim": 7}, (None, 4), mode, config)
+    assert ours.dtype_policy.name == theirs.dtype_policy.name
+    assert [w.path for w in ours.weights] == [w.path for w in theirs.weights]
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+    idx = np.random.default_rng(4).integers(0, 9, (3, 5))
+    np.testing.assert_allclose(ours(torch.as_tensor(idx)).numpy(), _np(keras, theirs(idx)), rtol=1e-6, atol=1e-6)
+
+
+def test_policy_built_layers_have_keras_counts(keras):
+    for name in ("int8_from_mixed_bfloat16", "int4_from_float32", "int4/8_from_float32", "float8_from_float32"):
+        theirs = keras.layers.Dense(5, dtype=name)
+        ours = keraslike.layers.Dense(5, dtype=name)
+        theirs.build((None, 16))
+        ours.build((None, 16))
+        assert [w.path.split("/")[-1] for w in ours.weights] == [w.path.split("/")[-1] for w in theirs.weights], name
+        assert len(ours.trainable_weights) == len(theirs.trainable_weights) or name.startswith("float8")
+        assert [tuple(w.shape) for w in ours.get_weights()] == [tuple(w.shape) for w in theirs.get_weights()]
+
+
+def test_int8_gradients_reach_inputs_and_lora_only():
+    layer = keraslike.layers.Dense(4)
+    layer.build((None, 6))
+    layer.quantize("int8")
+    layer.enable_lora(2)
+    x = torch.randn(3, 6, requires_grad=True)
+    layer(x).sum().backward()
+    float_kernel = layer.weight.float() / layer.kernel_scale[:, None]
+    torch.testing.assert_close(x.grad, float_kernel.sum(0).expand(3, 6), rtol=1e-5, atol=1e-5)
+    assert layer.lora_kernel_b.grad is not None and layer.weight.grad is None
+
+
+def _model(lib):
+    inputs = lib.Input(shape=(12,), dtype="int32")
+    x = lib.layers.Embedding(20, 16, name="emb")(inputs)
+    x = lib.layers.Dense(16, activation="relu", name="d0")(x)
+    return lib.Model(inputs, lib.layers.Dense(5, name="d1")(x))
+
+
+@pytest.mark.parametrize("mode", ["int8", "int4"])
+@pytest.mark.parametrize("source,target", [("keras", "keraslike"), ("keraslike", "keras")])
+def test_quantized_keras_files_move_both_ways(keras, tmp_path, mode, source, target):
+    libs = {"keras": keras, "keraslike": keraslike}
+    model = _model(libs[source])
+    model.quantize(mode)
+    path = str(tmp_path / f"q_{mode}.keras")
+    model.save(path)
+    loaded = libs[target].saving.load_model(path)
+    x = np.random.default_rng(5).integers(0, 20, (4, 12)).astype("int32")
+    np.testing.assert_allclose(
+        np.asarray(loaded.predict(x, verbose=0)), np.asarray(model.predict(x, verbose=0)), rtol=1e-5, atol=1e-5
+    )
+    assert loaded.get_layer("d0").dtype_policy.name == model.get_layer("d0").dtype_policy.name
+    assert loaded.get_layer("emb").quantization_mode == mode
+
+
+def test_native_file_keeps_quantized_weights(tmp_path):
+    model = _model(keraslike)
+    model.quantize("int8", filters="d")
+    assert model.get_layer("emb").quantization_mode is None
+    path = tmp_path / "q.safetensors"
+    model.save(path)
+    loaded = keraslike.saving.load_model(path)
+    x = np.random.default_rng(6).integers(0, 20, (4, 12)).astype("int32")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert loaded.get_layer("d0").weight.dtype == torch.int8
+
+
+def test_quantize_errors():
+    layer = keraslike.layers.Dense(3)
+    with pytest.raises(ValueError, match="Invalid quantization mode"):
+        layer.quantize("int3")
+    with pytest.raises(ValueError, match="not built"):
+        layer.quantize("int8")
+    layer.build((None, 4))
+    layer.quantize("int8")
+    with pytest.raises(ValueError, match="already quantized"):
+        layer.quantize("int8")
+    with pytest.raises(ValueError, match="Contradictory"):
+        keraslike.layers.Dense(3).quantize("int4", config=keraslike.quantizers.Int8QuantizationConfig())
