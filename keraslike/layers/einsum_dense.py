@@ -5,14 +5,15 @@ import re
 
 import torch
 
-from keraslike import activations, constraints, initializers, regularizers
+from keraslike import activations, constraints, initializers, quantizers, regularizers
 from keraslike.layers.input_spec import InputSpec
 from keraslike.layers.layer import Layer
 from keraslike.layers.layer_utils import serialize_or_none as _serialize
 from keraslike.layers.lora import LoraMixin, lora_config
+from keraslike.layers.quantized_einsum import EinsumQuantizationMixin
 
 
-class EinsumDense(LoraMixin, Layer):
+class EinsumDense(EinsumQuantizationMixin, LoraMixin, Layer):
     """A dense layer computing `activation(einsum(equation, inputs, kernel) + bias)`.
 
     The kernel's shape follows from the equation: each kernel letter takes its size from the
@@ -72,11 +73,8 @@ class EinsumDense(LoraMixin, Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if quantization_config is not None:
-            raise NotImplementedError(
-                f'Layer "{self.name}": quantization is not supported by keraslike\'s EinsumDense. '
-                f"Received: quantization_config={quantization_config!r}"
-            )
+        if isinstance(quantization_config, dict):
+            quantization_config = quantizers.deserialize(quantization_config)
         if not isinstance(equation, str):
             raise ValueError(
                 f'Argument `equation` of layer "{self.name}" must be a string. '
@@ -114,13 +112,16 @@ class EinsumDense(LoraMixin, Layer):
             kernel_initializer = copy.copy(kernel_initializer)
             kernel_initializer.input_axes = input_axes
             kernel_initializer.output_axes = output_axes
-        self.add_weight(
-            shape=tuple(kernel_shape),
-            name="kernel",
-            initializer=kernel_initializer,
-            regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
-        )
+        if self.quantization_mode is not None:
+            self._build_quantized_from_policy(kernel_shape)
+        else:
+            self.add_weight(
+                shape=tuple(kernel_shape),
+                name="kernel",
+                initializer=kernel_initializer,
+                regularizer=self.kernel_regularizer,
+                constraint=self.kernel_constraint,
+            )
         if bias_shape is not None:
             self.add_weight(
                 shape=tuple(bias_shape),
@@ -149,6 +150,8 @@ class EinsumDense(LoraMixin, Layer):
         return i - len(output_spec) if left_elided else i
 
     def call(self, inputs):
+        if self._quant_mode is not None:
+            return self._quantized_call(inputs)
         x = torch.einsum(self.equation, inputs, self._find_tensor("kernel"))
         if self.lora_enabled:
             axis = self._lora_axis
@@ -185,7 +188,7 @@ class EinsumDense(LoraMixin, Layer):
                 "activity_regularizer": _serialize(regularizers, self.activity_regularizer),
                 "kernel_constraint": _serialize(constraints, self.kernel_constraint),
                 "bias_constraint": _serialize(constraints, self.bias_constraint),
-                "quantization_config": None,
+                "quantization_config": quantizers.serialize(self.quantization_config),
             }
         )
         if self.gptq_unpacked_column_size:

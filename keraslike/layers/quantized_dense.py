@@ -25,7 +25,7 @@ from keraslike.dtype_policies import Int4DTypePolicy, QuantizedFloat8DTypePolicy
 from keraslike.graph.shape_inference import torch_dtype
 from keraslike.layers.weight_layout import TRANSPOSED
 from keraslike.quantizers import quantizers as q
-from keraslike.quantizers.kernels import dequant_matmul, int8_linear
+from keraslike.quantizers.kernels import grouped_int4_kernel, grouped_int4_linear, int8_linear
 from keraslike.quantizers.quantization_config import (
     Int4QuantizationConfig,
     QuantizationConfig,
@@ -260,8 +260,8 @@ class DenseQuantizationMixin:
             unpacked = q.unpack_int4(self.weight, self.units, axis=-1)  # (in, units) int8
             y = int8_linear(x, unpacked.t(), self.kernel_scale, self.inputs_quantizer)
         elif mode == "int4":
-            y = dequant_matmul(
-                x, _grouped_dequantize, self.weight, self.kernel_scale, self.kernel_zero, self.g_idx
+            y = grouped_int4_linear(
+                x, self.weight, self.kernel_scale, self.kernel_zero, self._int4_block_size
             )
         else:
             y = self._float8_matmul(x, training)
@@ -341,14 +341,6 @@ class _Float8GradQDQ(torch.autograd.Function):
 
 
 def _int4_dequantize(packed, scale, zero, block, units):
-    unpacked = q.unpack_int4(packed, units, axis=-1)
     if block is None:
-        return unpacked.to(scale.dtype) / scale
-    group = torch.arange(unpacked.shape[0], device=unpacked.device) // block
-    return (unpacked.to(scale.dtype) - zero.to(scale.dtype)[group]) * scale[group]
-
-
-def _grouped_dequantize(packed, scale, zero, g_idx):
-    unpacked = q.unpack_int4(packed, scale.shape[-1], axis=-1)
-    group = g_idx.to(torch.int64)
-    return (unpacked.to(scale.dtype) - zero.to(scale.dtype)[group]) * scale[group]
+        return q.unpack_int4(packed, units, axis=-1).to(scale.dtype) / scale
+    return grouped_int4_kernel(packed, scale, zero, block)

@@ -9,6 +9,8 @@ weights get none.
 
 import torch
 
+from keraslike.quantizers.quantizers import unpack_int4
+
 def _int_mm_ok(a, b):
     if a.device.type == "cpu":
         return True
@@ -72,24 +74,35 @@ def int8_linear(x, weight, scale, inputs_quantizer=None):
     return _Int8Linear.apply(x, weight, scale, inputs_quantizer)
 
 
-class _DequantLinear(torch.autograd.Function):
-    """`x @ w` for a weight rebuilt per call by `dequantize()`; gradients only to `x`."""
+def grouped_int4_kernel(packed, scale, zero, block):
+    """The float `(in, units)` kernel of int4 `packed (in, ceil(units/2))` in groups of `block` rows.
 
+    `float = (q - zero[g]) * scale[g]`, `g = row // block` (Keras's `g_idx` is always that, so
+    groups are contiguous and broadcast, no gathers).
+    """
+    unpacked = unpack_int4(packed, scale.shape[-1], axis=-1).to(scale.dtype)
+    in_dim, groups = unpacked.shape[0], scale.shape[0]
+    padded = torch.nn.functional.pad(unpacked, (0, 0, 0, groups * block - in_dim))
+    out = (padded.view(groups, block, -1) - zero.to(scale.dtype)[:, None]) * scale[:, None]
+    return out.reshape(groups * block, -1)[:in_dim]
+
+
+class _GroupedInt4Linear(torch.autograd.Function):
     @staticmethod
-    def forward(x, dequantize, *tensors):
-        return torch.matmul(x, dequantize(*tensors).to(x.dtype))
+    def forward(x, packed, scale, zero, block):
+        return torch.matmul(x, grouped_int4_kernel(packed, scale, zero, block).to(x.dtype))
 
     @staticmethod
     def setup_context(ctx, inputs, output):
-        ctx.dequantize = inputs[1]
-        ctx.save_for_backward(*inputs[2:])
+        ctx.block = inputs[4]
+        ctx.save_for_backward(*inputs[1:4])
 
     @staticmethod
     def backward(ctx, grad):
-        weight = ctx.dequantize(*ctx.saved_tensors).to(grad.dtype)
-        return (torch.matmul(grad, weight.t()), None) + (None,) * len(ctx.saved_tensors)
+        kernel = grouped_int4_kernel(*ctx.saved_tensors, ctx.block).to(grad.dtype)
+        return torch.matmul(grad, kernel.t()), None, None, None, None
 
 
-def dequant_matmul(x, dequantize, *tensors):
-    """`x @ dequantize(*tensors)` (a `(in, out)` float kernel rebuilt from quantized storage)."""
-    return _DequantLinear.apply(x, dequantize, *tensors)
+def grouped_int4_linear(x, packed, scale, zero, block):
+    """`x @ grouped_int4_kernel(...)`: dequantize, then matmul; gradients reach `x` only."""
+    return _GroupedInt4Linear.apply(x, packed, scale, zero, block)

@@ -307,13 +307,12 @@ def unpack_int4(packed, orig_len, axis=0, dtype="int8"):
     if x.dtype not in (torch.int8, torch.uint8):
         raise TypeError(f"Expected int8 or uint8 tensor for unpacking, got {x.dtype}")
     axis = axis % x.ndim
-    as_int = x.to(torch.int16) & 0xFF
-    low = as_int & 0x0F
-    high = (as_int >> 4) & 0x0F
-    if dtype == "int8":
-        low = (low ^ 8) - 8
-        high = (high ^ 8) - 8
-    moved_low, moved_high = low.movedim(axis, 0), high.movedim(axis, 0)
-    stacked = torch.stack([moved_low, moved_high], dim=1)
-    unpacked = stacked.reshape((-1,) + tuple(moved_low.shape[1:]))[:orig_len]
-    return unpacked.movedim(0, axis).to(torch_dtype(dtype))
+    as_bytes = x.view(torch.uint8) if x.dtype == torch.int8 else x
+    low = as_bytes & 0x0F
+    high = as_bytes >> 4
+    if dtype == "int8":  # nibble n in [0, 15] -> (n ^ 8) - 8 in [-8, 7]
+        low = (low ^ 8).view(torch.int8) - 8
+        high = (high ^ 8).view(torch.int8) - 8
+    # Interleave along `axis`: the low nibble first, as `pack_int4` packed them.
+    unpacked = torch.stack([low, high], dim=axis + 1).flatten(axis, axis + 1)
+    return unpacked.narrow(axis, 0, orig_len).to(torch_dtype(dtype))

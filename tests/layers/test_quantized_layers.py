@@ -176,3 +176,43 @@ def test_quantize_errors():
         layer.quantize("int8")
     with pytest.raises(ValueError, match="Contradictory"):
         keraslike.layers.Dense(3).quantize("int4", config=keraslike.quantizers.Int8QuantizationConfig())
+
+
+EINSUM_CASES = [
+    ({"equation": "ab,bc->ac", "output_shape": 6, "bias_axes": "c"}, (None, 5), (4, 5)),
+    ({"equation": "abc,cde->abde", "output_shape": (3, 2, 4), "bias_axes": "de"}, (None, 3, 5), (2, 3, 5)),
+    ({"equation": "abcd,cde->abe", "output_shape": (3, 4)}, (None, 3, 2, 5), (2, 3, 2, 5)),
+    ({"equation": "abc,cd->abd", "output_shape": (3, 4)}, (None, 3, 5), (2, 3, 5)),
+]
+
+
+@pytest.mark.parametrize("kwargs,build_shape,x_shape", EINSUM_CASES, ids=[c[0]["equation"] for c in EINSUM_CASES])
+@pytest.mark.parametrize("weight_only", [False, True])
+@pytest.mark.parametrize("lora", [None, 2])
+def test_einsum_dense_int8_matches_keras(keras, kwargs, build_shape, x_shape, weight_only, lora):
+    config = keraslike.quantizers.Int8QuantizationConfig(activation_quantizer=None) if weight_only else None
+    theirs, ours = _quantize_pair(keras, "EinsumDense", kwargs, build_shape, "int8", config, lora)
+    assert [w.path for w in ours.weights] == [w.path for w in theirs.weights]
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        assert a.shape == b.shape and a.dtype == b.dtype
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+    x = np.random.default_rng(7).standard_normal(x_shape).astype("float32")
+    np.testing.assert_allclose(ours(torch.as_tensor(x)).detach().numpy(), _np(keras, theirs(x)), rtol=1e-5, atol=1e-5)
+    store_ours, store_theirs = {}, {}
+    ours.save_own_variables(store_ours)
+    theirs.save_own_variables(store_theirs)
+    for key in store_theirs:
+        np.testing.assert_allclose(np.asarray(store_ours[key]), _np(keras, store_theirs[key]), rtol=1e-5, atol=1e-5)
+    built = keraslike.layers.EinsumDense.from_config(theirs.get_config())
+    built.build(build_shape)
+    assert [tuple(w.shape) for w in built.get_weights()] == [tuple(w.shape) for w in theirs.get_weights()]
+
+
+@pytest.mark.parametrize("mode", ["int8", "int4", "float8"])
+def test_quantized_dense_compiles_without_graph_breaks(mode):
+    layer = keraslike.layers.Dense(16)
+    layer.build((None, 32))
+    layer.quantize(mode)
+    x = torch.randn(4, 32)
+    compiled = torch.compile(layer, fullgraph=True, backend="eager")
+    torch.testing.assert_close(compiled(x), layer(x))
