@@ -30,6 +30,7 @@ from keraslike import (
 )
 from keraslike import config
 from keraslike.backend.device import device, name_scope
+from keraslike.backend.remat import remat
 from keraslike.function import Function
 from keraslike.graph.operation import Operation
 from keraslike.initializers import Initializer

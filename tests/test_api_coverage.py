@@ -87,7 +87,7 @@ PENDING = {
 # name is; shrink it as they land.
 KNOWN_MISSING = {
     "": _split(
-        "RematScope remat "  # rematerialization scope (torch.utils.checkpoint) for layer calls
+        "RematScope "  # rematerialization scope for layer calls (keras.remat exists)
     ),
     "layers": _split(
         "ReversibleEmbedding "  # Embedding whose matrix also projects back to the vocabulary

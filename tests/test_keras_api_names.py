@@ -202,3 +202,18 @@ def test_legacy_serialization_matches_keras_format(keras_oracle):
         keras.utils.legacy.serialize_keras_object(object())
     with pytest.raises(ValueError, match="Unknown"):
         keras.utils.legacy.deserialize_keras_object({"class_name": "Nope", "config": {}})
+
+
+def test_remat_keeps_values_and_gradients():
+    w = torch.randn(4, 4, requires_grad=True)
+    x = torch.randn(3, 4)
+
+    def block(t):
+        return torch.relu(t @ w) @ w
+
+    block(x).sum().backward()
+    expected = w.grad.clone()
+    w.grad = None
+    out = keras.remat(block)(x)
+    out.sum().backward()
+    assert torch.allclose(out, block(x)) and torch.allclose(w.grad, expected)
