@@ -1,0 +1,7 @@
+"""The ported keras-io examples: module names under `tests.ports`, each with `run(keras)`."""
+
+PORTS = [
+    "vision_mnist_convnet",
+    "nlp_text_classification_with_transformer",
+    "timeseries_classification_from_scratch",
+]
