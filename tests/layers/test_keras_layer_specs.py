@@ -37,14 +37,18 @@ KNOWN_FAILURES = [
     (("build",), "ConvBasicTest.test_lora_rank_argument",
      "quant", "Conv2D(lora_rank=2) with a kernel regularizer: 3 entries in layer.losses after a "
      "call where Keras has 2"),
-    (("config", "build", "training"), "test_quantize_dtype_argument",
-     "quant", "quantized dtype policies (`int8_from_mixed_bfloat16`, `int4_...`, `float8_...`) "
-     "unknown: not in get_config as QuantizedDTypePolicy, ValueError on call"),
     (("config",), "lambda_layer_test.py::LambdaTest.test_lambda_basics#1",
      "runtime", "Lambda(mask=array) drops `mask` from get_config (Keras keeps it)"),
     (("training",), "merging_test.py::MergingLayersTest.test_basic[dot_",
      "runtime", "a subclassed Model called on a list of inputs builds itself with one KerasTensor "
      "of nested shape ((2, 4), (2, 4)) (models/functional.py build)"),
+    (("build", "training"), "DenseTest.test_quantize_dtype_argument[float8]",
+     "quant", "Dense(dtype='float8_from_mixed_bfloat16'): float8 weights not built (2 trainable "
+     "weights, Keras 8); training step fails on a BFloat16/float matmul"),
+    (("build", "training"), "EinsumDenseTest.test_quantize_dtype_argument[float8]",
+     "quant", "EinsumDense float8 quantized dtype policy refused (NotImplementedError)"),
+    (("build", "training"), "EinsumDenseTest.test_quantize_dtype_argument[int4]",
+     "quant", "EinsumDense int4 quantized dtype policy refused (NotImplementedError)"),
     (("config",), "BatchNormalizationTest.test_renorm_basics#0",
      "arch", "BatchNormalization get_config: renorm_clipping None where Keras gives {}"),
     (("config",), "RescalingTest.test_numpy_args",
@@ -148,7 +152,11 @@ def _flat(x):
 
 
 def _to_numpy(x):
-    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+    if isinstance(x, torch.Tensor):
+        if x.dtype == torch.bfloat16:  # numpy has no bfloat16
+            x = x.float()
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
 
 
 class Case:
