@@ -21,6 +21,7 @@ from keraslike import (
     models,
     ops,
     optimizers,
+    preprocessing,
     quantizers,
     random,
     regularizers,

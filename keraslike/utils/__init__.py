@@ -34,8 +34,10 @@ from keraslike.utils.progbar import Progbar
 from keraslike.utils.py_dataset import PyDataset, Sequence
 from keraslike.utils.rng_utils import set_random_seed
 from keraslike.utils.sequence_utils import pad_sequences
+from keraslike.utils.timeseries_dataset_utils import timeseries_dataset_from_array
 
 __all__ = [
+    "timeseries_dataset_from_array",
     "Config",
     "clear_session",
     "deserialize_keras_object",
