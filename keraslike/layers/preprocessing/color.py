@@ -88,8 +88,10 @@ class RandomBrightness(_ColorAugmentation):
     def transform_images(self, images, training):
         if not training:
             return images
-        delta = self.uniform((images.shape[0], 1, 1, 1), self.factor[0], self.factor[1])
-        delta = (delta * (self.value_range[1] - self.value_range[0])).to(images.device)
+        delta = self.uniform(
+            (images.shape[0], 1, 1, 1), self.factor[0], self.factor[1], images.device
+        )
+        delta = delta * (self.value_range[1] - self.value_range[0])
         return (images + delta).clamp(self.value_range[0], self.value_range[1])
 
 
@@ -203,9 +205,9 @@ class RandomInvert(_ColorAugmentation):
         if not training:
             return images
         b = images.shape[0]
-        probability = self.uniform((b,), self.factor[0], self.factor[1])
-        threshold = self.uniform((b,), 0.0, 1.0)
-        apply = (threshold < probability).to(images.device).view(b, 1, 1, 1)
+        probability = self.uniform((b,), self.factor[0], self.factor[1], images.device)
+        threshold = self.uniform((b,), 0.0, 1.0, images.device)
+        apply = (threshold < probability).view(b, 1, 1, 1)
         return torch.where(apply, self.value_range[1] - images, images)
 
 
@@ -230,7 +232,7 @@ class RandomGrayscale(BaseAugmentation):
         if not training:
             return images
         b = images.shape[0]
-        apply = (self.uniform((b,)) < self.factor).to(images.device).view(b, 1, 1, 1)
+        apply = (self.uniform((b,), device=images.device) < self.factor).view(b, 1, 1, 1)
         return torch.where(apply, _grayscale(images, self.channel_axis), images)
 
     def get_config(self):

@@ -106,7 +106,7 @@ class RandomRotation(_AffineAugmentation):
             return images
         b = images.shape[0]
         h, w = (images.shape[i] for i in self.spatial_axes)
-        angle = self.uniform((b,), self.factor[0] * 360.0, self.factor[1] * 360.0)
+        angle = self.uniform((b,), self.factor[0] * 360.0, self.factor[1] * 360.0, images.device)
         zeros = torch.zeros_like(angle)
         matrix = rotation_shear_matrix(angle, zeros, zeros, h, w)
         return self._resample(images, matrix.to(images.device, non_blocking=True))
@@ -161,7 +161,8 @@ class RandomZoom(_AffineAugmentation):
         )
         self.height_factor = height_factor
         self.width_factor = width_factor
-        self.height_lower, self.height_upper = _factor_pair("RandomZoom", "height_factor", height_factor)
+        pair = _factor_pair("RandomZoom", "height_factor", height_factor)
+        self.height_lower, self.height_upper = pair
         self.width_lower, self.width_upper = _factor_pair(
             "RandomZoom", "width_factor", width_factor, allow_none=True
         )
@@ -171,9 +172,12 @@ class RandomZoom(_AffineAugmentation):
             return images
         b = images.shape[0]
         h, w = (images.shape[i] for i in self.spatial_axes)
-        height_zoom = self.uniform((b, 1), 1.0 + self.height_lower, 1.0 + self.height_upper)
+        device = images.device
+        low, high = 1.0 + self.height_lower, 1.0 + self.height_upper
+        height_zoom = self.uniform((b, 1), low, high, device)
         if self.width_factor is not None:
-            width_zoom = self.uniform((b, 1), 1.0 + self.width_lower, 1.0 + self.width_upper)
+            low, high = 1.0 + self.width_lower, 1.0 + self.width_upper
+            width_zoom = self.uniform((b, 1), low, high, device)
         else:
             width_zoom = height_zoom
         zeros = torch.zeros_like(height_zoom)
@@ -221,8 +225,8 @@ class RandomTranslation(_AffineAugmentation):
             return images
         b = images.shape[0]
         h, w = (images.shape[i] for i in self.spatial_axes)
-        dy = self.uniform((b, 1), self.height_lower, self.height_upper) * h
-        dx = self.uniform((b, 1), self.width_lower, self.width_upper) * w
+        dy = self.uniform((b, 1), self.height_lower, self.height_upper, images.device) * h
+        dx = self.uniform((b, 1), self.width_lower, self.width_upper, images.device) * w
         ones, zeros = torch.ones_like(dx), torch.zeros_like(dx)
         matrix = torch.cat([ones, zeros, -dx, zeros, ones, -dy, zeros, zeros], dim=1)
         return self._resample(images, matrix.to(images.device, non_blocking=True))
