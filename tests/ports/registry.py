@@ -4,4 +4,5 @@ PORTS = [
     "vision_mnist_convnet",
     "nlp_text_classification_with_transformer",
     "timeseries_classification_from_scratch",
+    "timeseries_anomaly_detection",
 ]
