@@ -5,4 +5,5 @@ PORTS = [
     "nlp_text_classification_with_transformer",
     "timeseries_classification_from_scratch",
     "timeseries_anomaly_detection",
+    "keras_recipes_antirectifier",
 ]
