@@ -11,6 +11,7 @@ from keraslike import (
     callbacks,
     constraints,
     datasets,
+    distribution,
     dtype_policies,
     export,
     initializers,

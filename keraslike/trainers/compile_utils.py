@@ -9,13 +9,16 @@ import torch
 
 from keraslike import losses as losses_module
 from keraslike import metrics as metrics_module
+from keraslike.trainers import structures
 
 
 class RunningMean:
-    """A weighted running mean (Keras's loss tracker): a device tensor total, a host-side count.
+    """A weighted running mean (Keras's loss tracker, a `Mean` metric): a device tensor total and
+    a host-side count.
 
     Batch sizes are known on the host, so the count costs no kernel; the total is one fused
-    `add_(value, alpha=batch_size)` per step.
+    `add_(value, alpha=weight)` per step. It has a metric's interface (`name`, `update_state`,
+    `result`, `reset_state`, `variables`), so custom `train_step`s can drive it as in Keras.
     """
 
     def __init__(self, name):
@@ -23,14 +26,28 @@ class RunningMean:
         self.total = None
         self.count = 0
 
+    @property
+    def variables(self):
+        """The state (the running total), as a list."""
+        return [] if self.total is None else [self.total]
+
     def reset_state(self):
         """Forgets everything seen so far."""
         self.total = None
         self.count = 0
 
-    def update_state(self, value, weight=1):
-        """Adds `value` (0-d tensor) counted `weight` times (the batch size)."""
-        value = torch.as_tensor(value).detach()
+    @torch.compiler.disable
+    def update_state(self, values, sample_weight=None):
+        """Adds the mean of `values` (a 0-d tensor in the training step), counted
+        `sample_weight` times (the batch size; a Python number)."""
+        value = torch.as_tensor(values).detach()
+        if value.ndim:
+            value = value.float().mean()
+        weight = 1 if sample_weight is None else sample_weight
+        if isinstance(weight, torch.Tensor):
+            weight = weight.sum().item() if weight.ndim else weight.item()  # rare: a tensor weight
+        if not weight:
+            return  # an empty batch (a rank's empty share of a short last batch) adds nothing
         if self.total is None:
             self.total = value * weight
         else:
@@ -39,9 +56,12 @@ class RunningMean:
 
     def result(self):
         """The mean so far (a 0-d tensor), or 0 before any update."""
-        if self.total is None:
+        if self.total is None or not self.count:
             return torch.tensor(0.0)
         return self.total / self.count
+
+    def __repr__(self):
+        return f"<Mean name={self.name}>"
 
 
 def _per_output(spec, output_names, what):
@@ -66,7 +86,12 @@ def _per_output(spec, output_names, what):
 
 
 class CompileLoss:
-    """The total loss of a compiled model: weighted per-output losses.
+    """The compiled loss of a model: weighted per-output losses (Keras's `CompileLoss`).
+
+    Called as Keras calls it, `compile_loss(y_true, y_pred, sample_weight)`, with targets,
+    outputs and sample weights in the structures the data and the model use (one tensor, a
+    list, or a dict by output name). Each output's unweighted loss is tracked by a running
+    mean named `"<output>_loss"` when more than one output has a loss, as in Keras.
 
     Args:
         loss: One loss for every output, a list (one per output) or a dict (by output name).
@@ -86,9 +111,11 @@ class CompileLoss:
                 raise ValueError(f"Could not interpret loss identifier: {spec}")
             if isinstance(spec, str) and spec.lower() not in ("crossentropy", "ce"):
                 losses_module.get(spec)  # an unknown name fails here, at compile time
+        self.with_loss = [i for i, spec in enumerate(self.specs) if spec is not None]
         self.losses = None
-        # Keras tracks each output's (unweighted) loss only when more than one output has a loss.
-        multi = sum(spec is not None for spec in self.specs) > 1
+        # Keras tracks each output's (unweighted) loss only when more than one output has a loss,
+        # and reports them in output order (whatever the order of a loss dict's keys).
+        multi = len(self.with_loss) > 1
         self.trackers = [
             RunningMean(f"{name}_loss") if multi and spec is not None else None
             for name, spec in zip(self.output_names, self.specs)
@@ -100,51 +127,74 @@ class CompileLoss:
             order = [self.output_names.index(k) for k in loss]
         self.reported_trackers = [self.trackers[i] for i in order if self.trackers[i] is not None]
 
+    @property
+    def metrics(self):
+        """The per-output loss trackers, in reporting order (empty for a single loss)."""
+        return list(self.reported_trackers)
+
+    @property
+    def built(self):
+        return self.losses is not None
+
     def build(self, y_true, y_pred):
-        """Resolves each output's loss against the first batch's shapes."""
+        """Resolves each output's loss against the first batch's shapes (flat per-output lists)."""
         self.losses = [
             None if spec is None else losses_module.resolve(spec, t.shape, p.shape)
             for spec, t, p in zip(self.specs, y_true, y_pred)
         ]
 
-    def __call__(self, y_true, y_pred, sample_weights):
-        """Returns `(total, per_output)`: the weighted sum and each output's unweighted loss."""
+    def flatten(self, y_true, y_pred, sample_weight):
+        """Per-output lists `(targets, outputs, sample_weights)` from the structured values."""
+        names = self.output_names
+        return (
+            structures.split_targets(names, y_true, self.with_loss),
+            structures.split_outputs(names, y_pred),
+            structures.split_sample_weights(names, sample_weight),
+        )
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        """Returns the weighted sum of the per-output losses (`None` when no output has one)."""
+        ys, preds, sws = self.flatten(y_true, y_pred, sample_weight)
         if self.losses is None:
-            self.build(y_true, y_pred)
+            self.build(ys, preds)
         total = None
-        per_output = []
-        for loss, weight, t, p, sw, name in zip(
-            self.losses, self.weights, y_true, y_pred, sample_weights, self.output_names
+        for loss, weight, t, p, sw, name, tracker in zip(
+            self.losses, self.weights, ys, preds, sws, self.output_names, self.trackers
         ):
             if loss is None:
-                per_output.append(None)
                 continue
             if t is None:
                 raise ValueError(f'No target (y) was given for the output "{name}", which has a loss.')
             value = loss(t, p, sample_weight=sw)
-            per_output.append(value)
+            if tracker is not None:
+                tracker.update_state(value, sample_weight=structures.batch_size(p))
             total = value * weight if total is None else total + value * weight
-        return total, per_output
+        return total
 
-    def update_trackers(self, per_output, batch_size):
-        """Updates the per-output loss means (multi-output models only)."""
-        for tracker, value in zip(self.trackers, per_output):
-            if tracker is not None and value is not None:
-                tracker.update_state(value, batch_size)
+    def reset_state(self):
+        """Resets the per-output loss trackers."""
+        for tracker in self.reported_trackers:
+            tracker.reset_state()
 
 
 class CompileMetrics:
     """The metrics of a compiled model, per output, named as Keras names them.
+
+    One object with a metric's interface (Keras's `CompileMetrics`, named `"compile_metrics"`):
+    `update_state(y_true, y_pred, sample_weight)` with structured values, `result()` a dict by
+    metric name, `reset_state()`; `metrics` lists the metrics themselves.
 
     Args:
         metrics: `None`, a list (applied to the single output, or to every output, or one list per
             output), or a dict by output name.
         weighted_metrics: Same structure; these receive the sample weights.
         output_names: The model's output names.
-        losses: The resolved per-output losses (for `"accuracy"` resolution without targets).
+        compile_loss: The model's `CompileLoss` or `None` (for `"accuracy"` resolution and the
+            targets of outputs without a loss).
     """
 
-    def __init__(self, metrics, weighted_metrics, output_names):
+    def __init__(self, metrics, weighted_metrics, output_names, compile_loss=None):
+        self.name = "compile_metrics"
         self.output_names = list(output_names)
         self.specs = self._normalize(metrics, "metrics")
         self.weighted_specs = self._normalize(weighted_metrics, "weighted_metrics")
@@ -152,7 +202,8 @@ class CompileMetrics:
             for entry in entries:
                 if isinstance(entry, str) and entry.lower() not in ("accuracy", "acc"):
                     metrics_module.get(entry)  # an unknown name fails here, at compile time
-        self.metrics = None  # list of (output index, metric, weighted)
+        self.compile_loss = compile_loss
+        self._metrics = None  # list of (output index, metric, weighted)
 
     def _normalize(self, spec, what):
         n = len(self.output_names)
@@ -169,10 +220,29 @@ class CompileMetrics:
             return [[] if m is None else list(m) for m in spec]
         return [list(spec) for _ in range(n)]
 
-    def build(self, y_true, y_pred, losses):
+    @property
+    def empty(self):
+        """Whether no metric was compiled."""
+        return not any(self.specs) and not any(self.weighted_specs)
+
+    @property
+    def built(self):
+        return self._metrics is not None
+
+    @property
+    def metrics(self):
+        """The compiled metrics (after the first batch), in compile order."""
+        return [m for _, m, _ in self._metrics or ()]
+
+    @property
+    def variables(self):
+        return [v for m in self.metrics for v in m.variables]
+
+    def build(self, y_true, y_pred):
         """Resolves every metric against the first batch's shapes, on the outputs' device."""
         multi = len(self.output_names) > 1
-        self.metrics = []
+        losses = self.compile_loss.losses if self.compile_loss is not None else None
+        self._metrics = []
         for weighted, specs in ((False, self.specs), (True, self.weighted_specs)):
             for index, entries in enumerate(specs):
                 for entry in entries:
@@ -183,16 +253,38 @@ class CompileMetrics:
                     if multi:
                         metric.name = f"{self.output_names[index]}_{metric.name}"
                     metric.to(p.device)
-                    self.metrics.append((index, metric, weighted))
+                    self._metrics.append((index, metric, weighted))
 
-    def update_state(self, y_true, y_pred, sample_weights):
-        """Updates every metric with one batch (call under `torch.no_grad()`)."""
-        for index, metric, weighted in self.metrics:
-            metric.update_state(
-                y_true[index], y_pred[index], sample_weight=sample_weights[index] if weighted else None
-            )
+    @torch.compiler.disable
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        """Updates every metric with one batch (structured targets, outputs, sample weights)."""
+        names = self.output_names
+        with_loss = self.compile_loss.with_loss if self.compile_loss is not None else None
+        ys = structures.split_targets(names, y_true, with_loss)
+        preds = structures.split_outputs(names, y_pred)
+        sws = structures.split_sample_weights(names, sample_weight)
+        if self._metrics is None:
+            self.build(ys, preds)
+        with torch.no_grad():
+            for index, metric, weighted in self._metrics:
+                p = preds[index]
+                metric.update_state(
+                    ys[index], p.detach() if p.requires_grad else p,
+                    sample_weight=sws[index] if weighted else None,
+                )
+
+    def result(self):
+        """The results by metric name (a metric returning a dict contributes its entries)."""
+        results = {}
+        for _, metric, _ in self._metrics or ():
+            value = metric.result()
+            if isinstance(value, dict):
+                results.update(value)
+            else:
+                results[metric.name] = value
+        return results
 
     def reset_state(self):
         """Resets every metric."""
-        for _, metric, _ in self.metrics or ():
+        for _, metric, _ in self._metrics or ():
             metric.reset_state()

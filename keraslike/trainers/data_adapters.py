@@ -50,8 +50,36 @@ def is_array_like(x):
     )
 
 
+def class_weights_to_sample_weights(y, class_weight):
+    """Per-sample weights from `class_weight` (Keras's rule: labels from the argmax of one-hot
+    targets, else the rounded value; a class missing from the dict weighs 1). On the device, no
+    host read."""
+    if y.ndim > 1:
+        y = y.argmax(-1) if y.shape[-1] != 1 else y.squeeze(-1)
+    labels = torch.round(y.float()).long() if y.is_floating_point() else y.long()
+    size = max(int(k) for k in class_weight) + 1
+    table = torch.ones(size, device=y.device)
+    for cls, weight in class_weight.items():
+        table[int(cls)] = float(weight)
+    inside = (labels >= 0) & (labels < size)
+    return torch.where(inside, table[labels.clamp(0, size - 1)], torch.ones((), device=y.device))
+
+
+def _pack_batch(x, y, sample_weight):
+    """Keras's `pack_x_y_sample_weight`: `x` alone (or `(x,)` when `x` is a list or tuple),
+    `(x, y)`, or `(x, y, sample_weight)`."""
+    if y is None and sample_weight is None:
+        return (x,) if isinstance(x, (list, tuple)) else x
+    if sample_weight is None:
+        return (x, y)
+    return (x, y, sample_weight)
+
+
 class ArrayData:
     """In-memory `(x, y, sample_weight)` held as device tensors and batched by index.
+
+    Batches are Keras's step data: `x`, `(x, y)` or `(x, y, sample_weight)`, each part in
+    the structure the user gave (a tensor, a list, or a dict).
 
     Args:
         x, y, sample_weight: Structures of tensors (already converted), first dim = samples.
@@ -66,6 +94,32 @@ class ArrayData:
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.num_batches = math.ceil(self.num_samples / self.batch_size) if self.num_samples else 0
+        self.class_weight = None
+        self.shard = None  # (rank, world, seed) under data parallelism, else None
+        self.epoch = 0
+        self.share = (1, 1)  # (samples of this rank, samples of the global batch) of the last batch
+
+    def set_shard(self, rank, world, seed):
+        """Makes `batches()` yield this rank's part of each global batch: the global batches
+        (and, when shuffling, a per-epoch permutation drawn from `seed + epoch`) are the same on
+        every rank, and each rank takes its contiguous slice of each (`torch.tensor_split`)."""
+        self.shard = (rank, world, seed)
+
+    def set_epoch(self, epoch):
+        """The epoch whose permutation `batches()` draws under data parallelism."""
+        self.epoch = epoch
+
+    def batch_sizes(self):
+        """`[(local, global)]` sample counts of the batches `batches()` yields (in order)."""
+        sizes = []
+        for start in range(0, self.num_samples, self.batch_size):
+            global_n = min(self.batch_size, self.num_samples - start)
+            if self.shard is None:
+                sizes.append((global_n, global_n))
+            else:
+                rank, world, _ = self.shard
+                sizes.append((len(range(global_n)[_split_slice(global_n, world, rank)]), global_n))
+        return sizes
 
     def to(self, device):
         """Moves all data to `device` once."""
@@ -85,46 +139,80 @@ class ArrayData:
         tail = lambda t: t[n_train:] if isinstance(t, torch.Tensor) else t  # noqa: E731
         train = ArrayData(*nest.map_structure(head, (self.x, self.y, self.sample_weight)), self.batch_size, self.shuffle)
         val = ArrayData(*nest.map_structure(tail, (self.x, self.y, self.sample_weight)), self.batch_size, False)
+        train.class_weight = self.class_weight
         return train, val
 
+    def _parts(self):
+        sample_weight = self.sample_weight
+        if self.class_weight and self.y is not None:
+            sample_weight = class_weights_to_sample_weights(self.y, self.class_weight)
+        return self.x, self.y, sample_weight
+
     def batches(self):
-        """Yields `(x, y, sample_weight)` batches for one epoch."""
+        """Yields Keras step data (`x`, `(x, y)` or `(x, y, sample_weight)`) for one epoch."""
         n, size = self.num_samples, self.batch_size
-        device = next((t.device for t in nest.flatten(self.x) if isinstance(t, torch.Tensor)), None)
+        x, y, sw = self._parts()
+        device = next((t.device for t in nest.flatten(x) if isinstance(t, torch.Tensor)), None)
+        if type(x) is torch.Tensor and (y is None or type(y) is torch.Tensor) and (
+            sw is None or type(sw) is torch.Tensor
+        ):
+            take = _take_tensor  # the common case: one tensor each, no structure walks
+        else:
+            take = _take_structure
+        if self.shard is not None:
+            yield from self._sharded_batches(x, y, sw, take, device)
+            return
         if self.shuffle is True or self.shuffle == "true":
             order = torch.randperm(n, device=device)
-            if _flat_lists(self.x, self.y, self.sample_weight):
-                # The trainer's own layout (lists of tensors): gather without structure walks.
-                xs, ys, sws = self.x, self.y, self.sample_weight
-                for start in range(0, n, size):
-                    idx = order[start : start + size]
-                    yield (
-                        [t.index_select(0, idx) for t in xs],
-                        [None if t is None else t.index_select(0, idx) for t in ys],
-                        [None if t is None else t.index_select(0, idx) for t in sws],
-                    )
-                return
-            take = lambda t, idx: t.index_select(0, idx) if isinstance(t, torch.Tensor) else t  # noqa: E731
             for start in range(0, n, size):
                 idx = order[start : start + size]
-                yield nest.map_structure(lambda t: take(t, idx), (self.x, self.y, self.sample_weight))
+                self.share = (idx.shape[0], idx.shape[0])
+                yield _pack_batch(take(x, idx), take(y, idx), take(sw, idx))
             return
         starts = list(range(0, n, size))
         if self.shuffle == "batch":
             starts = [starts[i] for i in torch.randperm(len(starts)).tolist()]
         for start in starts:
-            cut = lambda t: t[start : start + size] if isinstance(t, torch.Tensor) else t  # noqa: E731
-            yield nest.map_structure(cut, (self.x, self.y, self.sample_weight))
+            cut = slice(start, start + size)
+            count = min(size, n - start)
+            self.share = (count, count)
+            yield _pack_batch(take(x, cut), take(y, cut), take(sw, cut))
+
+    def _sharded_batches(self, x, y, sw, take, device):
+        rank, world, seed = self.shard
+        n, size = self.num_samples, self.batch_size
+        if self.shuffle is True or self.shuffle == "true" or self.shuffle == "batch":
+            generator = torch.Generator().manual_seed(seed + self.epoch)
+            order = torch.randperm(n, generator=generator).to(device)
+        else:
+            order = torch.arange(n, device=device)
+        for start in range(0, n, size):
+            global_n = min(size, n - start)
+            part = _split_slice(global_n, world, rank)
+            idx = order[start + part.start : start + part.stop]
+            self.share = (idx.shape[0], global_n)
+            yield _pack_batch(take(x, idx), take(y, idx), take(sw, idx))
 
 
-def _flat_lists(x, y, sample_weight):
-    return (
-        isinstance(x, list)
-        and isinstance(y, list)
-        and isinstance(sample_weight, list)
-        and all(isinstance(t, torch.Tensor) for t in x)
-        and all(t is None or isinstance(t, torch.Tensor) for t in y + sample_weight)
-    )
+def _split_slice(n, world, rank):
+    """The slice of `range(n)` that `torch.tensor_split(..., world)[rank]` takes."""
+    base, extra = divmod(n, world)
+    start = rank * base + min(rank, extra)
+    return slice(start, start + base + (1 if rank < extra else 0))
+
+
+def _take_tensor(t, index):
+    if t is None:
+        return None
+    if isinstance(index, slice):
+        return t[index]
+    return t.index_select(0, index)
+
+
+def _take_structure(structure, index):
+    if structure is None:
+        return None
+    return nest.map_structure(lambda t: _take_tensor(t, index) if isinstance(t, torch.Tensor) else t, structure)
 
 
 def unpack_batch(batch):
@@ -174,7 +262,33 @@ class IterableData:
         else:
             self.num_batches = None
         self.device = None
-        self.structure_targets = None  # set by the trainer: y, sw -> per-output lists
+        self.adapt_inputs = None  # set by the trainer: x -> x adapted to the model's inputs
+        self.class_weight = None
+        self.shard = None  # (rank, world) under data parallelism
+        self.share = (1, 1)
+
+    def set_shard(self, rank, world):
+        """Under data parallelism: a DataLoader with a `DistributedSampler` already gives each
+        rank its samples (its `set_epoch` is called each epoch); any other source is split by
+        batch (rank `r` takes batches `r, r + world, ...`), each rank running the same number of
+        steps (a final incomplete round is dropped)."""
+        sampler = getattr(self.source, "sampler", None)
+        self.shard = (rank, world)
+        self.share = (1, world)
+        if isinstance(sampler, torch.utils.data.DistributedSampler):
+            self.distributed_sampler = sampler
+            return
+        self.distributed_sampler = None
+        if self.num_batches is not None:
+            self.num_batches = self.num_batches // world
+            if self.steps is not None:
+                self.steps = self.num_batches
+
+    def set_epoch(self, epoch):
+        """Passes the epoch to a `DistributedSampler` (new shuffles each epoch)."""
+        sampler = getattr(self, "distributed_sampler", None)
+        if sampler is not None:
+            sampler.set_epoch(epoch)
 
     def to(self, device):
         self.device = device
@@ -195,20 +309,44 @@ class IterableData:
             return
         yield from iter(self.source)
 
-    def batches(self):
-        count = 0
+    def convert(self, leaf, what="data"):
+        """One leaf of a batch as a tensor on the training device."""
+        return to_tensor(leaf, what).to(self.device, non_blocking=True)
+
+    def _rank_batches(self):
         raw = self._raw_batches()
+        if self.shard is None or getattr(self, "distributed_sampler", None) is not None:
+            return raw
+        rank, world = self.shard
+
+        def mine():
+            round_ = []
+            for batch in raw:
+                round_.append(batch)
+                if len(round_) == world:
+                    yield round_[rank]
+                    round_ = []
+
+        return mine()
+
+    def batches(self):
+        """Yields Keras step data (`x`, `(x, y)` or `(x, y, sample_weight)`), inputs adapted."""
+        count = 0
+        raw = self._rank_batches()
         while self.steps is None or count < self.steps:
             try:
                 batch = next(raw)
             except StopIteration:
                 break
             x, y, sw = unpack_batch(batch)
-            convert = lambda t: to_tensor(t, "data").to(self.device, non_blocking=True)  # noqa: E731
-            x, y, sw = nest.map_structure(lambda t: None if t is None else convert(t), (x, y, sw))
-            if self.structure_targets is not None:
-                y, sw = self.structure_targets(y, sw)
-            yield x, y, sw
+            convert = lambda t: None if t is None else self.convert(t)  # noqa: E731
+            x = self.adapt_inputs(x) if self.adapt_inputs is not None else nest.map_structure(convert, x)
+            y, sw = nest.map_structure(convert, (y, sw))
+            if self.class_weight and y is not None:
+                if sw is not None:
+                    raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
+                sw = class_weights_to_sample_weights(y, self.class_weight)
+            yield _pack_batch(x, y, sw)
             count += 1
         if self.py_dataset is not None:
             self.py_dataset.on_epoch_end()

@@ -1,13 +1,15 @@
 """The loops behind `fit`, `evaluate` and `predict`: epochs, batches and callback hooks.
 
-The host touches the device's values once per epoch (epoch-end logs) and when a callback asks
-for per-batch logs (the progress bar reads them only when it prints).
+Each loop composes its step once (`make_train_function` / `make_test_function` /
+`make_predict_function`) and calls it on every batch's data, as Keras does. The host touches the
+device's values once per epoch (epoch-end logs) and when a callback reads per-batch logs (the
+progress bar reads them only when it prints).
 """
 
 import torch
 
 from keraslike.graph import nest
-from keraslike.trainers import structures
+from keraslike.trainers import distributed
 
 
 def _callback_list(model, callbacks, verbose, epochs, steps, add_history):
@@ -28,34 +30,50 @@ def _callback_list(model, callbacks, verbose, epochs, steps, add_history):
     )
 
 
+def _floats(logs):
+    """Keras's `pythonify_logs`: nested dicts flattened, keys sorted, scalars as floats."""
+    flat = {}
+    for key, value in sorted((logs or {}).items()):
+        if isinstance(value, dict):
+            flat.update(_floats(value))
+        elif isinstance(value, torch.Tensor) and value.numel() == 1:
+            flat[key] = value.item()
+        else:
+            flat[key] = value
+    return flat
+
+
 def _overrides(model, method):
     from keraslike.trainers.trainer import Trainer
 
     return getattr(type(model), method) is not getattr(Trainer, method)
 
 
-def _floats(logs):
-    return {k: (v.item() if isinstance(v, torch.Tensor) and v.numel() == 1 else v) for k, v in logs.items()}
-
-
-def _place(model, *datasets, build_optimizer=False):
-    """Moves the model (if needed) and the data to the training device; readies per-run state."""
-    device = model._training_device()
+def _place(model, *datasets, build_optimizer=False, shard_iterables=True):
+    """Moves the model (if needed) and the data to the training device; readies per-run state
+    (and, under data parallelism, each rank's share of the data)."""
+    device = distributed.device() if distributed.active() else model._training_device()
     if any(p.device != device for p in model.parameters()) or any(b.device != device for b in model.buffers()):
         model.to(device)
     for data in datasets:
         if data is not None:
             data.to(device)
     model._prepare_training_state()
-    if build_optimizer and not getattr(model.optimizer, "built", False):
-        model.optimizer.build(model.trainable_weights)
+    if distributed.active():
+        distributed.shard(*[
+            d for d in datasets if d is not None and (shard_iterables or not hasattr(d, "source"))
+        ])
+    if build_optimizer and model.optimizer is not None and not getattr(model.optimizer, "built", False):
+        model.optimizer.build(model._step_state.trainable_weights)
 
 
-def fit(model, data, val_data, epochs, verbose, callbacks, class_weight, initial_epoch, validation_freq):
+def fit(model, data, val_data, epochs, verbose, callbacks, initial_epoch, validation_freq):
     """Runs the training epochs of `model.fit` and returns the History."""
     _place(model, data, val_data, build_optimizer=True)
+    if distributed.active():
+        distributed.wrap_for_training(model, _overrides(model, "train_step"))
     callback_list = _callback_list(model, callbacks, verbose, epochs, data.num_batches, add_history=True)
-    batch_logs_needed = callback_list.needs_batch_logs("train")
+    train_function = model.make_train_function(force=True)
     was_training = model.training
     model.stop_training = False
     model._initial_epoch = None
@@ -63,82 +81,70 @@ def fit(model, data, val_data, epochs, verbose, callbacks, class_weight, initial
     callback_list.on_train_begin()
     start_epoch = model._initial_epoch if model._initial_epoch is not None else initial_epoch
     epoch_logs = {}
-    logs = {}
-    custom_step = _overrides(model, "train_step")
     try:
         for epoch in range(start_epoch, epochs):
-            model._reset_metrics()
-            model.train()
+            model.reset_metrics()
             callback_list.on_epoch_begin(epoch)
-            for step, (x, ys, sws) in enumerate(data.batches()):
+            model.train()
+            model._step_state.refresh(model)  # sees layers (un)frozen by callbacks
+            data.set_epoch(epoch)
+            logs = {}
+            for step, batch in enumerate(data.batches()):
                 callback_list.on_train_batch_begin(step)
-                batch_size = structures.batch_size(x)
-                if step == 0 and epoch == start_epoch:
-                    _first_batch_setup(model, x, ys, sws)
-                sws = model._class_weighted(ys, sws, class_weight)
-                if custom_step:
-                    logs = model.train_step(model._user_structures(x, ys, sws))
-                    callback_list.on_train_batch_end(step, logs if batch_logs_needed else {})
-                else:
-                    model._train_step(x, ys, sws, batch_size)
-                    callback_list.on_train_batch_end(step, model._metric_tensors() if batch_logs_needed else {})
+                distributed.set_share(model, data)
+                logs = train_function(batch)
+                callback_list.on_train_batch_end(step, logs)
                 if model.stop_training:
                     break
-            epoch_logs = _floats(logs if custom_step and isinstance(logs, dict) else model._metric_tensors())  # the one host read of the epoch
+            # The one host read of the epoch (under data parallelism, of the summed state).
+            with distributed.synced_metrics(model):
+                epoch_logs = _floats(model._get_metrics_result_or_logs(logs))
             if val_data is not None and _should_validate(epoch, validation_freq):
                 # Validation runs `evaluate`'s loop with fit's callbacks, as Keras does: the
                 # `on_test_*` hooks fire (TensorBoard and the progress bar rely on them).
                 val_logs = _run_evaluation(model, val_data, callback_list)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             callback_list.on_epoch_end(epoch, epoch_logs)
+            distributed.agree_stop(model)
             if model.stop_training:
                 break
+        if model.optimizer is not None and epochs > start_epoch:
+            model.optimizer.finalize_variable_values(model._step_state.trainable_weights)
         callback_list.on_train_end(epoch_logs)
     finally:
         model.train(was_training)
     return model.history
 
 
-def _first_batch_setup(model, x, ys, sws):
-    """Resolves losses and metrics from the first batch's shapes (and compiles the forward)."""
-    with torch.no_grad():
-        was = model.training
-        model.eval()
-        y_pred = structures.flatten_outputs(model, model._forward(x, False))
-        model.train(was)
-    model._build_compiled_state(ys, y_pred)
-    if model.jit_compile and model._compiled_forward is None:
-        model._compiled_forward = torch.compile(model._losses_and_outputs)
-
-
 def _should_validate(epoch, validation_freq):
     if isinstance(validation_freq, int):
         return (epoch + 1) % validation_freq == 0
-    return (epoch + 1) in validation_freq
+    if isinstance(validation_freq, (list, tuple)):
+        return (epoch + 1) in validation_freq
+    raise ValueError(
+        "Expected `validation_freq` to be a list or int. "
+        f"Received: validation_freq={validation_freq} of the type {type(validation_freq)}."
+    )
 
 
 def _run_evaluation(model, data, callback_list):
+    """The evaluation loop; returns the logs (Python floats, sorted keys)."""
     was_training = model.training
     model.eval()
-    if callback_list is not None:
-        callback_list.on_test_begin()
-    model._reset_metrics()
-    batch_logs_needed = callback_list is not None and callback_list.needs_batch_logs("test")
+    test_function = model.make_test_function(force=True)
+    callback_list.on_test_begin()
+    model.reset_metrics()
+    logs = {}
     try:
-        for step, (x, ys, sws) in enumerate(data.batches()):
-            if callback_list is not None:
-                callback_list.on_test_batch_begin(step)
-            if _overrides(model, "test_step"):
-                model.test_step(model._user_structures(x, ys, sws))
-            else:
-                model._test_step(x, ys, sws, structures.batch_size(x))
-            if callback_list is not None:
-                callback_list.on_test_batch_end(step, model._metric_tensors() if batch_logs_needed else {})
+        for step, batch in enumerate(data.batches()):
+            callback_list.on_test_batch_begin(step)
+            logs = test_function(batch)
+            callback_list.on_test_batch_end(step, logs)
     finally:
         model.train(was_training)
-    logs = _floats(model._metric_tensors())
-    if callback_list is not None:
-        callback_list.on_test_end(logs)
+    with distributed.synced_metrics(model):
+        logs = _floats(model._get_metrics_result_or_logs(logs))
+    callback_list.on_test_end(logs)
     return logs
 
 
@@ -149,58 +155,57 @@ def evaluate(model, data, verbose, callbacks, return_dict):
     logs = _run_evaluation(model, data, callback_list)
     if return_dict:
         return logs
-    results = model._ordered_results()
-    return results[0] if len(results) == 1 else results
+    return model._flatten_metrics_in_order(logs)
 
 
-def single_batch(model, data, train, class_weight=None, return_dict=False):
+def single_batch(model, data, train, return_dict=False):
     """One step of `train_on_batch` / `test_on_batch`."""
     _place(model, data, build_optimizer=train)
-    model._reset_metrics()
-    for x, ys, sws in data.batches():
-        if train:
-            _first_batch_setup(model, x, ys, sws)
-            was = model.training
-            model.train()
-            try:
-                model._train_step(x, ys, model._class_weighted(ys, sws, class_weight), structures.batch_size(x))
-            finally:
-                model.train(was)
-        else:
-            was = model.training
-            model.eval()
-            try:
-                model._test_step(x, ys, sws, structures.batch_size(x))
-            finally:
-                model.train(was)
+    model.reset_metrics()
+    function = model.make_train_function(force=True) if train else model.make_test_function(force=True)
+    was = model.training
+    model.train(train)
+    logs = {}
+    try:
+        for batch in data.batches():
+            logs = function(batch)
+    finally:
+        model.train(was)
+    logs = _floats(logs)
     if return_dict:
-        return _floats(model._metric_tensors())
-    results = model._ordered_results()
-    return results[0] if len(results) == 1 else results
+        return logs
+    return model._flatten_metrics_in_order(logs)
 
 
 def predict(model, data, verbose, callbacks):
-    """The loop of `model.predict`: outputs concatenated and returned as numpy arrays."""
-    _place(model, data)
+    """The loop of `model.predict`: outputs concatenated and returned as numpy arrays.
+
+    Under data parallelism, in-memory data is split across the ranks and every rank returns all
+    rows in order; an iterable source is predicted whole on every rank.
+    """
+    _place(model, data, shard_iterables=False)
     callback_list = _callback_list(model, callbacks, verbose, 1, data.num_batches, add_history=False)
+    predict_function = model.make_predict_function(force=True)
     was_training = model.training
     model.eval()
     callback_list.on_predict_begin()
     outputs = None
     structure = None
     try:
-        with torch.no_grad(), model._autocast():
-            for step, (x, _, _) in enumerate(data.batches()):
-                callback_list.on_predict_batch_begin(step)
-                y_pred = model._forward(x, False)
-                structure = y_pred
-                flat = [t.detach() for t in nest.flatten(y_pred)]
-                outputs = [[t] for t in flat] if outputs is None else [o + [t] for o, t in zip(outputs, flat)]
-                callback_list.on_predict_batch_end(step, {"outputs": y_pred})
+        for step, batch in enumerate(data.batches()):
+            callback_list.on_predict_batch_begin(step)
+            y_pred = predict_function(batch)
+            structure = y_pred
+            flat = [t.detach() for t in nest.flatten(y_pred)]
+            outputs = [[t] for t in flat] if outputs is None else [o + [t] for o, t in zip(outputs, flat)]
+            callback_list.on_predict_batch_end(step, {"outputs": y_pred})
     finally:
         model.train(was_training)
     callback_list.on_predict_end()
     if outputs is None:
         raise ValueError("Unexpected result of `predict`: the data produced no batches.")
-    arrays = [torch.cat(parts).cpu().numpy() for parts in outputs]
+    if distributed.active() and getattr(data, "shard", None) is not None and hasattr(data, "batch_sizes"):
+        arrays = [t.cpu().numpy() for t in distributed.gather_predictions(data, outputs)]
+    else:
+        arrays = [torch.cat(parts).cpu().numpy() for parts in outputs]
     return nest.pack_like(structure, arrays)

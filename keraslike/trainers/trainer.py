@@ -7,19 +7,30 @@ prints), never once per step.
 """
 
 import contextlib
-import warnings
+import inspect
 
 import torch
 
 from keraslike import optimizers as optimizers_module
 from keraslike.backend import runtime_flags
 from keraslike.backend.traceback_utils import filter_traceback
-from keraslike.graph import nest
-from keraslike.graph.keras_tensor import KerasTensor
+from keraslike.metrics.metric import Metric
+from keraslike.trainers import epoch_loop, step_state, structures
 from keraslike.trainers.compile_utils import CompileLoss, CompileMetrics, RunningMean
-from keraslike.trainers import structures
 from keraslike.trainers.data_adapters import is_array_like
-from keraslike.trainers import epoch_loop
+from keraslike.trainers.step_state import StepState
+
+_COMPUTE_LOSS_TAKES_TRAINING = {}
+
+
+def _takes_training(cls):
+    """Whether `cls.compute_loss` accepts `training` (cached per class)."""
+    found = _COMPUTE_LOSS_TAKES_TRAINING.get(cls)
+    if found is None:
+        params = inspect.signature(cls.compute_loss).parameters
+        found = "training" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+        _COMPUTE_LOSS_TAKES_TRAINING[cls] = found
+    return found
 
 
 class Trainer:
@@ -85,12 +96,18 @@ class Trainer:
         self._compile_loss = (
             CompileLoss(loss, loss_weights, names, dict_outputs) if loss is not None else None
         )
-        self._compile_metrics = CompileMetrics(metrics, weighted_metrics, names)
+        self._compile_metrics = (
+            CompileMetrics(metrics, weighted_metrics, names, self._compile_loss)
+            if metrics is not None or weighted_metrics is not None
+            else None
+        )
         self._loss_tracker = RunningMean("loss")
         self.run_eagerly = run_eagerly
         self.steps_per_execution = steps_per_execution
         self.jit_compile = jit_compile is True
-        self._compiled_forward = None
+        self.train_function = None
+        self.test_function = None
+        self.predict_function = None
         self.stop_training = False
         self.compiled = True
 
@@ -100,15 +117,30 @@ class Trainer:
 
     @property
     def metrics(self):
-        """The loss trackers and compiled metrics (after the first batch)."""
-        if not getattr(self, "compiled", False):
-            return []
-        result = [self._loss_tracker]
-        if self._compile_loss is not None:
-            result += list(self._compile_loss.reported_trackers)
-        if self._compile_metrics.metrics:
-            result += [m for _, m, _ in self._compile_metrics.metrics]
+        """The model's metrics, in Keras's order: the loss tracker (`"loss"`), the compiled
+        metrics (one object named `"compile_metrics"`), the per-output loss trackers, then
+        metrics assigned as attributes of the model or of its layers."""
+        result = []
+        if getattr(self, "compiled", False):
+            result.append(self._loss_tracker)
+            if self._compile_metrics is not None:
+                result.append(self._compile_metrics)
+            if self._compile_loss is not None:
+                result.extend(self._compile_loss.metrics)
+        result.extend(self._tracked_metrics())
         return result
+
+    def _tracked_metrics(self):
+        """`Metric`s held by the model or its layers (not those of nested compiled models)."""
+        found = []
+        stack = list(self._modules.values())[::-1]
+        while stack:
+            module = stack.pop()
+            if isinstance(module, Metric):
+                found.append(module)
+            elif module is not None and not isinstance(module, Trainer):
+                stack.extend(list(module._modules.values())[::-1])
+        return found
 
     @property
     def metrics_names(self):
@@ -137,250 +169,213 @@ class Trainer:
                 return p.device
         return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
 
-    # ------------------------------------------------------------------ steps
-
-    def _forward(self, x, training):
-        """`self(x, training=training)`, running the plan directly when nothing else would run."""
-        plan = getattr(self, "_plan", None)
-        if isinstance(x, list) and plan is not None:
-            if not (self._forward_hooks or self._forward_pre_hooks or self._backward_hooks):
-                # Batches were validated and converted once, for the whole data set: run the
-                # plan directly (the nested layers' own hooks still fire inside it). The loops
-                # set the module mode to `training` first, so no mode walk is needed here.
-                results = plan.run(x, training)
-                if isinstance(self._outputs_struct, KerasTensor):
-                    return results[0]
-                return nest.pack_like(self._outputs_struct, results)
-            return self(*x, training=training) if len(x) > 1 else self(x[0], training=training)
-        return self(x, training=training)
-
-    def _losses_and_outputs(self, x, ys, sws):
-        y_pred = structures.flatten_outputs(self, self._forward(x, True))
-        total, per_output = self._total_loss(ys, y_pred, sws)
-        return total, per_output, y_pred
-
-    def _total_loss(self, ys, y_pred, sws):
-        """`(total, per_output)`: weighted compiled losses plus weight penalties and added losses."""
-        total, per_output = self._compile_loss(ys, y_pred, sws)
-        extra = self._regularization_loss()
-        if extra is not None:
-            total = total + extra
-        return total, per_output
-
-    def _track_losses(self, total, per_output, batch_size):
-        self._loss_tracker.update_state(total, batch_size)
-        self._compile_loss.update_trackers(per_output, batch_size)
-
-    def _regularization_loss(self):
-        penalties = []
-        for layer, spec, tensor in getattr(self, "_regularized_weights", ()):
-            penalties.append(spec.regularizer(spec.layout.to_keras(tensor)))
-        for layer in getattr(self, "_loss_layers", ()):
-            penalties.extend(layer._losses)
-        if not penalties:
-            return None
-        return torch.stack([torch.as_tensor(p).reshape(()) for p in penalties]).sum()
-
     def _prepare_training_state(self):
-        """Collects, once per fit/evaluate, what each step needs (no module walks per step)."""
-        from keraslike.layers.layer import Layer
-
-        regularized, constrained, loss_layers = [], [], []
-        for module in self.modules():
-            if not isinstance(module, Layer):
-                continue
-            for spec in module._weight_specs:
-                tensor = module._find_tensor(spec.attr)
-                if spec.regularizer is not None:
-                    regularized.append((module, spec, tensor))
-                if spec.constraint is not None:
-                    constrained.append((spec, tensor))
-            if module.activity_regularizer is not None or module.__dict__.get("_uses_add_loss"):
-                loss_layers.append(module)
-        self._regularized_weights = regularized
-        self._has_trainable_weights = bool(self.trainable_weights)
-        self._constrained_weights = constrained
-        self._loss_layers = loss_layers
-        mixed = {m._dtype_policy_name for m in self.modules() if isinstance(m, Layer)}
-        mixed = sorted(name for name in mixed if name.startswith("mixed_"))
-        self._autocast_dtype = getattr(torch, mixed[0].split("_", 1)[1]) if mixed else None
-        self._autocast_device = self._training_device().type
-        if self._autocast_dtype is torch.float16 and getattr(self, "_loss_scale", None) is None:
-            self._loss_scale = 2.0**15  # Keras's LossScaleOptimizer initial scale
-            self._good_steps = 0
+        """Gathers, once per run, what the steps read (see `trainers/step_state.py`)."""
+        self._step_state = StepState(self)
 
     def _autocast(self):
-        if getattr(self, "_autocast_dtype", None) is None:
-            return contextlib.nullcontext()
-        return torch.autocast(device_type=self._autocast_device, dtype=self._autocast_dtype)
+        state = getattr(self, "_step_state", None)
+        return state.autocast() if state is not None else contextlib.nullcontext()
 
-    def _scaled_backward_and_step(self, total):
-        """float16 training: dynamic loss scaling (one host read per step, as GradScaler does)."""
-        (total * self._loss_scale).backward()
-        grads = [p.grad for p in self.optimizer_variables() if p.grad is not None]
-        for g in grads:
-            g.div_(self._loss_scale)
-        finite = bool(torch.stack([g.isfinite().all() for g in grads]).all()) if grads else True
-        if not finite:
-            self.optimizer.zero_grad()
-            self._loss_scale /= 2.0
-            self._good_steps = 0
-            return
-        self.optimizer.step()
-        self._good_steps += 1
-        if self._good_steps >= 2000:
-            self._loss_scale *= 2.0
-            self._good_steps = 0
-
-    def optimizer_variables(self):
-        """The trainable weights the optimizer updates."""
-        return self.trainable_weights
-
-    def _apply_constraints(self):
-        with torch.no_grad():
-            for spec, tensor in self._constrained_weights:
-                tensor.copy_(spec.layout.to_torch(spec.constraint(spec.layout.to_keras(tensor))))
-
-    def _build_compiled_state(self, ys, y_pred):
-        if self._compile_loss is not None and self._compile_loss.losses is None:
-            self._compile_loss.build(ys, y_pred)
-        if self._compile_metrics.metrics is None:
-            losses = self._compile_loss.losses if self._compile_loss is not None else None
-            self._compile_metrics.build(ys, y_pred, losses)
-
-    def _class_weighted(self, ys, sws, class_weight):
-        if not class_weight:
-            return sws
-        if len(ys) != 1:
-            raise ValueError("`class_weight` is only supported for models with a single output.")
-        y = ys[0]
-        table = torch.zeros(max(class_weight) + 1, device=y.device)
-        for cls, weight in class_weight.items():
-            table[int(cls)] = float(weight)
-        labels = y.argmax(-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(y.shape[0], -1)[:, 0]
-        weights = table[labels.long()]
-        return [weights if sws[0] is None else sws[0] * weights]
-
-    def _train_step(self, x, ys, sws, batch_size):
-        if self._compile_loss is None:
-            raise ValueError("The model was compiled without a `loss`; `fit` needs one.")
-        forward = self._compiled_forward or self._losses_and_outputs
-        with self._autocast():
-            total, per_output, y_pred = forward(x, ys, sws)
-        self.optimizer.zero_grad()
-        if not self._has_trainable_weights:
-            warnings.warn("The model does not have any trainable weights.", stacklevel=2)
-        elif getattr(self, "_loss_scale", None) is not None and self._autocast_dtype is torch.float16:
-            self._scaled_backward_and_step(total)
-        else:
-            total.backward()
-            self.optimizer.step()
-        if self._constrained_weights:
-            self._apply_constraints()
-        with torch.no_grad():
-            self._track_losses(total, per_output, batch_size)
-            self._compile_metrics.update_state(ys, [p.detach() for p in y_pred], sws)
-        return total
-
-    def _test_step(self, x, ys, sws, batch_size):
-        with torch.no_grad(), self._autocast():
-            y_pred = structures.flatten_outputs(self, self._forward(x, False))
-            self._build_compiled_state(ys, y_pred)
-            if self._compile_loss is not None:
-                self._track_losses(*self._total_loss(ys, y_pred, sws), batch_size)
-            self._compile_metrics.update_state(ys, y_pred, sws)
-
-    # ------------------------------------------------------------------ Keras's overridable steps
-
-    def _user_structures(self, x, ys, sws):
-        """Batch data as a user's `train_step` expects it (single tensors unwrapped)."""
-        if isinstance(x, list) and len(x) == 1:
-            x = x[0]
-        names = structures.training_output_names(self)
-        if getattr(self, "_plan", None) is not None and isinstance(self._outputs_struct, dict):
-            y, sw = dict(zip(names, ys)), dict(zip(names, sws))
-        else:
-            y = ys[0] if len(ys) == 1 else list(ys)
-            sw = sws[0] if len(sws) == 1 else list(sws)
-        return x, y, sw
+    # ------------------------------------------------------------------ Keras's steps
 
     def train_step(self, data):
-        """One training step on `data = (x, y, sample_weight)`, returning the logs.
+        """One training step (Keras 3's torch-backend `train_step`): returns the logs.
 
-        `fit` calls this only when a subclass overrides it (Keras's custom-training contract:
-        use `self.compute_loss`, `loss.backward()`, `self.optimizer.step()` or
-        `self.optimizer.apply(grads, self.trainable_weights)`, `self.compute_metrics`).
+        `data` is what the data yields: `(x,)`, `(x, y)` or `(x, y, sample_weight)`. The step
+        calls `self(x, training=True)`, `self.compute_loss(...)`, `loss.backward()`,
+        `self.optimizer.apply(grads, self.trainable_weights)` and `self.compute_metrics(...)`.
+        `fit` runs this method, or the subclass's override of it (or of `compute_loss` /
+        `compute_metrics`).
+
+        Example (an override in Keras's torch style):
+
+        ```python
+        def train_step(self, data):
+            x, y = data
+            self.zero_grad()
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(y=y, y_pred=y_pred)
+            loss.backward()
+            weights = self.trainable_weights
+            self.optimizer.apply([v.value.grad for v in weights], weights)
+            for metric in self.metrics:
+                if metric.name == "loss":
+                    metric.update_state(loss)
+                else:
+                    metric.update_state(y, y_pred)
+            return {m.name: m.result() for m in self.metrics}
+        ```
         """
-        x, y, sample_weight = data
-        ys, sws = structures.flatten_targets(self, y), structures.flatten_sample_weights(self, sample_weight, len(structures.training_output_names(self)))
-        self._train_step([x] if not isinstance(x, (list, dict)) else x, ys, sws, structures.batch_size(x))
-        return self.get_metrics_result()
+        x, y, sample_weight = structures.unpack_x_y_sample_weight(data)
+        y_pred = step_state.call_model(self, x, True)
+        loss = self._compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
+        self._loss_tracker.update_state(loss, sample_weight=structures.batch_size(x))
+        if self.optimizer is not None:
+            loss = self.optimizer.scale_loss(loss)
+        weights = self._step_state.trainable_weights
+        if weights:
+            step_state.backward_and_apply(self, loss, weights)
+        else:
+            step_state.warn_no_trainable_weights()
+        return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
     def test_step(self, data):
-        """One evaluation step on `data = (x, y, sample_weight)`, returning the logs."""
-        x, y, sample_weight = data
-        ys, sws = structures.flatten_targets(self, y), structures.flatten_sample_weights(self, sample_weight, len(structures.training_output_names(self)))
-        self._test_step([x] if not isinstance(x, (list, dict)) else x, ys, sws, structures.batch_size(x))
-        return self.get_metrics_result()
+        """One evaluation step: `self(x, training=False)`, the loss and the metrics; returns the
+        logs."""
+        x, y, sample_weight = structures.unpack_x_y_sample_weight(data)
+        y_pred = step_state.call_model(self, x, False)
+        loss = self._compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=False)
+        self._loss_tracker.update_state(loss, sample_weight=structures.batch_size(x))
+        return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+
+    def predict_step(self, data):
+        """One prediction step: returns `self(x, training=False)`."""
+        x, _, _ = structures.unpack_x_y_sample_weight(data)
+        return step_state.call_model(self, x, False)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """The compiled loss of a batch (per-output losses weighted, plus weight penalties).
+        """The total loss of a batch: the compiled loss plus the losses added by layers.
 
-        Also updates the loss trackers, as Keras's `compute_loss` does.
+        The compiled per-output losses (weighted), then every loss in `self.losses` (added with
+        `add_loss` during this forward, activity regularizers, weight regularizers), each summed.
+        Subclasses may override it; `fit` then trains on the override (with or without a
+        compiled `loss`).
+
+        Args:
+            x: Input data.
+            y: Target data.
+            y_pred: Predictions returned by the model (output of `model(x)`).
+            sample_weight: Sample weights for weighting the loss function.
+            training: Whether we are training or evaluating the model.
+
+        Returns:
+            The total loss as a scalar tensor.
+
+        Raises:
+            ValueError: When there is no loss at all ("No loss to compute").
         """
-        ys = structures.flatten_targets(self, y)
-        preds = structures.flatten_outputs(self, y_pred)
-        sws = structures.flatten_sample_weights(self, sample_weight, len(ys))
-        self._build_compiled_state(ys, preds)
-        total, per_output = self._total_loss(ys, preds, sws)
-        self._track_losses(total, per_output, structures.batch_size(preds[0]))
+        del x, training
+        losses = []
+        if self._compile_loss is not None:
+            loss = self._compile_loss(y, y_pred, sample_weight)
+            if loss is not None:
+                losses.append(loss)
+        for loss in self._added_losses():
+            loss = torch.as_tensor(loss)
+            if not loss.is_floating_point():
+                loss = loss.float()
+            losses.append(loss.sum())
+        if not losses:
+            raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
+        total = losses[0]
+        for loss in losses[1:]:
+            total = total + loss
         return total
+
+    def _added_losses(self):
+        """`self.losses`, read without module walks when the step state allows it."""
+        state = getattr(self, "_step_state", None)
+        collected = getattr(self, "_collected_losses", None)
+        if state is not None and collected is not None:
+            return list(collected()) + state.regularization_losses()
+        return self.losses
+
+    def _compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """Calls `compute_loss`, without `training` for overrides written before Keras 3.3."""
+        if _takes_training(type(self)):
+            return self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training)
+        return self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         """Updates the compiled metrics with a batch and returns `get_metrics_result()`."""
-        ys = structures.flatten_targets(self, y)
-        preds = [p.detach() for p in structures.flatten_outputs(self, y_pred)]
-        sws = structures.flatten_sample_weights(self, sample_weight, len(ys))
-        self._build_compiled_state(ys, preds)
-        with torch.no_grad():
-            self._compile_metrics.update_state(ys, preds, sws)
+        del x
+        if self._compile_metrics is not None:
+            self._compile_metrics.update_state(y, y_pred, sample_weight)
         return self.get_metrics_result()
 
+    @torch.compiler.disable
     def get_metrics_result(self):
-        """The current loss and metric results, by name (0-d tensors; no host read)."""
-        return self._metric_tensors()
-
-    def _reset_metrics(self):
-        self._loss_tracker.reset_state()
-        if self._compile_loss is not None:
-            for tracker in self._compile_loss.trackers:
-                if tracker is not None:
-                    tracker.reset_state()
-        self._compile_metrics.reset_state()
-
-    def _metric_tensors(self):
-        """Current results as 0-d tensors, in Keras's log order (sorted names)."""
+        """The current results of `self.metrics`, by name (0-d tensors: no host read)."""
         logs = {}
-        if self._compile_loss is not None and self._loss_tracker.total is not None:
-            logs["loss"] = self._loss_tracker.result()
-            for tracker in self._compile_loss.trackers:
-                if tracker is not None and tracker.total is not None:
-                    logs[tracker.name] = tracker.result()
-        for _, metric, _ in self._compile_metrics.metrics or ():
+        for metric in self.metrics:
             result = metric.result()
             if isinstance(result, dict):
                 logs.update(result)
             else:
                 logs[metric.name] = result
-        return dict(sorted(logs.items()))
+        return logs
 
-    def _ordered_results(self):
-        """`[loss, per-output losses..., metrics...]` as evaluate returns them (Python floats)."""
-        values = [self._loss_tracker.result()]
-        if self._compile_loss is not None:
-            values += [t.result() for t in self._compile_loss.reported_trackers]
-        values += [m.result() for _, m, _ in self._compile_metrics.metrics or ()]
-        return [_to_python(v) for v in values]
+    def reset_metrics(self):
+        """Resets the state of every metric in `self.metrics`."""
+        for metric in self.metrics:
+            metric.reset_state()
+
+    def _get_metrics_result_or_logs(self, logs):
+        """The model's metric results when `logs` has the same keys, else `logs` (a custom step's
+        own logs), as in Keras."""
+        metric_logs = self.get_metrics_result()
+        if isinstance(logs, dict) and set(logs) == set(metric_logs):
+            return metric_logs
+        return logs
+
+    def _flatten_metrics_in_order(self, logs):
+        """`logs` as the list `evaluate` returns (Keras's order): the loss, then per-output
+        losses, metrics in compile order, then any other key in sorted order."""
+        names = []
+        for metric in self.metrics:
+            if isinstance(metric, CompileMetrics):
+                # Keras names a multi-output model's compiled metrics per output list, not by the
+                # log keys, so those come after the losses, in sorted order.
+                if len(metric.output_names) == 1:
+                    names += [m.name for m in metric.metrics]
+            else:
+                names.append(metric.name)
+        results = [logs[name] for name in names if name in logs]
+        results += [logs[key] for key in sorted(logs) if key not in names]
+        return results[0] if len(results) == 1 else results
+
+    # ------------------------------------------------------------------ step functions
+
+    def make_train_function(self, force=False):
+        """Composes the training step once: `train_step` (built-in or overridden), under the
+        mixed-precision autocast, compiled with `torch.compile` when `jit_compile=True`.
+
+        Returns:
+            The function `fit` calls on each batch's data.
+        """
+        if getattr(self, "train_function", None) is not None and not force:
+            return self.train_function
+        self.train_function = self._compose_step(self.train_step, no_grad=False)
+        return self.train_function
+
+    def make_test_function(self, force=False):
+        """Composes the evaluation step once (`test_step` under `torch.no_grad()`)."""
+        if getattr(self, "test_function", None) is not None and not force:
+            return self.test_function
+        self.test_function = self._compose_step(self.test_step, no_grad=True)
+        return self.test_function
+
+    def make_predict_function(self, force=False):
+        """Composes the prediction step once (`predict_step` under `torch.no_grad()`)."""
+        if getattr(self, "predict_function", None) is not None and not force:
+            return self.predict_function
+        self.predict_function = self._compose_step(self.predict_step, no_grad=True)
+        return self.predict_function
+
+    def _compose_step(self, step, no_grad):
+        if getattr(self, "jit_compile", False):
+            step = torch.compile(step)
+
+        def one_step_on_data(data):
+            """Runs a single step on a batch of data."""
+            with self._autocast():
+                if no_grad:
+                    with torch.no_grad():
+                        return step(data)
+                return step(data)
+
+        return one_step_on_data
 
     # ------------------------------------------------------------------ public API
 
@@ -443,7 +438,9 @@ class Trainer:
         if runtime_flags.max_steps_per_epoch():
             cap = runtime_flags.max_steps_per_epoch()
             steps_per_epoch = min(steps_per_epoch, cap) if steps_per_epoch else cap
-        data = structures.make_data(self, x, y, sample_weight, batch_size, shuffle, steps_per_epoch, "fit")
+        data = structures.make_data(
+            self, x, y, sample_weight, batch_size, shuffle, steps_per_epoch, "fit", class_weight
+        )
         val_data = None
         if validation_split and validation_data is None:
             data, val_data = data.split(validation_split)
@@ -456,7 +453,6 @@ class Trainer:
             epochs=epochs,
             verbose=1 if verbose == "auto" else verbose,
             callbacks=callbacks,
-            class_weight=class_weight,
             initial_epoch=initial_epoch,
             validation_freq=validation_freq,
         )
@@ -494,9 +490,11 @@ class Trainer:
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """Runs one training step on one batch and returns the loss (and metrics)."""
         self._assert_compiled("train_on_batch")
-        data = structures.make_data(self, x, y, sample_weight, None, False, None, "train_on_batch")
+        data = structures.make_data(
+            self, x, y, sample_weight, None, False, None, "train_on_batch", class_weight
+        )
         data.batch_size = max(data.num_samples, 1)
-        return epoch_loop.single_batch(self, data, train=True, class_weight=class_weight, return_dict=return_dict)
+        return epoch_loop.single_batch(self, data, train=True, return_dict=return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Returns the loss (and metrics) of the model on one batch, without training."""
@@ -510,10 +508,3 @@ class Trainer:
         data = structures.make_data(self, x, None, None, None, False, None, "predict_on_batch")
         data.batch_size = max(data.num_samples, 1)
         return epoch_loop.predict(self, data, verbose=0, callbacks=None)
-
-
-def _to_python(value):
-    if isinstance(value, torch.Tensor):
-        return value.item() if value.numel() == 1 else value.detach().cpu().numpy()
-    return value
-

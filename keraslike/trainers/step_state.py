@@ -1,0 +1,170 @@
+"""What the training steps read, gathered once per `fit`/`evaluate`/`predict` (and refreshed at
+each epoch start) instead of walking the module tree every step.
+
+- the trainable weights (`model.trainable_weights`; a callback that (un)freezes layers at an
+  epoch boundary is seen from the next epoch on, and a weight the optimizer was not built with
+  makes `optimizer.apply` raise, as in Keras);
+- the weights with constraints and with regularizers;
+- mixed precision: the autocast dtype of the model's dtype policies and float16 loss scaling;
+- whether the model call can run the execution plan directly (a graph model whose call, forward
+  and `__call__` are keraslike's, with no torch hooks on the model itself).
+"""
+
+import contextlib
+import warnings
+
+import torch
+
+from keraslike.graph import hook_registry, nest
+from keraslike.layers.layer import Layer
+
+
+class StepState:
+    """Per-run facts the training steps use (see the module docstring)."""
+
+    def __init__(self, model):
+        self.trainable_weights = []
+        self.constrained = []
+        self.regularized = []
+        self.direct_plan = False
+        self.autocast_dtype = None
+        self.autocast_device = "cpu"
+        self.ddp = None  # DistributedDataParallel wrapper of the model (data-parallel fit)
+        self.share = None  # this rank's share of the current global batch (for the reduction)
+        self.refresh(model)
+
+    def refresh(self, model):
+        """Re-reads the trainable weights, constraints, regularizers and call path."""
+        regularized, constrained = [], []
+        for module in model.modules():
+            if not isinstance(module, Layer):
+                continue
+            for spec in module._weight_specs:
+                if spec.regularizer is None and spec.constraint is None:
+                    continue
+                tensor = module._find_tensor(spec.attr)
+                if spec.regularizer is not None:
+                    regularized.append((spec, tensor))
+                if spec.constraint is not None:
+                    constrained.append((spec, tensor))
+        self.regularized = regularized
+        self.constrained = constrained
+        self.trainable_weights = list(model.trainable_weights)
+        self.direct_plan = _plan_is_the_call(model)
+        mixed = {m._dtype_policy_name for m in model.modules() if isinstance(m, Layer)}
+        mixed = sorted(name for name in mixed if name.startswith("mixed_"))
+        self.autocast_dtype = getattr(torch, mixed[0].split("_", 1)[1]) if mixed else None
+        self.autocast_device = model._training_device().type
+        if self.autocast_dtype is torch.float16 and getattr(model, "_loss_scale", None) is None:
+            model._loss_scale = 2.0**15  # Keras's LossScaleOptimizer initial scale
+            model._good_steps = 0
+
+    def autocast(self):
+        """The autocast context of the model's mixed-precision policy (or a null context)."""
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.autocast_device, dtype=self.autocast_dtype)
+
+    def regularization_losses(self):
+        """The weight penalties, computed now from the current weights."""
+        return [spec.regularizer(spec.layout.to_keras(tensor)) for spec, tensor in self.regularized]
+
+    def apply_constraints(self):
+        """Projects the constrained weights after an optimizer step (Keras applies constraints
+        right after each update)."""
+        if not self.constrained:
+            return
+        with torch.no_grad():
+            for spec, tensor in self.constrained:
+                tensor.copy_(spec.layout.to_torch(spec.constraint(spec.layout.to_keras(tensor))))
+
+
+def _from_keraslike(function):
+    return getattr(function, "__module__", "").startswith("keraslike.")
+
+
+def _plan_is_the_call(model):
+    """Whether `model(x, training=t)` is exactly running its execution plan on `x`."""
+    if getattr(model, "_plan", None) is None:
+        return False
+    cls = type(model)
+    return (
+        _from_keraslike(cls.call)
+        and _from_keraslike(cls.forward)
+        and _from_keraslike(cls.__call__)
+        and getattr(model, "activity_regularizer", None) is None
+    )
+
+
+def call_model(model, x, training):
+    """`model(x, training=training)`: runs the plan directly when that is all the call would do.
+
+    The plan is run directly for graph models with no hooks on the model itself and the module
+    mode already equal to `training` (the loops set it), which saves the per-call argument
+    handling; anything else goes through the model's `__call__`.
+    """
+    state = getattr(model, "_step_state", None)
+    if training and state is not None and state.ddp is not None:
+        return state.ddp(x, training=True)  # data parallelism: gradients synchronized by DDP
+    if (
+        state is not None
+        and state.direct_plan
+        and model.training == bool(training)
+        and not (model._forward_hooks or model._forward_pre_hooks or model._backward_hooks)
+        and not hook_registry.global_hooks_active()
+    ):
+        if type(x) is torch.Tensor:
+            flat = [x]
+        elif isinstance(x, dict):
+            flat = [x[name] for name in model.input_names]
+        elif isinstance(x, (list, tuple)):
+            flat = list(x)
+        else:
+            flat = None
+        if flat is not None and len(flat) == len(model._flat_inputs):
+            results = model._plan.run(flat, training)
+            if model._single_output:
+                return results[0]
+            return nest.pack_like(model._outputs_struct, results)
+    return model(x, training=training)
+
+
+def backward_and_apply(model, loss, weights):
+    """`loss.backward()`, then `optimizer.apply(grads, weights)` (with float16 loss scaling when
+    the model's policy is `mixed_float16`), then the weight constraints."""
+    state = model._step_state
+    optimizer = model.optimizer
+    for v in weights:
+        v.grad = None
+    if getattr(model, "_loss_scale", None) is not None and state.autocast_dtype is torch.float16:
+        _scaled_backward_and_apply(model, loss, weights)
+    else:
+        loss.backward()
+        with torch.no_grad():
+            optimizer.apply([v.grad for v in weights], weights)
+    state.apply_constraints()
+
+
+def _scaled_backward_and_apply(model, loss, weights):
+    """float16 training: dynamic loss scaling (one host read per step, as GradScaler does)."""
+    (loss * model._loss_scale).backward()
+    grads = [v.grad for v in weights if v.grad is not None]
+    for g in grads:
+        g.div_(model._loss_scale)
+    finite = bool(torch.stack([g.isfinite().all() for g in grads]).all()) if grads else True
+    if not finite:
+        for v in weights:
+            v.grad = None
+        model._loss_scale /= 2.0
+        model._good_steps = 0
+        return
+    with torch.no_grad():
+        model.optimizer.apply([v.grad for v in weights], weights)
+    model._good_steps += 1
+    if model._good_steps >= 2000:
+        model._loss_scale *= 2.0
+        model._good_steps = 0
+
+
+def warn_no_trainable_weights():
+    warnings.warn("The model does not have any trainable weights.", stacklevel=3)

@@ -1,0 +1,117 @@
+"""Data-parallel `fit` / `evaluate` / `predict` on 2 gloo processes (CPU) equal one process.
+
+Each scenario runs `worker.py` as 2 processes of a `torch.distributed` group (a free port, a
+hard timeout: a hang fails the test instead of blocking the suite) and as 1 plain process, then
+compares what they wrote.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
+TIMEOUT_S = 120
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _env(**extra):
+    env = dict(os.environ)
+    root = os.path.dirname(os.path.dirname(os.path.dirname(WORKER)))
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    env["OMP_NUM_THREADS"] = "1"
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def _run(scenario, tmp_path, world):
+    out = tmp_path / f"{scenario}_{world}"
+    out.mkdir()
+    if world == 1:
+        env = _env()
+        env.pop("WORLD_SIZE", None)
+        subprocess.run([sys.executable, WORKER, scenario, str(out)], env=env, check=True, timeout=TIMEOUT_S)
+        return [json.loads((out / "result_0.json").read_text())]
+    port = _free_port()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, WORKER, scenario, str(out)],
+            env=_env(RANK=r, LOCAL_RANK=r, WORLD_SIZE=world, MASTER_ADDR="127.0.0.1", MASTER_PORT=port),
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )
+        for r in range(world)
+    ]
+    outputs = []
+    try:
+        for p in procs:
+            stdout, _ = p.communicate(timeout=TIMEOUT_S)
+            outputs.append(stdout.decode(errors="replace"))
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    for p, text in zip(procs, outputs):
+        assert p.returncode == 0, text[-3000:]
+    return [json.loads((out / f"result_{r}.json").read_text()) for r in range(world)]
+
+
+def _assert_close(a, b, atol=1e-5):
+    for x, y in zip(a, b):
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-5, atol=atol)
+
+
+@pytest.mark.parametrize("scenario", ["sgd", "adam", "batchnorm"])
+def test_two_processes_train_like_one(tmp_path, scenario):
+    single = _run(scenario, tmp_path, 1)[0]
+    ranks = _run(scenario, tmp_path, 2)
+    # Ranks hold bitwise-equal weights.
+    assert ranks[0]["weights"] == ranks[1]["weights"]
+    _assert_close(ranks[0]["weights"], single["weights"])
+    for key, values in single["history"].items():
+        np.testing.assert_allclose(ranks[0]["history"][key], values, rtol=1e-5, atol=1e-6, err_msg=key)
+        assert ranks[0]["history"][key] == ranks[1]["history"][key]
+    assert ranks[0]["evaluate"] == ranks[1]["evaluate"]
+    for key, value in single["evaluate"].items():
+        assert ranks[0]["evaluate"][key] == pytest.approx(value, rel=1e-5, abs=1e-6)
+    # Every rank returns all rows, in order.
+    np.testing.assert_allclose(ranks[0]["predict"], single["predict"], rtol=1e-5, atol=1e-6)
+    assert ranks[0]["predict"] == ranks[1]["predict"]
+
+
+def test_shuffled_global_batches_are_split_into_disjoint_halves(tmp_path):
+    ranks = _run("shuffle", tmp_path, 2)
+    assert ranks[0]["weights"] == ranks[1]["weights"]
+    assert ranks[0]["history"] == ranks[1]["history"]
+    for step_a, step_b in zip(ranks[0]["seen"], ranks[1]["seen"]):
+        assert not set(step_a) & set(step_b)
+    for epoch in range(2):
+        steps = [ranks[r]["seen"][epoch * 7 : (epoch + 1) * 7] for r in range(2)]
+        samples = sorted(v for r in range(2) for step in steps[r] for v in step)
+        assert len(samples) == 50 and len(set(samples)) == 50  # each sample once per epoch
+    first_epoch = [v for step in ranks[0]["seen"][:7] for v in step]
+    second_epoch = [v for step in ranks[0]["seen"][7:] for v in step]
+    assert first_epoch != second_epoch  # a new permutation each epoch
+
+
+def test_early_stopping_on_one_rank_stops_all(tmp_path):
+    ranks = _run("early_stopping", tmp_path, 2)
+    assert ranks[0]["epochs_run"] == ranks[1]["epochs_run"] == 2
+
+
+def test_evaluate_non_linear_metric_over_all_ranks(tmp_path):
+    single = _run("evaluate_auc", tmp_path, 1)[0]
+    ranks = _run("evaluate_auc", tmp_path, 2)
+    assert ranks[0]["evaluate"] == ranks[1]["evaluate"]
+    for key, value in single["evaluate"].items():
+        assert ranks[0]["evaluate"][key] == pytest.approx(value, rel=1e-5, abs=1e-6)
