@@ -91,9 +91,6 @@ def _guide_model(lib):
     return GuideModel
 
 
-@pytest.mark.xfail(
-    not hasattr(torch.nn.Parameter, "value"), reason="weights' `.value` comes with the runtime branch"
-)
 def test_keras_io_guide_train_step_matches_keras(keras):
     results = _run_both(
         keras, _guide_model, lambda lib: dict(optimizer=lib.optimizers.SGD(0.05), loss="mse", metrics=["mae"])
@@ -157,10 +154,6 @@ def _add_loss_layer(lib, seen):
     return AddsLoss
 
 
-@pytest.mark.xfail(
-    not hasattr(keraslike.layers.Layer, "_collected_losses"),
-    reason="per-forward loss collection comes with the runtime branch",
-)
 def test_losses_added_in_call_join_the_training_loss(keras):
     x, y = _data()
     results = {}
