@@ -6,6 +6,7 @@ import sys
 import torch
 
 from keraslike.backend.naming import uniquify
+from keraslike.graph import nest
 
 
 class KerasTensor:
@@ -183,6 +184,22 @@ def _module_call_result():
     result = _MODULE_WRAPPER[0](local["self"], local.get("args", ()), local.get("kwargs") or {})
     _CAPTURED.append((outermost, result))
     return result
+
+
+def symbolic_tensors(structure):
+    """The KerasTensors among the leaves of a nested structure (list, tuple, dict), in `nest`
+    order: the one scan of call arguments for symbolic tensors (nodes, layers, ops, inference)."""
+    return [x for x in nest.flatten(structure) if isinstance(x, KerasTensor)]
+
+
+def any_symbolic(args, kwargs=None):
+    """Whether any leaf of `args` (or `kwargs`) is a KerasTensor; cheap for plain tensors."""
+    for x in args:
+        if isinstance(x, KerasTensor):
+            return True
+        if isinstance(x, (list, tuple, dict)) and symbolic_tensors(x):
+            return True
+    return bool(kwargs) and bool(symbolic_tensors(kwargs))
 
 
 def is_keras_tensor(x):

@@ -1,7 +1,6 @@
 """Node: the record of one call of a layer or op on symbolic tensors."""
 
-from keraslike.graph import nest
-from keraslike.graph.keras_tensor import KerasTensor
+from keraslike.graph.keras_tensor import symbolic_tensors
 
 
 class Node:
@@ -21,10 +20,8 @@ class Node:
         self.call_args = tuple(call_args)
         self.call_kwargs = dict(call_kwargs or {})
         self.outputs = outputs
-        self.input_tensors = [
-            x for x in nest.flatten((self.call_args, self.call_kwargs)) if isinstance(x, KerasTensor)
-        ]
-        self.output_tensors = [x for x in nest.flatten(outputs) if isinstance(x, KerasTensor)]
+        self.input_tensors = symbolic_tensors((self.call_args, self.call_kwargs))
+        self.output_tensors = symbolic_tensors(outputs)
         node_index = len(operation._inbound_nodes)
         operation._inbound_nodes.append(self)
         for tensor_index, tensor in enumerate(self.output_tensors):

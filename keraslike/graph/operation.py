@@ -1,31 +1,21 @@
 """Symbolic calls: how a layer or an op called on KerasTensors becomes a graph node."""
 
 from keraslike.backend.naming import to_snake_case, uniquify
-from keraslike.graph import nest
-from keraslike.graph.keras_tensor import KerasTensor
+from keraslike.graph.keras_tensor import any_symbolic
 from keraslike.graph.node import Node
 from keraslike.graph.shape_inference import infer_output_spec
 
-
-def any_symbolic(args, kwargs=None):
-    """Returns whether any leaf of `args` or `kwargs` is a KerasTensor."""
-    for x in args:
-        if isinstance(x, KerasTensor):
-            return True
-        if isinstance(x, (list, tuple, dict)) and any(
-            isinstance(leaf, KerasTensor) for leaf in nest.flatten(x)
-        ):
-            return True
-    if kwargs:
-        return any(isinstance(leaf, KerasTensor) for leaf in nest.flatten(kwargs))
-    return False
+__all__ = ["Operation", "TorchFunction", "any_symbolic"]
 
 
 class Operation:
-    """A stateless computation that can be a graph node (`keras.ops` functions are Operations).
+    """A computation that can be a graph node: the protocol of symbolic calls.
 
-    Calling it on torch tensors runs `call`; calling it on KerasTensors records a node and
-    returns KerasTensors whose shapes come from running `call` on meta tensors.
+    `keras.ops` functions and torch functions on KerasTensors are Operations, and so is every
+    `Layer`. Calling one on torch tensors runs `call`; calling it on KerasTensors runs
+    `symbolic_call`, which records a `Node` and returns KerasTensors from
+    `compute_output_spec`. A compiled graph calls `runtime_callable` for its nodes (and
+    `module_callable` while torch's global module hooks are set).
 
     Args:
         name: The node's name; defaults to a unique snake-case name of the class.

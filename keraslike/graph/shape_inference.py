@@ -13,7 +13,7 @@ same two-placeholder rule for unknown dimensions.
 import torch
 
 from keraslike.graph import nest
-from keraslike.graph.keras_tensor import KerasTensor
+from keraslike.graph.keras_tensor import KerasTensor, symbolic_tensors
 
 _PLACEHOLDER_SIZES = (89, 97)
 
@@ -152,9 +152,7 @@ def infer_output_spec(fn, args, kwargs, module=None, description=None):
             tensors for the run.
         description: How to name the callable in error messages.
     """
-    has_unknown = any(
-        None in x.shape for x in nest.flatten((args, kwargs)) if isinstance(x, KerasTensor)
-    )
+    has_unknown = any(None in x.shape for x in symbolic_tensors((args, kwargs)))
     sizes = _PLACEHOLDER_SIZES if has_unknown else _PLACEHOLDER_SIZES[:1]
     try:
         runs = [_run_with_retries(fn, args, kwargs, module, size) for size in sizes]
@@ -173,7 +171,7 @@ def infer_output_spec(fn, args, kwargs, module=None, description=None):
 
 
 def _raise_inference_error(error, fn, args, kwargs, description):
-    shapes = [x.shape for x in nest.flatten((args, kwargs)) if isinstance(x, KerasTensor)]
+    shapes = [x.shape for x in symbolic_tensors((args, kwargs))]
     what = description or getattr(fn, "__name__", repr(fn))
     raise type(error)(
         f"Could not compute the output shape of {what} on inputs of shapes {shapes}: {error}. "

@@ -32,6 +32,8 @@ class Dropout(Layer):
         Any. Output shape: same as the input.
     """
 
+    _keras_call_training_default = False  # Keras records training=False in its nodes
+
     _keras_build_at_init = True  # built in __init__, as in Keras: no build_config
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
@@ -183,6 +185,8 @@ class GaussianNoise(Layer):
         Any. Output shape: same as the input.
     """
 
+    _keras_call_training_default = False  # Keras records training=False in its nodes
+
     _keras_build_at_init = True  # built in __init__, as in Keras: no build_config
 
     def __init__(self, stddev, seed=None, **kwargs):
@@ -218,6 +222,8 @@ class GaussianDropout(Layer):
     Input shape:
         Any. Output shape: same as the input.
     """
+
+    _keras_call_training_default = False  # Keras records training=False in its nodes
 
     _keras_build_at_init = True  # built in __init__, as in Keras: no build_config
 
@@ -261,6 +267,8 @@ class AlphaDropout(Layer):
     Input shape:
         Any. Output shape: same as the input.
     """
+
+    _keras_call_training_default = False  # Keras records training=False in its nodes
 
     _keras_build_at_init = True  # built in __init__, as in Keras: no build_config
 

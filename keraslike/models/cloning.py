@@ -3,6 +3,7 @@
 from keraslike.graph import nest
 from keraslike.graph.keras_tensor import KerasTensor
 from keraslike.graph.operation import TorchFunction
+from keraslike.layers.core import Lambda
 from keraslike.layers.input_layer import Input, InputLayer
 from keraslike.models.functional import Model
 from keraslike.models.sequential import Sequential
@@ -10,8 +11,6 @@ from keraslike.models.sequential import Sequential
 
 def _default_clone(layer):
     """A new layer of the same class and config (fresh weights), as Keras's `_clone_layer`."""
-    from keraslike.layers.core import Lambda
-
     config = layer.get_config()
     if isinstance(layer, Lambda):
         known = ("output_shape", "arguments", "name", "trainable", "dtype")

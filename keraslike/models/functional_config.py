@@ -24,14 +24,6 @@ from keraslike.saving.serialization_lib import (
 )
 
 _CALL_PARAMS = {}
-# Keras layers whose `call` defaults to `training=False` (Keras records it in their nodes).
-_KERAS_TRAINING_FALSE = frozenset(
-    [
-        "Dropout", "AlphaDropout", "GaussianDropout", "GaussianNoise", "SpatialDropout1D",
-        "SpatialDropout2D", "SpatialDropout3D", "SpectralNormalization", "RNN", "LSTM", "GRU",
-        "SimpleRNN", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D",
-    ]
-)
 
 
 def _call_parameters(op):
@@ -62,8 +54,9 @@ def _node_kwargs(op, node):
         return kwargs
     training = params.get("training")
     if training is not None and "training" not in kwargs:
-        if type(op).__name__ in _KERAS_TRAINING_FALSE:
-            kwargs["training"] = False
+        declared = getattr(type(op), "_keras_call_training_default", None)
+        if declared is not None:  # a fact the layer class declares (Keras's call default)
+            kwargs["training"] = declared
         elif training.default not in (None, inspect.Parameter.empty):
             kwargs["training"] = training.default
     if "mask" in params and "mask" not in kwargs:

@@ -109,6 +109,8 @@ class RNN(Layer):
     ```
     """
 
+    _keras_call_training_default = False  # Keras records training=False in its nodes
+
     _owns_cell = False  # built-in layers keep their cell's weights themselves (nn.LSTM's keys)
     # Input axes torch.export cannot keep dynamic: the loop over time (or torch's fused kernel,
     # like nn.LSTM's) specializes the sequence length; `model.export` names the layer for it.

@@ -1,0 +1,261 @@
+"""The calling half of `Layer`: eager calls under Keras's call context, the `nn.Module` entry
+point, the symbolic half of the `Operation` protocol (nodes, masks, output specs) and what an
+execution plan calls for a layer's nodes.
+"""
+
+import inspect
+
+import numpy as np
+import torch
+from torch import nn
+
+from keraslike.backend.traceback_utils import filtered, is_traceback_filtering_enabled
+from keraslike.graph import hook_registry, nest
+from keraslike.graph.call_context import state as _context
+from keraslike.graph.keras_tensor import KerasTensor, any_symbolic, symbolic_tensors
+from keraslike.graph.node import Node
+from keraslike.graph.shape_inference import infer_output_spec, torch_dtype
+from keraslike.layers.input_spec import assert_input_compatibility
+
+_SIGNATURES = {}
+
+
+def _call_signature(cls):
+    """(takes `training`, takes `mask`, positional parameter names) of `cls.call`, cached."""
+    return _call_info(cls)[:3]
+
+
+def _call_info(cls):
+    """(takes `training`, takes `mask`, positional parameter names, default of `training`) of
+    `cls.call`, cached per class. The default is `None` unless `call` declares another."""
+    found = _SIGNATURES.get(cls)
+    if found is None:
+        params = inspect.signature(cls.call).parameters
+        positional = [
+            name
+            for name, p in params.items()
+            if name != "self" and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+        training = params.get("training")
+        default = None
+        if training is not None and training.default is not inspect.Parameter.empty:
+            default = training.default
+        found = _SIGNATURES[cls] = ("training" in params, "mask" in params, positional, default)
+    return found
+
+
+def _shape_of(structure):
+    return nest.map_structure(lambda x: tuple(x.shape) if hasattr(x, "shape") else x, structure)
+
+
+class LayerCalling:
+    """Mixin of `Layer`: calls (see the module docstring). Expects `nn.Module` state."""
+
+
+    def call(self, *args, **kwargs):
+        """The layer's computation on torch tensors. Subclasses override it."""
+        raise NotImplementedError(f"Layer {type(self).__name__} does not define `call()`.")
+
+    def __call__(self, *args, **kwargs):
+        if not kwargs and len(args) == 1 and type(args[0]) is torch.Tensor:
+            # The common eager call, `layer(tensor)`: nothing to filter or convert.
+            if self.input_spec is not None:
+                assert_input_compatibility(self.input_spec, args[0], self.name)
+            takes_training, _, _, default = _call_info(type(self))
+            if default is None:
+                training = _context.training
+                if training is None or not takes_training:
+                    return nn.Module.__call__(self, args[0])
+                return nn.Module.__call__(self, args[0], training=training)
+        try:  # the slow paths: an error leaves without keraslike's frames (free until one)
+            if any_symbolic(args, kwargs):
+                return self.symbolic_call(*args, **kwargs)
+            return self._eager_call(args, kwargs)
+        except Exception as error:
+            if is_traceback_filtering_enabled():
+                raise filtered(error)  # noqa: B904  (the same exception, a shorter traceback)
+            raise
+
+    def _eager_call(self, args, kwargs):
+        # Keras's call context: an explicit `training` wins, else the enclosing call's value,
+        # else a non-None default of `call`; that value is also the context of the sublayers.
+        takes_training, takes_mask, _, default = _call_info(type(self))
+        outer = _context.training
+        training = kwargs.pop("training", None)
+        if training is None:
+            training = outer if outer is not None else default
+        if takes_training and training is not None:
+            kwargs["training"] = training
+        if not takes_mask and "mask" in kwargs:
+            del kwargs["mask"]
+        if args and isinstance(args[0], np.ndarray):
+            args = (self._to_tensor(args[0]),) + args[1:]
+        if self.input_spec is not None and args and isinstance(args[0], torch.Tensor):
+            assert_input_compatibility(self.input_spec, args[0], self.name)
+        if training is outer:
+            return nn.Module.__call__(self, *args, **kwargs)
+        _context.training = training
+        try:
+            return nn.Module.__call__(self, *args, **kwargs)
+        finally:
+            _context.training = outer
+
+    def _to_tensor(self, array):
+        tensor = torch.as_tensor(array)
+        if tensor.is_floating_point():
+            tensor = tensor.to(torch_dtype(self.compute_dtype))
+        return tensor
+
+    def forward(self, *args, **kwargs):
+        """Runs `call` (building the layer first if needed): the `nn.Module` entry point."""
+        if not self.built:
+            self._maybe_build(args, kwargs)
+            hook_registry.bump()  # plans that call this layer may now call it directly
+        collected = _context.losses
+        if collected is not None:  # inside a model's or a layer's call
+            self._last_collection = collected
+            outputs = self.call(*args, **kwargs)
+            if self._activity_regularizer is not None:
+                self._add_activity_losses(outputs)
+            return outputs
+        # The outermost call: it opens the list of this forward's added losses.
+        _context.losses = collected = []
+        self._last_collection = collected
+        try:
+            outputs = self.call(*args, **kwargs)
+            if self._activity_regularizer is not None:
+                self._add_activity_losses(outputs)
+        finally:
+            _context.losses = None
+        return outputs
+
+    def _add_activity_losses(self, outputs):
+        for output in nest.flatten(outputs):
+            if isinstance(output, torch.Tensor):
+                batch = output.shape[0] if output.ndim else 1
+                self.add_loss(self._activity_regularizer(output) / batch)
+
+    @property
+    def runtime_callable(self):
+        """What a model's execution plan calls for this layer's nodes.
+
+        The layer's `call` directly when nothing else must happen around it (no torch hooks, no
+        activity regularizer, no `add_loss`), else `nn.Module.__call__` (hooks, then `forward`).
+        """
+        if self._needs_module_call():
+            return nn.Module.__call__.__get__(self)
+        return self.call
+
+    @property
+    def module_callable(self):
+        """`nn.Module.__call__` of the layer: what plans call while torch's global hooks are set."""
+        return nn.Module.__call__.__get__(self)
+
+    def _needs_module_call(self):
+        # Read when a plan (re)builds its steps; each of these changes bumps hook_registry.
+        return bool(
+            self._forward_hooks
+            or self._forward_pre_hooks
+            or self._backward_hooks
+            or getattr(self, "_backward_pre_hooks", None)
+            or self._activity_regularizer is not None
+            or not self.built
+        )
+
+    def register_forward_hook(self, *args, **kwargs):
+        handle = super().register_forward_hook(*args, **kwargs)
+        hook_registry.bump()
+        return handle
+
+    def register_forward_pre_hook(self, *args, **kwargs):
+        handle = super().register_forward_pre_hook(*args, **kwargs)
+        hook_registry.bump()
+        return handle
+
+    def register_full_backward_hook(self, *args, **kwargs):
+        handle = super().register_full_backward_hook(*args, **kwargs)
+        hook_registry.bump()
+        return handle
+
+    def register_full_backward_pre_hook(self, *args, **kwargs):
+        handle = super().register_full_backward_pre_hook(*args, **kwargs)
+        hook_registry.bump()
+        return handle
+
+    def register_backward_hook(self, *args, **kwargs):
+        handle = super().register_backward_hook(*args, **kwargs)
+        hook_registry.bump()
+        return handle
+
+    def symbolic_call(self, *args, **kwargs):
+        """Records a node for a call on KerasTensors and returns its symbolic outputs (building
+        the layer first, propagating masks): the symbolic half of the `Operation` protocol."""
+        takes_training, takes_mask, positional = _call_signature(type(self))
+        first = args[0] if args else None
+        assert_input_compatibility(
+            self.input_spec, nest.flatten(first) if isinstance(first, (list, tuple)) else first, self.name
+        )
+        self._maybe_build(args, kwargs)
+        previous_mask = kwargs.get("mask")
+        if previous_mask is None and first is not None:
+            masks = [getattr(x, "_keras_mask", None) for x in nest.flatten(first)]
+            if any(m is not None for m in masks):
+                previous_mask = nest.pack_like(first, masks)
+                if takes_mask:
+                    kwargs = dict(kwargs, mask=previous_mask)
+        if not takes_mask and "mask" in kwargs:
+            kwargs = {k: v for k, v in kwargs.items() if k != "mask"}
+        if not takes_training:
+            kwargs.pop("training", None)
+        outputs = self.compute_output_spec(*args, **kwargs)
+        Node(self, args, kwargs, outputs)
+        if first is not None:
+            self._set_output_masks(first, previous_mask, outputs)
+        return outputs
+
+    def _set_output_masks(self, inputs, previous_mask, outputs):
+        overrides = type(self).compute_mask is not LayerCalling.compute_mask
+        if not overrides and (previous_mask is None or not self.supports_masking):
+            return
+        mask = self.compute_mask(inputs, previous_mask)
+        if mask is None:
+            return
+        out_list = nest.flatten(outputs)
+        mask_list = nest.flatten(mask) if isinstance(mask, (list, tuple)) else [mask] * len(out_list)
+        for out, m in zip(out_list, mask_list):
+            if isinstance(out, KerasTensor):
+                out._keras_mask = m
+
+    def compute_mask(self, inputs, previous_mask):
+        """Returns the output mask: the input mask when `supports_masking`, else `None`."""
+        if not self.supports_masking:
+            return None
+        return previous_mask
+
+    def compute_output_shape(self, *args, **kwargs):
+        """Returns the output shape for an input shape. Layers may override it."""
+        raise NotImplementedError
+
+    def compute_output_spec(self, *args, **kwargs):
+        """Returns KerasTensors describing the outputs of a call on these symbolic inputs.
+
+        Uses `compute_output_shape` when the layer defines it for a single input, and otherwise
+        runs `call` on meta tensors (so layers written with plain torch ops need no shape code).
+        """
+        tensors = symbolic_tensors((args, kwargs))
+        overrides = type(self).compute_output_shape is not LayerCalling.compute_output_shape
+        if overrides and len(args) == 1 and len(tensors) == len(nest.flatten(args[0])):
+            shape = self.compute_output_shape(_shape_of(args[0]))
+            return _spec_from_shape(shape, self.compute_dtype)
+        return infer_output_spec(
+            self.__call__, args, kwargs, module=self, description=f'layer "{self.name}"'
+        )
+
+
+def _spec_from_shape(shape, dtype):
+    if isinstance(shape, dict):
+        return {k: _spec_from_shape(v, dtype) for k, v in shape.items()}
+    shape = tuple(shape) if not isinstance(shape, list) else shape
+    if all(d is None or isinstance(d, int) for d in shape):
+        return KerasTensor(tuple(shape), dtype=dtype)
+    return type(shape)(_spec_from_shape(s, dtype) for s in shape)

@@ -1,0 +1,321 @@
+"""The weights half of `Layer`: creation (`add_weight`), the Keras views of the module tree
+(`weights`, `trainable_weights`, `get_weights`/`set_weights`, `count_params`) and freezing.
+
+There is no second registry: every list is derived, on each call, from the module tree that
+`named_parameters()` walks. Weights made by `add_weight` carry a `WeightSpec` (Keras name,
+layout, regularizer, constraint); any other `nn.Parameter` a layer or one of its plain torch
+submodules holds is described on the fly by a spec named by its dotted path.
+"""
+
+from contextlib import nullcontext as _nullcontext
+
+import numpy as np
+import torch
+
+from keraslike.graph.shape_inference import dtype_name, real_default_device, torch_dtype
+from keraslike.layers.variable import Variable, as_buffer_variable
+from keraslike.layers.weight_layout import IDENTITY
+from keraslike import constraints, initializers, regularizers
+
+
+class WeightSpec:
+    """One weight of a layer: its Keras name, the attribute holding it, its layout and extras.
+
+    `frozen` marks a weight in Keras's trainable list that training must leave alone (a LoRA
+    base kernel): it stays in its place in `weights` but is out of `trainable_weights`.
+    """
+
+    __slots__ = ("name", "attr", "layout", "regularizer", "constraint", "trainable", "frozen")
+
+    def __init__(self, name, attr, layout, regularizer=None, constraint=None, trainable=True):
+        self.name = name
+        self.attr = attr
+        self.layout = layout
+        self.regularizer = regularizer
+        self.constraint = constraint
+        self.trainable = trainable
+        self.frozen = False
+
+
+def _module_spec(path, param):
+    """The spec of a parameter that a plain torch module (or a direct `nn.Parameter`) holds."""
+    return WeightSpec(path, path, IDENTITY, trainable=param.requires_grad)
+
+
+class LayerWeights:
+    """Mixin of `Layer`: weights (see the module docstring). Expects `nn.Module` state."""
+
+    def _rename_weight(self, value, name):
+        for spec in self._weight_specs:
+            if spec.attr == name:
+                return
+            if spec.layout is IDENTITY and self._find_tensor(spec.attr) is value:
+                table = self._parameters if spec.attr in self._parameters else self._buffers
+                table[name] = table.pop(spec.attr)
+                spec.attr = name
+                if spec.name.startswith("variable"):
+                    spec.name = name
+                    value.__dict__["_keras_name"] = name
+                    value.__dict__["_keras_path"] = f"{self.name}/{name}"
+                return
+
+    def _apply(self, fn, *args, **kwargs):
+        # `.to()`/`.cuda()` replace buffers by plain tensors: give weights their Variable API back.
+        result = super()._apply(fn, *args, **kwargs)
+        for spec in self._weight_specs:
+            buffer = self._buffers.get(spec.attr)
+            if buffer is not None and type(buffer) is torch.Tensor:
+                self._buffers[spec.attr] = as_buffer_variable(
+                    buffer, spec.name, f"{self.name}/{spec.name}"
+                )
+        return result
+
+    def _find_tensor(self, attr):
+        if attr in self._parameters:
+            return self._parameters[attr]
+        tensor = self._buffers.get(attr)
+        if tensor is None and "." in attr:
+            # A parameter of a torch submodule (`seq.0.weight`): see `_weight_entries`.
+            path, _, leaf = attr.rpartition(".")
+            owner = self.get_submodule(path)
+            tensor = owner._parameters.get(leaf)
+            if tensor is None:
+                tensor = owner._buffers.get(leaf)
+        return tensor
+
+    def add_weight(
+        self,
+        shape=None,
+        initializer=None,
+        dtype=None,
+        trainable=True,
+        autocast=True,
+        regularizer=None,
+        constraint=None,
+        aggregation="none",
+        overwrite_with_gradient=False,
+        name=None,
+        *,
+        torch_name=None,
+        layout=IDENTITY,
+    ):
+        """Creates a weight, registers it on the layer and returns it.
+
+        Trainable weights become `nn.Parameter`s; non-trainable ones become buffers (so they
+        appear in `state_dict()` and move with `.to()`, as BatchNorm's running statistics do).
+
+        Args:
+            shape: The weight's shape in Keras's layout.
+            initializer: Initializer name, instance or callable; `"glorot_uniform"` by default for
+                float weights, `"zeros"` otherwise.
+            dtype: The weight's dtype; defaults to the layer's dtype.
+            trainable: Whether training updates it.
+            regularizer: Optional penalty on the weight, collected by `layer.losses`.
+            constraint: Optional projection applied after each optimizer update.
+            name: The weight's Keras name (`"kernel"`, `"bias"`, ...).
+            torch_name: The attribute name it is stored under, when it differs from `name`
+                (Dense stores its `kernel` as `weight`, like `nn.Linear`).
+            layout: How the torch-layout storage relates to the Keras layout.
+
+        Returns:
+            The parameter (or buffer), in torch layout.
+        """
+        shape = tuple(int(d) for d in (shape or ()))
+        dtype = torch_dtype(dtype or self.dtype)
+        if initializer is None:
+            initializer = "glorot_uniform" if dtype.is_floating_point else "zeros"
+        init = initializers.get(initializer)
+        # A sublayer first built while its parent's output shape is inferred on meta tensors
+        # still gets real weights, on the device that was the default outside the inference.
+        device = real_default_device()
+        with torch.no_grad(), torch.device(device) if device is not None else _nullcontext():
+            value = torch.as_tensor(init(shape, dtype=dtype_name(dtype)), dtype=dtype)
+            value = layout.to_torch(value).contiguous()
+        if name is None:
+            name = "variable" if not self._weight_specs else f"variable_{len(self._weight_specs)}"
+        attr = torch_name or name
+        path = f"{self.name}/{name}"
+        if trainable:
+            variable = Variable(value, requires_grad=self._trainable)
+            variable.__dict__["_keras_name"] = name
+            self.register_parameter(attr, variable)
+        else:
+            self.register_buffer(attr, as_buffer_variable(value, name, path))
+        tensor = self._find_tensor(attr)
+        tensor.path = path
+        self._weight_specs.append(
+            WeightSpec(
+                name,
+                attr,
+                layout,
+                regularizers.get(regularizer),
+                constraints.get(constraint),
+                trainable,
+            )
+        )
+        return tensor
+
+    def _sublayers(self):
+        """Direct sublayers, in the order Keras lists their weights."""
+        found = []
+        stack = list(self._modules.values())[::-1]
+        while stack:
+            module = stack.pop()
+            if isinstance(module, LayerWeights):
+                found.append(module)
+            elif module is not None:
+                stack.extend(list(module._modules.values())[::-1])
+        return found
+
+    def _own_weights(self, trainable):
+        return [
+            self._find_tensor(s.attr) for s in self._weight_specs if s.trainable == trainable
+        ]
+
+    def _weight_entries(self):
+        """(layer, spec) for every weight, in Keras's order, each tensor once.
+
+        Derived from the module tree on each call (no second registry): a layer's `add_weight`
+        weights (trainable, then non-trainable), then any other `nn.Parameter` it holds, then its
+        children in assignment order: sublayers recursively, and the parameters of plain torch
+        submodules (`nn.Sequential`, `nn.Linear`, ...), described by a spec named by their
+        dotted path (`seq.0.weight`), trainable while `requires_grad` is set.
+        """
+        entries, seen = [], set()
+
+        def add(layer, spec, tensor):
+            if tensor is not None and id(tensor) not in seen:
+                seen.add(id(tensor))
+                entries.append((layer, spec))
+
+        def children(layer, module, prefix):
+            for name, child in module._modules.items():
+                if isinstance(child, LayerWeights):
+                    visit(child)
+                elif child is not None:
+                    torch_params(layer, child, f"{prefix}{name}.")
+
+        def torch_params(layer, module, prefix):
+            for attr, param in module._parameters.items():
+                if param is not None:
+                    add(layer, _module_spec(prefix + attr, param), param)
+            children(layer, module, prefix)
+
+        def visit(layer):
+            specs = layer._weight_specs
+            for spec in [s for s in specs if s.trainable] + [s for s in specs if not s.trainable]:
+                add(layer, spec, layer._find_tensor(spec.attr))
+            known = {s.attr for s in specs}
+            for attr, param in layer._parameters.items():
+                if param is not None and attr not in known:
+                    add(layer, _module_spec(attr, param), param)
+            if layer.__dict__.get("_plan") is not None:  # a functional model: graph order
+                for sub in layer._sublayers():
+                    visit(sub)
+            children(layer, layer, "")
+
+        visit(self)
+        return entries
+
+    @property
+    def weights(self):
+        """All weights (parameters and buffers, torch layout), in Keras's order."""
+        return [layer._find_tensor(spec.attr) for layer, spec in self._weight_entries()]
+
+    @property
+    def trainable_weights(self):
+        """Weights updated by training (empty when the layer is frozen)."""
+        if not self.trainable:
+            return []
+        result = []
+        for layer, spec in self._weight_entries():
+            tensor = layer._find_tensor(spec.attr)
+            if spec.trainable and layer.trainable and not spec.frozen and tensor.requires_grad:
+                result.append(tensor)
+        return result
+
+    @property
+    def non_trainable_weights(self):
+        """Weights not updated by training."""
+        trainable_ids = {id(w) for w in self.trainable_weights}
+        return [w for w in self.weights if id(w) not in trainable_ids]
+
+    @property
+    def variables(self):
+        """Same as `weights`."""
+        return self.weights
+
+    @property
+    def trainable_variables(self):
+        """Same as `trainable_weights`."""
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self):
+        """Same as `non_trainable_weights`."""
+        return self.non_trainable_weights
+
+    @property
+    def trainable(self):
+        """Whether training updates this layer's weights; setting it (un)freezes sublayers too."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        value = bool(value)
+        declared = set()
+        for module in self.modules():
+            if isinstance(module, LayerWeights):
+                module._trainable = value
+                for spec in module._weight_specs:
+                    if spec.trainable:
+                        tensor = module._find_tensor(spec.attr)
+                        tensor.requires_grad_(value and not spec.frozen)
+                        declared.add(id(tensor))
+        for param in self.parameters():  # parameters of plain torch submodules
+            if id(param) not in declared:
+                param.requires_grad_(value)
+
+    def get_weights(self):
+        """Returns the weights as numpy arrays in Keras's layouts and order."""
+        return [
+            spec.layout.to_keras(layer._find_tensor(spec.attr)).detach().cpu().numpy()
+            for layer, spec in self._weight_entries()
+        ]
+
+    def set_weights(self, weights):
+        """Sets the weights from numpy arrays in Keras's layouts and order (as `get_weights`).
+
+        Raises:
+            ValueError: When the number of arrays or a shape does not match.
+        """
+        entries = self._weight_entries()
+        if len(weights) != len(entries):
+            raise ValueError(
+                f'Layer "{self.name}" expected {len(entries)} weights, but received '
+                f"{len(weights)} weights. Expected: {[f'{l.name}/{s.name}' for l, s in entries]}"
+            )
+        with torch.no_grad():
+            for (layer, spec), value in zip(entries, weights):
+                target = layer._find_tensor(spec.attr)
+                value = torch.as_tensor(np.asarray(value))
+                expected = spec.layout.keras_shape(target.shape)
+                if tuple(value.shape) != expected:
+                    raise ValueError(
+                        f'Layer "{layer.name}" weight "{spec.name}" has shape {expected}, '
+                        f"but the provided weight has shape {tuple(value.shape)}."
+                    )
+                target.copy_(spec.layout.to_torch(value.to(target.dtype)))
+
+    def count_params(self):
+        """Returns the number of scalars in the layer's weights.
+
+        Raises:
+            ValueError: When the layer is not built yet.
+        """
+        if not self.built:
+            raise ValueError(
+                f"You tried to call `count_params` on layer '{self.name}', but the layer isn't "
+                "built. You can build it manually via: `layer.build(input_shape)`."
+            )
+        return int(sum(w.numel() for w in self.weights))
