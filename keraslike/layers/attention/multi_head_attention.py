@@ -446,7 +446,7 @@ class MultiHeadAttention(Layer):
     def _maybe_build(self, args, kwargs):
         super()._maybe_build(*self._query_first(args, kwargs))
 
-    def _symbolic_call(self, args, kwargs):
+    def symbolic_call(self, *args, **kwargs):
         # As in Keras, `query_mask`/`value_mask`/`key_mask` default to the inputs' Keras masks.
         args, kwargs = self._query_first(args, kwargs)
         bound = dict(zip(("query", "value", "key"), args))
@@ -456,7 +456,7 @@ class MultiHeadAttention(Layer):
             mask = getattr(tensor, "_keras_mask", None)
             if mask is not None and kwargs.get(f"{name}_mask") is None:
                 kwargs[f"{name}_mask"] = mask
-        return super()._symbolic_call(args, kwargs)
+        return super().symbolic_call(*args, **kwargs)
 
     def _set_output_masks(self, inputs, previous_mask, outputs):
         # The output keeps the query's mask (the attention scores get none, as in Keras).
