@@ -29,6 +29,7 @@ from keraslike.layers.layer_calling import (  # noqa: F401 - re-exported
     _shape_of,
 )
 from keraslike.layers.layer_losses import LayerLosses
+from keraslike.layers.layer_repr import layer_extra_repr
 from keraslike.layers.layer_weights import LayerWeights, WeightSpec  # noqa: F401 - re-exported
 from keraslike import regularizers
 from keraslike.mixed_precision import default_policy_name
@@ -294,4 +295,5 @@ class Layer(LayerWeights, LayerLosses, LayerCalling, nn.Module, Operation):
         return cls(**config)
 
     def extra_repr(self):
-        return f"name={self.name!r}"
+        """The layer's defining arguments and weight shapes, for `print(layer)`."""
+        return layer_extra_repr(self)

@@ -277,9 +277,11 @@ class LayerWeights:
                 param.requires_grad_(value)
 
     def get_weights(self):
-        """Returns the weights as numpy arrays in Keras's layouts and order."""
+        """Returns copies of the weights as numpy arrays in Keras's layouts and order."""
+        # Copies, as Keras's: a CPU tensor's `.numpy()` shares its memory, so later training
+        # would silently change arrays the caller kept (e.g. a snapshot to restore).
         return [
-            spec.layout.to_keras(layer._find_tensor(spec.attr)).detach().cpu().numpy()
+            spec.layout.to_keras(layer._find_tensor(spec.attr)).detach().cpu().numpy().copy()
             for layer, spec in self._weight_entries()
         ]
 
