@@ -54,7 +54,9 @@ def test_evaluate_and_predict_return_values():
     assert isinstance(only_loss.evaluate(x, y, verbose=0), float)
     predictions = model.predict(x, batch_size=10, verbose=0)
     assert isinstance(predictions, np.ndarray) and predictions.shape == (64, 3)
-    np.testing.assert_allclose(predictions, model(torch.from_numpy(x)).detach().numpy(), atol=1e-6)
+    device = next(model.parameters()).device  # fit moves the model to CUDA where there is one
+    eager = model(torch.from_numpy(x).to(device)).detach().cpu().numpy()
+    np.testing.assert_allclose(predictions, eager, atol=1e-6)
     assert model.predict_on_batch(x[:5]).shape == (5, 3)
     assert isinstance(model.train_on_batch(x[:8], y[:8]), list)
     assert isinstance(model.test_on_batch(x[:8], y[:8], return_dict=True), dict)
