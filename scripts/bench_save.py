@@ -8,7 +8,10 @@ Prints median times, paired ratios (goal: save and load within 1.3x) and the pea
 load above the process's resident memory before it (each load in a fresh subprocess), as a
 multiple of the weights' size (goal < 1.5x).
 
-Usage: python scripts/bench_save.py [--repeats 5] [--dir /tmp]
+`--format keras` measures the Keras 3 `.keras` archive instead (issue 17 goal: <= 3x
+`save_file` and <= 3x `load_file` + `load_state_dict`).
+
+Usage: python scripts/bench_save.py [--repeats 5] [--dir /tmp] [--format safetensors|keras]
 """
 
 import argparse
@@ -93,6 +96,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--dir", default=None)
     parser.add_argument("--child", nargs=2)
+    parser.add_argument("--format", choices=("safetensors", "keras"), default="safetensors")
     args = parser.parse_args()
     if args.child:
         return _child(*args.child)
@@ -109,7 +113,7 @@ def main():
     print(f"model: {n_params:,} parameters, {weight_bytes / 2**20:.1f} MiB of weights")
 
     folder = tempfile.mkdtemp(dir=args.dir, prefix="bench_save_")
-    ours_path = os.path.join(folder, "ours.safetensors")
+    ours_path = os.path.join(folder, "ours." + args.format)
     theirs_path = os.path.join(folder, "theirs.safetensors")
 
     def save_ours():

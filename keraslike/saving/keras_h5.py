@@ -177,7 +177,7 @@ def write_weights(f, model, include_optimizer=True):
             group.attrs["name"] = name
             for i, value in enumerate(_keras_values(layer, weights)):
                 value, dtype_attr = _to_numpy(value)
-                dataset = group.create_dataset(str(i), data=np.array(value, order="C"))
+                dataset = group.create_dataset(str(i), data=np.require(value, requirements="C"))
                 if dtype_attr:
                     dataset.attrs["dtype"] = dtype_attr
             written.update(id(tensor) for _, tensor in weights)
@@ -187,7 +187,7 @@ def write_weights(f, model, include_optimizer=True):
         group.attrs["name"] = optimizer.name
         for i, tensor in enumerate(optimizer_arrays(model, optimizer)):
             value, dtype_attr = _to_numpy(tensor)
-            dataset = group.create_dataset(str(i), data=np.array(value, order="C"))
+            dataset = group.create_dataset(str(i), data=np.require(value, requirements="C"))
             if dtype_attr:
                 dataset.attrs["dtype"] = dtype_attr
     # Buffers outside Keras's weights are usually derived state (an LSTM's `bias_hh_l0` is
