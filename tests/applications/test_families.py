@@ -11,6 +11,7 @@ BatchNorm statistics, weights copied with `get_weights`/`set_weights`, outputs w
 """
 
 import hashlib
+import os
 
 import numpy as np
 import pytest
@@ -84,6 +85,11 @@ def test_structure_matches_keras(name):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(
+    not os.environ.get("KERASLIKE_LIVE_KERAS_SWEEP"),
+    reason="rebuilds every Keras application (~40 min on 2 cores); the reference numbers it checks "
+    "are in REFERENCE; set KERASLIKE_LIVE_KERAS_SWEEP=1 to re-derive them",
+)
 @pytest.mark.parametrize("name", [n for n in REFERENCE if n != "NASNetMobile"])  # Keras refuses it on torch
 def test_signatures_match_live_keras(name):
     keras = pytest.importorskip("keras")
