@@ -3,7 +3,8 @@
 Each example keeps its model and training code; only data (small synthetic arrays of the
 example's shapes and dtypes), epochs and plotting change (see each file's header). Asserted:
 the example runs, the training loss is finite every epoch and lower at the end than after the
-first epoch (the examples fit their tiny synthetic training set).
+first epoch (the examples fit their tiny synthetic training set). Ports listed in
+`registry.KNOWN_FAILURES` fail on keraslike for a named keraslike gap and are strict xfails.
 """
 
 import importlib
@@ -12,11 +13,18 @@ import numpy as np
 import pytest
 
 import keraslike
-from tests.ports.registry import PORTS
+from tests.ports.registry import KNOWN_FAILURES, PORTS
+
+_CASES = [
+    pytest.param(name, marks=pytest.mark.xfail(strict=True, raises=KNOWN_FAILURES[name][0], reason=KNOWN_FAILURES[name][1]))
+    if name in KNOWN_FAILURES
+    else name
+    for name in PORTS
+]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", PORTS)
+@pytest.mark.parametrize("name", _CASES)
 def test_port_trains_under_keraslike(name):
     module = importlib.import_module(f"tests.ports.{name}")
     history = module.run(keraslike)
