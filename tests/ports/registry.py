@@ -29,34 +29,18 @@ PORTS = [
 KNOWN_FAILURES = {
     "nlp_addition_rnn": (
         RuntimeError,
-        "bool inputs are not cast to the model's float32 Input dtype: "
-        "RuntimeError: expected m1 and m2 to have the same dtype, but got: bool != float (LSTM)"
+        "bool one-hot targets reach the compiled 'accuracy' metric uncast (Keras casts y_true to "
+        "y_pred's dtype): RuntimeError: argmax(): does not support bool input"
     ),
     "keras_recipes_subclassing_conv_layers": (
         AttributeError,
         "BaseConv has no `convolution_op(inputs, kernel)`: AttributeError: "
         "'StandardizedConv2DWithCall' object has no attribute 'convolution_op'"
     ),
-    "vision_knowledge_distillation": (
-        ValueError,
-        "a `Model.compute_loss` override is not used by fit when compile() got no loss: "
-        "ValueError: The model was compiled without a `loss`; `fit` needs one."
-    ),
-    "vision_siamese_contrastive": (
-        ValueError,
-        "Functional inputs one rank short are not expanded (Keras adds the trailing axis): "
-        "ValueError: Input \"input_layer_1\" of model \"functional_1\" expects data of shape "
-        "(None, 28, 28, 1), but received an array of shape (64, 28, 28)."
-    ),
-    "generative_lstm_character_level_text_generation": (
-        RuntimeError,
-        "bool inputs are not cast to the model's float32 Input dtype: "
-        "RuntimeError: expected m1 and m2 to have the same dtype, but got: bool != float (LSTM)"
-    ),
     "nlp_multi_label_classification": (
-        AssertionError,
-        "a Sequential without an Input, built by the first fit batch, is not trained: fit warns "
-        "'The model does not have any trainable weights.' and the training loss stays constant "
-        "(0.7237, 0.7237, 0.7237; Keras: 0.7068, 0.6250, 0.5772)"
+        ValueError,
+        "a Sequential without an Input (built by the first fit batch) trips the optimizer: "
+        "ValueError: Unknown variable of shape (512, 2000). This optimizer can only be called for "
+        "the variables it was originally built with."
     ),
 }
