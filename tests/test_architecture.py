@@ -13,19 +13,8 @@ import keraslike
 
 ROOT = pathlib.Path(keraslike.__file__).parent
 
-# Cycles whose owners are removing them in parallel work (the module sets, exactly). Any other
-# cycle, or a listed one that grows, fails.
-_BEING_REMOVED = {
-    frozenset(
-        {
-            "keraslike.graph.keras_tensor",
-            "keraslike.graph.node",
-            "keraslike.graph.operation",
-            "keraslike.graph.shape_inference",
-        }
-    ): "graph/ (Layer becomes an Operation)",
-    frozenset({"keraslike.trainers.epoch_loop", "keraslike.trainers.trainer"}): "trainers/",
-}
+# Cycles being removed (the module sets, exactly): none left. Any cycle fails.
+_BEING_REMOVED = {}
 
 # Imports that may stay inside functions: optional or heavy third-party modules, and standard
 # library modules needed only on a rare path.

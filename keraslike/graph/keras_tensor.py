@@ -8,6 +8,12 @@ import torch
 from keraslike.backend.naming import uniquify
 from keraslike.graph import nest
 
+# The operation that records a torch function applied to KerasTensors (`TorchFunction`). Set by
+# `graph/operation.py` when it is imported, which `keraslike.graph` always does first: an
+# Operation needs KerasTensors, and KerasTensor needs only this one factory, so imports point one
+# way (operation -> keras_tensor).
+record_torch_function = None
+
 
 class KerasTensor:
     """A symbolic tensor: a shape and a dtype, and the node that produced it.
@@ -74,12 +80,10 @@ class KerasTensor:
         Inside a plain `torch.nn.Module` called on KerasTensors, the whole module call becomes
         one node instead (the module wrapped in a `TorchModuleWrapper` layer).
         """
-        from keraslike.graph.operation import TorchFunction
-
         captured = _module_call_result()
         if captured is not None:
             return captured
-        return TorchFunction(func)(*args, **(kwargs or {}))
+        return record_torch_function(func)(*args, **(kwargs or {}))
 
     def __getattr__(self, name):
         # Tensor methods (`x.flatten(1)`, `x.view(...)`) inside a plain torch module called on
@@ -94,11 +98,9 @@ class KerasTensor:
 
 def _binary(fn, reflected=False):
     def method(self, other):
-        from keraslike.graph.operation import TorchFunction
-
         if reflected:
-            return TorchFunction(fn)(other, self)
-        return TorchFunction(fn)(self, other)
+            return record_torch_function(fn)(other, self)
+        return record_torch_function(fn)(self, other)
 
     method.__name__ = fn.__name__
     return method
@@ -106,9 +108,7 @@ def _binary(fn, reflected=False):
 
 def _unary(fn):
     def method(self):
-        from keraslike.graph.operation import TorchFunction
-
-        return TorchFunction(fn)(self)
+        return record_torch_function(fn)(self)
 
     method.__name__ = fn.__name__
     return method

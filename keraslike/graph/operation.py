@@ -1,6 +1,7 @@
 """Symbolic calls: how a layer or an op called on KerasTensors becomes a graph node."""
 
 from keraslike.backend.naming import to_snake_case, uniquify
+from keraslike.graph import keras_tensor
 from keraslike.graph.keras_tensor import any_symbolic
 from keraslike.graph.node import Node
 from keraslike.graph.shape_inference import infer_output_spec
@@ -87,3 +88,6 @@ class TorchFunction(Operation):
     @property
     def runtime_callable(self):
         return self.fn
+
+
+keras_tensor.record_torch_function = TorchFunction

@@ -44,9 +44,8 @@ def _floats(logs):
 
 
 def _overrides(model, method):
-    from keraslike.trainers.trainer import Trainer
-
-    return getattr(type(model), method) is not getattr(Trainer, method)
+    """Whether the model's class replaces the built-in step `method` (marked `_builtin_step`)."""
+    return not getattr(getattr(type(model), method), "_builtin_step", False)
 
 
 def _place(model, *datasets, build_optimizer=False, shard_iterables=True):
