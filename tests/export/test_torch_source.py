@@ -98,6 +98,16 @@ def test_ejected_source_matches_in_a_fresh_process(case, tmp_path):
     compile(source, str(path), "exec")
 
 
+@pytest.mark.slow
+def test_big_conv_sequential_of_the_guide_ejects(tmp_path):
+    """Seed 001's 92,218,123-parameter Sequential model: 352 MB of weights through the file."""
+    model = seed_models.big_conv_sequential(keras)
+    path = tmp_path / "s_model.py"
+    to_torch_source(model, path, inputs=[torch.rand(1, 224, 224, 3)])
+    assert "class SModel(nn.Module):" in path.read_text()
+    assert (tmp_path / "s_model.safetensors").stat().st_size > 92_218_123 * 4
+
+
 def test_ejected_module_loads_strictly_and_reads_like_torch(tmp_path):
     model = seed_models.toy_resnet(keras)
     path = tmp_path / "toy_resnet.py"
