@@ -1,7 +1,8 @@
 """Small pieces shared by the export formats: output names and atomic writes."""
 
 import os
-import tempfile
+
+from keraslike.saving.atomic import atomic_path
 
 
 def output_names(model):
@@ -15,17 +16,10 @@ def output_names(model):
 
 
 def write_atomically(filepath, write):
-    """Runs `write(temporary_path)` and renames the result to `filepath`; no partial file."""
-    directory = os.path.dirname(os.path.abspath(filepath))
-    os.makedirs(directory, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".export-", suffix=os.path.splitext(filepath)[1], dir=directory)
-    os.close(handle)
-    try:
+    """Runs `write(temporary_path)` and renames the result to `filepath`; no partial file.
+
+    The folder is created if needed; the temp file, fsync and rename are `saving.atomic`'s.
+    """
+    os.makedirs(os.path.dirname(os.path.abspath(filepath)), exist_ok=True)
+    with atomic_path(filepath) as temporary:
         write(temporary)
-        with open(temporary, "rb+") as written:
-            os.fsync(written.fileno())
-        os.replace(temporary, filepath)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
