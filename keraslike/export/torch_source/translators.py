@@ -187,10 +187,12 @@ def _pooling(layer):
 
 def _global_pooling(layer):
     fn = "amax" if layer._mode == "max" else "mean"
-    return Translation(
-        call=lambda module, inputs, node: _refuse_masked(layer, node)
-        or f"torch.{fn}({inputs[0]}, dim={tuple(layer._axes)!r}, keepdim={bool(layer.keepdims)})"
-    )
+
+    def call(module, inputs, node):
+        _refuse_masked(layer, node)
+        return f"torch.{fn}({inputs[0]}, dim={tuple(layer._axes)!r}, keepdim={bool(layer.keepdims)})"
+
+    return Translation(call=call)
 
 
 def _refuse_masked(layer, node):
@@ -198,7 +200,6 @@ def _refuse_masked(layer, node):
         getattr(t, "_keras_mask", None) is not None for t in node.input_tensors
     ):
         _refuse(layer, "masked inputs are not supported")
-    return None
 
 
 def _batch_norm(layer):
