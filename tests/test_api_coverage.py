@@ -51,19 +51,8 @@ PENDING = {
     ],
     "utils": [
         ("12 preprocessing", _split(
-            "FeatureSpace array_to_img audio_dataset_from_directory image_dataset_from_directory "
-            "img_to_array load_img save_img text_dataset_from_directory "
-            "timeseries_dataset_from_array")),
+            "FeatureSpace audio_dataset_from_directory")),
     ],
-    "preprocessing": [
-        ("12 preprocessing", _split(
-            "image_dataset_from_directory text_dataset_from_directory "
-            "timeseries_dataset_from_array")),
-    ],
-    "preprocessing.image": [
-        ("12 preprocessing", _split("array_to_img img_to_array load_img save_img smart_resize")),
-    ],
-    "preprocessing.sequence": [("12 preprocessing", _split("pad_sequences"))],
     "applications": [
         ("16 applications", _split(
             "ConvNeXtBase ConvNeXtLarge ConvNeXtSmall ConvNeXtTiny ConvNeXtXLarge DenseNet121 "

@@ -28,15 +28,24 @@ from keraslike.utils.keras_api_utils import (
     unpack_x_y_sample_weight,
 )
 from keraslike.utils.file_utils import get_file
+from keraslike.utils.image_dataset_utils import image_dataset_from_directory
+from keraslike.utils.image_utils import array_to_img, img_to_array, load_img, save_img
 from keraslike.utils.model_visualization import model_to_dot, plot_model
 from keraslike.utils.numerical_utils import normalize, to_categorical
 from keraslike.utils.progbar import Progbar
 from keraslike.utils.py_dataset import PyDataset, Sequence
 from keraslike.utils.rng_utils import set_random_seed
 from keraslike.utils.sequence_utils import pad_sequences
+from keraslike.utils.text_dataset_utils import text_dataset_from_directory
 from keraslike.utils.timeseries_dataset_utils import timeseries_dataset_from_array
 
 __all__ = [
+    "array_to_img",
+    "image_dataset_from_directory",
+    "img_to_array",
+    "load_img",
+    "save_img",
+    "text_dataset_from_directory",
     "timeseries_dataset_from_array",
     "Config",
     "clear_session",
