@@ -128,21 +128,12 @@ def test_no_import_cycles():
 def test_deferred_imports_are_optional_dependencies():
     """An import inside a function is for an optional dependency, never to hide a cycle."""
     mods = _modules()
-    allowed_internal = {
-        # Owned by parallel work that moves them to the top of the file.
-        "keraslike.graph.keras_tensor", "keraslike.layers.layer", "keraslike.trainers.trainer",
-        "keraslike.trainers.epoch_loop", "keraslike.trainers.data_adapters",
-        "keraslike.models.functional", "keraslike.models.sequential", "keraslike.models.cloning",
-        "keraslike.applications.imagenet_utils", "keraslike.applications.mobilenet_v2",
-        "keraslike.applications.resnet", "keraslike.applications.vgg16",
-        "keraslike.applications.vgg19",
-    }
     bad = []
     for source, target, deferred, line in _imports(mods):
         if not deferred:
             continue
         internal = target == "keraslike" or target.startswith("keraslike.")
-        if internal and source not in allowed_internal:
+        if internal:
             bad.append(f"{source}:{line} imports {target} inside a function")
     assert not bad, (
         "Import keraslike modules at the top of the file; if that makes a cycle, the dependency "

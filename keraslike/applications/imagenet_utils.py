@@ -13,9 +13,11 @@ import warnings
 import numpy as np
 import torch
 
-from keraslike import activations
+from keraslike import activations, ops
+from keraslike.applications.weights_io import load_weights
 from keraslike.backend import config
 from keraslike.graph.keras_tensor import KerasTensor
+from keraslike.layers import Input
 
 CLASS_INDEX_FILE = "imagenet_class_index.json"
 CLASS_INDEX_URL = "https://storage.googleapis.com/download.tensorflow.org/data/imagenet_class_index.json"
@@ -95,8 +97,6 @@ def load_model_weights(model, weights, imagenet_path=None):
         weights: `"imagenet"`, `None` or a path to a Keras `.h5` / `.weights.h5` file.
         imagenet_path: The resolved local path of the ImageNet file (for `weights="imagenet"`).
     """
-    from keraslike.applications.weights_io import load_weights
-
     if weights == "imagenet":
         load_weights(model, imagenet_path)
     elif weights is not None:
@@ -178,8 +178,6 @@ def obtain_input_shape(input_shape, default_size, min_size, data_format, require
 
 def image_input(input_tensor, input_shape):
     """Returns the image input tensor: `input_tensor` when given, else a new `Input`."""
-    from keraslike.layers import Input
-
     if input_tensor is None:
         return Input(shape=input_shape)
     if not isinstance(input_tensor, KerasTensor):
@@ -335,8 +333,6 @@ def _preprocess_numpy(x, data_format, mode):
 
 
 def _preprocess_tensor(x, data_format, mode):
-    from keraslike import ops
-
     if not isinstance(x, KerasTensor):
         x = torch.as_tensor(x)
         if not x.is_floating_point():

@@ -9,6 +9,7 @@ import warnings
 from keraslike import layers
 from keraslike.applications import imagenet_utils
 from keraslike.backend import config
+from keraslike.models import Model
 
 _WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/"
 _SIZES = (96, 128, 160, 192, 224)
@@ -201,8 +202,6 @@ def MobileNetV2(
         x = layers.GlobalAveragePooling2D()(x)
     elif pooling == "max":
         x = layers.GlobalMaxPooling2D()(x)
-
-    from keraslike.models import Model
 
     if name is None:
         name = f"mobilenetv2_{alpha:0.2f}_{rows}"

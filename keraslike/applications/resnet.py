@@ -9,6 +9,7 @@ weights compute a different function here and no torchvision import is offered.
 from keraslike import layers
 from keraslike.applications import imagenet_utils
 from keraslike.backend import config
+from keraslike.models import Model
 
 _WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
 _BN_EPSILON = 1.001e-5
@@ -112,8 +113,6 @@ def ResNet(
         x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
     elif pooling == "max":
         x = layers.GlobalMaxPooling2D(name="max_pool")(x)
-
-    from keraslike.models import Model
 
     model = Model(imagenet_utils.model_inputs(input_tensor, img_input), x, name=name)
     imagenet_utils.load_model_weights(model, weights, imagenet_path)

@@ -6,7 +6,9 @@ https://arxiv.org/abs/1409.1556) (ICLR 2015).
 
 from keraslike import layers
 from keraslike.applications import imagenet_utils
+from keraslike.applications.torchvision_import import vgg_from_torchvision
 from keraslike.backend import config
+from keraslike.models import Model
 
 _WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/{0}/{1}"
 _BLOCK_FILTERS = (64, 128, 256, 512, 512)
@@ -67,8 +69,6 @@ def build_vgg(
         x = layers.GlobalAveragePooling2D()(x)
     elif pooling == "max":
         x = layers.GlobalMaxPooling2D()(x)
-
-    from keraslike.models import Model
 
     model = Model(imagenet_utils.model_inputs(input_tensor, img_input), x, name=name)
     imagenet_utils.load_model_weights(model, weights, imagenet_path)
@@ -148,6 +148,4 @@ def decode_predictions(preds, top=5):
 
 def from_torchvision(module_or_state_dict, include_top=True, input_shape=None, pooling=None, name="vgg16"):
     """Builds VGG16 with the weights of torchvision's `vgg16` (see `torchvision_import`)."""
-    from keraslike.applications.torchvision_import import vgg_from_torchvision
-
     return vgg_from_torchvision(VGG16, module_or_state_dict, include_top, input_shape, pooling, name)

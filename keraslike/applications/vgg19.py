@@ -1,6 +1,7 @@
 """VGG19, layer for layer as in Keras 3 (the VGG builder lives in `vgg16`)."""
 
 from keraslike.applications import imagenet_utils
+from keraslike.applications.torchvision_import import vgg_from_torchvision
 from keraslike.applications.vgg16 import build_vgg
 
 
@@ -64,6 +65,4 @@ def decode_predictions(preds, top=5):
 
 def from_torchvision(module_or_state_dict, include_top=True, input_shape=None, pooling=None, name="vgg19"):
     """Builds VGG19 with the weights of torchvision's `vgg19` (see `torchvision_import`)."""
-    from keraslike.applications.torchvision_import import vgg_from_torchvision
-
     return vgg_from_torchvision(VGG19, module_or_state_dict, include_top, input_shape, pooling, name)

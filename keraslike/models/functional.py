@@ -7,6 +7,7 @@ an `ExecutionPlan`; `forward` then only standardizes the inputs and runs the pla
 import numpy as np
 import torch
 
+from keraslike import saving
 from keraslike.backend.naming import to_snake_case, uniquify
 from keraslike.backend.traceback_utils import filter_traceback
 from keraslike.export import export_model
@@ -17,8 +18,10 @@ from keraslike.graph.shape_inference import torch_dtype
 from keraslike.graph.topology import check_unique_names, map_graph
 from keraslike.layers.input_layer import InputLayer
 from keraslike.layers.layer import Layer
+from keraslike.models.functional_config import functional_config, functional_from_config
 from keraslike.models.quantize import quantize_model
 from keraslike.trainers.trainer import Trainer
+from keraslike.utils.summary_utils import print_summary
 
 
 def _check_symbolic(structure, what):
@@ -345,8 +348,6 @@ class Model(Trainer, Layer):
     def get_config(self):
         """Returns the model's config (the full graph for functional models)."""
         if self._is_graph_network:
-            from keraslike.models.functional_config import functional_config
-
             return functional_config(self)
         return {"name": self.name, "trainable": self.trainable}
 
@@ -354,8 +355,6 @@ class Model(Trainer, Layer):
     def from_config(cls, config, custom_objects=None):
         """Rebuilds a model from `get_config()` output."""
         if "layers" in config and "input_layers" in config:
-            from keraslike.models.functional_config import functional_from_config
-
             return functional_from_config(cls, config, custom_objects=custom_objects)
         return cls(**config)
 
@@ -367,21 +366,15 @@ class Model(Trainer, Layer):
         `.safetensors` (or no extension) writes keraslike's single-file format; `.keras` writes
         a Keras 3 archive. See `keraslike.saving.save_model`.
         """
-        from keraslike.saving import save_model
-
-        return save_model(self, filepath, overwrite=overwrite, **kwargs)
+        return saving.save_model(self, filepath, overwrite=overwrite, **kwargs)
 
     def save_weights(self, filepath, overwrite=True):
         """Saves the weights: `.weights.safetensors` (native) or Keras's `.weights.h5`."""
-        from keraslike.saving import save_weights
-
-        return save_weights(self, filepath, overwrite=overwrite)
+        return saving.save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath, skip_mismatch=False):
         """Loads weights saved by `save_weights` (or by Keras as `.weights.h5`)."""
-        from keraslike.saving import load_weights
-
-        return load_weights(self, filepath, skip_mismatch=skip_mismatch)
+        return saving.load_weights(self, filepath, skip_mismatch=skip_mismatch)
 
     def quantize(self, mode=None, config=None, filters=None, **kwargs):
         """Quantizes the model's Dense, EinsumDense and Embedding layers in place (as Keras).
@@ -427,9 +420,7 @@ class Model(Trainer, Layer):
 
     def to_json(self, **kwargs):
         """Returns the model's architecture as a JSON string (Keras 3's schema)."""
-        from keraslike.saving import model_to_json
-
-        return model_to_json(self, **kwargs)
+        return saving.model_to_json(self, **kwargs)
 
     def summary(
         self,
@@ -450,8 +441,6 @@ class Model(Trainer, Layer):
             show_trainable: Whether to add a "Trainable" column.
             layer_range: Two layer names: the first and last layer to show.
         """
-        from keraslike.utils.summary_utils import print_summary
-
         print_summary(
             self,
             line_length=line_length,

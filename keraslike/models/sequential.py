@@ -4,6 +4,7 @@ from keraslike.graph.keras_tensor import KerasTensor
 from keraslike.layers.input_layer import InputLayer
 from keraslike.layers.layer import Layer
 from keraslike.models.functional import Model
+from keraslike.models.functional_config import sequential_config, sequential_from_config
 
 
 class Sequential(Model):
@@ -143,13 +144,9 @@ class Sequential(Model):
 
     def get_config(self):
         """Returns Keras 3's Sequential config: the name and the list of layer configs."""
-        from keraslike.models.functional_config import sequential_config
-
         return sequential_config(self)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
         """Rebuilds a Sequential model from `get_config()` output."""
-        from keraslike.models.functional_config import sequential_from_config
-
         return sequential_from_config(cls, config, custom_objects=custom_objects)

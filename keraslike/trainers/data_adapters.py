@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from keraslike.graph import nest
+from keraslike.utils.py_dataset import PyDataset
 
 
 def _describe(x):
@@ -242,8 +243,6 @@ class IterableData:
     """
 
     def __init__(self, source, steps=None, batch_size=32, shuffle=False):
-        from keraslike.utils.py_dataset import PyDataset
-
         self.py_dataset = source if isinstance(source, PyDataset) else None
         if isinstance(source, torch.utils.data.Dataset) and not isinstance(
             source, torch.utils.data.IterableDataset

@@ -8,13 +8,12 @@ progress bar reads them only when it prints).
 
 import torch
 
+from keraslike.callbacks import CallbackList
 from keraslike.graph import nest
 from keraslike.trainers import distributed
 
 
 def _callback_list(model, callbacks, verbose, epochs, steps, add_history):
-    from keraslike.callbacks import CallbackList
-
     if callbacks is not None and not isinstance(callbacks, (list, tuple)) and not isinstance(callbacks, CallbackList):
         raise TypeError(f"`callbacks` must be a list of Callback instances. Received: {callbacks!r}")
     if isinstance(callbacks, CallbackList):

@@ -16,6 +16,7 @@ from keraslike.backend import runtime_flags
 from keraslike.backend.traceback_utils import filter_traceback
 from keraslike.metrics.metric import Metric
 from keraslike.trainers import epoch_loop, step_state, structures
+from keraslike.trainers.compile_config import deserialize_compile_config, serialize_compile_config
 from keraslike.trainers.compile_utils import CompileLoss, CompileMetrics, RunningMean
 from keraslike.trainers.data_adapters import is_array_like
 from keraslike.trainers.step_state import StepState
@@ -151,14 +152,10 @@ class Trainer:
         """The arguments `compile` was called with, serialized (for saving), or `None`."""
         if not getattr(self, "compiled", False):
             return None
-        from keraslike.trainers.compile_config import serialize_compile_config
-
         return serialize_compile_config(self._compile_config, self.optimizer)
 
     def compile_from_config(self, config):
         """Compiles the model from `get_compile_config()` output."""
-        from keraslike.trainers.compile_config import deserialize_compile_config
-
         self.compile(**deserialize_compile_config(config))
 
     # ------------------------------------------------------------------ data
