@@ -78,6 +78,8 @@ def _register_builtins():
     ):
         _registry.register_deserializer(modules, package.deserialize)
     _registry.register_serializer(optimizers.Optimizer, optimizers.serialize)
+    # Keras exports it from both namespaces; mixed_precision sits below optimizers.
+    mixed_precision.LossScaleOptimizer = optimizers.LossScaleOptimizer
     _registry.register_function_namespace(
         ("keras.activations", "keras.src.activations", "keraslike.activations"), activations.get
     )

@@ -97,12 +97,6 @@ ISSUE_11_TODO = {
     "ops.image": _split(
         "elastic_transform scale_and_translate"
     ),
-    "optimizers": _split(
-        "LossScaleOptimizer MultiOptimizer Muon OptimizerMap ScheduleFreeAdamW"
-    ),
-    "mixed_precision": _split(
-        "LossScaleOptimizer"
-    ),
 }
 
 

@@ -19,13 +19,20 @@ from keraslike.optimizers.adamax import Adamax
 from keraslike.optimizers.ftrl import Ftrl
 from keraslike.optimizers.lamb import Lamb
 from keraslike.optimizers.lion import Lion
+from keraslike.optimizers.loss_scale_optimizer import LossScaleOptimizer
+from keraslike.optimizers.multi_optimizer import MultiOptimizer, OptimizerMap
+from keraslike.optimizers.muon import Muon
 from keraslike.optimizers.nadam import Nadam
 from keraslike.optimizers.optimizer import Optimizer
 from keraslike.optimizers.rmsprop import RMSprop
+from keraslike.optimizers.schedule_free_adamw import ScheduleFreeAdamW
 from keraslike.optimizers.sgd import SGD
 
-_BUILTIN_OPTIMIZERS = (Adadelta, Adafactor, Adagrad, Adam, AdamW, Adamax, Ftrl, Lamb, Lion, Nadam, RMSprop, SGD)
+_BUILTIN_OPTIMIZERS = (Adadelta, Adafactor, Adagrad, Adam, AdamW, Adamax, Ftrl, Lamb, Lion,
+                       LossScaleOptimizer, Muon, MultiOptimizer, Nadam, RMSprop, SGD,
+                       ScheduleFreeAdamW)
 ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in _BUILTIN_OPTIMIZERS}
+_serialization.OPTIMIZER_CLASSES.update(ALL_OBJECTS_DICT)
 
 
 def serialize(optimizer):
@@ -121,9 +128,14 @@ __all__ = [
     "Ftrl",
     "Lamb",
     "Lion",
+    "LossScaleOptimizer",
+    "Muon",
+    "MultiOptimizer",
     "Nadam",
     "Optimizer",
+    "OptimizerMap",
     "RMSprop",
+    "ScheduleFreeAdamW",
     "deserialize",
     "get",
     "schedules",

@@ -184,7 +184,7 @@ class OptimizerStateMixin:
                 f"Optimizer '{self.name}' must be built before its slot state can be loaded: "
                 "call `optimizer.build(trainable_variables)` first."
             )
-        mine = self.get_slot_state()
+        mine = dict(zip(self._variable_names, self._variables))  # own state (wrappers add theirs)
         if strict:
             missing = [n for n in mine if n not in state]
             unexpected = [n for n in state if n not in mine]

@@ -67,17 +67,22 @@ class UpdateMixin:
         grads = self._clip_gradients(grads)
         lr = self._current_learning_rate()
         groups = self._groups(key, indices)
-        if self.weight_decay is not None:
-            decay = 1 - lr.to(self._compute_dtype) * self.weight_decay  # 0-d, on the device
-            for group in groups:
-                if group.decayed:
-                    torch._foreach_mul_(group.decayed, self._cast(decay, group))
+        self._apply_weight_decay(groups, lr)
         scalars = self._prepare_step(lr.to(self._compute_dtype))
         for group in groups:
             group_scalars = {k: self._cast(s, group) for k, s in scalars.items()}
             self._update_group(group, [grads[p] for p in group.positions], group_scalars)
             for v, constraint in group.constrained:
                 v.copy_(constraint(v))
+
+    def _apply_weight_decay(self, groups, lr):
+        """Decoupled weight decay before the step: `w *= 1 - lr * weight_decay`."""
+        if self.weight_decay is None:
+            return
+        decay = 1 - lr.to(self._compute_dtype) * self.weight_decay  # 0-d, on the device
+        for group in groups:
+            if group.decayed:
+                torch._foreach_mul_(group.decayed, self._cast(decay, group))
 
     def _clip_gradients(self, grads):
         if self.clipnorm and self.clipnorm > 0:
