@@ -63,6 +63,30 @@ class UpdateMixin:
         self._iterations.add_(1)
         self._host_iterations += 1
 
+    @torch.no_grad()
+    def _count_accumulation_step(self):
+        """A gradient-accumulation step whose gradients are summed outside the optimizer.
+
+        Under data parallelism the micro-steps before an update run in DDP's `no_sync` and
+        leave their (share-weighted) gradients in `.grad`, which the last micro-step's
+        reduction sums over the ranks. This counts such a step (and moves the EMA) exactly as
+        `apply` does on a step that is not an update step, without touching the accumulators;
+        the update step's `apply` then averages the summed gradients (plus whatever the
+        accumulators already held) over `gradient_accumulation_steps`.
+        """
+        steps = self.gradient_accumulation_steps
+        if not steps or (self._host_iterations + 1) % steps == 0:
+            raise ValueError(
+                "`_count_accumulation_step` is only for the steps before an update of an "
+                f"optimizer with `gradient_accumulation_steps`. Received: optimizer {self.name} "
+                f"with gradient_accumulation_steps={steps} at iteration {self._host_iterations}."
+            )
+        self._maybe_relocate()
+        if self.use_ema:
+            self._update_moving_average()
+        self._iterations.add_(1)
+        self._host_iterations += 1
+
     def _update(self, key, indices, grads):
         grads = self._clip_gradients(grads)
         lr = self._current_learning_rate()

@@ -45,26 +45,122 @@ def shard(*datasets):
 
 
 def wrap_for_training(model, overrides_train_step):
-    """Puts a `DistributedDataParallel` wrapper in the model's step state."""
-    if overrides_train_step:
-        raise NotImplementedError(
-            f'Model "{model.name}" overrides `train_step`, and keraslike does not yet synchronize '
-            "gradients of a custom `train_step` across processes (a `torch.distributed` process "
-            "group with more than one process is running). Override `compute_loss` instead, "
-            "or run one process."
-        )
+    """Puts a `DistributedDataParallel` wrapper in the model's step state.
+
+    A user's `train_step` calls the model itself; `wrap_train_step` routes those calls through
+    the wrapper. With `gradient_accumulation_steps` (and the built-in step), the micro-steps
+    before each update run in DDP's `no_sync`: one gradient reduction per update.
+    """
     compile_loss = getattr(model, "_compile_loss", None)
     unused = compile_loss is not None and len(compile_loss.with_loss) < len(compile_loss.specs)
     state = model._step_state
     state.ddp, state.share = runtime.data_parallel(model, device(), find_unused_parameters=unused)
+    optimizer = model.optimizer
+    if (
+        not overrides_train_step
+        and getattr(optimizer, "gradient_accumulation_steps", None)
+        # float16 loss scaling checks each step's gradients: it keeps one reduction per step.
+        and state.autocast_dtype is not torch.float16
+    ):
+        state.micro_step = _accumulating_backward_and_apply
+        state.share.value = 1.0  # the reduction sums; each micro-step's loss carries its share
 
 
 def set_share(model, data):
     """Tells the gradient reduction this rank's share of the batch about to run."""
-    share = getattr(model._step_state, "share", None)
+    state = model._step_state
+    share = getattr(state, "share", None)
     if share is not None:
         local, global_n = data.share
-        share.value = local / global_n if global_n else 0.0
+        fraction = local / global_n if global_n else 0.0
+        if state.micro_step is not None:
+            share.loss_weight = fraction
+        else:
+            share.value = fraction
+
+
+def wrap_train_step(model, step):
+    """`step` composed with the data-parallel wrapper (unchanged outside data parallelism).
+
+    - A user's `train_step` override: its calls of the model (`self(x, training=True)`) go
+      through `DistributedDataParallel`, whose reduction synchronizes the gradients (the model's
+      `forward` is routed to the wrapper for the duration of the step).
+    - Gradient accumulation in the built-in step: the micro-steps before an update run in
+      `no_sync`, so gradients are reduced once per update.
+    """
+    state = getattr(model, "_step_state", None)
+    ddp = getattr(state, "ddp", None)
+    if ddp is None:
+        return step
+    if not getattr(type(model).train_step, "_builtin_step", False):
+        return _through_wrapper(model, ddp, step)
+    if state.micro_step is None:
+        return step
+    optimizer = model.optimizer
+    steps = optimizer.gradient_accumulation_steps
+
+    def accumulating_step(data):
+        if (optimizer._host_iterations + 1) % steps == 0:
+            return step(data)  # the update step: its backward reduces the summed gradients
+        with ddp.no_sync():
+            return step(data)
+
+    return accumulating_step
+
+
+def _through_wrapper(model, ddp, step):
+    class_forward = type(model).forward
+    calls = [0]
+    inside = [False]
+
+    def forward_through_ddp(*args, **kwargs):
+        if inside[0]:  # DDP calling the model back: the model's own forward
+            return class_forward(model, *args, **kwargs)
+        inside[0] = True
+        calls[0] += 1
+        try:
+            return ddp(*args, **kwargs)
+        finally:
+            inside[0] = False
+
+    def step_through_wrapper(data):
+        calls[0] = 0
+        model.forward = forward_through_ddp
+        try:
+            logs = step(data)
+        finally:
+            del model.forward
+        if calls[0] == 0:
+            # The gradients of this step were not synchronized: the ranks' weights now differ.
+            raise RuntimeError(
+                f'The `train_step` of model "{model.name}" did not call the model itself (as '
+                "`self(x, training=True)`), so its gradients were not synchronized across the "
+                f"{runtime.world_size()} processes of the `torch.distributed` group. Call the "
+                "model in `train_step`, or run one process."
+            )
+        return logs
+
+    return step_through_wrapper
+
+
+def _accumulating_backward_and_apply(model, loss, weights):
+    """`backward_and_apply` for gradient accumulation under DDP: each micro-step adds its
+    share-weighted gradient to `.grad` (reduced across the ranks only on the update step, the
+    others run in `no_sync`); between updates the optimizer only counts the step."""
+    state = model._step_state
+    optimizer = model.optimizer
+    steps = optimizer.gradient_accumulation_steps
+    position = optimizer._host_iterations % steps
+    if position == 0:
+        for v in weights:
+            v.grad = None
+    (loss * state.share.loss_weight).backward()
+    with torch.no_grad():
+        if position == steps - 1:
+            optimizer.apply([v.grad for v in weights], weights)
+        else:
+            optimizer._count_accumulation_step()
+    state.apply_constraints()
 
 
 def _state_tensors(metric):

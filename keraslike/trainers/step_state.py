@@ -31,6 +31,7 @@ class StepState:
         self.autocast_device = "cpu"
         self.ddp = None  # DistributedDataParallel wrapper of the model (data-parallel fit)
         self.share = None  # this rank's share of the current global batch (for the reduction)
+        self.micro_step = None  # replaces backward_and_apply (accumulation under DDP)
         self.refresh(model)
 
     def refresh(self, model):
@@ -133,6 +134,8 @@ def backward_and_apply(model, loss, weights):
     """`loss.backward()`, then `optimizer.apply(grads, weights)` (with float16 loss scaling when
     the model's policy is `mixed_float16`), then the weight constraints."""
     state = model._step_state
+    if state.micro_step is not None:
+        return state.micro_step(model, loss, weights)
     optimizer = model.optimizer
     for v in weights:
         v.grad = None

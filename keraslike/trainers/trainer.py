@@ -15,7 +15,7 @@ from keraslike import optimizers as optimizers_module
 from keraslike.backend import runtime_flags
 from keraslike.backend.traceback_utils import filter_traceback
 from keraslike.metrics.metric import Metric
-from keraslike.trainers import epoch_loop, step_state, structures
+from keraslike.trainers import distributed, epoch_loop, step_state, structures
 from keraslike.trainers.compile_config import deserialize_compile_config, serialize_compile_config
 from keraslike.trainers.compile_utils import CompileLoss, CompileMetrics, RunningMean
 from keraslike.trainers.data_adapters import is_array_like
@@ -336,14 +336,16 @@ class Trainer:
 
     def make_train_function(self, force=False):
         """Composes the training step once: `train_step` (built-in or overridden), under the
-        mixed-precision autocast, compiled with `torch.compile` when `jit_compile=True`.
+        mixed-precision autocast, compiled with `torch.compile` when `jit_compile=True`, and
+        under data parallelism composed with the `DistributedDataParallel` wrapper.
 
         Returns:
             The function `fit` calls on each batch's data.
         """
         if getattr(self, "train_function", None) is not None and not force:
             return self.train_function
-        self.train_function = self._compose_step(self.train_step, no_grad=False)
+        step = self._compose_step(self.train_step, no_grad=False)
+        self.train_function = distributed.wrap_train_step(self, step)
         return self.train_function
 
     def make_test_function(self, force=False):

@@ -5,65 +5,12 @@ hard timeout: a hang fails the test instead of blocking the suite) and as 1 plai
 compares what they wrote.
 """
 
-import json
-import os
-import socket
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
-WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
-TIMEOUT_S = 120
+from tests.distribution._launch import run as _run
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _env(**extra):
-    env = dict(os.environ)
-    root = os.path.dirname(os.path.dirname(os.path.dirname(WORKER)))
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    env["OMP_NUM_THREADS"] = "1"
-    env.update({k: str(v) for k, v in extra.items()})
-    return env
-
-
-def _run(scenario, tmp_path, world):
-    out = tmp_path / f"{scenario}_{world}"
-    out.mkdir()
-    if world == 1:
-        env = _env()
-        env.pop("WORLD_SIZE", None)
-        subprocess.run([sys.executable, WORKER, scenario, str(out)], env=env, check=True, timeout=TIMEOUT_S)
-        return [json.loads((out / "result_0.json").read_text())]
-    port = _free_port()
-    procs = [
-        subprocess.Popen(
-            [sys.executable, WORKER, scenario, str(out)],
-            env=_env(RANK=r, LOCAL_RANK=r, WORLD_SIZE=world, MASTER_ADDR="127.0.0.1", MASTER_PORT=port),
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        )
-        for r in range(world)
-    ]
-    outputs = []
-    try:
-        for p in procs:
-            stdout, _ = p.communicate(timeout=TIMEOUT_S)
-            outputs.append(stdout.decode(errors="replace"))
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-    for p, text in zip(procs, outputs):
-        assert p.returncode == 0, text[-3000:]
-    return [json.loads((out / f"result_{r}.json").read_text()) for r in range(world)]
 
 
 def _assert_close(a, b, atol=1e-5):

@@ -37,12 +37,101 @@ def _data(n):
     return x, y
 
 
+class CustomStepModel(keras.Model):
+    """A functional model with its own `train_step` in Keras 3's torch style."""
+
+    def train_step(self, data):
+        x, y = data
+        self.zero_grad()
+        y_pred = self(x, training=True)
+        loss = self.compute_loss(x=x, y=y, y_pred=y_pred)
+        loss.backward()
+        weights = self.trainable_weights
+        with torch.no_grad():
+            self.optimizer.apply([v.grad for v in weights], weights)
+        for metric in self.metrics:
+            if metric.name == "loss":
+                metric.update_state(loss)
+        return self.compute_metrics(x, y, y_pred)
+
+
+class Interrupt(keras.callbacks.Callback):
+    """Raises at the end of epoch 1, on every rank (a job that dies after two epochs)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 1:
+            raise RuntimeError("interrupted")
+
+
 class Stopper(keras.callbacks.Callback):
     """Asks to stop after the second epoch on rank 1 only."""
 
     def on_epoch_end(self, epoch, logs=None):
         if epoch == 1 and keras.distribution.rank() == 1:
             self.model.stop_training = True
+
+
+def _weights(model):
+    return [w.tolist() for w in model.get_weights()]
+
+
+def _fit_result(model, x, y, **kwargs):
+    history = model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0, **kwargs)
+    return {"history": history.history, "weights": _weights(model),
+            "iterations": int(model.optimizer.iterations)}
+
+
+def _variant(scenario, x, y, out_dir, rank):
+    """The scenarios `main` runs several of in one process group (see the test file)."""
+    if scenario in ("accumulate_sgd", "accumulate_adam"):
+        # 7 steps per epoch, an update every 3: cycles cross epoch ends and short last batches.
+        optimizer = (keras.optimizers.SGD(0.1, momentum=0.5, gradient_accumulation_steps=3)
+                     if scenario == "accumulate_sgd"
+                     else keras.optimizers.Adam(0.01, gradient_accumulation_steps=3))
+        return _fit_result(_model(optimizer, ["accuracy"]), x, y)
+    if scenario == "custom_step":
+        base = _model(keras.optimizers.SGD(0.1, momentum=0.5), None)
+        model = CustomStepModel(base.inputs, base.outputs)
+        model.compile(keras.optimizers.SGD(0.1, momentum=0.5),
+                      keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+        return _fit_result(model, x, y)
+    if scenario == "jit":
+        model = _model(keras.optimizers.SGD(0.1, momentum=0.5), ["accuracy"])
+        model.compile(keras.optimizers.SGD(0.1, momentum=0.5),
+                      keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"],
+                      jit_compile=True)
+        # 48 samples: full batches only, so each process compiles the step once.
+        history = model.fit(x[:48], y[:48], batch_size=8, epochs=2, shuffle=False, verbose=0)
+        return {"history": history.history, "weights": _weights(model)}
+    if scenario == "files":
+        # Each rank names its own files: only rank 0's may exist afterwards.
+        model = _model(keras.optimizers.SGD(0.1), ["accuracy"])
+        callbacks = [
+            keras.callbacks.CSVLogger(os.path.join(out_dir, f"log_{rank}.csv")),
+            keras.callbacks.ModelCheckpoint(os.path.join(out_dir, f"ckpt_{rank}.safetensors")),
+        ]
+        result = _fit_result(model, x, y, callbacks=callbacks)
+        return result
+    if scenario == "backup":
+        backup_dir = os.path.join(out_dir, "backup")
+        model = _model(keras.optimizers.Adam(0.01), ["accuracy"])
+        try:
+            model.fit(x, y, batch_size=8, epochs=4, shuffle=False, verbose=0,
+                      callbacks=[keras.callbacks.BackupAndRestore(backup_dir), Interrupt()])
+        except RuntimeError:
+            pass
+        if torch.distributed.is_initialized():
+            torch.distributed.barrier()  # the restarted job starts once the first one has died
+        model = _model(keras.optimizers.Adam(0.01), ["accuracy"])  # a fresh process's model
+        history = model.fit(x, y, batch_size=8, epochs=4, shuffle=False, verbose=0,
+                            callbacks=[keras.callbacks.BackupAndRestore(backup_dir)])
+        return {"history": history.history, "weights": _weights(model),
+                "iterations": int(model.optimizer.iterations)}
+    if scenario == "reference_adam":  # BackupAndRestore's uninterrupted counterpart
+        model = _model(keras.optimizers.Adam(0.01), ["accuracy"])
+        model.fit(x, y, batch_size=8, epochs=4, shuffle=False, verbose=0)
+        return {"weights": _weights(model)}
+    raise ValueError(f"Unknown scenario {scenario!r}")
 
 
 def main(scenario, out_dir):
@@ -52,7 +141,10 @@ def main(scenario, out_dir):
     rank = keras.distribution.rank()
     result = {}
     x, y = _data(50)  # 50 = 6 * 8 + 2: the last global batch of 2 splits 1 + 1
-    if scenario in ("sgd", "adam", "batchnorm"):
+    if "," in scenario or scenario.startswith("+"):
+        for name in scenario.strip("+").split(","):
+            result[name] = _variant(name, x, y, out_dir, rank)
+    elif scenario in ("sgd", "adam", "batchnorm"):
         optimizer = keras.optimizers.SGD(0.1, momentum=0.5) if scenario != "adam" else keras.optimizers.Adam(0.01)
         model = _model(optimizer, ["accuracy"], batch_norm=scenario == "batchnorm")
         history = model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0)

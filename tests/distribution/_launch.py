@@ -1,0 +1,76 @@
+"""Starts `worker.py` as 2 processes of a gloo `torch.distributed` group, or as 1 plain process.
+
+A free port, output captured, a hard timeout: a hang fails the test instead of blocking the
+suite, and every process left running is killed.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import numpy as np
+
+WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
+TIMEOUT_S = 120
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _env(**extra):
+    env = dict(os.environ)
+    root = os.path.dirname(os.path.dirname(os.path.dirname(WORKER)))
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    env["OMP_NUM_THREADS"] = "1"
+    for key in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
+        env.pop(key, None)
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def run(scenario, tmp_path, world, worker=WORKER, **env):
+    """Runs `worker scenario out_dir` on `world` processes; returns each rank's result JSON."""
+    out = tmp_path / f"{scenario.replace(',', '-').strip('+')}_{world}"
+    out.mkdir()
+    if world == 1:
+        subprocess.run([sys.executable, worker, scenario, str(out)], env=_env(**env), check=True,
+                       timeout=TIMEOUT_S)
+        return [json.loads((out / "result_0.json").read_text())]
+    port = free_port()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, worker, scenario, str(out)],
+            env=_env(RANK=r, LOCAL_RANK=r, WORLD_SIZE=world, LOCAL_WORLD_SIZE=world,
+                     MASTER_ADDR="127.0.0.1", MASTER_PORT=port, **env),
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )
+        for r in range(world)
+    ]
+    outputs = []
+    try:
+        for p in procs:
+            stdout, _ = p.communicate(timeout=TIMEOUT_S)
+            outputs.append(stdout.decode(errors="replace"))
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    for p, text in zip(procs, outputs):
+        assert p.returncode == 0, text[-3000:]
+    return [json.loads((out / f"result_{r}.json").read_text()) for r in range(world)]
+
+
+def assert_trained_alike(single, ranks, atol=1e-5):
+    """Ranks bitwise equal to each other; weights and History within `atol` of one process."""
+    assert ranks[0]["weights"] == ranks[1]["weights"]
+    for a, b in zip(ranks[0]["weights"], single["weights"]):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=atol)
+    for key, values in single.get("history", {}).items():
+        assert ranks[0]["history"][key] == ranks[1]["history"][key], key
+        np.testing.assert_allclose(ranks[0]["history"][key], values, rtol=1e-5, atol=1e-6, err_msg=key)

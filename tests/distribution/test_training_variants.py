@@ -1,0 +1,73 @@
+"""Data-parallel `fit` variants on 2 gloo processes equal one process: gradient accumulation
+(`no_sync` micro-steps), a user's `train_step`, `jit_compile=True`, BackupAndRestore resuming
+every rank, and ModelCheckpoint / CSVLogger writing once.
+
+The cheap scenarios share one launch (one process group runs them one after another), so the
+interpreter start-up is paid once; `jit_compile` has its own.
+"""
+
+import csv
+
+import pytest
+
+from tests.distribution._launch import assert_trained_alike, run
+
+pytestmark = pytest.mark.slow
+
+VARIANTS = "accumulate_sgd,accumulate_adam,custom_step,files,backup,reference_adam"
+
+
+@pytest.fixture(scope="module")
+def variants(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("variants")
+    single = run(VARIANTS, tmp, 1)[0]
+    ranks = run(VARIANTS, tmp, 2)
+    return single, ranks, tmp
+
+
+@pytest.mark.parametrize("scenario", ["accumulate_sgd", "accumulate_adam"])
+def test_gradient_accumulation_equals_one_process(variants, scenario):
+    single, ranks, _ = variants
+    single, ranks = single[scenario], [r[scenario] for r in ranks]
+    assert_trained_alike(single, ranks)
+    # 21 micro-steps, an update every 3: `iterations` counts updates, as in Keras.
+    assert single["iterations"] == ranks[0]["iterations"] == ranks[1]["iterations"] == 7
+
+
+def test_custom_train_step_equals_one_process(variants):
+    single, ranks, _ = variants
+    assert_trained_alike(single["custom_step"], [r["custom_step"] for r in ranks])
+
+
+def test_backup_and_restore_resumes_every_rank(variants):
+    single, ranks, _ = variants
+    resumed = [r["backup"] for r in ranks]
+    assert resumed[0]["weights"] == resumed[1]["weights"]
+    assert len(resumed[0]["history"]["loss"]) == 2  # epochs 2 and 3 only: restored after 2
+    assert_trained_alike(single["reference_adam"], [r["reference_adam"] for r in ranks])
+    # The resumed 2-process run ends where the uninterrupted one-process run does.
+    assert_trained_alike(single["reference_adam"], resumed)
+
+
+def test_checkpoint_and_csv_logger_write_once(variants):
+    single, _, tmp = variants
+    two = tmp / f"{VARIANTS.replace(',', '-')}_2"
+    one = tmp / f"{VARIANTS.replace(',', '-')}_1"
+    assert (two / "ckpt_0.safetensors").exists() and (two / "log_0.csv").exists()
+    assert not (two / "ckpt_1.safetensors").exists() and not (two / "log_1.csv").exists()
+    with open(two / "log_0.csv") as f2, open(one / "log_0.csv") as f1:
+        rows2, rows1 = list(csv.DictReader(f2)), list(csv.DictReader(f1))
+    assert [r["epoch"] for r in rows2] == ["0", "1", "2"]
+    for a, b in zip(rows2, rows1):
+        assert a.keys() == b.keys()
+        for key in b:
+            if b[key] == "NA":
+                assert a[key] == "NA"
+            else:
+                assert float(a[key]) == pytest.approx(float(b[key]), rel=1e-5, abs=1e-6), key
+
+
+def test_jit_compile_equals_one_process(tmp_path):
+    single = run("+jit", tmp_path, 1)[0]["jit"]
+    ranks = [r["jit"] for r in run("+jit", tmp_path, 2)]
+    assert_trained_alike(single, ranks)
