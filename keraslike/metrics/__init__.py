@@ -70,6 +70,7 @@ from keraslike.metrics.wrappers import (
 
 for _cls in (Metric, Mean, Sum, MeanMetricWrapper):
     public_module("keras.metrics")(_cls)
+del _cls
 
 ALL_OBJECTS = (
     Metric, Mean, Sum, MeanMetricWrapper,

@@ -2,6 +2,7 @@
 
 import torch
 
+from keraslike import ops
 from keraslike.backend import config
 from keraslike.losses.loss import as_tensor, squeeze_or_expand_to_same_rank, torch_dtype
 from keraslike.losses.serialization import public_module
@@ -37,7 +38,8 @@ def binary_accuracy(y_true, y_pred, threshold=0.5):
 def categorical_accuracy(y_true, y_pred):
     """1.0 where `argmax(y_true) == argmax(y_pred)` over the last axis, else 0.0."""
     y_pred = _float_pred(y_pred)
-    y_true = torch.argmax(as_tensor(y_true, device=y_pred.device), dim=-1).to(y_pred.dtype)
+    # ops.argmax, as Keras: bool one-hot labels (which torch.argmax refuses) count as 0/1.
+    y_true = ops.argmax(as_tensor(y_true, device=y_pred.device), axis=-1).to(y_pred.dtype)
     original_shape = y_true.shape
     reshape = y_true.dim() == y_pred.dim()
     if reshape:
@@ -78,7 +80,7 @@ def _in_top_k(targets, predictions, k):
 def top_k_categorical_accuracy(y_true, y_pred, k=5):
     """1.0 where the one-hot target's class is among the `k` highest scores, else 0.0."""
     y_pred = _float_pred(y_pred)
-    y_true = torch.argmax(as_tensor(y_true, device=y_pred.device), dim=-1)
+    y_true = ops.argmax(as_tensor(y_true, device=y_pred.device), axis=-1)
     original_shape = y_true.shape
     if y_pred.dim() > 2:
         y_pred = y_pred.reshape(-1, y_pred.shape[-1])

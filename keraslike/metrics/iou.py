@@ -4,6 +4,7 @@ import warnings
 
 import torch
 
+from keraslike import ops
 from keraslike.backend import config
 from keraslike.losses.serialization import public_module
 from keraslike.metrics.metric import Metric
@@ -29,9 +30,9 @@ class _IoUBase(Metric):
                           "incorrect weight due to type casting Consider using integer weights.")
         y_true, y_pred, sample_weight = self._inputs(y_true, y_pred, sample_weight)
         if not self.sparse_y_true:
-            y_true = torch.argmax(y_true, dim=self.axis)
+            y_true = ops.argmax(y_true, axis=self.axis)
         if not self.sparse_y_pred:
-            y_pred = torch.argmax(y_pred, dim=self.axis)
+            y_pred = ops.argmax(y_pred, axis=self.axis)
         dtype = self._torch_dtype
         y_true = y_true.to(dtype).reshape(-1)
         y_pred = y_pred.to(dtype).reshape(-1)

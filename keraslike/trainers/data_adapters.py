@@ -143,6 +143,14 @@ class ArrayData:
         train.class_weight = self.class_weight
         return train, val
 
+    def peek(self):
+        """The first batch (in order, unshuffled) without advancing anything; `None` if empty."""
+        if not self.num_samples:
+            return None
+        cut = slice(0, self.batch_size)
+        x, y, sw = self._parts()
+        return _pack_batch(*(_take_structure(part, cut) for part in (x, y, sw)))
+
     def _parts(self):
         sample_weight = self.sample_weight
         if self.class_weight and self.y is not None:
@@ -251,6 +259,7 @@ class IterableData:
         self.source = source
         self.steps = steps
         self._iterator = None
+        self._peeked = None  # [batch] read from a generator by `peek()`, not yet yielded
         self.is_generator = not hasattr(source, "__len__") and iter(source) is source
         if steps is not None:
             self.num_batches = steps
@@ -293,6 +302,26 @@ class IterableData:
         self.device = device
         return self
 
+    def peek(self):
+        """The first batch, adapted like `batches()`'s, or `None` if there is none. A generator's
+        batch is kept and yielded first by `batches()`; other sources are read again there."""
+        if self.py_dataset is not None:
+            raw = self.py_dataset[0] if self.py_dataset.num_batches != 0 else None
+        elif self.is_generator:
+            if self._peeked is None:
+                if self._iterator is None:
+                    self._iterator = iter(self.source)
+                self._peeked = [next(self._iterator, None)]
+            raw = self._peeked[0]
+        else:
+            raw = next(iter(self.source), None)
+        if raw is None:
+            return None
+        x, y, sw = unpack_batch(raw)
+        convert = lambda t: None if t is None else self.convert(t)  # noqa: E731
+        x = self.adapt_inputs(x) if self.adapt_inputs is not None else nest.map_structure(convert, x)
+        return _pack_batch(x, *nest.map_structure(convert, (y, sw)))
+
     def _raw_batches(self):
         if self.py_dataset is not None:
             for i in range(self.py_dataset.num_batches or 0):
@@ -303,6 +332,11 @@ class IterableData:
             # Plain `for` (not `yield from`): stopping an epoch must not close the user's generator.
             if self._iterator is None:
                 self._iterator = iter(self.source)
+            if self._peeked is not None:
+                peeked, self._peeked = self._peeked[0], None
+                if peeked is None:
+                    return
+                yield peeked
             for item in self._iterator:
                 yield item
             return

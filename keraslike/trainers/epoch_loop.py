@@ -10,7 +10,7 @@ import torch
 
 from keraslike.callbacks import CallbackList
 from keraslike.graph import nest
-from keraslike.trainers import distributed
+from keraslike.trainers import distributed, symbolic_build
 
 
 def _callback_list(model, callbacks, verbose, epochs, steps, add_history):
@@ -50,6 +50,8 @@ def _overrides(model, method):
 def _place(model, *datasets, build_optimizer=False, shard_iterables=True):
     """Moves the model (if needed) and the data to the training device; readies per-run state
     (and, under data parallelism, each rank's share of the data)."""
+    if datasets and datasets[0] is not None:
+        symbolic_build.build_from_data(model, datasets[0])  # creates deferred weights, then placed
     device = distributed.device() if distributed.active() else model._training_device()
     if any(p.device != device for p in model.parameters()) or any(b.device != device for b in model.buffers()):
         model.to(device)

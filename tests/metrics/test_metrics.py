@@ -174,6 +174,29 @@ def test_metric_matches_keras(name, kwargs, kind):
         assert_close(ours(*args3), theirs(*args3))
 
 
+_ZERO_ONE_TARGETS = {"binary", "binary_col", "binary_logits", "categorical", "categorical_logits",
+                     "onehot_scores"}
+BOOL_CASES = [(c, kw, d) for c, kw, d in CASES if d in _ZERO_ONE_TARGETS]
+
+
+@pytest.mark.parametrize("name,kwargs,kind", BOOL_CASES,
+                         ids=[i for i, c in zip(IDS, CASES) if c[2] in _ZERO_ONE_TARGETS])
+def test_bool_targets_match_keras(name, kwargs, kind):
+    """Bool one-hot / multi-label targets (what `np.eye(n, dtype=bool)` gives) work in every metric
+    and give Keras's numbers (Keras's `argmax` reads bool as 0/1)."""
+    ours, theirs = _pair(name, kwargs)
+    (y_true, y_pred), sw = _batch(kind, 3)
+    y_true = y_true.astype(bool)
+    if name in INT_WEIGHTS:
+        sw = np.round(sw * 2).astype(np.int32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for metric in (ours, theirs):
+            metric.update_state(y_true, y_pred)
+            metric.update_state(y_true, y_pred, sample_weight=sw)
+    assert_close(ours.result(), theirs.result())
+
+
 @pytest.mark.parametrize("name,kwargs,kind", CASES, ids=IDS)
 def test_config_and_serialization_match_keras(name, kwargs, kind, keras_names):
     ours, theirs = _pair(name, kwargs)

@@ -26,21 +26,4 @@ PORTS = [
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is
 # `xfail(strict=True)`: it starts failing the suite the day the gap is closed, so the entry is
 # removed then). Each entry: (the exception type keraslike raises, the reason quoting it).
-KNOWN_FAILURES = {
-    "nlp_addition_rnn": (
-        RuntimeError,
-        "bool one-hot targets reach the compiled 'accuracy' metric uncast (Keras casts y_true to "
-        "y_pred's dtype): RuntimeError: argmax(): does not support bool input"
-    ),
-    "keras_recipes_subclassing_conv_layers": (
-        AttributeError,
-        "BaseConv has no `convolution_op(inputs, kernel)`: AttributeError: "
-        "'StandardizedConv2DWithCall' object has no attribute 'convolution_op'"
-    ),
-    "nlp_multi_label_classification": (
-        ValueError,
-        "a Sequential without an Input (built by the first fit batch) trips the optimizer: "
-        "ValueError: Unknown variable of shape (512, 2000). This optimizer can only be called for "
-        "the variables it was originally built with."
-    ),
-}
+KNOWN_FAILURES = {}

@@ -272,7 +272,45 @@ class BaseConv(LoraMixin, ConvMixin, Layer):
         # A is stored like a conv weight (rank, in // groups, *kernel) so it runs as a conv.
         return ("lora_weight_a", conv_layout(self.rank)), ("lora_kernel_b", IDENTITY)
 
+    # Whether Keras's `call` of this class runs `self.convolution_op` (Keras's Conv1D does not).
+    _keras_call_uses_convolution_op = True
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # A class fact, fixed at definition: `call` routes through an overridden
+        # `convolution_op` (Keras's extension point) and keeps its own fast path otherwise.
+        cls._custom_convolution_op = (
+            cls._keras_call_uses_convolution_op and cls.convolution_op is not BaseConv.convolution_op
+        )
+
+    def convolution_op(self, inputs, kernel):
+        """The convolution of `call`, with a given Keras-layout `kernel`: no bias, no activation.
+
+        Subclasses override it to change the kernel (e.g. standardize it); `call` then runs
+        `activation(convolution_op(inputs, self.kernel) + bias)`, as in Keras.
+
+        Args:
+            inputs: Tensor in the layer's `data_format`.
+            kernel: Tensor of shape `(*kernel_size, in_channels // groups, filters)`.
+
+        Returns:
+            The convolved tensor in the layer's `data_format`.
+        """
+        x = inputs.permute(self._cf_perm) if self._channels_last else inputs
+        weight = conv_layout(self.rank).to_torch(kernel)
+        outputs = self._conv(x, weight, None, x.shape[1] // weight.shape[1])
+        return outputs.permute(self._cl_perm) if self._channels_last else outputs
+
+    def _call_through_convolution_op(self, inputs):
+        outputs = self.convolution_op(inputs, self.kernel)
+        if self.use_bias:
+            shape = (self.filters,) if self._channels_last else (self.filters,) + (1,) * self.rank
+            outputs = outputs + self.bias.reshape(shape)
+        return self._act(outputs) if self._act is not None else outputs
+
     def call(self, inputs):
+        if self._custom_convolution_op:
+            return self._call_through_convolution_op(inputs)
         x = inputs.permute(self._cf_perm) if self._channels_last else inputs
         if self.lora_enabled and self.groups != 1:
             # A grouped kernel's update does not factor through a rank-r conv: merge it.
@@ -308,3 +346,6 @@ class BaseConv(LoraMixin, ConvMixin, Layer):
             }
         )
         return lora_config(self, config)
+
+
+BaseConv._custom_convolution_op = False

@@ -22,6 +22,10 @@ class Conv1D(BaseConv):
     ```
     """
 
+    # As Keras 3's Conv1D.call (it convolves with `ops.conv` itself, for causal padding), `call`
+    # does not run an overridden `convolution_op`; calling it explicitly works as usual.
+    _keras_call_uses_convolution_op = False
+
     def __init__(
         self,
         filters,
