@@ -32,7 +32,7 @@ from keraslike import (
 )
 from keraslike import config
 from keraslike.backend.device import device, name_scope
-from keraslike.backend.remat import remat
+from keraslike.backend.remat import RematScope, remat
 from keraslike.function import Function
 from keraslike.graph.operation import Operation
 from keraslike.initializers import Initializer

@@ -20,6 +20,7 @@ from torch import nn
 from keraslike import dtype_policies
 from keraslike.backend import config
 from keraslike.backend.naming import to_snake_case, uniquify
+from keraslike.backend.remat import get_current_remat_mode
 from keraslike.graph.operation import Operation
 from keraslike.graph.shape_inference import dtype_name
 from keraslike.layers.layer_calling import (  # noqa: F401 - re-exported
@@ -123,6 +124,7 @@ class Layer(LayerWeights, LayerLosses, LayerCalling, nn.Module, Operation):
                 f'"{self._dtype_policy_name}" is not implemented in keraslike.'
             )
         self.autocast = autocast
+        self._remat_mode = get_current_remat_mode()  # fixed at creation, as Keras
         self._inbound_nodes = []
         self._weight_specs = []
         self._losses = []  # added during the most recent forward that added any (see add_loss)

@@ -16,6 +16,7 @@ from keraslike.graph.keras_tensor import KerasTensor, any_symbolic, symbolic_ten
 from keraslike.graph.node import Node
 from keraslike.graph.shape_inference import infer_output_spec, torch_dtype
 from keraslike.layers.input_spec import assert_input_compatibility
+from keraslike.layers.layer_remat import remat_call
 
 _SIGNATURES = {}
 
@@ -51,6 +52,7 @@ def _shape_of(structure):
 class LayerCalling:
     """Mixin of `Layer`: calls (see the module docstring). Expects `nn.Module` state."""
 
+    _remat_mode = None  # the `keras.RematScope` the layer was created in (`Layer.__init__`)
 
     def call(self, *args, **kwargs):
         """The layer's computation on torch tensors. Subclasses override it."""
@@ -111,10 +113,11 @@ class LayerCalling:
         if not self.built:
             self._maybe_build(args, kwargs)
             hook_registry.bump()  # plans that call this layer may now call it directly
+        call = self.call if self._remat_mode is None else remat_call(self, args, kwargs)
         collected = _context.losses
         if collected is not None:  # inside a model's or a layer's call
             self._last_collection = collected
-            outputs = self.call(*args, **kwargs)
+            outputs = call(*args, **kwargs)
             if self._activity_regularizer is not None:
                 self._add_activity_losses(outputs)
             return outputs
@@ -122,7 +125,7 @@ class LayerCalling:
         _context.losses = collected = []
         self._last_collection = collected
         try:
-            outputs = self.call(*args, **kwargs)
+            outputs = call(*args, **kwargs)
             if self._activity_regularizer is not None:
                 self._add_activity_losses(outputs)
         finally:
@@ -159,6 +162,7 @@ class LayerCalling:
             or self._backward_hooks
             or getattr(self, "_backward_pre_hooks", None)
             or self._activity_regularizer is not None
+            or self._remat_mode is not None  # `forward` picks the rematerialized call
             or not self.built
         )
 

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from keraslike.backend import config
 from keraslike.backend.dtypes import result_type
 from keraslike.ops.core import like, to_tensor, to_torch_dtype
+from keraslike.ops.ctc_beam_search import ctc_beam_search_decode
 from keraslike.ops.dispatch import keras_op
 
 
@@ -259,28 +260,31 @@ def ctc_loss(target, output, target_length, output_length, mask_index=0):
 @keras_op
 def ctc_decode(inputs, sequence_lengths, strategy="greedy", beam_width=100, top_paths=1,
                merge_repeated=True, mask_index=0):
-    """Decodes CTC outputs (greedy: the best class per step, repeats merged, blanks dropped).
+    """Decodes CTC outputs, greedily or by beam search.
+
+    Greedy: the best class per step, repeats merged, blanks dropped. Beam search: the
+    `top_paths` most probable label sequences (alignments summed, `inputs` read as logits), as
+    Keras decodes them; it reads the sequence lengths on the host.
 
     Args:
         inputs: Scores `(batch, max_time, num_classes)` (logits or probabilities).
         sequence_lengths: `(batch,)` lengths of the sequences.
-        strategy: `"greedy"` (`"beam_search"` is not available yet and raises).
-        beam_width: Beam width for beam search.
-        top_paths: Number of paths to return for beam search.
+        strategy: `"greedy"` or `"beam_search"`. Defaults to `"greedy"`.
+        beam_width: Beam width for beam search. Defaults to `100`.
+        top_paths: Number of paths to return for beam search. Defaults to `1`.
         merge_repeated: Whether repeated classes are merged (greedy).
-        mask_index: The class index of the blank label (default 0).
+        mask_index: The class index of the blank label (default 0; `None` means the last).
 
     Returns:
-        `(decoded, scores)`: `decoded` `(1, batch, max_time)` int32, padded with -1; `scores`
-        `(batch, 1)`, the negative sum of the best scores.
+        `(decoded, scores)`: `decoded` `(top_paths, batch, max_time)` int32, padded with -1
+        (`top_paths` is 1 for greedy); `scores` `(batch, top_paths)`: for greedy the negative
+        sum of the best scores, for beam search each path's log-probability.
     """
     inputs = _t(inputs)
     inputs = _cast(inputs, result_type(inputs.dtype, "float32"))
     if strategy == "beam_search":
-        raise NotImplementedError(
-            "`ctc_decode(strategy='beam_search')` is not implemented in keraslike yet; use "
-            "strategy='greedy'."
-        )
+        lengths = like(sequence_lengths, inputs)
+        return ctc_beam_search_decode(inputs, lengths, beam_width, top_paths, mask_index)
     if strategy != "greedy":
         raise ValueError(
             f"Invalid strategy {strategy}. Supported values are 'greedy' and 'beam_search'."

@@ -124,6 +124,12 @@ def test_no_host_sync_on_cuda():
     device = torch.device("cuda")
     x = torch.randn(4, 5, device=device)
     labels = torch.tensor([0, 1, 4, 2], device=device)
+    # Every tensor the calls use is made before the check starts: `torch.tensor(data,
+    # device="cuda")` copies from pageable host memory, a synchronizing copy the debug mode
+    # reports (it was what failed here, on the scatter_update line, not index_put: long-index
+    # index_put and scatter_reduce launch kernels only).
+    rows = torch.tensor([[0, 1], [3, 4]], device=device)
+    ones = torch.ones(2, device=device)
     torch.cuda.synchronize()
     torch.cuda.set_sync_debug_mode("error")
     try:
@@ -135,7 +141,9 @@ def test_no_host_sync_on_cuda():
         ops.where(x > 0, x, 0.0)
         ops.mean(ops.cast(labels, "int32"))
         ops.segment_sum(x, labels, num_segments=5)
-        ops.scatter_update(x, torch.tensor([[0, 1]], device=device), torch.ones(1, device=device))
+        for reduction in (None, "add", "max", "min", "mul"):
+            ops.scatter_update(x, rows, ones, reduction=reduction)
+        ops.scatter(rows, ones, (4, 5))
         ops.pad(x, ((1, 1), (2, 2)), mode="reflect")
     finally:
         torch.cuda.set_sync_debug_mode("default")

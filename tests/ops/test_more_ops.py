@@ -178,9 +178,46 @@ def test_layer_normalization_on_a_middle_axis():
     assert torch.allclose(out, (x - mean) / torch.sqrt(var + 1e-3), atol=1e-5)
 
 
-def test_ctc_beam_search_is_a_clear_error():
-    with pytest.raises(NotImplementedError, match="beam_search"):
-        ops.ctc_decode(torch.zeros(1, 3, 4), torch.tensor([3]), strategy="beam_search")
+CTC_BEAM_CASES = [  # batch, time, classes, beam_width, top_paths, mask_index, logit scale
+    (3, 8, 5, 4, 2, 0, 2.0),
+    (2, 10, 6, 10, 3, None, 1.0),
+    (2, 6, 4, 1, 1, 2, 3.0),
+    (4, 12, 7, 5, 5, 0, 0.5),
+    (2, 5, 3, 100, 2, 0, 1.0),  # a beam wider than the number of prefixes
+]
+
+
+@pytest.mark.parametrize("case", CTC_BEAM_CASES, ids=[str(c[:6]) for c in CTC_BEAM_CASES])
+def test_ctc_beam_search_matches_keras(keras_oracle, case):
+    batch, time, classes, beam_width, top_paths, mask_index, scale = case
+    rng = np.random.default_rng(sum(case[:5]))
+    x = torch.from_numpy((rng.standard_normal((batch, time, classes)) * scale).astype("float32"))
+    lengths = torch.from_numpy(rng.integers(1, time + 1, batch).astype("int32"))
+    lengths[0] = time
+    kwargs = dict(strategy="beam_search", beam_width=beam_width, top_paths=top_paths,
+                  mask_index=mask_index)
+    ours = ops.ctc_decode(x, lengths, **kwargs)
+    theirs = keras_oracle.ops.nn.ctc_decode(x, lengths, **kwargs)
+    assert_same(ours, theirs, tol=1e-5)
+
+
+def test_ctc_beam_search_finds_the_most_probable_labelling():
+    # Two steps, classes (blank, a, b): P(a) sums the alignments "aa", "a_", "_a".
+    probs = torch.tensor([[[0.4, 0.35, 0.25], [0.4, 0.35, 0.25]]])
+    paths, scores = ops.ctc_decode(torch.log(probs), torch.tensor([2]), strategy="beam_search",
+                                   beam_width=10, top_paths=3)
+    p_a = 0.35 * 0.35 + 0.35 * 0.4 + 0.4 * 0.35
+    assert paths[0, 0].tolist() == [1, -1]  # "a" beats "" (0.16) and every other labelling
+    assert paths[1, 0].tolist() == [2, -1]
+    torch.testing.assert_close(scores[0, 0], torch.log(torch.tensor(p_a)))
+
+
+def test_ctc_beam_search_symbolic_shapes():
+    inputs = keraslike.Input((7, 5))
+    lengths = keraslike.Input((), dtype="int32")
+    paths, scores = ops.ctc_decode(inputs, lengths, strategy="beam_search", top_paths=3)
+    assert paths.shape == (3, None, 7) and paths.dtype == "int32"
+    assert scores.shape == (None, 3) and scores.dtype == "float32"
 
 
 def test_rearrange_in_model():
