@@ -40,13 +40,13 @@ PENDING = {
             "AdaptiveAveragePooling1D AdaptiveAveragePooling2D AdaptiveAveragePooling3D "
             "AdaptiveMaxPooling1D AdaptiveMaxPooling2D AdaptiveMaxPooling3D AugMix AutoContrast "
             "CategoryEncoding ContrastLimitedAdaptiveHistogramEqualization CutMix Discretization "
-            "Equalization GroupQueryAttention HashedCrossing Hashing IntegerLookup "
+            "Equalization HashedCrossing Hashing IntegerLookup "
             "MaxNumBoundingBoxes MixUp Pipeline RMSNormalization RandAugment RandomBrightness "
             "RandomColorDegeneration RandomColorJitter RandomContrast RandomCrop "
             "RandomElasticTransform RandomErasing RandomFlip RandomGaussianBlur RandomGrayscale "
             "RandomHue RandomInvert RandomPerspective RandomPosterization RandomRotation "
             "RandomSaturation RandomSharpness RandomShear RandomTranslation RandomZoom "
-            "STFTSpectrogram MelSpectrogram Solarization SpectralNormalization StringLookup "
+            "STFTSpectrogram MelSpectrogram Solarization StringLookup "
             "TextVectorization")),
     ],
     "utils": [

@@ -9,7 +9,12 @@ from keraslike.layers.adaptive_pooling import (
     AdaptiveMaxPooling3D,
 )
 from keraslike.layers.activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
-from keraslike.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
+from keraslike.layers.attention import (
+    AdditiveAttention,
+    Attention,
+    GroupQueryAttention,
+    MultiHeadAttention,
+)
 from keraslike.layers.core import Activation, Dense, Embedding, Identity, Lambda
 from keraslike.layers.einsum_dense import EinsumDense
 from keraslike.layers.input_layer import Input, InputLayer
@@ -67,6 +72,7 @@ from keraslike.layers.preprocessing import (
     TextVectorization,
 )
 from keraslike.layers.rms_normalization import RMSNormalization
+from keraslike.layers.spectral_normalization import SpectralNormalization
 from keraslike.layers.regularization import (
     ActivityRegularization,
     AlphaDropout,

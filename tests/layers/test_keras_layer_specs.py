@@ -159,13 +159,17 @@ def _to_numpy(x):
     return np.asarray(x)
 
 
+# Keras test classes named by their module's class, exported under another public name.
+_PUBLIC_NAMES = {"GroupedQueryAttention": "GroupQueryAttention"}
+
+
 class Case:
     """One spec, resolved: layer classes, arguments and input data for keraslike and Keras."""
 
     def __init__(self, spec):
         self.spec = spec
         self.id = spec["id"]
-        self.name = spec["layer"]
+        self.name = _PUBLIC_NAMES.get(spec["layer"], spec["layer"])
         self.init = spec.get("init_kwargs") or {}
         self.call_kwargs = spec.get("call_kwargs") or {}
         self.input_shape = spec.get("input_shape")
