@@ -90,11 +90,7 @@ KNOWN_MISSING = {
 }
 
 # Issue 11 work still to land this session (shrinks with each landing).
-ISSUE_11_TODO = {
-    "ops.image": _split(
-        "elastic_transform"
-    ),
-}
+ISSUE_11_TODO = {}
 
 
 def keras_public_names(keras, namespace):

@@ -71,6 +71,23 @@ from keraslike.layers.preprocessing import (
     StringLookup,
     TextVectorization,
 )
+from keraslike.layers.preprocessing import (  # image augmentation (issue 12)
+    AugMix,
+    CutMix,
+    Equalization,
+    MixUp,
+    RandAugment,
+    RandomColorJitter,
+    RandomElasticTransform,
+    RandomErasing,
+    RandomGaussianBlur,
+    RandomHue,
+    RandomPerspective,
+    RandomPosterization,
+    RandomSaturation,
+    RandomSharpness,
+    RandomShear,
+)
 from keraslike.layers.rms_normalization import RMSNormalization
 from keraslike.layers.spectral_normalization import SpectralNormalization
 from keraslike.layers.regularization import (

@@ -12,6 +12,7 @@ from keraslike.backend import config
 from keraslike.backend.dtypes import result_type
 from keraslike.ops.core import like, to_tensor, to_torch_dtype
 from keraslike.ops.dispatch import keras_op
+from keraslike.ops.image_elastic import elastic_transform  # noqa: F401 - public here
 from keraslike.ops.image_resample import scale_and_translate  # noqa: F401 - public here
 from keraslike.ops.image_sampling import (  # noqa: F401 - map_coordinates is public here
     _FILL_MODES,

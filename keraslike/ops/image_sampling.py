@@ -112,6 +112,16 @@ def warp(images, transform, interpolation, fill_mode, fill_value, data_format):
     k = c0 * xs + c1 * ys + 1
     src_x = (a0 * xs + a1 * ys + a2) / k  # (B, H, W)
     src_y = (b0 * xs + b1 * ys + b2) / k
+    out = sample_nhwc(x, src_x, src_y, interpolation, fill_mode, fill_value)
+    if data_format == "channels_first":
+        out = out.permute(0, 3, 1, 2)
+    return out.squeeze(0) if single else out
+
+
+def sample_nhwc(x, src_x, src_y, interpolation, fill_mode, fill_value):
+    """Samples `(B, H, W, C)` images `x` at the `(B, H', W')` points `(src_x, src_y)` (as
+    `map_coordinates` with order 0 / 1 would, per image and channel, in one batched gather)."""
+    batch, height, width, _ = x.shape
     order = 0 if interpolation == "nearest" else 1
     batch_index = torch.arange(batch, device=x.device).reshape(-1, 1, 1)
     total = 0
@@ -125,10 +135,7 @@ def warp(images, transform, interpolation, fill_mode, fill_value, data_format):
             total = total + (weight.unsqueeze(-1) if torch.is_tensor(weight) else weight) * values
     if not x.dtype.is_floating_point:
         total = torch.round(total)
-    out = total.to(x.dtype)
-    if data_format == "channels_first":
-        out = out.permute(0, 3, 1, 2)
-    return out.squeeze(0) if single else out
+    return total.to(x.dtype)
 
 
 
@@ -145,7 +152,8 @@ def _homography(start_points, end_points):
     rows_y = torch.stack([zero, zero, zero, ex, ey, one, -sy * ex, -sy * ey], dim=-1)
     matrix = torch.stack([rows_x, rows_y], dim=2).reshape(-1, 8, 8)  # x, y rows per point
     target = torch.stack([sx, sy], dim=-1).reshape(-1, 8, 1)
-    return torch.linalg.solve(matrix, target).reshape(-1, 8).to(dtype)
+    # `solve_ex` skips the singularity check, which would wait for the device on every call.
+    return torch.linalg.solve_ex(matrix, target).result.reshape(-1, 8).to(dtype)
 
 
 @keras_op

@@ -26,3 +26,21 @@ from keraslike.layers.preprocessing.geometric import (
     RandomZoom,
 )
 from keraslike.layers.preprocessing.pipeline import Pipeline
+from keraslike.layers.preprocessing.color_adjust import (
+    RandomColorJitter,
+    RandomHue,
+    RandomSaturation,
+)
+from keraslike.layers.preprocessing.color_filters import (
+    Equalization,
+    RandomGaussianBlur,
+    RandomPosterization,
+    RandomSharpness,
+)
+from keraslike.layers.preprocessing.geometric_warp import (
+    RandomElasticTransform,
+    RandomPerspective,
+    RandomShear,
+)
+from keraslike.layers.preprocessing.mixing import CutMix, MixUp, RandomErasing
+from keraslike.layers.preprocessing.policies import AugMix, RandAugment

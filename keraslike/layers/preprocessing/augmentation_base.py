@@ -5,6 +5,13 @@ Augmentations draw their random parameters with `keras.random` ops and a per-lay
 so a layer seeded like Keras's draws the same numbers. The images themselves stay on their
 device: the transforms are batched torch ops.
 
+A layer either overrides `transform_images(images, training)` or, like Keras's layers, splits
+its work in two: `get_random_transformation(images, seed)` draws the parameters (from `seed`, a
+`SeedGenerator`, by default the layer's own) and `apply_transformation(images, transformation)`
+applies them. The split lets `RandAugment`, `AugMix` and `RandomColorJitter` draw a sublayer's
+parameters from their own generator (as Keras does) and lets dict inputs
+(`{"images": ..., "labels": ...}`) transform images and labels with the same draw.
+
 Training mode is Keras's: these layers' `call` defaults to `training=True`, so a standalone
 call (a data pipeline) augments, `fit` augments, and `predict` / `evaluate` (which pass
 `training=False`) return the images unchanged (cast to the layer's float dtype).
@@ -16,15 +23,21 @@ import torch
 from keraslike.backend import config as backend_config
 from keraslike.graph.shape_inference import torch_dtype
 from keraslike.layers.layer import Layer
-from keraslike.random import SeedGenerator, uniform
+from keraslike.random import SeedGenerator, normal, randint, uniform
+from keraslike.random.seed_generator import torch_seed
 
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 INTERPOLATIONS = ("nearest", "bilinear")
 
 
-def check_choice(layer_name, arg, value, allowed):
+class UnsupportedChoiceError(ValueError, NotImplementedError):
+    """A bad `fill_mode` / `interpolation`: a `ValueError` (what keraslike raises for bad
+    arguments) that is also the `NotImplementedError` some Keras layers raise for it."""
+
+
+def check_choice(layer_name, arg, value, allowed, error=ValueError):
     if value not in allowed:
-        raise ValueError(
+        raise error(
             f"Layer {layer_name}: unknown value for argument `{arg}`. Expected one of "
             f"{', '.join(repr(a) for a in allowed)}. Received: {arg}={value!r}"
         )
@@ -96,9 +109,14 @@ class BaseAugmentation(Layer):
     def __call__(self, *args, **kwargs):
         if args and isinstance(args[0], (np.ndarray, list)):
             args = (self._as_images(args[0]),) + args[1:]
+        if args and isinstance(args[0], dict):
+            # A data-pipeline dict (`{"images": ..., "labels": ...}`): eager only.
+            return self.call(*args, **kwargs)
         return super().__call__(*args, **kwargs)
 
     def call(self, inputs, training=True):
+        if isinstance(inputs, dict):
+            return self._call_dict(inputs, training)
         images = self._as_images(inputs)
         if images.ndim not in (3, 4):
             raise ValueError(
@@ -113,23 +131,95 @@ class BaseAugmentation(Layer):
         out = self.transform_images(images, bool(training))
         return out.squeeze(0) if unbatched else out
 
-    def transform_images(self, images, training):
-        raise NotImplementedError
+    def _call_dict(self, data, training):
+        if training is None:
+            training = True
+        out = dict(data)
+        images = self._as_images(data["images"])
+        unbatched = images.ndim == 3
+        if unbatched:
+            images = images.unsqueeze(0)
+        if not training:
+            out["images"] = images.squeeze(0) if unbatched else images
+            return out
+        transformation = self.get_random_transformation(images)
+        images = self.apply_transformation(images, transformation)
+        out["images"] = images.squeeze(0) if unbatched else images
+        if "labels" in data:
+            labels = torch.as_tensor(data["labels"], device=images.device)
+            labels = labels.unsqueeze(0) if unbatched else labels
+            labels = self.transform_labels(labels, transformation)
+            out["labels"] = labels.squeeze(0) if unbatched else labels
+        return out
 
-    def uniform(self, shape, minval=0.0, maxval=1.0, device=None):
-        """Random numbers drawn as Keras's `keras.random.uniform(..., seed=self.generator)`,
-        on `device` (the images' device: no host-to-device copy per batch). On the CPU these are
-        exactly the numbers `keras.random.uniform` gives."""
+    def transform_images(self, images, training):
+        if not training:
+            return images
+        return self.apply_transformation(images, self.get_random_transformation(images))
+
+    def get_random_transformation(self, images, seed=None):
+        """Draws this layer's random parameters for the batch `images` from `seed` (a
+        `SeedGenerator`; the layer's own by default)."""
+        return None
+
+    def apply_transformation(self, images, transformation):
+        """Applies parameters drawn by `get_random_transformation` to the batch `images`."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement `transform_images` or "
+            "`get_random_transformation` and `apply_transformation`."
+        )
+
+    def transform_labels(self, labels, transformation):
+        """Labels of a dict input (`{"images", "labels"}`); unchanged unless a layer mixes them."""
+        return labels
+
+    def uniform(self, shape, minval=0.0, maxval=1.0, device=None, seed=None):
+        """Random numbers drawn as Keras's `keras.random.uniform(..., seed=seed)` (`seed`: a
+        `SeedGenerator`, the layer's by default), on `device` (the images' device: no
+        host-to-device copy per batch). On the CPU these are exactly the numbers
+        `keras.random.uniform` gives."""
+        seed = self.generator if seed is None else seed
         if device is None or torch.device(device).type == "cpu" or torch.compiler.is_compiling():
-            values = uniform(shape, minval=minval, maxval=maxval, seed=self.generator)
+            values = uniform(shape, minval=minval, maxval=maxval, seed=seed)
             return values if device is None else values.to(device, non_blocking=True)
-        generator = torch.Generator(device=device)
-        generator.manual_seed(self.generator.draw_int())
         shape = tuple(shape)
-        values = torch.rand(shape or (1,), generator=generator, device=device,
-                            dtype=torch_dtype(backend_config.floatx()))
+        values = torch.rand(shape or (1,), generator=self._device_generator(device, seed),
+                            device=device, dtype=torch_dtype(backend_config.floatx()))
         values = (maxval - minval) * values + minval
         return values if shape else values[0]
+
+    def normal(self, shape, device=None, seed=None):
+        """Standard normal numbers, as `keras.random.normal(shape, seed=seed)`, on `device`."""
+        seed = self.generator if seed is None else seed
+        if device is None or torch.device(device).type == "cpu" or torch.compiler.is_compiling():
+            values = normal(shape, seed=seed)
+            return values if device is None else values.to(device, non_blocking=True)
+        return torch.randn(tuple(shape), generator=self._device_generator(device, seed),
+                           device=device, dtype=torch_dtype(backend_config.floatx()))
+
+    def randint(self, shape, minval, maxval, device=None, seed=None, dtype="int32"):
+        """Integers in `[minval, maxval)`, as `keras.random.randint(..., seed=seed)`, on `device`."""
+        seed = self.generator if seed is None else seed
+        if device is None or torch.device(device).type == "cpu" or torch.compiler.is_compiling():
+            values = randint(shape, minval, maxval, dtype=dtype, seed=seed)
+            return values if device is None else values.to(device, non_blocking=True)
+        return torch.randint(minval, maxval, tuple(shape),
+                             generator=self._device_generator(device, seed), device=device,
+                             dtype=getattr(torch, dtype))
+
+    def host_generator(self, seed=None):
+        """A CPU `torch.Generator` for one Keras-seeded draw (what `keras.random` uses on the
+        CPU). Numbers drawn from it live on the host, so reading them (to choose which
+        operation runs) never waits for the device."""
+        generator = torch.Generator()
+        generator.manual_seed(torch_seed(self.generator if seed is None else seed))
+        return generator
+
+    @staticmethod
+    def _device_generator(device, seed):
+        generator = torch.Generator(device=device)
+        generator.manual_seed(seed.draw_int())
+        return generator
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)

@@ -61,12 +61,13 @@ class RandomContrast(_ColorAugmentation):
     def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
         super().__init__(factor=factor, value_range=value_range, seed=seed, **kwargs)
 
-    def transform_images(self, images, training):
-        if not training:
-            return images
-        factor = self.uniform(
-            (images.shape[0], 1, 1, 1), 1.0 - self.factor[0], 1.0 + self.factor[1], images.device
+    def get_random_transformation(self, images, seed=None):
+        return self.uniform(
+            (images.shape[0], 1, 1, 1), 1.0 - self.factor[0], 1.0 + self.factor[1], images.device,
+            seed,
         )
+
+    def apply_transformation(self, images, factor):
         h_axis, w_axis = self.spatial_axes
         mean = images.mean(dim=h_axis, keepdim=True).mean(dim=w_axis, keepdim=True)
         out = (images - mean) * factor + mean
@@ -85,12 +86,12 @@ class RandomBrightness(_ColorAugmentation):
     def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
         super().__init__(factor=factor, value_range=value_range, seed=seed, **kwargs)
 
-    def transform_images(self, images, training):
-        if not training:
-            return images
-        delta = self.uniform(
-            (images.shape[0], 1, 1, 1), self.factor[0], self.factor[1], images.device
+    def get_random_transformation(self, images, seed=None):
+        return self.uniform(
+            (images.shape[0], 1, 1, 1), self.factor[0], self.factor[1], images.device, seed
         )
+
+    def apply_transformation(self, images, delta):
         delta = delta * (self.value_range[1] - self.value_range[0])
         return (images + delta).clamp(self.value_range[0], self.value_range[1])
 
@@ -124,16 +125,18 @@ class Solarization(BaseAugmentation):
             )
         return tuple(sorted(values)) if isinstance(factor, (tuple, list)) else (0, factor)
 
-    def transform_images(self, images, training):
-        if not training:
-            return images
+    def get_random_transformation(self, images, seed=None):
         shape = (images.shape[0], 1, 1, 1)
         additions = self.uniform(
-            shape, self.addition_factor[0], self.addition_factor[1] * 255, images.device
+            shape, self.addition_factor[0], self.addition_factor[1] * 255, images.device, seed
         )
         thresholds = self.uniform(
-            shape, self.threshold_factor[0], self.threshold_factor[1] * 255, images.device
+            shape, self.threshold_factor[0], self.threshold_factor[1] * 255, images.device, seed
         )
+        return additions, thresholds
+
+    def apply_transformation(self, images, transformation):
+        additions, thresholds = transformation
         x = _rescale(images, self.value_range, (0, 255))
         x = (x + additions).clamp(0, 255)
         x = torch.where(x < thresholds, x, 255 - x)
@@ -165,11 +168,9 @@ class AutoContrast(BaseAugmentation):
         super().__init__(**kwargs)
         self.value_range = _value_range("AutoContrast", value_range)
 
-    def transform_images(self, images, training):
-        if not training:
-            return images
+    def apply_transformation(self, images, transformation):
         x = _rescale(images, self.value_range, (0, 255))
-        low = torch.amin(x, dim=(1, 2), keepdim=True)
+        low = torch.amin(x, dim=(1, 2), keepdim=True)  # Keras: (1, 2) in both data formats
         high = torch.amax(x, dim=(1, 2), keepdim=True)
         scale = 255.0 / (high - low)
         out = (x * scale + (-low * scale)).clamp(0.0, 255.0)
@@ -257,12 +258,12 @@ class RandomColorDegeneration(_ColorAugmentation):
             factor=factor, value_range=value_range, seed=seed, data_format=data_format, **kwargs
         )
 
-    def transform_images(self, images, training):
-        if not training:
-            return images
-        factor = self.uniform(
-            (images.shape[0], 1, 1, 1), self.factor[0], self.factor[1], images.device
+    def get_random_transformation(self, images, seed=None):
+        return self.uniform(
+            (images.shape[0], 1, 1, 1), self.factor[0], self.factor[1], images.device, seed
         )
+
+    def apply_transformation(self, images, factor):
         gray = _grayscale(images, self.channel_axis)
         out = images + factor * (gray - images)
         return out.clamp(self.value_range[0], self.value_range[1])

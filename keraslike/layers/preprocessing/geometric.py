@@ -101,15 +101,14 @@ class RandomRotation(_AffineAugmentation):
             fill_value=fill_value, data_format=data_format, **kwargs,
         )
 
-    def transform_images(self, images, training):
-        if not training:
-            return images
-        b = images.shape[0]
+    def get_random_transformation(self, images, seed=None):
+        lower, upper = self.factor[0] * 360.0, self.factor[1] * 360.0
+        return self.uniform((images.shape[0],), lower, upper, images.device, seed)
+
+    def apply_transformation(self, images, angle):
         h, w = (images.shape[i] for i in self.spatial_axes)
-        angle = self.uniform((b,), self.factor[0] * 360.0, self.factor[1] * 360.0, images.device)
         zeros = torch.zeros_like(angle)
-        matrix = rotation_shear_matrix(angle, zeros, zeros, h, w)
-        return self._resample(images, matrix.to(images.device, non_blocking=True))
+        return self._resample(images, rotation_shear_matrix(angle, zeros, zeros, h, w))
 
     def get_config(self):
         config = super().get_config()
@@ -220,13 +219,15 @@ class RandomTranslation(_AffineAugmentation):
         self.height_lower, self.height_upper = _factor_pair(name, "height_factor", height_factor)
         self.width_lower, self.width_upper = _factor_pair(name, "width_factor", width_factor)
 
-    def transform_images(self, images, training):
-        if not training:
-            return images
+    def get_random_transformation(self, images, seed=None):
         b = images.shape[0]
+        dy = self.uniform((b, 1), self.height_lower, self.height_upper, images.device, seed)
+        dx = self.uniform((b, 1), self.width_lower, self.width_upper, images.device, seed)
+        return dy, dx
+
+    def apply_transformation(self, images, transformation):
         h, w = (images.shape[i] for i in self.spatial_axes)
-        dy = self.uniform((b, 1), self.height_lower, self.height_upper, images.device) * h
-        dx = self.uniform((b, 1), self.width_lower, self.width_upper, images.device) * w
+        dy, dx = transformation[0] * h, transformation[1] * w
         ones, zeros = torch.ones_like(dx), torch.zeros_like(dx)
         matrix = torch.cat([ones, zeros, -dx, zeros, ones, -dy, zeros, zeros], dim=1)
         return self._resample(images, matrix.to(images.device, non_blocking=True))

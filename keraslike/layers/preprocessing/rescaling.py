@@ -66,7 +66,8 @@ class Rescaling(Layer):
         """The value rounded to the compute dtype, as a Python float, or `None` for arrays."""
         if np.ndim(value) != 0:
             return None
-        return torch.as_tensor(np.asarray(value).item(), dtype=dtype).item()
+        # On the CPU whatever the default device is (a `meta` default cannot be read).
+        return torch.as_tensor(np.asarray(value).item(), dtype=dtype, device="cpu").item()
 
     def call(self, inputs):
         dtype = torch_dtype(self.compute_dtype)
