@@ -30,6 +30,7 @@ from keraslike.backend.runtime_flags import (
     set_max_epochs,
     set_max_steps_per_epoch,
 )
+from keraslike.dtype_policies.dtype_policy import dtype_policy, set_dtype_policy
 from keraslike.serialization import enable_unsafe_deserialization
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "enable_interactive_logging",
     "enable_traceback_filtering",
     "enable_unsafe_deserialization",
+    "dtype_policy",
     "epsilon",
     "floatx",
     "image_data_format",
@@ -49,6 +51,7 @@ __all__ = [
     "is_traceback_filtering_enabled",
     "max_epochs",
     "max_steps_per_epoch",
+    "set_dtype_policy",
     "set_epsilon",
     "set_floatx",
     "set_image_data_format",

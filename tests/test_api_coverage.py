@@ -63,7 +63,6 @@ PENDING = {
             "MobileNetV3Small NASNetLarge NASNetMobile ResNet101V2 ResNet152V2 ResNet50V2 "
             "Xception")),
     ],
-    "config": [("19 quantization", _split("dtype_policy set_dtype_policy"))],
     "distribution": [
         ("10 distribution", _split(
             "DataParallel DeviceMesh LayoutMap ModelParallel TensorLayout distribute_tensor "
@@ -77,10 +76,8 @@ PENDING = {
 KNOWN_MISSING = {
     "layers": _split(
         "ReversibleEmbedding "  # Embedding whose matrix also projects back to the vocabulary
-        "Wrapper deserialize serialize"
     ),
     "callbacks": _split("RemoteMonitor"),  # posts logs to an HTTP server
-    "initializers": _split("STFT STFTInitializer stft"),  # STFT-kernel initializers
     "saving": _split("KerasFileEditor"),  # inspect/edit a .keras file's weights
     "visualization": _split(
         "draw_bounding_boxes draw_segmentation_masks plot_bounding_box_gallery "

@@ -37,6 +37,7 @@ from keraslike.initializers.random_initializers import (
     TruncatedNormal,
     VarianceScaling,
 )
+from keraslike.initializers.stft_initializer import STFT
 from keraslike.serialization.objects import deserialize_object, serialize_object
 from keraslike.serialization.registry import get_registered_object
 
@@ -59,13 +60,15 @@ he_normal = HeNormal
 orthogonal = Orthogonal
 IdentityInitializer = Identity
 OrthogonalInitializer = Orthogonal
+STFTInitializer = STFT
+stft = STFT
 
 ALL_OBJECTS_DICT = {
     cls.__name__: cls
     for cls in (
         Initializer, Constant, Zeros, Ones, Identity, RandomNormal, RandomUniform, TruncatedNormal,
         VarianceScaling, GlorotUniform, GlorotNormal, LecunUniform, LecunNormal, HeUniform,
-        HeNormal, Orthogonal,
+        HeNormal, Orthogonal, STFT,
     )
 }
 ALL_OBJECTS_DICT.update(
@@ -92,6 +95,7 @@ ALL_OBJECTS_DICT.update(
         "he_normal": HeNormal,
         "orthogonal": Orthogonal,
         "OrthogonalInitializer": Orthogonal,
+        "STFTInitializer": STFT,
     }
 )
 _BUILTIN_CLASSES = frozenset(ALL_OBJECTS_DICT.values())

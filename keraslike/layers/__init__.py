@@ -177,6 +177,50 @@ from keraslike.layers.recurrent import (
     TimeDistributed,
 )
 from keraslike.layers.torch_module_wrapper import TorchModuleWrapper
+from keraslike.layers.wrapper import Wrapper
+from keraslike.serialization.keras_objects import (
+    deserialize_keras_object as _deserialize_keras_object,
+    serialize_keras_object as _serialize_keras_object,
+)
+
+
+def serialize(layer):
+    """Returns a layer's configuration in Keras 3's serialized format.
+
+    Args:
+        layer: A `keras.layers.Layer` instance.
+
+    Returns:
+        A dict `{"module", "class_name", "config", "registered_name", ...}`.
+
+    Example:
+
+    >>> keras.layers.serialize(keras.layers.Dense(3))["class_name"]
+    'Dense'
+    """
+    return _serialize_keras_object(layer)
+
+
+def deserialize(config, custom_objects=None):
+    """Returns a layer from its serialized configuration.
+
+    Args:
+        config: A dict as returned by `serialize()` (Keras's or keraslike's).
+        custom_objects: Optional dict mapping names to custom classes and functions.
+
+    Returns:
+        A `keras.layers.Layer` instance.
+
+    Raises:
+        ValueError: When the config describes something that is not a layer.
+    """
+    obj = _deserialize_keras_object(config, custom_objects=custom_objects)
+    if not isinstance(obj, Layer):
+        raise ValueError(
+            "`keras.layers.deserialize` was passed a `config` object that is not a "
+            f"`keras.layers.Layer`. Received: {config}"
+        )
+    return obj
 
 
 from keraslike._api_gaps import module_getattr as _module_getattr  # noqa: E402
