@@ -51,7 +51,7 @@ PENDING = {
     ],
     "utils": [
         ("12 preprocessing", _split(
-            "FeatureSpace audio_dataset_from_directory")),
+            "audio_dataset_from_directory")),
     ],
     "applications": [
         ("16 applications", _split(

@@ -27,6 +27,7 @@ from keraslike.utils.keras_api_utils import (
     pack_x_y_sample_weight,
     unpack_x_y_sample_weight,
 )
+from keraslike.utils.feature_space import FeatureSpace
 from keraslike.utils.file_utils import get_file
 from keraslike.utils.image_dataset_utils import image_dataset_from_directory
 from keraslike.utils.image_utils import array_to_img, img_to_array, load_img, save_img
@@ -40,6 +41,7 @@ from keraslike.utils.text_dataset_utils import text_dataset_from_directory
 from keraslike.utils.timeseries_dataset_utils import timeseries_dataset_from_array
 
 __all__ = [
+    "FeatureSpace",
     "array_to_img",
     "image_dataset_from_directory",
     "img_to_array",
