@@ -9,6 +9,7 @@ import torch
 
 from keraslike import losses as losses_module
 from keraslike import metrics as metrics_module
+from keraslike.backend import compiler
 from keraslike.trainers import structures
 
 
@@ -36,7 +37,6 @@ class RunningMean:
         self.total = None
         self.count = 0
 
-    @torch.compiler.disable
     def update_state(self, values, sample_weight=None):
         """Adds the mean of `values` (a 0-d tensor in the training step), counted
         `sample_weight` times (the batch size; a Python number)."""
@@ -83,6 +83,9 @@ def _per_output(spec, output_names, what):
             )
         return list(spec)
     return [spec] * n
+
+
+compiler.disable_when_compiled(RunningMean, "update_state")
 
 
 class CompileLoss:
@@ -255,7 +258,6 @@ class CompileMetrics:
                     metric.to(p.device)
                     self._metrics.append((index, metric, weighted))
 
-    @torch.compiler.disable
     def update_state(self, y_true, y_pred, sample_weight=None):
         """Updates every metric with one batch (structured targets, outputs, sample weights)."""
         names = self.output_names
@@ -288,3 +290,6 @@ class CompileMetrics:
         """Resets every metric."""
         for _, metric, _ in self._metrics or ():
             metric.reset_state()
+
+
+compiler.disable_when_compiled(CompileMetrics, "update_state")

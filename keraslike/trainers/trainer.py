@@ -12,7 +12,7 @@ import inspect
 import torch
 
 from keraslike import optimizers as optimizers_module
-from keraslike.backend import runtime_flags
+from keraslike.backend import compiler, runtime_flags
 from keraslike.backend.traceback_utils import filter_traceback
 from keraslike.metrics.metric import Metric
 from keraslike.trainers import distributed, epoch_loop, step_state, structures
@@ -291,7 +291,6 @@ class Trainer:
             self._compile_metrics.update_state(y, y_pred, sample_weight)
         return self.get_metrics_result()
 
-    @torch.compiler.disable
     def get_metrics_result(self):
         """The current results of `self.metrics`, by name (0-d tensors: no host read)."""
         logs = {}
@@ -364,7 +363,10 @@ class Trainer:
 
     def _compose_step(self, step, no_grad):
         if getattr(self, "jit_compile", False):
+            compiler.install()
             step = torch.compile(step)
+        else:
+            compiler.install_if_loaded()
 
         def one_step_on_data(data):
             """Runs a single step on a batch of data."""
@@ -513,3 +515,4 @@ class Trainer:
 for _step in (Trainer.train_step, Trainer.test_step, Trainer.predict_step):
     _step._builtin_step = True
 del _step
+compiler.disable_when_compiled(Trainer, "get_metrics_result")
