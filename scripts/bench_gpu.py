@@ -6,7 +6,8 @@ Runs, against hand-written PyTorch measured in the same process:
 - a ResNet50 training step under bf16 autocast with channels_last activations: keraslike's
   `train_on_batch` (mixed_bfloat16 policy) vs a hand loop over the same network written as plain
   torch by `keraslike.export.to_torch_source`;
-- `predict_on_batch` on numpy at batch 1 vs `module(torch.from_numpy(x))` plus the copy back;
+- `predict_on_batch` on numpy at batch 1 vs `module(torch.from_numpy(x))` plus the copy back
+  (and `bench_predict.py`: predict, predict_on_batch, model(x) for three models);
 - data-parallel `fit` (`bench_ddp.py`) when that script exists.
 
 Usage: PYTHONPATH=. python scripts/bench_gpu.py [--quick]   (also runs on CPU, small, as a check)
@@ -133,6 +134,8 @@ def main():
         print(f"{label:<44} {ours:>9.1f} {unit} {theirs:>11.1f} {unit} {ours / theirs:>7.3f}")
     print("\n== forward (bench_forward.py) ==")
     print(_script("bench_forward.py", "--device", device) if not args.quick else _script("bench_forward.py", "--device", device, "--quick"))
+    print("\n== predict / predict_on_batch / model(x) on numpy, batch 1 (bench_predict.py) ==")
+    print(_script("bench_predict.py", "--device", device, "--repeats", "5" if args.quick else "15"))
     print("\n== fit (bench_fit.py) ==")
     print(_script("bench_fit.py", "--device", device, "--repeats", "1" if args.quick else "3"))
     print("\n== data parallel (bench_ddp.py) ==")

@@ -21,6 +21,7 @@ from keraslike import dtype_policies
 from keraslike.backend import config
 from keraslike.backend.naming import to_snake_case, uniquify
 from keraslike.backend.remat import get_current_remat_mode
+from keraslike.graph import hook_registry
 from keraslike.graph.operation import Operation
 from keraslike.graph.shape_inference import dtype_name
 from keraslike.layers.layer_calling import (  # noqa: F401 - re-exported
@@ -205,6 +206,7 @@ class Layer(LayerWeights, LayerLosses, LayerCalling, nn.Module, Operation):
     @dtype_policy.setter
     def dtype_policy(self, value):
         self._dtype_policy_name = _policy_name(value)
+        hook_registry.bump()  # cached predict paths re-read the policies (autocast)
 
     @property
     def quantization_mode(self):

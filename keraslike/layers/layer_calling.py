@@ -19,6 +19,9 @@ from keraslike.layers.input_spec import assert_input_compatibility
 from keraslike.layers.layer_remat import remat_call
 
 _SIGNATURES = {}
+_EAGER_TYPES = (torch.Tensor, np.ndarray)
+# A policy's name says its compute dtype (`"mixed_float16"` -> float16): cached per name.
+_COMPUTE_DTYPES = {}
 
 
 def _call_signature(cls):
@@ -59,8 +62,10 @@ class LayerCalling:
         raise NotImplementedError(f"Layer {type(self).__name__} does not define `call()`.")
 
     def __call__(self, *args, **kwargs):
-        if not kwargs and len(args) == 1 and type(args[0]) is torch.Tensor:
-            # The common eager call, `layer(tensor)`: nothing to filter or convert.
+        if not kwargs and len(args) == 1 and type(args[0]) in _EAGER_TYPES:
+            # The common eager call, `layer(tensor)` or `layer(array)`: nothing to filter.
+            if type(args[0]) is np.ndarray:
+                args = (self._to_tensor(args[0]),)
             if self.input_spec is not None:
                 assert_input_compatibility(self.input_spec, args[0], self.name)
             takes_training, _, _, default = _call_info(type(self))
@@ -103,9 +108,15 @@ class LayerCalling:
             _context.training = outer
 
     def _to_tensor(self, array):
+        """A numpy array as a tensor (no copy when it can be shared), floats in the compute
+        dtype."""
         tensor = torch.as_tensor(array)
         if tensor.is_floating_point():
-            tensor = tensor.to(torch_dtype(self.compute_dtype))
+            dtype = _COMPUTE_DTYPES.get(self._dtype_policy_name)
+            if dtype is None:
+                dtype = _COMPUTE_DTYPES[self._dtype_policy_name] = torch_dtype(self.compute_dtype)
+            if tensor.dtype != dtype:
+                tensor = tensor.to(dtype)
         return tensor
 
     def forward(self, *args, **kwargs):

@@ -70,3 +70,39 @@ def standardize_data_format(layer, value):
         return backend_config.standardize_data_format(value)
     except ValueError as error:
         raise layer_error(layer, str(error)) from None
+
+
+class WeightProbe:
+    """Tells the device of a module tree's weights by reading one of them per call.
+
+    Finds the tree's first parameter or buffer once and remembers where it is (its owner module,
+    which dict, its name), so a read costs two dict lookups, not a walk. `.to()` moves weights
+    in place and a weight replaced under the same name is read anew; when the entry is gone the
+    probe looks again.
+    """
+
+    __slots__ = ("where",)
+
+    def __init__(self):
+        self.where = None
+
+    def device(self, root):
+        """The device of a weight of `root`'s tree, or `None` when the tree holds no weight."""
+        where = self.where
+        if where is not None:
+            tensor = getattr(where[0], where[1]).get(where[2])
+            if tensor is not None:
+                return tensor.device
+        self.where = where = _first_weight(root)
+        if where is None:
+            return None
+        return getattr(where[0], where[1])[where[2]].device
+
+
+def _first_weight(root):
+    for module in root.modules():
+        for kind in ("_parameters", "_buffers"):
+            for name, tensor in getattr(module, kind).items():
+                if tensor is not None:
+                    return module, kind, name
+    return None

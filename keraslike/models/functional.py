@@ -18,6 +18,7 @@ from keraslike.graph.shape_inference import torch_dtype
 from keraslike.graph.topology import check_unique_names, map_graph
 from keraslike.layers.input_layer import InputLayer
 from keraslike.layers.layer import Layer
+from keraslike.layers.layer_utils import WeightProbe
 from keraslike.models.functional_config import functional_config, functional_from_config
 from keraslike.models.quantize import quantize_model
 from keraslike.trainers.trainer import Trainer
@@ -246,10 +247,25 @@ class Model(Trainer, Layer):
             self._check_input_shape(flat[i], i)
         return flat
 
+    def _weights_device(self):
+        """The device of the model's weights (`None` without weights), read through a probe."""
+        probe = self.__dict__.get("_weight_probe")
+        if probe is None:
+            probe = self.__dict__["_weight_probe"] = WeightProbe()
+        return probe.device(self)
+
+    def _to_tensor(self, array):
+        # `model(array)`: the data goes where the weights are (Keras puts it on its device).
+        tensor = Layer._to_tensor(self, array)
+        device = self._weights_device()
+        if device is not None and tensor.device != device:
+            tensor = tensor.to(device)
+        return tensor
+
     def _convert_input(self, x, i):
         if isinstance(x, (np.ndarray, np.generic, int, float, list)):
             array = np.asarray(x)
-            device = next((p.device for p in self.parameters()), None)
+            device = self._weights_device()
             tensor = torch.as_tensor(array, device=device)
             if tensor.is_floating_point() or self._input_dtypes[i].is_floating_point:
                 tensor = tensor.to(self._input_dtypes[i])

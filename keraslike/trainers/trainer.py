@@ -9,13 +9,14 @@ prints), never once per step.
 import contextlib
 import inspect
 
+import numpy as np
 import torch
 
 from keraslike import optimizers as optimizers_module
 from keraslike.backend import compiler, runtime_flags
 from keraslike.backend.traceback_utils import filter_traceback
 from keraslike.metrics.metric import Metric
-from keraslike.trainers import distributed, epoch_loop, step_state, structures
+from keraslike.trainers import direct_predict, distributed, epoch_loop, step_state, structures
 from keraslike.trainers.compile_config import deserialize_compile_config, serialize_compile_config
 from keraslike.trainers.compile_utils import CompileLoss, CompileMetrics, RunningMean
 from keraslike.trainers.data_adapters import is_array_like
@@ -485,6 +486,14 @@ class Trainer:
     @filter_traceback
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Returns the model's outputs for `x` as numpy arrays (in the structure of `outputs`)."""
+        if callbacks is None and verbose == 0 and steps is None and (
+            batch_size is None or (type(batch_size) is int and batch_size > 0)
+        ):
+            facts = direct_predict.lookup(self, _builtin_predict)
+            if facts is not None:
+                outputs = direct_predict.predict(self, facts, x, batch_size or 32)
+                if outputs is not None:
+                    return outputs
         data = structures.make_data(self, x, None, None, batch_size, False, steps, "predict")
         return epoch_loop.predict(self, data, verbose=1 if verbose == "auto" else verbose, callbacks=callbacks)
 
@@ -506,9 +515,22 @@ class Trainer:
 
     def predict_on_batch(self, x):
         """Returns the model's outputs on one batch as numpy arrays."""
+        facts = direct_predict.lookup(self, _builtin_predict)
+        if facts is not None:
+            outputs = direct_predict.predict(self, facts, x, max(len(x), 1) if type(x) is np.ndarray and x.ndim else 1)
+            if outputs is not None:
+                return outputs
         data = structures.make_data(self, x, None, None, None, False, None, "predict_on_batch")
         data.batch_size = max(data.num_samples, 1)
         return epoch_loop.predict(self, data, verbose=0, callbacks=None)
+
+
+def _builtin_predict(cls):
+    """Whether `cls` predicts with the built-in step and step composition."""
+    return (
+        getattr(cls.predict_step, "_builtin_step", False)
+        and cls.make_predict_function is Trainer.make_predict_function
+    )
 
 
 # The built-in steps say so, so the loops can tell a user's override without importing Trainer.
