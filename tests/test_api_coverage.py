@@ -63,11 +63,6 @@ PENDING = {
             "MobileNetV3Small NASNetLarge NASNetMobile ResNet101V2 ResNet152V2 ResNet50V2 "
             "Xception")),
     ],
-    "distribution": [
-        ("10 distribution", _split(
-            "DataParallel DeviceMesh LayoutMap ModelParallel TensorLayout distribute_tensor "
-            "distribution get_device_count initialize list_devices set_distribution")),
-    ],
     "datasets.california_housing": [("12 preprocessing", _split("load_data"))],
 }
 

@@ -17,6 +17,7 @@ import os
 import tempfile
 
 from keraslike.callbacks.callback import Callback, _is_main_process
+from keraslike.distribution.sharding import is_sharded
 
 _MODEL_PREFIX = "model."
 _OPTIMIZER_PREFIX = "optimizer."
@@ -80,6 +81,12 @@ class BackupAndRestore(Callback):
     # ----------------------------------------------------------------- restore
 
     def on_train_begin(self, logs=None):
+        if is_sharded(self.model):  # raised on every process: no rank waits for another
+            raise NotImplementedError(
+                "BackupAndRestore does not support a model sharded by "
+                "keras.distribution.ModelParallel (FSDP2) yet. Use ModelCheckpoint (which "
+                "saves the gathered model) or DataParallel."
+            )
         self._current_epoch = 0
         self._last_batch_seen = 0
         self._batches_seen_since_last_saving = 0

@@ -6,6 +6,7 @@ import warnings
 
 from keraslike.callbacks.callback import _is_main_process, _print_msg
 from keraslike.callbacks.monitor_callback import MonitorCallback
+from keraslike.distribution.sharding import is_sharded
 
 _MODEL_EXTENSIONS = (".keras", ".h5", ".safetensors")
 _WEIGHTS_EXTENSIONS = (".weights.h5", ".weights.safetensors")
@@ -151,7 +152,9 @@ class ModelCheckpoint(MonitorCallback):
         filepath = self._get_file_path(epoch, batch, logs)
         if not self._should_save_model(epoch, batch, logs, filepath):
             return
-        if not _is_main_process():
+        # A model sharded by ModelParallel (FSDP2) saves on every process (the save gathers
+        # the full weights, a collective); rank 0 writes the file.
+        if not _is_main_process() and not is_sharded(self.model):
             return
         if os.path.isdir(filepath):
             raise IOError(
@@ -165,7 +168,7 @@ class ModelCheckpoint(MonitorCallback):
             self.model.save_weights(filepath, overwrite=True)
         else:
             self.model.save(filepath, overwrite=True)
-        if self.verbose > 0:
+        if self.verbose > 0 and _is_main_process():
             _print_msg(f"\nEpoch {epoch + 1}: finished saving model to {filepath}")
 
     def _get_file_path(self, epoch, batch, logs):

@@ -1,4 +1,4 @@
-"""`keras.distribution` on `torch.distributed`: data-parallel training under `torchrun`.
+"""`keras.distribution` on `torch.distributed`: DDP and FSDP2 training under `torchrun`.
 
 `fit`, `evaluate` and `predict` are data-parallel by themselves whenever a process group with
 more than one process is initialized (as `torchrun` plus `keras.distribution.initialize()` or
@@ -13,6 +13,8 @@ keras.distribution.initialize()
 keras.distribution.set_distribution(keras.distribution.DataParallel())
 model.fit(x, y, batch_size=64)  # 32 samples per process and step
 ```
+
+`ModelParallel` shards the weights with FSDP2 (`fully_shard`) instead; see its docstring.
 """
 
 import os
@@ -20,14 +22,29 @@ import os
 import torch
 import torch.distributed as dist
 
+from keraslike.distribution.mesh import (
+    DeviceMesh,
+    LayoutMap,
+    TensorLayout,
+    distribute_tensor,
+    get_device_count,
+)
 from keraslike.distribution.runtime import is_distributed, rank, world_size
+from keraslike.distribution.sharding import full_weights, is_sharded
 
 __all__ = [
     "DataParallel",
+    "DeviceMesh",
+    "LayoutMap",
     "ModelParallel",
+    "TensorLayout",
+    "distribute_tensor",
     "distribution",
+    "full_weights",
+    "get_device_count",
     "initialize",
     "is_distributed",
+    "is_sharded",
     "list_devices",
     "rank",
     "set_distribution",
@@ -112,21 +129,81 @@ class DataParallel:
 
 
 class ModelParallel:
-    """Not implemented in keraslike yet (FSDP2 `fully_shard` is the planned engine)."""
+    """Sharded weights for models that do not fit one device: FSDP2 under `fit`/`evaluate`/
+    `predict`.
 
-    def __init__(self, *args, **kwargs):
-        raise NotImplementedError(
-            "keras.distribution.ModelParallel is not implemented in keraslike yet; use "
-            "DataParallel (automatic under torchrun) or shard the model with "
-            "torch.distributed.fsdp.fully_shard yourself."
+    keraslike maps Keras's `ModelParallel` onto `torch.distributed.fsdp.fully_shard`: every
+    weight is sharded along its first dimension over the mesh (a 1-D mesh: over all processes;
+    a 2-D mesh: HSDP, replicas along `batch_dim_name`, shards along the other axis), and each
+    process trains on its share of every global batch, so results equal one process. The
+    `LayoutMap`'s per-variable axes are validated and kept (`layout_map`) but FSDP2 decides
+    the sharded dimension. Under FSDP2, call `model.save(...)` / `save_weights(...)` on every
+    process: the full tensors are gathered (a collective) and rank 0 writes the file.
+
+    Args:
+        layout_map: A `LayoutMap` whose `device_mesh` spans all processes.
+        batch_dim_name: The mesh axis of the data replicas (default: the first axis).
+        auto_shard_dataset: Must be `True`: each process reads its share of each global batch.
+
+    Example:
+
+    ```python
+    keras.distribution.initialize()  # under torchrun
+    mesh = keras.distribution.DeviceMesh((2,), ["batch"])
+    keras.distribution.set_distribution(
+        keras.distribution.ModelParallel(layout_map=keras.distribution.LayoutMap(mesh)))
+    model.fit(x, y, batch_size=64)   # weights sharded over the 2 processes
+    model.save("model.safetensors")  # on every process; rank 0 writes the full model
+    ```
+    """
+
+    def __init__(self, *, layout_map=None, batch_dim_name=None, auto_shard_dataset=True, **kwargs):
+        kwargs.pop("device_mesh", None)
+        if kwargs:
+            raise ValueError(f"Argument(s) not recognized: {kwargs}")
+        if layout_map is None:
+            raise ValueError("You must specify a layout_map argument.")
+        if not isinstance(layout_map, LayoutMap):
+            raise ValueError(
+                f"Argument `layout_map` must be a `LayoutMap` instance. Received: layout_map={layout_map}"
+            )
+        if not auto_shard_dataset:
+            raise NotImplementedError(
+                "ModelParallel(auto_shard_dataset=False) is not supported: keraslike always gives "
+                "each process its share of each global batch."
+            )
+        self._layout_map = layout_map
+        self.device_mesh = layout_map.device_mesh
+        self.batch_dim_name = batch_dim_name or self.device_mesh.axis_names[0]
+        if self.batch_dim_name not in self.device_mesh.axis_names:
+            raise ValueError(
+                f"batch_dim_name={self.batch_dim_name!r} is not an axis of {self.device_mesh}."
+            )
+        self.auto_shard_dataset = auto_shard_dataset
+
+    @property
+    def layout_map(self):
+        return self._layout_map
+
+    def torch_mesh(self):
+        """The `torch.distributed` DeviceMesh FSDP2 shards over (replicate axis first)."""
+        mesh = self.device_mesh.backend_mesh
+        names = self.device_mesh.axis_names
+        if len(names) == 1 or (len(names) == 2 and names[0] == self.batch_dim_name):
+            return mesh
+        raise ValueError(
+            "keraslike's ModelParallel supports a 1-D mesh, or a 2-D mesh whose first axis is "
+            f"`batch_dim_name` ({self.batch_dim_name!r}). Received: {self.device_mesh}"
         )
 
 
 def set_distribution(value):
-    """Sets the global distribution (`DataParallel` or `None`)."""
+    """Sets the global distribution (`DataParallel`, `ModelParallel` or `None`)."""
     global _DISTRIBUTION
-    if value is not None and not isinstance(value, DataParallel):
-        raise ValueError(f"Expected a `DataParallel` distribution or None. Received: {value!r}")
+    if value is not None and not isinstance(value, (DataParallel, ModelParallel)):
+        raise ValueError(
+            f"Expected a `DataParallel` or `ModelParallel` distribution, or None. Received: {value!r}"
+        )
     _DISTRIBUTION = value
 
 

@@ -13,6 +13,7 @@ import json
 import os
 
 from keraslike.backend.traceback_utils import filter_traceback
+from keraslike.distribution.sharding import full_weights
 from keraslike.saving import formats, native
 from keraslike.saving.safetensors_io import check_exists
 from keraslike.serialization import keras_objects, registry
@@ -53,7 +54,11 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs
     path = _path(filepath)
     fmt = formats.format_saving_model(path)
     if fmt is not None:
-        return fmt.save(model, path, overwrite=overwrite, include_optimizer=include_optimizer)
+        # A model sharded by ModelParallel (FSDP2) is gathered on every process; rank 0 writes.
+        with full_weights(model) as writes:
+            if writes:
+                return fmt.save(model, path, overwrite=overwrite, include_optimizer=include_optimizer)
+        return None
     raise ValueError(
         f"Unsupported file extension for saving a model: {path!r}. Use `.safetensors` "
         "(keraslike's single-file format, also used for a path without extension) or `.keras`."
@@ -98,7 +103,10 @@ def save_weights(model, filepath, overwrite=True):
     path = _path(filepath)
     fmt = formats.format_saving_weights(path)
     if fmt is not None:
-        return fmt.save_weights(model, path, overwrite=overwrite)
+        with full_weights(model) as writes:
+            if writes:
+                return fmt.save_weights(model, path, overwrite=overwrite)
+        return None
     raise ValueError(
         "The filename must end in `.weights.h5` (Keras's layout) or `.weights.safetensors` "
         f"(keraslike's). Received: filepath={path!r}"

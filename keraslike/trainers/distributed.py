@@ -17,7 +17,8 @@ import contextlib
 
 import torch
 
-from keraslike.distribution import runtime
+from keraslike import distribution as distribution_api
+from keraslike.distribution import runtime, sharding
 from keraslike.trainers.compile_utils import RunningMean
 from keraslike.trainers.data_adapters import ArrayData, IterableData
 
@@ -44,6 +45,28 @@ def shard(*datasets):
             data.set_shard(runtime.rank(), runtime.world_size())
 
 
+def model_parallel():
+    """The `ModelParallel` distribution in force under data parallelism, or `None`."""
+    chosen = distribution_api.distribution()
+    return chosen if active() and isinstance(chosen, distribution_api.ModelParallel) else None
+
+
+def prepare_model(model):
+    """Under `ModelParallel`, shards the model with FSDP2 (once; it stays sharded)."""
+    chosen = model_parallel()
+    if chosen is None or sharding.is_sharded(model):
+        return
+    optimizer = getattr(model, "optimizer", None)
+    if getattr(optimizer, "built", False):
+        raise ValueError(
+            f'The optimizer of model "{model.name}" was built before the model was sharded by '
+            "ModelParallel (FSDP2 replaces the weights by sharded ones). Call "
+            "`keras.distribution.set_distribution(ModelParallel(...))` before the model's first "
+            "`fit`, or compile it again after sharding."
+        )
+    sharding.shard_model(model, chosen.torch_mesh())
+
+
 def wrap_for_training(model, overrides_train_step):
     """Puts a `DistributedDataParallel` wrapper in the model's step state.
 
@@ -51,9 +74,16 @@ def wrap_for_training(model, overrides_train_step):
     the wrapper. With `gradient_accumulation_steps` (and the built-in step), the micro-steps
     before each update run in DDP's `no_sync`: one gradient reduction per update.
     """
+    state = model._step_state
+    if sharding.is_sharded(model):
+        # FSDP2 reduces gradients itself (a mean over the ranks); the built-in step weighs each
+        # rank's loss by `world * share` so that mean is the global batch's gradient.
+        state.share = runtime.BatchShare()
+        if not overrides_train_step:
+            state.micro_step = _sharded_backward_and_apply
+        return
     compile_loss = getattr(model, "_compile_loss", None)
     unused = compile_loss is not None and len(compile_loss.with_loss) < len(compile_loss.specs)
-    state = model._step_state
     state.ddp, state.share = runtime.data_parallel(model, device(), find_unused_parameters=unused)
     optimizer = model.optimizer
     if (
@@ -141,6 +171,18 @@ def _through_wrapper(model, ddp, step):
         return logs
 
     return step_through_wrapper
+
+
+def _sharded_backward_and_apply(model, loss, weights):
+    """`backward_and_apply` under FSDP2: the loss weighted by `world * share` (FSDP2's
+    reduce-scatter averages over the ranks), then the optimizer on the sharded weights."""
+    state = model._step_state
+    for v in weights:
+        v.grad = None
+    (loss * (state.share.loss_weight * runtime.world_size())).backward()
+    with torch.no_grad():
+        model.optimizer.apply([v.grad for v in weights], weights)
+    state.apply_constraints()
 
 
 def _accumulating_backward_and_apply(model, loss, weights):

@@ -58,6 +58,7 @@ def _place(model, *datasets, build_optimizer=False, shard_iterables=True):
     for data in datasets:
         if data is not None:
             data.to(device)
+    distributed.prepare_model(model)  # ModelParallel: FSDP2 shards the weights (once)
     model._prepare_training_state()
     if distributed.active():
         distributed.shard(*[

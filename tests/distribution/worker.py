@@ -131,6 +131,35 @@ def _variant(scenario, x, y, out_dir, rank):
         model = _model(keras.optimizers.Adam(0.01), ["accuracy"])
         model.fit(x, y, batch_size=8, epochs=4, shuffle=False, verbose=0)
         return {"weights": _weights(model)}
+    if scenario == "fsdp":
+        world = keras.distribution.world_size()
+        mesh = keras.distribution.DeviceMesh((world,), ["batch"])
+        layout_map = keras.distribution.LayoutMap(mesh)
+        layout_map[".*dense.*kernel"] = (None, "batch")
+        keras.distribution.set_distribution(keras.distribution.ModelParallel(layout_map=layout_map))
+        try:
+            model = _model(keras.optimizers.Adam(0.01), ["accuracy"])
+            checkpoint = keras.callbacks.ModelCheckpoint(os.path.join(out_dir, f"{world}_ckpt.safetensors"))
+            history = model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0,
+                                callbacks=[checkpoint])
+            result = {"history": history.history,
+                      "sharded": keras.distribution.is_sharded(model),
+                      "param_types": sorted({type(p).__name__ for p in model.parameters()}),
+                      "evaluate": model.evaluate(x, y, batch_size=7, verbose=0, return_dict=True),
+                      "predict": model.predict(x, batch_size=6, verbose=0).tolist()}
+            for name in ("fsdp.safetensors", "fsdp.keras", "fsdp.weights.h5"):
+                path = os.path.join(out_dir, f"{world}_{name}")
+                if name.endswith(".weights.h5"):
+                    model.save_weights(path)
+                else:
+                    model.save(path)
+            with keras.distribution.full_weights(model):
+                result["weights"] = _weights(model)
+                result["slots"] = sorted(model.optimizer.get_slot_state())
+            result["param_types_after"] = sorted({type(p).__name__ for p in model.parameters()})
+            return result
+        finally:
+            keras.distribution.set_distribution(None)
     raise ValueError(f"Unknown scenario {scenario!r}")
 
 
