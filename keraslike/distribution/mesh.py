@@ -14,9 +14,6 @@ import re
 
 import torch
 import torch.distributed as dist
-from torch.distributed.device_mesh import init_device_mesh
-from torch.distributed.tensor import Replicate, Shard
-from torch.distributed.tensor import distribute_tensor as _distribute_tensor
 
 from keraslike.distribution.runtime import is_distributed, world_size
 
@@ -108,6 +105,8 @@ class DeviceMesh:
                     f"{dist.get_world_size() if dist.is_initialized() else 'no process group'}. "
                     "Run under torchrun and call keras.distribution.initialize() first."
                 )
+            from torch.distributed.device_mesh import init_device_mesh  # heavy: on first use
+
             self._backend_mesh = init_device_mesh(
                 _device_kind(), self._shape, mesh_dim_names=self._axis_names
             )
@@ -225,6 +224,9 @@ def distribute_tensor(tensor, layout):
         tensor: A torch tensor (the same full value on every process).
         layout: A `TensorLayout` with a `device_mesh`.
     """
+    from torch.distributed.tensor import Replicate, Shard  # heavy: on first use
+    from torch.distributed.tensor import distribute_tensor as _distribute_tensor
+
     if not isinstance(tensor, torch.Tensor):
         return tensor
     mesh = layout.device_mesh

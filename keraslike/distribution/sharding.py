@@ -12,17 +12,19 @@ every process must join), so every saving format and `get_weights()` work unchan
 """
 
 import contextlib
+import sys
 
 import torch
-from torch.distributed.fsdp import FSDPModule, fully_shard
-from torch.distributed.tensor import DTensor
 
 from keraslike.distribution.runtime import rank
+
+# torch.distributed.fsdp and .tensor take seconds to import: imported when first sharding.
 
 
 def is_sharded(model):
     """Whether `model` was sharded with FSDP2."""
-    return isinstance(model, FSDPModule)
+    fsdp = sys.modules.get("torch.distributed.fsdp")  # not imported: nothing is sharded
+    return fsdp is not None and isinstance(model, fsdp.FSDPModule)
 
 
 def shard_model(model, mesh):
@@ -33,6 +35,8 @@ def shard_model(model, mesh):
     parameters: state gathered before sharding (an optimizer built on the old tensors) no
     longer refers to them.
     """
+    from torch.distributed.fsdp import fully_shard
+
     if is_sharded(model):
         return model
     units = [
@@ -77,6 +81,9 @@ def full_weights(model):
     slots = []
     classes = []
     if is_sharded(model):
+        from torch.distributed.fsdp import FSDPModule
+        from torch.distributed.tensor import DTensor
+
         with torch.no_grad():
             for module in model.modules():
                 if isinstance(module, FSDPModule):
