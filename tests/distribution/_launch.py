@@ -11,6 +11,8 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
+import torch
 
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
 TIMEOUT_S = 120
@@ -33,8 +35,27 @@ def _env(**extra):
     return env
 
 
-def run(scenario, tmp_path, world, worker=WORKER, **env):
-    """Runs `worker scenario out_dir` on `world` processes; returns each rank's result JSON."""
+def device_params():
+    """`device` parameters for a test: `"cpu"` (gloo, CUDA hidden from the processes) and
+    `"cuda"` (marked `cuda`: NCCL with one GPU per process, gloo on GPU 0 when the 2 processes
+    share one GPU; see `keras.distribution.initialize`)."""
+    return [pytest.param("cpu"), pytest.param("cuda", marks=pytest.mark.cuda)]
+
+
+def needs_gpus(device, count):
+    """Skips a `cuda` test that needs `count` GPUs (e.g. NCCL collectives FSDP2 uses)."""
+    if device == "cuda" and torch.cuda.device_count() < count:
+        pytest.skip(f"needs {count} CUDA GPUs (NCCL), found {torch.cuda.device_count()}")
+
+
+def run(scenario, tmp_path, world, worker=WORKER, device="cpu", **env):
+    """Runs `worker scenario out_dir` on `world` processes; returns each rank's result JSON.
+
+    `device="cpu"` hides CUDA from the processes (`CUDA_VISIBLE_DEVICES=""`): gloo on CPUs.
+    `device="cuda"` leaves it: the processes train on the GPU(s).
+    """
+    if device == "cpu":
+        env.setdefault("CUDA_VISIBLE_DEVICES", "")
     out = tmp_path / f"{scenario.replace(',', '-').strip('+')}_{world}"
     out.mkdir()
     if world == 1:

@@ -8,6 +8,7 @@ compares what they wrote.
 import numpy as np
 import pytest
 
+from tests.distribution._launch import device_params
 from tests.distribution._launch import run as _run
 
 pytestmark = pytest.mark.slow
@@ -18,10 +19,11 @@ def _assert_close(a, b, atol=1e-5):
         np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-5, atol=atol)
 
 
+@pytest.mark.parametrize("device", device_params())
 @pytest.mark.parametrize("scenario", ["sgd", "adam", "batchnorm"])
-def test_two_processes_train_like_one(tmp_path, scenario):
-    single = _run(scenario, tmp_path, 1)[0]
-    ranks = _run(scenario, tmp_path, 2)
+def test_two_processes_train_like_one(tmp_path, scenario, device):
+    single = _run(scenario, tmp_path, 1, device=device)[0]
+    ranks = _run(scenario, tmp_path, 2, device=device)
     # Ranks hold bitwise-equal weights.
     assert ranks[0]["weights"] == ranks[1]["weights"]
     _assert_close(ranks[0]["weights"], single["weights"])
@@ -56,9 +58,10 @@ def test_early_stopping_on_one_rank_stops_all(tmp_path):
     assert ranks[0]["epochs_run"] == ranks[1]["epochs_run"] == 2
 
 
-def test_evaluate_non_linear_metric_over_all_ranks(tmp_path):
-    single = _run("evaluate_auc", tmp_path, 1)[0]
-    ranks = _run("evaluate_auc", tmp_path, 2)
+@pytest.mark.parametrize("device", device_params())
+def test_evaluate_non_linear_metric_over_all_ranks(tmp_path, device):
+    single = _run("evaluate_auc", tmp_path, 1, device=device)[0]
+    ranks = _run("evaluate_auc", tmp_path, 2, device=device)
     assert ranks[0]["evaluate"] == ranks[1]["evaluate"]
     for key, value in single["evaluate"].items():
         assert ranks[0]["evaluate"][key] == pytest.approx(value, rel=1e-5, abs=1e-6)

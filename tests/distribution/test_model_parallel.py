@@ -6,16 +6,17 @@ import numpy as np
 import pytest
 
 import keraslike as keras
-from tests.distribution._launch import assert_trained_alike, run
+from tests.distribution._launch import assert_trained_alike, device_params, needs_gpus, run
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def fsdp(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("fsdp")
-    single = run("+fsdp", tmp, 1)[0]["fsdp"]
-    ranks = [r["fsdp"] for r in run("+fsdp", tmp, 2)]
+@pytest.fixture(scope="module", params=device_params())
+def fsdp(tmp_path_factory, request):
+    needs_gpus(request.param, 2)  # FSDP2's reduce-scatter on GPUs: NCCL, one GPU per process
+    tmp = tmp_path_factory.mktemp(f"fsdp_{request.param}")
+    single = run("+fsdp", tmp, 1, device=request.param)[0]["fsdp"]
+    ranks = [r["fsdp"] for r in run("+fsdp", tmp, 2, device=request.param)]
     return single, ranks, tmp / "fsdp_2"
 
 

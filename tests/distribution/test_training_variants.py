@@ -10,18 +10,18 @@ import csv
 
 import pytest
 
-from tests.distribution._launch import assert_trained_alike, run
+from tests.distribution._launch import assert_trained_alike, device_params, run
 
 pytestmark = pytest.mark.slow
 
 VARIANTS = "accumulate_sgd,accumulate_adam,custom_step,files,backup,reference_adam"
 
 
-@pytest.fixture(scope="module")
-def variants(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("variants")
-    single = run(VARIANTS, tmp, 1)[0]
-    ranks = run(VARIANTS, tmp, 2)
+@pytest.fixture(scope="module", params=device_params())
+def variants(tmp_path_factory, request):
+    tmp = tmp_path_factory.mktemp(f"variants_{request.param}")
+    single = run(VARIANTS, tmp, 1, device=request.param)[0]
+    ranks = run(VARIANTS, tmp, 2, device=request.param)
     return single, ranks, tmp
 
 
@@ -67,7 +67,8 @@ def test_checkpoint_and_csv_logger_write_once(variants):
                 assert float(a[key]) == pytest.approx(float(b[key]), rel=1e-5, abs=1e-6), key
 
 
-def test_jit_compile_equals_one_process(tmp_path):
-    single = run("+jit", tmp_path, 1)[0]["jit"]
-    ranks = [r["jit"] for r in run("+jit", tmp_path, 2)]
+@pytest.mark.parametrize("device", device_params())
+def test_jit_compile_equals_one_process(tmp_path, device):
+    single = run("+jit", tmp_path, 1, device=device)[0]["jit"]
+    ranks = [r["jit"] for r in run("+jit", tmp_path, 2, device=device)]
     assert_trained_alike(single, ranks)
