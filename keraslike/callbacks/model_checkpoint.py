@@ -8,7 +8,7 @@ from keraslike.callbacks.callback import _is_main_process, _print_msg
 from keraslike.callbacks.monitor_callback import MonitorCallback
 from keraslike.distribution.sharding import is_sharded
 
-_MODEL_EXTENSIONS = (".keras", ".h5", ".safetensors")
+_MODEL_EXTENSIONS = (".keras", ".safetensors")
 _WEIGHTS_EXTENSIONS = (".weights.h5", ".weights.safetensors")
 
 
@@ -21,7 +21,7 @@ class ModelCheckpoint(MonitorCallback):
     are created. Under `torch.distributed`, only rank 0 saves.
 
     Args:
-        filepath: Path of the file to save. A whole model goes to a `.keras`, `.h5` or
+        filepath: Path of the file to save. A whole model goes to a `.keras` or
             `.safetensors` file (`model.save`); with `save_weights_only=True`, weights go to a
             `.weights.h5` or `.weights.safetensors` file (`model.save_weights`).
         monitor: The metric name to monitor (a key of the logs). Defaults to `"val_loss"`.
@@ -78,9 +78,13 @@ class ModelCheckpoint(MonitorCallback):
                     f"`.weights.safetensors`. Received: filepath={self.filepath}"
                 )
         elif not self.filepath.endswith(_MODEL_EXTENSIONS):
+            # Keras 3 also takes `.h5` (its legacy format), which keraslike only reads: refused
+            # here rather than by `model.save` after the first epoch.
             raise ValueError(
                 "The filepath provided must end in `.keras` (Keras model format) or "
                 f"`.safetensors`. Received: filepath={self.filepath}"
+                + (" (keraslike reads legacy `.h5` models but does not write them)"
+                   if self.filepath.endswith(".h5") else "")
             )
 
     def _needs_batch_logs(self, mode):

@@ -11,6 +11,10 @@ class SavedFileError(ValueError):
         self.problem = problem
         super().__init__(f"Cannot load {self.path!r}: {problem}")
 
+    def __str__(self):
+        # Without this, a subclass that is also an OSError prints `[Errno None] None: ...`.
+        return f"Cannot load {self.path!r}: {self.problem}"
+
 
 class malformed_config:
     """Context: errors a malformed config provokes while a model is rebuilt name the file.

@@ -6,12 +6,15 @@ collation, no DataLoader workers). Datasets, DataLoaders, generators and `PyData
 iterated as they are, each batch moved to the device.
 """
 
+import itertools
 import math
+import warnings
 
 import numpy as np
 import torch
 
 from keraslike.graph import nest
+from keraslike.random import rng_state
 from keraslike.utils.py_dataset import PyDataset
 
 
@@ -76,29 +79,63 @@ def _pack_batch(x, y, sample_weight):
     return (x, y, sample_weight)
 
 
+class _Pass:
+    """One pass over in-memory data: the batch order drawn at its start and how far it got.
+
+    `rng` is the process's random state just before the order was drawn (recorded only when a
+    checkpoint may need it), so a restored run draws the same order again.
+    """
+
+    def __init__(self, index, rng):
+        self.index = index  # batch number -> (local index or slice, global batch size)
+        self.cursor = 0
+        self.rng = rng
+
+
 class ArrayData:
     """In-memory `(x, y, sample_weight)` held as device tensors and batched by index.
 
     Batches are Keras's step data: `x`, `(x, y)` or `(x, y, sample_weight)`, each part in
     the structure the user gave (a tensor, a list, or a dict).
 
+    With `steps`, an epoch is `steps` batches and the next epoch continues the same pass over
+    the data (same shuffled order) where the last one stopped; an epoch that reaches the end of
+    the pass stops there (shorter), and the next starts a new pass, as Keras 3 does.
+
     Args:
         x, y, sample_weight: Structures of tensors (already converted), first dim = samples.
-        batch_size: Samples per batch.
+        batch_size: Samples per batch; `None`: `ceil(samples / steps)` with `steps`, else 32.
         shuffle: `True` (a new permutation each epoch), `"batch"` (shuffle batch order) or `False`.
+        steps: Batches per epoch, or `None` for one full pass per epoch.
     """
 
-    def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False):
+    def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False, steps=None):
         self.x, self.y, self.sample_weight = x, y, sample_weight
         leaves = [t for t in nest.flatten((x, y, sample_weight)) if t is not None]
         self.num_samples = int(leaves[0].shape[0]) if leaves else 0
+        if batch_size is None:
+            batch_size = max(math.ceil(self.num_samples / steps), 1) if steps else 32
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
-        self.num_batches = math.ceil(self.num_samples / self.batch_size) if self.num_samples else 0
+        self.steps = steps
         self.class_weight = None
         self.shard = None  # (rank, world, seed) under data parallelism, else None
         self.epoch = 0
         self.share = (1, 1)  # (samples of this rank, samples of the global batch) of the last batch
+        self.record_positions = False  # set by a checkpoint callback: keep each pass's rng state
+        self.continue_passes = True  # False: every `batches()` starts a new pass (validation)
+        self._pass = None
+        self._resume = None
+
+    @property
+    def pass_length(self):
+        """Batches in one full pass over the data."""
+        return math.ceil(self.num_samples / self.batch_size) if self.num_samples else 0
+
+    @property
+    def num_batches(self):
+        """Batches per epoch (`steps` when given), as the progress bar shows them."""
+        return self.steps if self.steps is not None else self.pass_length
 
     def set_shard(self, rank, world, seed):
         """Makes `batches()` yield this rank's part of each global batch: the global batches
@@ -111,7 +148,7 @@ class ArrayData:
         self.epoch = epoch
 
     def batch_sizes(self):
-        """`[(local, global)]` sample counts of the batches `batches()` yields (in order)."""
+        """`[(local, global)]` sample counts of the batches of one pass (in order)."""
         sizes = []
         for start in range(0, self.num_samples, self.batch_size):
             global_n = min(self.batch_size, self.num_samples - start)
@@ -138,7 +175,8 @@ class ArrayData:
             )
         head = lambda t: t[:n_train] if isinstance(t, torch.Tensor) else t  # noqa: E731
         tail = lambda t: t[n_train:] if isinstance(t, torch.Tensor) else t  # noqa: E731
-        train = ArrayData(*nest.map_structure(head, (self.x, self.y, self.sample_weight)), self.batch_size, self.shuffle)
+        train = ArrayData(*nest.map_structure(head, (self.x, self.y, self.sample_weight)), self.batch_size,
+                          self.shuffle, self.steps)
         val = ArrayData(*nest.map_structure(tail, (self.x, self.y, self.sample_weight)), self.batch_size, False)
         train.class_weight = self.class_weight
         return train, val
@@ -157,9 +195,63 @@ class ArrayData:
             sample_weight = class_weights_to_sample_weights(self.y, self.class_weight)
         return self.x, self.y, sample_weight
 
+    # ------------------------------------------------------------ position (checkpoints)
+
+    def position(self):
+        """Where the data stands: `None` between passes, else `(cursor, rng)`: the batches of
+        the current pass already yielded and the random state its order was drawn from (`None`
+        when not recorded)."""
+        if self._pass is None:
+            return None
+        return self._pass.cursor, self._pass.rng
+
+    def resume(self, cursor, rng, now_rng, epoch_step=0):
+        """Makes the next `batches()` continue a pass like the one `position()` described.
+
+        The pass's order is drawn again from `rng` (when given), its first `cursor` batches are
+        skipped, then the random state is set to `now_rng`; the epoch counts `epoch_step`
+        batches as done (a resume in the middle of an epoch).
+        """
+        self._resume = (cursor, rng, now_rng, epoch_step)
+
+    # ------------------------------------------------------------ batching
+
+    def _new_pass(self, device):
+        n, size = self.num_samples, self.batch_size
+        rng = rng_state.get_state() if self.record_positions else None
+        if self.shard is not None:
+            rank, world, seed = self.shard
+            if self.shuffle is True or self.shuffle == "true" or self.shuffle == "batch":
+                generator = torch.Generator().manual_seed(seed + self.epoch)
+                order = torch.randperm(n, generator=generator).to(device)
+            else:
+                order = torch.arange(n, device=device)
+
+            def index(i):
+                global_n = min(size, n - i * size)
+                part = _split_slice(global_n, world, rank)
+                return order[i * size + part.start : i * size + part.stop], global_n
+
+        elif self.shuffle is True or self.shuffle == "true":
+            order = torch.randperm(n, device=device)
+
+            def index(i):
+                idx = order[i * size : (i + 1) * size]
+                return idx, idx.shape[0]
+
+        else:
+            starts = list(range(0, n, size))
+            if self.shuffle == "batch":
+                starts = [starts[i] for i in torch.randperm(len(starts)).tolist()]
+
+            def index(i):
+                start = starts[i]
+                return slice(start, start + size), min(size, n - start)
+
+        return _Pass(index, rng)
+
     def batches(self):
         """Yields Keras step data (`x`, `(x, y)` or `(x, y, sample_weight)`) for one epoch."""
-        n, size = self.num_samples, self.batch_size
         x, y, sw = self._parts()
         device = next((t.device for t in nest.flatten(x) if isinstance(t, torch.Tensor)), None)
         if type(x) is torch.Tensor and (y is None or type(y) is torch.Tensor) and (
@@ -168,39 +260,40 @@ class ArrayData:
             take = _take_tensor  # the common case: one tensor each, no structure walks
         else:
             take = _take_structure
-        if self.shard is not None:
-            yield from self._sharded_batches(x, y, sw, take, device)
-            return
-        if self.shuffle is True or self.shuffle == "true":
-            order = torch.randperm(n, device=device)
-            for start in range(0, n, size):
-                idx = order[start : start + size]
-                self.share = (idx.shape[0], idx.shape[0])
-                yield _pack_batch(take(x, idx), take(y, idx), take(sw, idx))
-            return
-        starts = list(range(0, n, size))
-        if self.shuffle == "batch":
-            starts = [starts[i] for i in torch.randperm(len(starts)).tolist()]
-        for start in starts:
-            cut = slice(start, start + size)
-            count = min(size, n - start)
-            self.share = (count, count)
-            yield _pack_batch(take(x, cut), take(y, cut), take(sw, cut))
-
-    def _sharded_batches(self, x, y, sw, take, device):
-        rank, world, seed = self.shard
-        n, size = self.num_samples, self.batch_size
-        if self.shuffle is True or self.shuffle == "true" or self.shuffle == "batch":
-            generator = torch.Generator().manual_seed(seed + self.epoch)
-            order = torch.randperm(n, generator=generator).to(device)
-        else:
-            order = torch.arange(n, device=device)
-        for start in range(0, n, size):
-            global_n = min(size, n - start)
-            part = _split_slice(global_n, world, rank)
-            idx = order[start + part.start : start + part.stop]
-            self.share = (idx.shape[0], global_n)
+        done = 0
+        limit = self.num_batches
+        if self._resume is not None:
+            cursor, rng, now_rng, done = self._resume
+            self._resume = None
+            self._pass = None
+            if cursor is not None:
+                if rng is not None:
+                    rng_state.set_state(rng)
+                self._pass = self._new_pass(device)
+                self._pass.cursor = cursor
+            elif done:
+                limit = done  # saved as a pass ended inside this epoch: the epoch ended there
+            rng_state.set_state(now_rng)
+        elif self.steps is None or not self.continue_passes:
+            self._pass = None
+        length = self.pass_length
+        while done < limit:
+            if self._pass is None:
+                self._pass = self._new_pass(device)  # drawn lazily: nothing is drawn for no batch
+            current = self._pass
+            i = current.cursor
+            current.cursor += 1
+            done += 1
+            if current.cursor >= length:
+                self._pass = None  # the next epoch starts a new pass
+            idx, global_n = current.index(i)
+            local_n = len(range(*idx.indices(self.num_samples))) if isinstance(idx, slice) else idx.shape[0]
+            self.share = (local_n, global_n)
             yield _pack_batch(take(x, idx), take(y, idx), take(sw, idx))
+            if self._pass is None:
+                break  # an epoch never runs into the next pass (Keras stops it short)
+        if done < limit:
+            _ran_out_warning()
 
 
 def _split_slice(n, world, rank):
@@ -269,6 +362,17 @@ class IterableData:
             self.num_batches = len(source)
         else:
             self.num_batches = None
+        if self.py_dataset is not None:
+            self.pass_length = self.py_dataset.num_batches
+        else:
+            self.pass_length = len(source) if hasattr(source, "__len__") else None
+        self.what = "fit"  # the method the data was given to, for messages
+        self.record_positions = False  # set by a checkpoint callback: keep each pass's rng state
+        self.continue_passes = True  # False: every `batches()` starts a new pass (validation)
+        self._cursor = 0  # batches taken from `_iterator` (the pass in progress)
+        self._pass_rng = None
+        self._resume = None
+        self._yielded = False
         self.device = None
         self.adapt_inputs = None  # set by the trainer: x -> x adapted to the model's inputs
         self.class_weight = None
@@ -291,6 +395,8 @@ class IterableData:
             self.num_batches = self.num_batches // world
             if self.steps is not None:
                 self.steps = self.num_batches
+        if self.pass_length is not None:
+            self.pass_length //= world
 
     def set_epoch(self, epoch):
         """Passes the epoch to a `DistributedSampler` (new shuffles each epoch)."""
@@ -309,9 +415,8 @@ class IterableData:
             raw = self.py_dataset[0] if self.py_dataset.num_batches != 0 else None
         elif self.is_generator:
             if self._peeked is None:
-                if self._iterator is None:
-                    self._iterator = iter(self.source)
-                self._peeked = [next(self._iterator, None)]
+                source = self._iterator if self._iterator is not None else iter(self.source)
+                self._peeked = [next(source, None)]
             raw = self._peeked[0]
         else:
             raw = next(iter(self.source), None)
@@ -322,55 +427,96 @@ class IterableData:
         x = self.adapt_inputs(x) if self.adapt_inputs is not None else nest.map_structure(convert, x)
         return _pack_batch(x, *nest.map_structure(convert, (y, sw)))
 
-    def _raw_batches(self):
+    def _start_pass(self, skip=0):
+        """Starts a pass over the source (a generator continues where it is), skipping `skip`
+        of this rank's batches."""
+        self._pass_rng = rng_state.get_state() if self.record_positions else None
         if self.py_dataset is not None:
-            for i in range(self.py_dataset.num_batches or 0):
-                yield self.py_dataset[i]
-            return
-        if self.is_generator:
-            # A generator is consumed across epochs (Keras's steps_per_epoch semantics).
-            # Plain `for` (not `yield from`): stopping an epoch must not close the user's generator.
-            if self._iterator is None:
-                self._iterator = iter(self.source)
-            if self._peeked is not None:
+            dataset, first = self.py_dataset, skip * (self.shard[1] if self._sharded() else 1)
+            raw = (dataset[i] for i in range(first, dataset.num_batches or 0))
+            skip = 0
+        else:
+            raw = iter(self.source)
+            if self._peeked is not None:  # a generator's batch read by `peek()` comes first
                 peeked, self._peeked = self._peeked[0], None
-                if peeked is None:
-                    return
-                yield peeked
-            for item in self._iterator:
-                yield item
-            return
-        yield from iter(self.source)
+                raw = iter(()) if peeked is None else itertools.chain([peeked], raw)
+        self._iterator = self._rank_batches(raw) if self._sharded() else raw
+        self._cursor = 0
+        for _ in range(skip):
+            if next(self._iterator, _END) is _END:
+                break
+        self._cursor = skip
+
+    def _sharded(self):
+        return self.shard is not None and getattr(self, "distributed_sampler", None) is None
+
+    def _rank_batches(self, raw):
+        rank, world = self.shard
+        round_ = []
+        for batch in raw:
+            round_.append(batch)
+            if len(round_) == world:
+                yield round_[rank]
+                round_ = []
+
+    def position(self):
+        """Where the data stands: `None` between passes, else `(cursor, rng)`: the batches of
+        the current pass already yielded and the random state at its start (`None` when not
+        recorded)."""
+        if self._iterator is None:
+            return None
+        return self._cursor, self._pass_rng
+
+    def resume(self, cursor, rng, now_rng, epoch_step=0):
+        """Makes the next `batches()` continue a pass like the one `position()` described: the
+        source is iterated again from `rng` (when given), its first `cursor` batches skipped,
+        then the random state set to `now_rng`. A source that gives other batches when iterated
+        again (an unseeded augmentation, a generator not created afresh) resumes with those."""
+        self._resume = (cursor, rng, now_rng, epoch_step)
+
+    def _next_raw(self):
+        """The next raw batch of the pass, or `_END` (the pass is then over)."""
+        if self.steps is not None and self.pass_length is not None and self._cursor >= self.pass_length:
+            item = _END  # Keras stops at the known length without asking the source for more
+        elif self._peeked is not None:  # read by `peek()` from the pass in progress
+            item, self._peeked = self._peeked[0], None
+            item = _END if item is None else item
+        else:
+            item = next(self._iterator, _END)
+        if item is _END:
+            self._iterator = None
+        else:
+            self._cursor += 1
+        return item
 
     def convert(self, leaf, what="data"):
         """One leaf of a batch as a tensor on the training device."""
         return to_tensor(leaf, what).to(self.device, non_blocking=True)
 
-    def _rank_batches(self):
-        raw = self._raw_batches()
-        if self.shard is None or getattr(self, "distributed_sampler", None) is not None:
-            return raw
-        rank, world = self.shard
-
-        def mine():
-            round_ = []
-            for batch in raw:
-                round_.append(batch)
-                if len(round_) == world:
-                    yield round_[rank]
-                    round_ = []
-
-        return mine()
-
     def batches(self):
-        """Yields Keras step data (`x`, `(x, y)` or `(x, y, sample_weight)`), inputs adapted."""
-        count = 0
-        raw = self._rank_batches()
-        while self.steps is None or count < self.steps:
-            try:
-                batch = next(raw)
-            except StopIteration:
+        """Yields Keras step data (`x`, `(x, y)` or `(x, y, sample_weight)`), inputs adapted.
+
+        Without `steps` an epoch is one pass over the source (a generator is consumed across
+        epochs); with `steps`, the next epoch continues the same pass where the last one stopped.
+        """
+        done = 0
+        if self._resume is not None:
+            cursor, rng, now_rng, done = self._resume
+            self._resume = None
+            if rng is not None:
+                rng_state.set_state(rng)
+            self._start_pass(skip=cursor)
+            rng_state.set_state(now_rng)
+        elif self._iterator is None or (
+            (self.steps is None or not self.continue_passes) and not self.is_generator
+        ):
+            self._start_pass()
+        while self.steps is None or done < self.steps:
+            batch = self._next_raw()
+            if batch is _END:
                 break
+            done += 1
+            self._yielded = True
             x, y, sw = unpack_batch(batch)
             convert = lambda t: None if t is None else self.convert(t)  # noqa: E731
             x = self.adapt_inputs(x) if self.adapt_inputs is not None else nest.map_structure(convert, x)
@@ -380,6 +526,24 @@ class IterableData:
                     raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
                 sw = class_weights_to_sample_weights(y, self.class_weight)
             yield _pack_batch(x, y, sw)
-            count += 1
+        if self.steps is not None and done < self.steps:
+            _ran_out_warning()
+        if not self._yielded:
+            kind = "generator" if self.is_generator else type(self.source).__name__
+            raise ValueError(
+                f"The data passed to `{self.what}` must yield at least one batch. Received an "
+                f"empty {kind} (`x` yielded no batches)."
+            )
         if self.py_dataset is not None:
             self.py_dataset.on_epoch_end()
+
+
+_END = object()
+
+
+def _ran_out_warning():
+    warnings.warn(
+        "Your input ran out of data; interrupting training. Make sure that your dataset or "
+        "generator can generate at least `steps_per_epoch * epochs` batches.",
+        stacklevel=2,
+    )

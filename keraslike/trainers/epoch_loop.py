@@ -77,12 +77,17 @@ def fit(model, data, val_data, epochs, verbose, callbacks, initial_epoch, valida
     train_function = model.make_train_function(force=True)
     was_training = model.training
     model.stop_training = False
+    # A checkpoint callback may resume inside the run: it sets these in `on_train_begin`, and
+    # reads the data's position (`data.position()`, `data.resume(...)`) through `_fit_data`.
     model._initial_epoch = None
+    model._initial_step = 0
+    model._fit_data = data
     model.train()
-    callback_list.on_train_begin()
-    start_epoch = model._initial_epoch if model._initial_epoch is not None else initial_epoch
     epoch_logs = {}
     try:
+        callback_list.on_train_begin()
+        start_epoch = model._initial_epoch if model._initial_epoch is not None else initial_epoch
+        first_step = model._initial_step or 0
         for epoch in range(start_epoch, epochs):
             model.reset_metrics()
             callback_list.on_epoch_begin(epoch)
@@ -90,7 +95,7 @@ def fit(model, data, val_data, epochs, verbose, callbacks, initial_epoch, valida
             model._step_state.refresh(model)  # sees layers (un)frozen by callbacks
             data.set_epoch(epoch)
             logs = {}
-            for step, batch in enumerate(data.batches()):
+            for step, batch in enumerate(data.batches(), start=first_step if epoch == start_epoch else 0):
                 callback_list.on_train_batch_begin(step)
                 distributed.set_share(model, data)
                 logs = train_function(batch)
@@ -113,6 +118,7 @@ def fit(model, data, val_data, epochs, verbose, callbacks, initial_epoch, valida
             model.optimizer.finalize_variable_values(model._step_state.trainable_weights)
         callback_list.on_train_end(epoch_logs)
     finally:
+        model._fit_data = None
         model.train(was_training)
     return model.history
 

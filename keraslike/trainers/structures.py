@@ -3,6 +3,7 @@ sample weights split per model output, and in-memory or iterable data adapted to
 inputs (dtype and trailing-axis rank as Keras adapts them), with the checks that name the culprit.
 """
 
+import numpy as np
 import torch
 
 from keraslike.graph import nest
@@ -214,6 +215,7 @@ def make_data(model, x, y, sample_weight, batch_size, shuffle, steps, what, clas
             "You cannot `class_weight` and `sample_weight` at the same time. "
             f"Received: class_weight={class_weight}"
         )
+    check_steps(steps, what)
     if is_array_like(x):
         if batch_size is not None and (not isinstance(batch_size, int) or batch_size <= 0):
             raise ValueError(f"`batch_size` must be a positive integer. Received: {batch_size}")
@@ -225,7 +227,12 @@ def make_data(model, x, y, sample_weight, batch_size, shuffle, steps, what, clas
         flat_ys = split_targets(names, ys, compile_loss.with_loss if compile_loss is not None else None)
         flat_sws = split_sample_weights(names, sws)
         check_sample_counts(_named_inputs(model, xs), list(zip(names, flat_ys)), list(zip(names, flat_sws)))
-        data = ArrayData(xs, ys, sws, batch_size or 32, shuffle)
+        data = ArrayData(xs, ys, sws, batch_size, shuffle, steps)
+        if not data.num_samples and what in _EMPTY_REFUSED:
+            raise ValueError(
+                f"`{what}` received no samples: `x` holds 0 of them "
+                f"({', '.join(f'{n}: {tuple(t.shape)}' for n, t in _named_inputs(model, xs))})."
+            )
     else:
         if y is not None:
             raise ValueError(
@@ -233,6 +240,7 @@ def make_data(model, x, y, sample_weight, batch_size, shuffle, steps, what, clas
                 f"(it yields `(x, y)` batches itself). Received type(x)={type(x).__name__}."
             )
         data = IterableData(x, steps=steps, batch_size=batch_size or 32, shuffle=shuffle)
+        data.what = what
         data.adapt_inputs = lambda batch_x: adapt_inputs(model, batch_x, convert=data.convert)
     if class_weight:
         if len(training_output_names(model)) > 1:
@@ -241,13 +249,32 @@ def make_data(model, x, y, sample_weight, batch_size, shuffle, steps, what, clas
     return data
 
 
+_EMPTY_REFUSED = ("fit", "evaluate", "predict", "validation_data")
+_STEPS_ARGUMENT = {"fit": "steps_per_epoch", "validation_data": "validation_steps"}
+
+
+def check_steps(steps, what):
+    """Refuses a step count that is not a positive integer (or `None`), naming the argument."""
+    if steps is None:
+        return
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps <= 0:
+        name = _STEPS_ARGUMENT.get(what, "steps")
+        raise ValueError(
+            f"`{name}` must be a positive integer or `None`. Received: {name}={steps!r}"
+        )
+
+
 def validation_data(model, validation_data, batch_size, steps):
     """Returns the data object for `fit(validation_data=...)`."""
     if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3) and is_array_like(validation_data[0]):
         vx, vy = validation_data[0], validation_data[1]
         vsw = validation_data[2] if len(validation_data) == 3 else None
-        return make_data(model, vx, vy, vsw, batch_size, False, steps, "validation_data")
-    return make_data(model, validation_data, None, None, batch_size, False, steps, "validation_data")
+        data = make_data(model, vx, vy, vsw, batch_size, False, steps, "validation_data")
+        data.continue_passes = False  # each validation run starts from the start, as Keras's does
+        return data
+    data = make_data(model, validation_data, None, None, batch_size, False, steps, "validation_data")
+    data.continue_passes = False  # each validation run starts from the start, as Keras's does
+    return data
 
 
 def _named_inputs(model, xs):

@@ -117,8 +117,11 @@ def test_backup_file_layout(tmp_path):
     with safe_open(str(path), framework="pt") as f:
         metadata, keys = f.metadata(), set(f.keys())
     assert metadata["epoch"] == "1"
+    assert metadata["step"] == "0"  # an epoch-end backup: the next epoch starts at step 0
     assert {f"model.{k}" for k in model.state_dict()} | {
-        f"optimizer.{k}" for k in model.optimizer.get_slot_state()} == keys
+        f"optimizer.{k}" for k in model.optimizer.get_slot_state()} | {
+        f"rng.{k}" for k in ("torch", "numpy.key", "numpy.rest", "python.key", "python.rest")
+    } == keys - {"rng.keras_seed"}  # present once a random op used the global SeedGenerator
     assert "optimizer.iteration" in keys and "model.norm.running_mean" in keys
     with open(path, "rb") as f:
         header = f.read(int.from_bytes(f.read(8), "little"))
@@ -169,13 +172,14 @@ def test_batch_level_backups(tmp_path):
     backup = callbacks.BackupAndRestore(tmp_path, save_freq=3, delete_checkpoint=False)
     saves = []
     real_save = backup._save_model
-    backup._save_model = lambda: saves.append((backup._current_epoch, backup._last_batch_seen)) \
-        or real_save()
+    backup._save_model = lambda step: saves.append((backup._current_epoch, backup._last_batch_seen)) \
+        or real_save(step)
     fit(model, 2, [backup])
     # 5 batches per epoch: every 3 batches across epochs (Keras's counting)
     assert saves == [(0, 2), (1, 0), (1, 3)]
     with safe_open(str(tmp_path / "latest.safetensors"), framework="pt") as f:
         assert f.metadata()["epoch"] == "0" and f.metadata()["batch"] == "3"
+        assert f.metadata()["step"] == "4"  # resumes epoch 1 at its step 4
 
 
 def test_invalid_arguments():

@@ -84,7 +84,7 @@ def test_batch_level_saving_reads_tensor_logs(tmp_path):
 
 
 @pytest.mark.parametrize("path,weights_only", [
-    ("m.keras", False), ("m.h5", False), ("m.safetensors", False),
+    ("m.keras", False), ("m.safetensors", False),
     ("m.weights.h5", True), ("m.weights.safetensors", True),
 ])
 def test_accepted_extensions(path, weights_only):
@@ -94,6 +94,9 @@ def test_accepted_extensions(path, weights_only):
 def test_rejected_extensions():
     with pytest.raises(ValueError, match="must end in `.keras`"):
         callbacks.ModelCheckpoint("m.pt")
+    # `model.save` cannot write `.h5`: refused when created, not after the first epoch.
+    with pytest.raises(ValueError, match=r"filepath=m\.h5 \(keraslike reads legacy `.h5` models"):
+        callbacks.ModelCheckpoint("m.h5")
     with pytest.raises(ValueError, match="must end in `.weights.h5`"):
         callbacks.ModelCheckpoint("m.safetensors", save_weights_only=True)
     with pytest.raises(ValueError, match="Unrecognized save_freq"):

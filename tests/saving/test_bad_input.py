@@ -47,6 +47,7 @@ def test_missing_path(tmp_path):
     with pytest.raises(ValueError, match="nope.safetensors") as info:
         keras.models.load_model(missing)
     assert isinstance(info.value, FileNotFoundError)
+    assert str(info.value) == f"Cannot load {str(missing)!r}: no such file or directory."
     with pytest.raises(FileNotFoundError):
         _model().load_weights(tmp_path / "nope.weights.h5")
 
