@@ -110,6 +110,18 @@ class LayerCalling:
     def _to_tensor(self, array):
         """A numpy array as a tensor (no copy when it can be shared), floats in the compute
         dtype."""
+        if array.dtype.kind in ("U", "S", "O"):
+            try:
+                tensor = torch.as_tensor(array.astype(np.float64 if array.dtype.kind == "O"
+                                                      else array.dtype))
+            except (TypeError, ValueError):
+                text = repr(array)
+                raise ValueError(
+                    f'Layer "{self.name}" ({type(self).__name__}) takes numbers, but its input '
+                    f"holds strings or Python objects (dtype {array.dtype}). Received: "
+                    f"inputs={text if len(text) < 80 else text[:77] + '...'}"
+                ) from None
+            return tensor.to(torch_dtype(self.compute_dtype))
         tensor = torch.as_tensor(array)
         if tensor.is_floating_point():
             dtype = _COMPUTE_DTYPES.get(self._dtype_policy_name)

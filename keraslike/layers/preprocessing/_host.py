@@ -85,7 +85,12 @@ class HostDataLayer(Layer):
     """A layer whose eager calls may take host data (strings, lists) that stay off torch."""
 
     def __call__(self, *args, **kwargs):
-        if args and not any_symbolic(args, kwargs) and not isinstance(args[0], torch.Tensor):
+        # Host data (a numpy array, strings) holds no symbolic tensor: skip the scan of a long
+        # list of strings for KerasTensors.
+        host = args and (isinstance(args[0], np.ndarray) or is_string_like(args[0]))
+        if args and not isinstance(args[0], torch.Tensor) and (
+            host or not any_symbolic(args, kwargs)
+        ):
             if not self.built:
                 self.built = True
             kwargs.pop("training", None)

@@ -12,6 +12,7 @@ it gives the same outputs.
 """
 
 import collections
+import itertools
 import os
 
 import numpy as np
@@ -396,8 +397,7 @@ class IndexLookup(HostDataLayer):
 
     def lookup_flat(self, flat):
         """Ids (list of ints) of a flat list of tokens, with masking and OOV handling."""
-        get = self._lookup_dict.get
-        ids = [get(t, -1) for t in flat]
+        ids = list(map(self._lookup_dict.get, flat, itertools.repeat(-1, len(flat))))
         if -1 in ids:
             if self.num_oov_indices == 0:
                 oov = sorted({t for t, i in zip(flat, ids) if i == -1}, key=str)

@@ -180,6 +180,7 @@ class Normalization(Layer):
             TypeError: For other kinds of data.
         """
         if isinstance(data, (np.ndarray, torch.Tensor)):
+            self._refuse_strings(data)
             input_shape = tuple(data.shape)
         elif hasattr(data, "__iter__"):
             data_iter = iter(data)
@@ -223,7 +224,9 @@ class Normalization(Layer):
             total_var = torch.zeros(self._mean_and_var_shape, dtype=dtype)
             total_count = 0
             for batch in data:
-                batch = _as_float_tensor(_first_of(batch), dtype=dtype)
+                batch = _first_of(batch)
+                self._refuse_strings(batch)
+                batch = _as_float_tensor(batch, dtype=dtype)
                 self._check_adapt_shape(tuple(batch.shape))
                 batch_mean, batch_var = self._moments(batch)
                 batch_count = math.prod(batch.shape[d] for d in self._reduce_axis)
@@ -239,6 +242,17 @@ class Normalization(Layer):
             self.adapt_mean.copy_(torch.as_tensor(total_mean).reshape(self._mean_and_var_shape))
             self.adapt_variance.copy_(
                 torch.as_tensor(total_var).reshape(self._mean_and_var_shape)
+            )
+
+    def _refuse_strings(self, data):
+        if not isinstance(data, np.ndarray) or data.dtype.kind not in ("U", "S", "O"):
+            return
+        if data.dtype.kind in ("U", "S") or any(isinstance(v, (str, bytes)) for v in data.flat):
+            text = repr(data)
+            raise ValueError(
+                f'Layer "{self.name}" (Normalization) takes numbers, but adapt() received '
+                f"strings or Python objects (dtype {data.dtype}). Received: "
+                f"data={text if len(text) < 80 else text[:77] + '...'}"
             )
 
     def _check_adapt_shape(self, shape):

@@ -27,6 +27,7 @@ _LOWER_STRIP_TABLE = str.maketrans(
 )
 # `tf.strings.split` (no separator) splits on ASCII whitespace only; `str.split()` also on these.
 _ASCII_SPACE = re.compile(r"[ \t\n\v\f\r]+")
+_ASCII_OTHER_SPACE = "\x1c\x1d\x1e\x1f"
 _OTHER_SPACE = re.compile("[\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
 _STANDARDIZE = ("lower_and_strip_punctuation", "lower", "strip_punctuation")
 _SPLIT = ("whitespace", "character")
@@ -49,10 +50,21 @@ def _split_whitespace(strings):
     return [[t for t in _ASCII_SPACE.split(s) if t] for s in strings]
 
 
+def _has_other_space(joined):
+    """Whether `joined` holds a character `str.split` treats as whitespace and Keras does not."""
+    if joined.isascii():  # a few substring scans instead of a regex pass
+        return any(c in joined for c in _ASCII_OTHER_SPACE)
+    return _OTHER_SPACE.search(joined) is not None
+
+
 def _lower_strip_split(strings):
     """The default standardize + split in one pass (the hot path of adapt and call)."""
-    if _OTHER_SPACE.search("\n".join(strings)) is not None:
+    joined = "\n".join(strings)
+    if _has_other_space(joined):
         return _split_whitespace(_standardize_strings(strings, "lower_and_strip_punctuation"))
+    if joined.isascii() and joined.count("\n") == len(strings) - 1:
+        # One lower + translate over all the text, then back to rows (no string holds "\n").
+        return list(map(str.split, joined.lower().translate(_STRIP_TABLE).split("\n")))
     table, ascii_table = _LOWER_STRIP_TABLE, _STRIP_TABLE
     return [
         s.lower().translate(ascii_table).split() if s.isascii() else s.translate(table).split()
@@ -194,8 +206,8 @@ class TextVectorization(HostDataLayer):
 
     # ------------------------------------------------------------------ preprocessing
 
-    def _rows(self, inputs):
-        """Standardized, split (and n-grammed) token rows, and the batch shape they form."""
+    def _strings(self, inputs):
+        """The input strings (a flat list), their numpy array, and the batch shape of the rows."""
         if not is_string_like(inputs):
             raise ValueError(
                 f'Layer "{self.name}" (TextVectorization) takes strings (a string, a list of '
@@ -214,9 +226,28 @@ class TextVectorization(HostDataLayer):
                         f"inputs.shape={shape} with rank={array.ndim}"
                     )
                 shape = shape[:-1]
-            strings = array.reshape(-1).tolist()
-        else:
-            strings = array.reshape(-1).tolist()
+        return array.reshape(-1).tolist(), array, shape
+
+    def _flat_tokens(self, inputs):
+        """`(tokens, tokens per row, shape)` of the default standardize + split, without a list
+        per row (100k small lists make Python's cyclic GC rescan the heap many times over), or
+        `None` where the fast path does not apply."""
+        if (self._standardize != "lower_and_strip_punctuation" or self._split != "whitespace"
+                or self._ngrams is not None or not is_string_like(inputs)):
+            return None
+        strings, _, shape = self._strings(inputs)
+        joined = "\n".join(strings)
+        if (not joined.isascii() or _has_other_space(joined)
+                or joined.count("\n") != len(strings) - 1):
+            return None
+        text = joined.lower().translate(_STRIP_TABLE)
+        lengths = np.fromiter(map(len, map(str.split, text.split("\n"))), dtype=np.int64,
+                              count=len(strings))
+        return text.split(), lengths, shape
+
+    def _rows(self, inputs):
+        """Standardized, split (and n-grammed) token rows, and the batch shape they form."""
+        strings, array, shape = self._strings(inputs)
         standardize = self._standardize
         if standardize == "lower_and_strip_punctuation" and self._split == "whitespace":
             rows = _lower_strip_split(strings)
@@ -280,13 +311,10 @@ class TextVectorization(HostDataLayer):
         ):
             strings = to_string_array(data, self._encoding).reshape(-1).tolist()
             joined = "\n".join(strings)
-            if joined.isascii() and _OTHER_SPACE.search(joined) is None:
-                # The hot path: one pipeline of C-level calls, no per-string Python code and
-                # no list of rows kept alive.
-                lowered = map(str.lower, strings)
-                stripped = map(str.translate, lowered, itertools.repeat(_STRIP_TABLE))
-                tokens = map(str.split, stripped)
-                lookup._token_counts.update(itertools.chain.from_iterable(tokens))
+            if joined.isascii() and not _has_other_space(joined):
+                # The hot path: one lower + translate + split over all the text ("\n" is
+                # whitespace, so the tokens are those of each string), counted in C.
+                lookup._token_counts.update(joined.lower().translate(_STRIP_TABLE).split())
                 return
         rows, _ = self._rows(data)
         if lookup.output_mode == "tf_idf":
@@ -317,22 +345,31 @@ class TextVectorization(HostDataLayer):
     def call(self, inputs):
         lookup = self._lookup_layer
         lookup._ensure_known_vocab_size()
-        rows, shape = self._rows(inputs)
         length = self._output_sequence_length
-        plain = self._split is None and self._ngrams is None and length is None
-        if self._output_mode == "int" and plain:
-            ids = lookup.lookup_flat([t for row in rows for t in row])
-            return torch.tensor(ids, dtype=torch.int64).reshape(
-                to_string_array(inputs).shape
-            )
-        if length is not None:
-            rows = [row[:length] for row in rows]
-        lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+        fast = self._flat_tokens(inputs)
+        if fast is not None:
+            flat, lengths, shape = fast
+            ids = np.asarray(lookup.lookup_flat(flat), dtype=np.int64)
+            if length is not None and len(ids) and lengths.max() > length:
+                position = np.arange(len(ids)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+                ids = ids[position < length]
+                lengths = np.minimum(lengths, length)
+        else:
+            rows, shape = self._rows(inputs)
+            plain = self._split is None and self._ngrams is None and length is None
+            if self._output_mode == "int" and plain:
+                ids = lookup.lookup_flat([t for row in rows for t in row])
+                return torch.tensor(ids, dtype=torch.int64).reshape(
+                    to_string_array(inputs).shape
+                )
+            if length is not None:
+                rows = [row[:length] for row in rows]
+            lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+            flat = list(itertools.chain.from_iterable(rows))
+            ids = np.asarray(lookup.lookup_flat(flat), dtype=np.int64)
         width = length if length is not None else int(lengths.max(initial=0))
-        flat = list(itertools.chain.from_iterable(rows))
-        ids = np.asarray(lookup.lookup_flat(flat), dtype=np.int64)
         pad = 0 if self._output_mode == "int" else -1
-        out = np.full((len(rows), width), pad, dtype=np.int64)
+        out = np.full((len(lengths), width), pad, dtype=np.int64)
         out[np.arange(width) < lengths[:, None]] = ids
         result = torch.from_numpy(out)
         if self._output_mode != "int":
