@@ -5,12 +5,17 @@ to the input point `(a0 x + a1 y + a2, b0 x + b1 y + b2)`; points outside the im
 per `fill_mode` as Keras (scipy's `map_coordinates`) does: `reflect` (d c b a | a b c d),
 `wrap`, `nearest`, `constant` (`fill_value`).
 
-Bilinear sampling with `constant`, `nearest` and `reflect` runs through one
-`torch.nn.functional.grid_sample` call (these modes extend the image symmetrically or by
-clamping, so reflecting / clamping the sampling point equals Keras's per-corner index fixing);
+The layers describe a transform as a `(B, 2, 2)` pixel-space matrix acting about the image
+centre plus an optional `(B, 2)` pixel offset (`resample`). Bilinear sampling with `constant`,
+`nearest` and `reflect` then turns that into `affine_grid`'s normalized `theta` with two tensor
+ops and samples with one `grid_sample` (these modes extend the image symmetrically or by
+clamping, so reflecting / clamping the sampling point equals Keras's per-corner index fixing):
+a handful of kernels per batch, which is what matters on a GPU, where these images are tiny.
 `nearest` interpolation and `wrap` gather the corners explicitly. Everything stays on the
 images' device.
 """
+
+import functools
 
 import torch
 import torch.nn.functional as F
@@ -63,47 +68,88 @@ def _gather_sample(images, x, y, interpolation, fill_mode, fill_value):
     )
 
 
+def _grid_mode(interpolation, fill_mode):
+    """`(align_corners, padding_mode)` of the `grid_sample` equal to Keras's sampling, or
+    `None` where the corners must be gathered explicitly."""
+    if interpolation != "bilinear":
+        return None
+    if fill_mode == "reflect":
+        # Half-sample symmetric extension == grid_sample's reflection, align_corners=False.
+        return False, "reflection"
+    if fill_mode in ("constant", "nearest"):
+        return True, "zeros" if fill_mode == "constant" else "border"
+    return None
+
+
+@functools.lru_cache(maxsize=64)
+def _normalizers(height, width, align_corners, device, dtype):
+    """Constants taking pixel-space transforms to `affine_grid`'s normalized space: the factors
+    `S^-1 L S` multiplies `L` by, and `1 / S` (`S` the half-extent in pixels). Cached per image
+    size, device and dtype (their values depend on nothing else), so a batch makes no
+    host-to-device copy."""
+    if align_corners:
+        sx, sy = max(width - 1, 1) / 2.0, max(height - 1, 1) / 2.0
+    else:
+        sx, sy = width / 2.0, height / 2.0
+    factors = torch.tensor([[1.0, sy / sx], [sx / sy, 1.0]], dtype=dtype).to(device)
+    inverse = torch.tensor([1.0 / sx, 1.0 / sy], dtype=dtype).to(device)
+    return factors, inverse
+
+
+def resample(images, linear, offset=None, interpolation="bilinear", fill_mode="reflect",
+             fill_value=0.0, data_format="channels_last"):
+    """Samples output pixel `p` of each image at `c + linear @ (p - c) + offset` (`c` the image
+    centre, `(x, y)` pixel coordinates): `linear` `(B, 2, 2)`, `offset` `(B, 2)` or `None`."""
+    channels_last = data_format == "channels_last"
+    h, w = (images.shape[1], images.shape[2]) if channels_last else images.shape[2:]
+    dtype = images.dtype if images.is_floating_point() else torch.float32
+    linear = linear.to(dtype)
+    mode = _grid_mode(interpolation, fill_mode)
+    if mode is None:
+        cx, cy = 0.5 * (w - 1), 0.5 * (h - 1)
+        # p' = L p + (c - L c + offset), as Keras's 8-coefficient rows.
+        a2 = cx - linear[:, 0, 0] * cx - linear[:, 0, 1] * cy
+        b2 = cy - linear[:, 1, 0] * cx - linear[:, 1, 1] * cy
+        if offset is not None:
+            a2, b2 = a2 + offset[:, 0].to(dtype), b2 + offset[:, 1].to(dtype)
+        zeros = torch.zeros_like(a2)
+        matrix = torch.stack([linear[:, 0, 0], linear[:, 0, 1], a2,
+                              linear[:, 1, 0], linear[:, 1, 1], b2, zeros, zeros], dim=1)
+        return affine_transform(images, matrix, interpolation, fill_mode, fill_value, data_format)
+    align_corners, padding = mode
+    factors, inverse = _normalizers(h, w, align_corners, images.device, dtype)
+    theta = linear * factors
+    if offset is None:
+        theta = F.pad(theta, (0, 1))
+    else:
+        theta = torch.cat([theta, (offset.to(dtype) * inverse).unsqueeze(-1)], dim=2)
+    nchw = images.permute(0, 3, 1, 2) if channels_last else images
+    grid = F.affine_grid(theta, (nchw.shape[0], 1, h, w), align_corners=align_corners)
+    shifted = nchw - fill_value if padding == "zeros" and fill_value else nchw
+    out = F.grid_sample(shifted, grid, "bilinear", padding, align_corners=align_corners)
+    if shifted is not nchw:
+        out = out + fill_value
+    return out.permute(0, 2, 3, 1) if channels_last else out
+
+
 def affine_transform(images, transforms, interpolation="bilinear", fill_mode="reflect",
                      fill_value=0.0, data_format="channels_last"):
-    """Resamples a batch of images (`(B, H, W, C)` or `(B, C, H, W)`) by `transforms` `(B, 8)`."""
+    """Resamples a batch of images (`(B, H, W, C)` or `(B, C, H, W)`) by `transforms` `(B, 8)`
+    (Keras's pixel-space rows; the last two, projective, terms are ignored)."""
+    if _grid_mode(interpolation, fill_mode) is not None:
+        channels_last = data_format == "channels_last"
+        h, w = (images.shape[1], images.shape[2]) if channels_last else images.shape[2:]
+        t = transforms.to(images.dtype if images.is_floating_point() else torch.float32)
+        linear = torch.stack([t[:, 0:2], t[:, 3:5]], dim=1)  # (B, 2, 2)
+        cx, cy = 0.5 * (w - 1), 0.5 * (h - 1)
+        # p' = L p + t = c + L (p - c) + (L c + t - c)
+        offset = torch.stack([t[:, 2] + t[:, 0] * cx + t[:, 1] * cy - cx,
+                              t[:, 5] + t[:, 3] * cx + t[:, 4] * cy - cy], dim=1)
+        return resample(images, linear, offset, interpolation, fill_mode, fill_value, data_format)
     channels_last = data_format == "channels_last"
     h, w = (images.shape[1], images.shape[2]) if channels_last else images.shape[2:]
     dtype = images.dtype if images.is_floating_point() else torch.float32
     x, y = _source_points(transforms.to(images.device), h, w, dtype)
-    if interpolation == "bilinear" and fill_mode in ("constant", "nearest", "reflect"):
-        nchw = images.permute(0, 3, 1, 2) if channels_last else images
-        if fill_mode == "reflect":
-            # Half-sample symmetric extension == grid_sample's reflection, align_corners=False.
-            grid = torch.stack(((2 * x + 1) / w - 1, (2 * y + 1) / h - 1), dim=-1)
-            out = F.grid_sample(nchw, grid, "bilinear", "reflection", align_corners=False)
-        else:
-            grid = torch.stack((2 * x / max(w - 1, 1) - 1, 2 * y / max(h - 1, 1) - 1), dim=-1)
-            padding = "zeros" if fill_mode == "constant" else "border"
-            shifted = nchw - fill_value if fill_mode == "constant" and fill_value else nchw
-            out = F.grid_sample(shifted, grid, "bilinear", padding, align_corners=True)
-            if shifted is not nchw:
-                out = out + fill_value
-        return out.permute(0, 2, 3, 1) if channels_last else out
     nhwc = images if channels_last else images.permute(0, 2, 3, 1)
     out = _gather_sample(nhwc, x, y, interpolation, fill_mode, fill_value)
     return out if channels_last else out.permute(0, 3, 1, 2)
-
-
-def rotation_shear_matrix(angle, shear_x, shear_y, height, width, scale=None,
-                          translate_x=None, translate_y=None):
-    """Keras's `_compute_affine_matrix` about the image centre (angles in degrees)."""
-    rad = torch.pi / 180.0
-    angle, shear_x, shear_y = angle * rad, torch.tan(shear_x * rad), torch.tan(shear_y * rad)
-    zeros = torch.zeros_like(angle)
-    scale = torch.ones_like(angle) if scale is None else scale
-    translate_x = zeros if translate_x is None else translate_x
-    translate_y = zeros if translate_y is None else translate_y
-    cx, cy = 0.5 * (width - 1), 0.5 * (height - 1)
-    cos, sin = torch.cos(angle), torch.sin(angle)
-    a0 = scale * (cos + shear_x * sin)
-    a1 = scale * (-sin + shear_x * cos)
-    a2 = translate_x + cx - cx * a0 - cy * a1
-    b0 = scale * (shear_y * cos + sin)
-    b1 = scale * (shear_y * -sin + cos)
-    b2 = translate_y + cy - cx * b0 - cy * b1
-    return torch.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], dim=1)

@@ -17,17 +17,30 @@ call (a data pipeline) augments, `fit` augments, and `predict` / `evaluate` (whi
 `training=False`) return the images unchanged (cast to the layer's float dtype).
 """
 
+import functools
+
 import numpy as np
 import torch
 
 from keraslike.backend import config as backend_config
 from keraslike.graph.shape_inference import torch_dtype
 from keraslike.layers.layer import Layer
-from keraslike.random import SeedGenerator, normal, randint, uniform
+from keraslike.random import SeedGenerator, beta, gamma, normal, randint, uniform
 from keraslike.random.seed_generator import torch_seed
 
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 INTERPOLATIONS = ("nearest", "bilinear")
+
+
+_CPU = torch.device("cpu")
+
+
+@functools.lru_cache(maxsize=128)
+def constant(values, device, dtype):
+    """A read-only tensor of `values` (nested tuples) on `device`, made once per (values,
+    device, dtype): a constant used per batch then costs no host-to-device copy. Never modify
+    the result in place."""
+    return torch.tensor(values, dtype=dtype).to(device)
 
 
 class UnsupportedChoiceError(ValueError, NotImplementedError):
@@ -179,13 +192,17 @@ class BaseAugmentation(Layer):
         host-to-device copy per batch). On the CPU these are exactly the numbers
         `keras.random.uniform` gives."""
         seed = self.generator if seed is None else seed
-        if device is None or torch.device(device).type == "cpu" or torch.compiler.is_compiling():
+        if torch.compiler.is_compiling():
             values = uniform(shape, minval=minval, maxval=maxval, seed=seed)
             return values if device is None else values.to(device, non_blocking=True)
+        # `keras.random.uniform`'s draw, made directly (with a kept generator) on `device`,
+        # the CPU for `None`: on the CPU these are Keras's numbers.
+        device = _CPU if device is None else device
         shape = tuple(shape)
         values = torch.rand(shape or (1,), generator=self._device_generator(device, seed),
                             device=device, dtype=torch_dtype(backend_config.floatx()))
-        values = (maxval - minval) * values + minval
+        if minval != 0.0 or maxval != 1.0:  # (1 * v + 0 == v: skip two kernels)
+            values = (maxval - minval) * values + minval
         return values if shape else values[0]
 
     def normal(self, shape, device=None, seed=None):
@@ -207,6 +224,32 @@ class BaseAugmentation(Layer):
                              generator=self._device_generator(device, seed), device=device,
                              dtype=getattr(torch, dtype))
 
+    def beta(self, shape, alpha, device=None, seed=None):
+        """`Beta(alpha, alpha)` numbers, as `keras.random.beta(shape, alpha, alpha, seed=seed)`
+        on the CPU (Keras's numbers), drawn with a device generator on other devices."""
+        seed = self.generator if seed is None else seed
+        if device is None or torch.device(device).type == "cpu" or torch.compiler.is_compiling():
+            with torch.device("cpu"):
+                values = beta(shape, alpha, alpha, seed=seed)
+            return values if device is None else values.to(device, non_blocking=True)
+        if isinstance(alpha, torch.Tensor):
+            concentration = alpha.to(device).expand(tuple(shape) + (2,))
+        else:
+            concentration = torch.full(tuple(shape) + (2,), float(alpha), device=device)
+        values = torch._sample_dirichlet(concentration, generator=self._device_generator(device, seed))
+        return values.select(-1, 0)
+
+    def gamma(self, shape, alpha, device=None, seed=None):
+        """`Gamma(alpha)` numbers, as `keras.random.gamma(shape, alpha, seed=seed)` on the CPU,
+        drawn with a device generator on other devices."""
+        seed = self.generator if seed is None else seed
+        if device is None or torch.device(device).type == "cpu" or torch.compiler.is_compiling():
+            with torch.device("cpu"):
+                values = gamma(shape, alpha, seed=seed)
+            return values if device is None else values.to(device, non_blocking=True)
+        alpha = torch.full(tuple(shape), float(alpha), device=device)
+        return torch._standard_gamma(alpha, generator=self._device_generator(device, seed))
+
     def host_generator(self, seed=None):
         """A CPU `torch.Generator` for one Keras-seeded draw (what `keras.random` uses on the
         CPU). Numbers drawn from it live on the host, so reading them (to choose which
@@ -215,9 +258,16 @@ class BaseAugmentation(Layer):
         generator.manual_seed(torch_seed(self.generator if seed is None else seed))
         return generator
 
-    @staticmethod
-    def _device_generator(device, seed):
-        generator = torch.Generator(device=device)
+    def _device_generator(self, device, seed):
+        """A device generator seeded for one draw from `seed` (reseeding a kept generator is a
+        host-side call: no kernel, no sync). `None` on `meta` (shape inference): nothing is
+        drawn and the seed state does not advance."""
+        if torch.device(device).type == "meta":
+            return None
+        generators = self.__dict__.setdefault("_device_generators", {})
+        generator = generators.get(device)
+        if generator is None:
+            generator = generators[device] = torch.Generator(device=device)
         generator.manual_seed(seed.draw_int())
         return generator
 

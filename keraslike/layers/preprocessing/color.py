@@ -3,7 +3,7 @@ RandomInvert, RandomGrayscale, RandomColorDegeneration (Keras 3's draws and form
 
 import torch
 
-from keraslike.layers.preprocessing.augmentation_base import BaseAugmentation
+from keraslike.layers.preprocessing.augmentation_base import BaseAugmentation, constant
 
 _GRAY = (0.2989, 0.5870, 0.1140)  # Keras's `ops.image.rgb_to_grayscale` weights
 
@@ -25,7 +25,7 @@ def _rescale(images, original, target):
 
 
 def _grayscale(images, channel_axis):
-    weights = torch.tensor(_GRAY, dtype=images.dtype, device=images.device)
+    weights = constant(_GRAY, images.device, images.dtype)
     shape = [1, 1, 1, 1]
     shape[channel_axis] = 3
     return (images * weights.view(shape)).sum(dim=channel_axis, keepdim=True)

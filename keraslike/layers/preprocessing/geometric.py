@@ -3,7 +3,7 @@ RandomShear, RandomCrop (Keras 3's arguments, draws and transforms; batched torc
 
 import torch
 
-from keraslike.layers.preprocessing._affine import affine_transform, rotation_shear_matrix
+from keraslike.layers.preprocessing._affine import resample
 from keraslike.layers.preprocessing.augmentation_base import (
     FILL_MODES,
     INTERPOLATIONS,
@@ -28,11 +28,10 @@ class _AffineAugmentation(BaseAugmentation):
         self.interpolation = interpolation
         self.fill_value = fill_value
 
-    def _resample(self, images, transforms):
-        return affine_transform(
-            images, transforms, self.interpolation, self.fill_mode, self.fill_value,
-            self.data_format,
-        )
+    def _resample(self, images, linear, offset=None):
+        """Samples output pixel `p` at `c + linear @ (p - c) + offset` (`c` the centre)."""
+        return resample(images, linear, offset, self.interpolation, self.fill_mode,
+                        self.fill_value, self.data_format)
 
     def get_config(self):
         config = super().get_config()
@@ -69,12 +68,9 @@ class RandomFlip(BaseAugmentation):
             return images
         flips = self.uniform((images.shape[0], 1, 1, 1), device=images.device) <= 0.5
         h_axis, w_axis = self.spatial_axes
-        out = images
-        if self.mode in (HORIZONTAL, HORIZONTAL_AND_VERTICAL):
-            out = torch.where(flips, out.flip(w_axis), out)
-        if self.mode in (VERTICAL, HORIZONTAL_AND_VERTICAL):
-            out = torch.where(flips, out.flip(h_axis), out)
-        return out
+        # One coin per image flips it both ways in "horizontal_and_vertical" (Keras).
+        axes = {HORIZONTAL: (w_axis,), VERTICAL: (h_axis,)}.get(self.mode, (h_axis, w_axis))
+        return torch.where(flips, images.flip(axes), images)
 
     def get_config(self):
         config = super().get_config()
@@ -106,9 +102,10 @@ class RandomRotation(_AffineAugmentation):
         return self.uniform((images.shape[0],), lower, upper, images.device, seed)
 
     def apply_transformation(self, images, angle):
-        h, w = (images.shape[i] for i in self.spatial_axes)
-        zeros = torch.zeros_like(angle)
-        return self._resample(images, rotation_shear_matrix(angle, zeros, zeros, h, w))
+        radians = angle.to(images.dtype) * (torch.pi / 180.0)
+        cos, sin = torch.cos(radians), torch.sin(radians)
+        linear = torch.stack([cos, -sin, sin, cos], dim=1).view(-1, 2, 2)  # about the centre
+        return self._resample(images, linear)
 
     def get_config(self):
         config = super().get_config()
@@ -169,9 +166,7 @@ class RandomZoom(_AffineAugmentation):
     def transform_images(self, images, training):
         if not training:
             return images
-        b = images.shape[0]
-        h, w = (images.shape[i] for i in self.spatial_axes)
-        device = images.device
+        b, device = images.shape[0], images.device
         low, high = 1.0 + self.height_lower, 1.0 + self.height_upper
         height_zoom = self.uniform((b, 1), low, high, device)
         if self.width_factor is not None:
@@ -180,15 +175,8 @@ class RandomZoom(_AffineAugmentation):
         else:
             width_zoom = height_zoom
         zeros = torch.zeros_like(height_zoom)
-        matrix = torch.cat(
-            [
-                width_zoom, zeros, (w - 1.0) / 2.0 * (1.0 - width_zoom),
-                zeros, height_zoom, (h - 1.0) / 2.0 * (1.0 - height_zoom),
-                zeros, zeros,
-            ],
-            dim=1,
-        )
-        return self._resample(images, matrix.to(images.device, non_blocking=True))
+        linear = torch.cat([width_zoom, zeros, zeros, height_zoom], dim=1).view(-1, 2, 2)
+        return self._resample(images, linear)  # scaling about the centre, as Keras
 
     def get_config(self):
         config = super().get_config()
@@ -227,10 +215,9 @@ class RandomTranslation(_AffineAugmentation):
 
     def apply_transformation(self, images, transformation):
         h, w = (images.shape[i] for i in self.spatial_axes)
-        dy, dx = transformation[0] * h, transformation[1] * w
-        ones, zeros = torch.ones_like(dx), torch.zeros_like(dx)
-        matrix = torch.cat([ones, zeros, -dx, zeros, ones, -dy, zeros, zeros], dim=1)
-        return self._resample(images, matrix.to(images.device, non_blocking=True))
+        offset = torch.cat([transformation[1] * -w, transformation[0] * -h], dim=1)  # (B, 2)
+        identity = torch.eye(2, dtype=images.dtype, device=images.device)
+        return self._resample(images, identity.expand(offset.shape[0], 2, 2), offset)
 
     def get_config(self):
         config = super().get_config()

@@ -10,6 +10,7 @@ from keraslike.layers.preprocessing.augmentation_base import (
     BaseAugmentation,
     UnsupportedChoiceError,
     check_choice,
+    constant,
 )
 from keraslike.layers.preprocessing.color_filters import _factor_range
 from keraslike.ops.image_elastic import elastic_transform
@@ -17,13 +18,15 @@ from keraslike.ops.image_sampling import perspective_transform
 
 
 def _shear_range(arg, factor):
-    """Keras's shear factor: each value in `[0, 1]`; a number `f` -> `(-f, f)`."""
+    """Keras's shear factor: a number `f` in `[0, 1]` -> `(-f, f)`, or a pair. A pair may hold
+    values in `[-1, 1]`: Keras stores `(-f, f)` in its config, and then refuses its own config
+    (its pairs must lie in `[0, 1]`); keraslike loads it."""
     message = (
         "Layer RandomShear: the `{arg}` argument should be a number (or a list of two numbers) "
         "in the range [0, 1.0]. Received: {arg}={factor}"
     ).format(arg=arg, factor=factor)
     if isinstance(factor, (tuple, list)):
-        if len(factor) != 2 or any(v > 1.0 or v < 0.0 for v in factor):
+        if len(factor) != 2 or any(v > 1.0 or v < -1.0 for v in factor):
             raise ValueError(message)
         lower, upper = sorted(factor)
     elif isinstance(factor, (int, float)) and not isinstance(factor, bool):
@@ -136,8 +139,8 @@ class RandomPerspective(BaseAugmentation):
         threshold = self.uniform((b,), 0.0, 1.0, device, seed)
         apply = threshold < probability
         jitter = self.uniform((b, 4, 2), -0.5 * self.scale, 0.5 * self.scale, device, seed)
-        corners = [[0.0, 0.0], [w - 1, 0.0], [0.0, h - 1], [w - 1, h - 1]]
-        start = torch.tensor([corners], dtype=jitter.dtype, device=device).expand(b, 4, 2)
+        corners = ((0.0, 0.0), (w - 1.0, 0.0), (0.0, h - 1.0), (w - 1.0, h - 1.0))
+        start = constant(corners, device, jitter.dtype).expand(b, 4, 2)
         return apply, start, start + start * jitter
 
     def apply_transformation(self, images, transformation):

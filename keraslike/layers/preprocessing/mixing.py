@@ -1,27 +1,16 @@
 """Augmentations that mix or cut images: MixUp, CutMix (which also mix the labels of a
-`{"images": ..., "labels": ...}` input) and RandomErasing (Keras 3's draws and formulas).
-
-Beta draws come from a CPU generator seeded as `keras.random.beta` seeds it (a few numbers per
-batch, copied to the images' device without waiting); everything image-sized runs on the images'
-device.
-"""
+`{"images": ..., "labels": ...}` input) and RandomErasing (Keras 3's draws and formulas; all
+on the images' device)."""
 
 import torch
 
-from keraslike.layers.preprocessing.augmentation_base import BaseAugmentation
+from keraslike.layers.preprocessing.augmentation_base import BaseAugmentation, constant
 from keraslike.layers.preprocessing.color_filters import _factor_range
-from keraslike.random import beta
 
 
 def _permutation(layer, images, seed):
     """Keras's `keras.random.shuffle(arange(B))`: the argsort of B uniform numbers."""
     return layer.uniform((images.shape[0],), device=images.device, seed=seed).argsort()
-
-
-def _host_beta(layer, shape, alpha, seed, device):
-    with torch.device("cpu"):
-        values = beta(shape, alpha, alpha, seed=layer.generator if seed is None else seed)
-    return values.to(device, non_blocking=True)
 
 
 def _box_mask(layer, images, ratio_x, ratio_y, seed):
@@ -74,7 +63,7 @@ class MixUp(BaseAugmentation):
 
     def get_random_transformation(self, images, seed=None):
         permutation = _permutation(self, images, seed)
-        weight = _host_beta(self, (images.shape[0],), self.alpha, seed, images.device)
+        weight = self.beta((images.shape[0],), self.alpha, images.device, seed)
         return weight, permutation
 
     def apply_transformation(self, images, transformation):
@@ -122,10 +111,9 @@ class CutMix(BaseAugmentation):
     def get_random_transformation(self, images, seed=None):
         b = images.shape[0]
         generator = self.generator if seed is None else seed
-        with torch.device("cpu"):
-            alpha = self.uniform((), self.factor[0], self.factor[1], seed=generator) + 1e-6
-            weight = beta((b,), alpha, alpha, seed=generator)
-        ratio = torch.sqrt(1.0 - weight).to(images.device, non_blocking=True)
+        alpha = self.uniform((), self.factor[0], self.factor[1], images.device, generator) + 1e-6
+        weight = self.beta((b,), alpha, images.device, generator)
+        ratio = torch.sqrt(1.0 - weight)
         mask, area = _box_mask(self, images, ratio, ratio, generator)
         permutation = _permutation(self, images, generator)
         return mask, 1.0 - area, permutation
@@ -191,7 +179,9 @@ class RandomErasing(BaseAugmentation):
         if self.fill_value is None:
             fill = self.normal(images.shape, device, generator) * self.value_range[1]
         else:
-            fill = torch.as_tensor(self.fill_value, dtype=images.dtype, device=device)
+            value = self.fill_value
+            value = tuple(value) if isinstance(value, (tuple, list)) else float(value)
+            fill = constant(value, device, images.dtype)
         return mask, fill.clamp(self.value_range[0], self.value_range[1])
 
     def apply_transformation(self, images, transformation):

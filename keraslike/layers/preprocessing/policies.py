@@ -27,7 +27,6 @@ from keraslike.layers.preprocessing.color_filters import (
 )
 from keraslike.layers.preprocessing.geometric import RandomRotation, RandomTranslation
 from keraslike.layers.preprocessing.geometric_warp import RandomShear
-from keraslike.random import beta, gamma
 
 _GEOMETRIC = ("random_shear", "random_translation", "random_rotation")
 _TONE = ("random_posterization", "solarization", "auto_contrast", "equalization")
@@ -174,10 +173,10 @@ class AugMix(_Policy):
 
     def get_random_transformation(self, images, seed=None):
         generator = self.generator if seed is None else seed
-        with torch.device("cpu"):
-            chain_weights = gamma((self.num_chains,), self.alpha, seed=generator)
-            chain_weights = chain_weights / chain_weights.sum(-1, keepdim=True)
-            blend = beta((), self.alpha, self.alpha, seed=generator)
+        device = images.device
+        chain_weights = self.gamma((self.num_chains,), self.alpha, device, generator)
+        chain_weights = chain_weights / chain_weights.sum(-1, keepdim=True)
+        blend = self.beta((), self.alpha, device, generator)
         chains = []
         for _ in range(self.num_chains):
             steps = []
@@ -187,9 +186,7 @@ class AugMix(_Policy):
                     drawn = self._op(name).get_random_transformation(images, seed=generator)
                     steps.append((name, drawn))
             chains.append(steps)
-        device = images.device
-        return (chain_weights.to(device, non_blocking=True), blend.to(device, non_blocking=True),
-                chains)
+        return chain_weights, blend, chains
 
     def apply_transformation(self, images, transformation):
         chain_weights, blend, chains = transformation

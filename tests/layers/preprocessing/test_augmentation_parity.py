@@ -71,7 +71,7 @@ def test_fixed_seed_outputs_equal_keras(name, kwargs):
         random.seed(step)
         out = ours(x, training=True)
         assert isinstance(out, torch.Tensor) and out.shape == expected.shape
-        np.testing.assert_allclose(out.numpy(), expected, rtol=0, atol=3e-4)
+        np.testing.assert_allclose(out.numpy(), expected, rtol=0, atol=5e-4)
     assert _config(ours) == _config(oracle)
 
 
@@ -96,7 +96,7 @@ def test_rand_augment_equals_keras(kwargs, keras_brightness_not_in_place):
     ours = layers.RandAugment(seed=42, **kwargs)
     for _ in range(3):
         expected = oracle(X, training=True).cpu().numpy()
-        np.testing.assert_allclose(ours(X, training=True).numpy(), expected, atol=3e-4)
+        np.testing.assert_allclose(ours(X, training=True).numpy(), expected, atol=5e-4)
     assert _config(ours) == _config(oracle)
 
 
@@ -111,7 +111,7 @@ def test_channels_first_equals_keras(name):
     ours = getattr(layers, name)(data_format="channels_first", **kwargs)
     x = X.transpose(0, 3, 1, 2).copy()
     expected = oracle(x, training=True).cpu().numpy()
-    np.testing.assert_allclose(ours(x, training=True).numpy(), expected, atol=3e-4)
+    np.testing.assert_allclose(ours(x, training=True).numpy(), expected, atol=5e-4)
 
 
 def test_elastic_transform_op_shapes_and_identity():
