@@ -6,11 +6,9 @@
 
 from keraslike import (
     activations,
-    applications,
     backend,
     callbacks,
     constraints,
-    datasets,
     distribution,
     dtype_policies,
     export,
@@ -22,7 +20,6 @@ from keraslike import (
     models,
     ops,
     optimizers,
-    preprocessing,
     quantizers,
     random,
     regularizers,
@@ -88,5 +85,12 @@ def _register_builtins():
 _register_builtins()
 
 from keraslike._api_gaps import module_getattr as _module_getattr  # noqa: E402
+from keraslike._lazy import lazy_submodules as _lazy_submodules  # noqa: E402
 
-__getattr__ = _module_getattr("keraslike")
+# Families a user may never touch are imported on first access (keraslike/README.md).
+_load_lazy = _lazy_submodules("keraslike", ("applications", "datasets", "preprocessing"))
+__getattr__ = _module_getattr("keraslike", fallback=_load_lazy)
+
+
+def __dir__():
+    return sorted(set(globals()) | _load_lazy.names)

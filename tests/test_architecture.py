@@ -3,7 +3,8 @@
 Every `import` of a keraslike module counts, also those inside function bodies: an import moved
 into a function still makes the two modules depend on each other. `from a.b import c` is an edge
 to `a.b.c` when that is a module, else to `a.b`, so a package's `__init__` counts only when it is
-imported itself.
+imported itself. A package's lazy subpackages (`lazy_submodules(__name__, ("applications", ...))`,
+keraslike/_lazy.py) count as imports of those subpackages at the top of the package.
 """
 
 import ast
@@ -38,6 +39,21 @@ def _modules():
     return mods
 
 
+def _lazy_targets(node, name):
+    """The subpackages named by a `lazy_submodules(__name__, (...))` call, else `[]`."""
+    if not (isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", ""))
+            in ("lazy_submodules", "_lazy_submodules")):
+        return []
+    package, names = node.args
+    assert isinstance(package, ast.Name) and package.id == "__name__" or (
+        isinstance(package, ast.Constant) and package.value == name
+    ), f"{name}: lazy_submodules must name the package itself"
+    assert isinstance(names, (ast.Tuple, ast.List)) and all(
+        isinstance(e, ast.Constant) for e in names.elts
+    ), f"{name}: lazy_submodules takes a literal tuple of names (the architecture test reads it)"
+    return [f"{name}.{e.value}" for e in names.elts]
+
+
 def _imports(mods):
     """Yields `(module, imported module, deferred?, line)` for every keraslike import."""
     for name, path in mods.items():
@@ -60,6 +76,8 @@ def _imports(mods):
                     targets.append(full if full in mods else base)
             elif isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]
+            else:
+                targets = _lazy_targets(node, name)
             for target in targets:
                 if target != name:
                     yield name, target, id(node) in deferred, node.lineno
@@ -154,6 +172,27 @@ def test_deferred_imports_are_optional_dependencies():
                                           "torchvision", "sklearn", "IPython"}
     ]
     assert not third, "Deferred imports of required dependencies:\n" + "\n".join(third)
+
+
+def test_lazy_subpackages_are_read_as_imports():
+    """`keraslike.applications` is imported lazily by the root, and the graph still has the edge."""
+    edges = {(s, t) for s, t, _, _ in _imports(_modules())}
+    assert ("keraslike", "keraslike.applications") in edges
+    assert ("keraslike", "keraslike.datasets") in edges
+
+
+def test_keraslike_modules_are_imported_only_by_import_statements():
+    """No `importlib.import_module("keraslike...")` or `__import__` the graph cannot see."""
+    bad = []
+    for name, path in _modules().items():
+        if name == "keraslike._lazy":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) in (
+                "import_module", "__import__",
+            ):
+                bad.append(f"{name}:{node.lineno}")
+    assert not bad, "Import keraslike modules with `import` (or `_lazy.lazy_submodules`):\n" + "\n".join(bad)
 
 
 def test_saving_and_serialization_never_import_models():

@@ -18,7 +18,7 @@ def _run(code):
 
 
 @pytest.mark.slow
-def test_dynamo_is_imported_only_when_compiling_and_then_marks_apply():
+def test_heavy_families_load_on_first_use_and_compiler_marks_apply_when_compiling():
     code = """
 import json, sys
 import keraslike as keras
@@ -30,15 +30,23 @@ def marks():
     return [getattr(f, "_torchdynamo_disable", False) for f in methods]
 
 loaded_at_import = "torch._dynamo" in sys.modules
+lazy_loaded = [f"keraslike.{n}" in sys.modules for n in ("applications", "datasets", "preprocessing")]
+from keraslike import datasets
+from keraslike.applications import VGG16
+lazy_work = [keras.applications.VGG16 is VGG16, keras.datasets is datasets,
+             keras.preprocessing.sequence.pad_sequences is keras.utils.pad_sequences,
+             "applications" in dir(keras)]
 before = marks()
 inputs = keras.Input((3,))
 model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
 model.compile(optimizer="sgd", loss="mse", metrics=["mae"], jit_compile=True)
 model.make_train_function()
-print(json.dumps([loaded_at_import, before, marks()]))
+print(json.dumps([loaded_at_import, lazy_loaded, lazy_work, before, marks()]))
 """
-    loaded_at_import, before, after = _run(code)
+    loaded_at_import, lazy_loaded, lazy_work, before, after = _run(code)
     assert loaded_at_import is False
+    assert lazy_loaded == [False, False, False]
+    assert lazy_work == [True, True, True, True]
     assert before == [False, False, False]
     assert after == [True, True, True]
 

@@ -1,0 +1,40 @@
+"""Subpackages a package imports on first use (PEP 562), to keep `import keraslike` cheap.
+
+A package lists the families a user may never touch (`applications`, `datasets`, ...) with
+`lazy_submodules(__name__, ("applications", ...))` and uses the returned function in its module
+`__getattr__`: `keras.applications` and `from keraslike import applications` import the
+subpackage on first access and store it on the package, so later accesses are plain attribute
+reads. `import keraslike.applications` works as for any subpackage.
+
+The names are string literals in the call, which `tests/test_architecture.py` reads as imports
+of those subpackages: a lazy edge counts in the import graph like any other, so it cannot hide
+a cycle.
+
+This module imports nothing from keraslike, so any package may use it.
+"""
+
+import importlib
+import sys
+
+
+def lazy_submodules(package, names):
+    """Returns `load(name)`: the subpackage `package.name` for a lazy `name`, imported on first use.
+
+    Args:
+        package: The package's `__name__`.
+        names: The subpackage names (string literals) imported only when first accessed.
+
+    Returns:
+        A function for the package's `__getattr__`; it raises `AttributeError` for other names.
+    """
+    names = frozenset(names)
+
+    def load(name):
+        if name not in names:
+            raise AttributeError(name)
+        module = importlib.import_module(f"{package}.{name}")
+        setattr(sys.modules[package], name, module)
+        return module
+
+    load.names = names
+    return load
