@@ -203,18 +203,58 @@ class FileDataset(Dataset):
         return sample, encode_label(self.labels[index], self.label_mode, self.num_classes)
 
 
+def _as_tuple(batch):
+    return tuple(batch) if isinstance(batch, list) else batch
+
+
+class MappedBatches:
+    """The batches of `source` passed through `fn` (`fn(*batch)` for an `(x, y)` batch, as
+    `tf.data.Dataset.map` calls it): what `loader.map(fn)` returns. Iterable, with a length,
+    `class_names` and `file_paths`; `fit`/`evaluate`/`predict` take it."""
+
+    def __init__(self, source, fn):
+        self.source = source
+        self.fn = fn
+        self.class_names = getattr(source, "class_names", None)
+        self.file_paths = getattr(source, "file_paths", None)
+
+    def __len__(self):
+        return len(self.source)
+
+    def __iter__(self):
+        for batch in self.source:
+            yield self.fn(*batch) if isinstance(batch, tuple) else self.fn(batch)
+
+    def map(self, fn):
+        """Returns these batches passed through `fn` too."""
+        return MappedBatches(self, fn)
+
+
+class DirectoryLoader(DataLoader):
+    """A `DataLoader` of files with Keras's `class_names` / `file_paths` and a `map(fn)` like
+    `tf.data.Dataset.map` (per batch, on the host; returns a `MappedBatches`)."""
+
+    def __iter__(self):
+        for batch in super().__iter__():
+            yield _as_tuple(batch)
+
+    def map(self, fn):
+        """Returns the batches passed through `fn` (`fn(x, y)` for `(x, y)` batches)."""
+        return MappedBatches(self, fn)
+
+
 def make_loader(dataset, batch_size, shuffle, seed, class_names, collate_fn=None):
-    """A `DataLoader` over `dataset` with Keras's `class_names` and `file_paths` attributes.
+    """A `DirectoryLoader` over `dataset` with Keras's `class_names` and `file_paths`.
 
     With `shuffle`, the order is drawn anew each epoch from a `torch.Generator` seeded with
-    `seed` (so two loaders built with one seed iterate identically).
+    `seed` (so two loaders built with one seed iterate identically). `(x, y)` batches are tuples.
     """
     generator = None
     if shuffle:
         generator = torch.Generator()
         generator.manual_seed(int(seed))
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=bool(shuffle),
-                        generator=generator, collate_fn=collate_fn)
+    loader = DirectoryLoader(dataset, batch_size=batch_size, shuffle=bool(shuffle),
+                             generator=generator, collate_fn=collate_fn)
     loader.class_names = class_names
     loader.file_paths = dataset.file_paths
     return loader

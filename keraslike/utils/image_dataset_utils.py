@@ -74,8 +74,9 @@ def image_dataset_from_directory(
 
     Instead of a `tf.data.Dataset`, the result is a `torch.utils.data.DataLoader`: `fit`,
     `evaluate` and `predict` take it, it has Keras's `class_names` and `file_paths` attributes,
-    and its `.dataset` is a map-style `torch.utils.data.Dataset` of `(image, label)` samples
-    for a loader of your own (`num_workers`, samplers). File order, labels, class names and the
+    its `.dataset` is a map-style `torch.utils.data.Dataset` of `(image, label)` samples
+    for a loader of your own (`num_workers`, samplers), and `.map(fn)` passes each batch through
+    `fn(images, labels)` as `tf.data.Dataset.map` does (on the host, per batch). File order, labels, class names and the
     training/validation split are Keras's for the same `seed`; with `shuffle` the batches are
     reshuffled each epoch by a generator seeded with `seed`.
 

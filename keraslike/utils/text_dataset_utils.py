@@ -52,7 +52,8 @@ def text_dataset_from_directory(
     The result is a `torch.utils.data.DataLoader` (not a `tf.data.Dataset`) with Keras's
     `class_names` and `file_paths` attributes; a batch is `(texts, labels)` where `texts` is a
     list of Python strings (what Keras's Grain format yields on the torch backend), ready for
-    `TextVectorization` / `StringLookup`. Its `.dataset` is a map-style
+    `TextVectorization` / `StringLookup`: `ds.map(lambda x, y: (vectorize_layer(x), y))` gives
+    batches `fit` takes, as with `tf.data`. Its `.dataset` is a map-style
     `torch.utils.data.Dataset` of `(text, label)` samples. File order, labels, class names and the
     training/validation split are Keras's for the same `seed`; with `shuffle` the batches are
     reshuffled each epoch by a generator seeded with `seed`.

@@ -235,3 +235,22 @@ def test_preprocessing_aliases():
     assert keras.preprocessing.text_dataset_from_directory is keras.utils.text_dataset_from_directory
     assert keras.preprocessing.image.load_img is keras.utils.load_img
     assert keras.preprocessing.image.smart_resize is not None
+
+
+def test_map_vectorizes_texts_for_fit_like_tf_data(text_folder):
+    raw = keras.utils.text_dataset_from_directory(text_folder, batch_size=2, seed=1,
+                                                  verbose=False)
+    texts, labels = next(iter(raw))
+    assert isinstance(texts, list) and isinstance(labels, torch.Tensor)
+    vectorize = keras.layers.TextVectorization(max_tokens=20, output_sequence_length=6)
+    vectorize.adapt(raw.map(lambda x, y: x))
+    train = raw.map(lambda x, y: (vectorize(x), y))
+    assert len(train) == len(raw) == 3 and train.class_names == ["neg", "pos"]
+    x, y = next(iter(train))
+    assert x.dtype == torch.int64 and x.shape == (2, 6)
+    model = keras.Sequential([keras.Input((6,), dtype="int64"), keras.layers.Embedding(20, 4),
+                              keras.layers.GlobalAveragePooling1D(), keras.layers.Dense(1)])
+    model.compile("adam", keras.losses.BinaryCrossentropy(from_logits=True))
+    history = model.fit(train.map(lambda x, y: (x, y.float())), epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2
+    assert model.predict(train.map(lambda x, y: x), verbose=0).shape == (5, 1)
