@@ -23,9 +23,13 @@ class WeightSpec:
 
     `frozen` marks a weight in Keras's trainable list that training must leave alone (a LoRA
     base kernel): it stays in its place in `weights` but is out of `trainable_weights`.
+    `overwritten` marks a trainable weight the layer updates itself (Keras's
+    `overwrite_with_gradient`, float8 scales): in `trainable_weights`, as in Keras, but without
+    gradients (`requires_grad` stays off) and skipped by the optimizers.
     """
 
-    __slots__ = ("name", "attr", "layout", "regularizer", "constraint", "trainable", "frozen")
+    __slots__ = ("name", "attr", "layout", "regularizer", "constraint", "trainable", "frozen",
+                 "overwritten")
 
     def __init__(self, name, attr, layout, regularizer=None, constraint=None, trainable=True):
         self.name = name
@@ -35,6 +39,7 @@ class WeightSpec:
         self.constraint = constraint
         self.trainable = trainable
         self.frozen = False
+        self.overwritten = False
 
 
 def _module_spec(path, param):
@@ -112,6 +117,8 @@ class LayerWeights:
             trainable: Whether training updates it.
             regularizer: Optional penalty on the weight, collected by `layer.losses`.
             constraint: Optional projection applied after each optimizer update.
+            overwrite_with_gradient: Whether the layer updates this (trainable) weight itself:
+                it has no gradient and optimizers leave it alone (float8 scales).
             name: The weight's Keras name (`"kernel"`, `"bias"`, ...).
             torch_name: The attribute name it is stored under, when it differs from `name`
                 (Dense stores its `kernel` as `weight`, like `nn.Linear`).
@@ -143,16 +150,19 @@ class LayerWeights:
             self.register_buffer(attr, as_buffer_variable(value, name, path))
         tensor = self._find_tensor(attr)
         tensor.path = path
-        self._weight_specs.append(
-            WeightSpec(
-                name,
-                attr,
-                layout,
-                regularizers.get(regularizer),
-                constraints.get(constraint),
-                trainable,
-            )
+        spec = WeightSpec(
+            name,
+            attr,
+            layout,
+            regularizers.get(regularizer),
+            constraints.get(constraint),
+            trainable,
         )
+        if overwrite_with_gradient and trainable:
+            spec.overwritten = True
+            tensor.requires_grad_(False)
+            tensor.overwrite_with_gradient = True  # the optimizers' marker, as Keras's
+        self._weight_specs.append(spec)
         return tensor
 
     def _sublayers(self):
@@ -230,7 +240,9 @@ class LayerWeights:
         result = []
         for layer, spec in self._weight_entries():
             tensor = layer._find_tensor(spec.attr)
-            if spec.trainable and layer.trainable and not spec.frozen and tensor.requires_grad:
+            if spec.trainable and layer.trainable and not spec.frozen and (
+                tensor.requires_grad or spec.overwritten
+            ):
                 result.append(tensor)
         return result
 
@@ -270,7 +282,7 @@ class LayerWeights:
                 for spec in module._weight_specs:
                     if spec.trainable:
                         tensor = module._find_tensor(spec.attr)
-                        tensor.requires_grad_(value and not spec.frozen)
+                        tensor.requires_grad_(value and not spec.frozen and not spec.overwritten)
                         declared.add(id(tensor))
         for param in self.parameters():  # parameters of plain torch submodules
             if id(param) not in declared:

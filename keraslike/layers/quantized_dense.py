@@ -182,17 +182,13 @@ class DenseQuantizationMixin:
             policy, "amax_history_length", QuantizedFloat8DTypePolicy.default_amax_history_length
         )
         for prefix in _FLOAT8_SCALES:
-            # Keras makes these trainable and overwrites them with their "gradients"; here
-            # they are updated in place by the forward and backward passes, so they are
-            # frozen (in Keras's trainable list, out of the optimizer's).
-            scale = self.add_weight(shape=(), initializer="ones", dtype="float32", name=f"{prefix}_scale")
-            history = self.add_weight(
-                shape=(length,), initializer="zeros", dtype="float32", name=f"{prefix}_amax_history"
-            )
-            for tensor in (scale, history):
-                tensor.requires_grad_(False)
-            for spec in self._weight_specs[-2:]:
-                spec.frozen = True
+            # Keras makes these trainable and overwrites them with their "gradients"; here the
+            # forward and backward passes update them in place. Trainable as in Keras (its
+            # weight counts), without gradients, skipped by the optimizers.
+            self.add_weight(shape=(), initializer="ones", dtype="float32",
+                            name=f"{prefix}_scale", overwrite_with_gradient=True)
+            self.add_weight(shape=(length,), initializer="zeros", dtype="float32",
+                            name=f"{prefix}_amax_history", overwrite_with_gradient=True)
 
     def _build_quantized_from_policy(self, kernel_shape):
         """In `build`: the weights of a layer whose dtype policy is already quantized."""
@@ -283,6 +279,8 @@ class DenseQuantizationMixin:
         if training is None:
             training = self.training
         kernel = self.weight.t()
+        if kernel.dtype != x.dtype:  # Keras reads the kernel autocast to the compute dtype
+            kernel = kernel.to(x.dtype)
         qx = _Float8QDQ.apply(x, self.inputs_scale, "float8_e4m3fn")
         qk = _Float8QDQ.apply(kernel, self.kernel_scale, "float8_e4m3fn")
         if training:  # after the forward used the current scales, as Keras's updates are

@@ -139,9 +139,13 @@ class OptimizerStateMixin:
                 f"Received name='{name}', initializer='{initializer}'"
             )
         out = tuple([] for _ in names)
+        overwritten = getattr(self, "_overwritten_ids", ())
         for v in trainable_variables:
             for slots, n, init in zip(out, names, inits):
-                slots.append(self.add_variable_from_reference(v, name=n, initializer=init))
+                if id(v) in overwritten:  # as Keras: no state for `overwrite_with_gradient`
+                    slots.append(None)
+                else:
+                    slots.append(self.add_variable_from_reference(v, name=n, initializer=init))
         return out[0] if isinstance(name, str) else out
 
     def _relocate(self):

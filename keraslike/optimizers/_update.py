@@ -53,7 +53,7 @@ class UpdateMixin:
                 grads = torch._foreach_add(grads, accumulators)
                 torch._foreach_div_(grads, float(steps))
                 self._update(key, indices, grads)
-                torch._foreach_zero_(self._accumulated_gradients)
+                torch._foreach_zero_([a for a in self._accumulated_gradients if a is not None])
             else:
                 torch._foreach_add_(accumulators, grads)
         else:

@@ -151,6 +151,10 @@ class Muon(Optimizer):
         self._momentums = []
         self._adam_velocities = []
         for v, adam in zip(var_list, self._adam_flags):
+            if id(v) in self._overwritten_ids:  # Keras makes no state for these
+                self._momentums.append(None)
+                self._adam_velocities.append(None)
+                continue
             self._momentums.append(self.add_variable_from_reference(v, "momentum"))
             self._adam_velocities.append(
                 self.add_variable_from_reference(v, "velocity") if adam else None)

@@ -151,6 +151,7 @@ class Optimizer(_update.UpdateMixin, _state.OptimizerStateMixin):
 
         self._init_state_tracking()
         self._trainable_variables = []
+        self._overwritten_ids = set()
         self._trainable_variables_indices = {}
         self._all_indices = ()
         self._group_cache = {}
@@ -230,9 +231,16 @@ class Optimizer(_update.UpdateMixin, _state.OptimizerStateMixin):
                     "Optimizer variables must be torch tensors (e.g. `nn.Parameter`s). "
                     f"Received at position {i}: {type(v).__name__}"
                 )
+        # Variables marked `overwrite_with_gradient` (float8 scales and amax histories) get no
+        # slots (`None` in the slot lists) and no update rule, as in Keras: a gradient given
+        # for one replaces its value. The update path never sees them (`_all_indices`).
+        self._overwritten_ids = {
+            id(v) for v in variables if getattr(v, "overwrite_with_gradient", False)
+        }
         self._trainable_variables = variables
         self._trainable_variables_indices = {id(v): i for i, v in enumerate(variables)}
-        self._all_indices = tuple(range(len(variables)))
+        self._all_indices = tuple(
+            i for i, v in enumerate(variables) if id(v) not in self._overwritten_ids)
         self._reference_names = self._make_reference_names(variables)
         if variables:
             self._state_device = variables[0].device
@@ -311,6 +319,19 @@ class Optimizer(_update.UpdateMixin, _state.OptimizerStateMixin):
         grads = list(grads)
         if not grads:
             return
+        if trainable_variables is not None and not self.built:
+            trainable_variables = list(trainable_variables)
+            self.build(trainable_variables)
+        if self._overwritten_ids:
+            if trainable_variables is None and len(grads) == len(self._trainable_variables):
+                trainable_variables = self._trainable_variables
+            if trainable_variables is not None:
+                overwrote = any(g is not None and id(v) in self._overwritten_ids
+                                for g, v in zip(grads, trainable_variables))
+                grads, trainable_variables = self._overwrite_with_gradients(
+                    grads, list(trainable_variables))
+                if not grads or (overwrote and all(g is None for g in grads)):
+                    return
         if trainable_variables is None:
             if not self.built:
                 raise ValueError(
@@ -353,6 +374,20 @@ class Optimizer(_update.UpdateMixin, _state.OptimizerStateMixin):
         self._apply_indexed(tuple(i for i, _ in present), [g for _, g in present])
 
     @torch.no_grad()
+    def _overwrite_with_gradients(self, grads, variables):
+        """Writes the gradients of `overwrite_with_gradient` variables into them; returns the
+        other (gradient, variable) pairs."""
+        kept_grads, kept_vars = [], []
+        for g, v in zip(grads, variables):
+            if id(v) in self._overwritten_ids:
+                if g is not None:
+                    v.copy_(g)
+            else:
+                kept_grads.append(g)
+                kept_vars.append(v)
+        return kept_grads, kept_vars
+
+    @torch.no_grad()
     def step(self, closure=None):
         """Applies each built variable's `.grad` (PyTorch style); `None` grads are skipped.
 
@@ -375,7 +410,8 @@ class Optimizer(_update.UpdateMixin, _state.OptimizerStateMixin):
                 "`optimizer.build(list(model.parameters()))` first."
             )
         indices, grads = [], []
-        for i, v in enumerate(self._trainable_variables):
+        for i in self._all_indices:
+            v = self._trainable_variables[i]
             if v.grad is not None:
                 indices.append(i)
                 grads.append(v.grad)
@@ -416,7 +452,8 @@ class Optimizer(_update.UpdateMixin, _state.OptimizerStateMixin):
                 "was called on your model."
             )
         for v, average in zip(var_list, self._model_variables_moving_average):
-            v.copy_(average)
+            if average is not None:  # None: an `overwrite_with_gradient` variable
+                v.copy_(average)
 
     # ----------------------------------------------------------------- extension points
 

@@ -89,7 +89,8 @@ class ScheduleFreeAdamW(Optimizer):
         )
         with torch.no_grad():
             for z, v in zip(self._momentums, var_list):
-                z.copy_(v)
+                if z is not None:
+                    z.copy_(v)
 
     def _prepare_step(self, lr):
         t = self._local_step()

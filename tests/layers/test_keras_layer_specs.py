@@ -42,9 +42,6 @@ KNOWN_FAILURES = [
     (("training",), "merging_test.py::MergingLayersTest.test_basic[dot_",
      "runtime", "a subclassed Model called on a list of inputs builds itself with one KerasTensor "
      "of nested shape ((2, 4), (2, 4)) (models/functional.py build)"),
-    (("build", "training"), "DenseTest.test_quantize_dtype_argument[float8]",
-     "quant", "Dense(dtype='float8_from_mixed_bfloat16'): float8 weights not built (2 trainable "
-     "weights, Keras 8); training step fails on a BFloat16/float matmul"),
     (("build", "training"), "EinsumDenseTest.test_quantize_dtype_argument[float8]",
      "quant", "EinsumDense float8 quantized dtype policy refused (NotImplementedError)"),
     (("build", "training"), "EinsumDenseTest.test_quantize_dtype_argument[int4]",
@@ -446,12 +443,16 @@ def test_spec_training(spec, keras):
     targets = targets[0] if len(targets) == 1 else targets
 
     # Deterministic in training mode? Then the first step's loss is known in advance.
+    before = [t.detach().clone() for t in layer.state_dict().values()]
     first = _call(layer, torch_in, {"training": True})
     second = _call(layer, torch_in, {"training": True})
+    after = list(layer.state_dict().values())
     deterministic = all(
         torch.equal(a, b) for a, b in zip(_flat(first), _flat(second))
     ) and not any(isinstance(m, keraslike.random.SeedGenerator) for m in layer.modules())
-    # (a layer with a SeedGenerator is random even when two draws happen to agree)
+    # (a layer with a SeedGenerator is random even when two draws happen to agree; one whose
+    # training calls change its state, e.g. float8 scales, gives a third result in `fit`)
+    deterministic = deterministic and all(torch.equal(a, b) for a, b in zip(before, after))
     # Keras adds the layer's own losses (weight regularizers, add_loss) to the compiled loss.
     expected_loss = float(sum(torch.sum(o).double() for o in _flat(first)))
     expected_loss += float(sum(torch.sum(l).double() for l in layer.losses))

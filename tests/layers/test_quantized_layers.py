@@ -112,8 +112,49 @@ def test_policy_built_layers_have_keras_counts(keras):
         theirs.build((None, 16))
         ours.build((None, 16))
         assert [w.path.split("/")[-1] for w in ours.weights] == [w.path.split("/")[-1] for w in theirs.weights], name
-        assert len(ours.trainable_weights) == len(theirs.trainable_weights) or name.startswith("float8")
+        assert len(ours.trainable_weights) == len(theirs.trainable_weights), name
+        assert len(ours.non_trainable_weights) == len(theirs.non_trainable_weights), name
         assert [tuple(w.shape) for w in ours.get_weights()] == [tuple(w.shape) for w in theirs.get_weights()]
+
+
+def test_float8_scales_are_trainable_but_left_to_the_layer(keras):
+    """Keras counts the float8 scales and histories as trainable and its optimizers overwrite
+    them with their "gradients": no optimizer state for them, no gradient warnings."""
+    layer = keraslike.layers.Dense(4, dtype="float8_from_float32", name="f8")
+    layer.build((None, 6))
+    assert len(layer.trainable_weights) == 8
+    scales = [w for w in layer.trainable_weights if getattr(w, "overwrite_with_gradient", False)]
+    assert len(scales) == 6 and not any(w.requires_grad for w in scales)
+    optimizer = keraslike.optimizers.Adam()
+    theirs = keras.optimizers.Adam()
+    k_layer = keras.layers.Dense(4, dtype="float8_from_float32", name="f8")
+    k_layer.build((None, 6))
+    theirs.build(k_layer.trainable_variables)
+    optimizer.build(layer.trainable_weights)
+    assert list(optimizer.get_slot_state()) == [v.name for v in theirs.variables]
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        layer(torch.randn(3, 6), training=True).sum().backward()
+        optimizer.apply([w.grad for w in layer.trainable_weights], layer.trainable_weights)
+    new_scale = torch.tensor(0.5)
+    optimizer.apply([new_scale if w is layer.inputs_scale else None
+                     for w in layer.trainable_weights], layer.trainable_weights)
+    assert float(layer.inputs_scale) == 0.5  # a gradient given for one replaces its value
+    layer.trainable = False
+    layer.trainable = True
+    assert not layer.inputs_scale.requires_grad
+
+
+def test_float8_under_mixed_bfloat16_trains():
+    layer = keraslike.layers.Dense(5, dtype="float8_from_mixed_bfloat16")
+    inputs = keraslike.Input((3, 4))
+    model = keraslike.Model(inputs, layer(inputs))
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.ones((2, 3, 4), "float32"), np.zeros((2, 3, 5), "float32")
+    history = model.fit(x, y, epochs=2, batch_size=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    assert float(layer.kernel_amax_history.max()) > 0  # the scales followed the bfloat16 kernel
 
 
 def test_int8_gradients_reach_inputs_and_lora_only():
