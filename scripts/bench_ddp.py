@@ -7,8 +7,13 @@ cuda`, all processes sharing GPU 0 is fine for overhead), each running, interlea
   RMSprop and cross-entropy.
 Rank 0 prints the median epoch times and the ratio fit / loop (goal <= 1.05).
 
+With `--jit` (one process, no process group): `fit` with `jit_compile=True` vs eager `fit`, epoch
+times of the MLP and the guide's toy ResNet: the first epoch (includes `torch.compile`) and the
+steady state (median of the later epochs), each timed by a callback at epoch boundaries.
+
 Usage: python scripts/bench_ddp.py [--procs 2] [--samples 12800] [--batch 256] [--repeats 3]
        [--device cpu|cuda]
+       python scripts/bench_ddp.py --jit [--models mlp,resnet] [--epochs 4] [--device cpu|cuda]
 """
 
 import argparse
@@ -84,6 +89,62 @@ def _worker(args):
     dist.destroy_process_group()
 
 
+def _jit_vs_eager(args):
+    import numpy as np
+    import torch
+
+    sys.path.insert(0, HERE)
+    import keraslike as keras
+    from bench_common import keras_mlp, keras_toy_resnet
+
+    torch.set_num_threads(args.threads) if args.threads else None
+    device = args.device
+
+    class EpochTimer(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.times = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            if device == "cuda":
+                torch.cuda.synchronize()
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            if device == "cuda":
+                torch.cuda.synchronize()
+            self.times.append(time.perf_counter() - self.start)
+
+    rng = np.random.default_rng(0)
+    for name in args.models.split(","):
+        samples = args.samples if name == "mlp" else args.resnet_samples
+        batch = args.batch if name == "mlp" else 64
+        samples -= samples % batch  # full batches only: one compiled graph
+        shape = (784,) if name == "mlp" else (32, 32, 3)
+        x = rng.random((samples,) + shape, dtype=np.float32)
+        y = rng.integers(0, 10, samples)
+        row = {}
+        for jit in (False, True):
+            keras.backend.clear_session()
+            torch._dynamo.reset()
+            model = keras_mlp() if name == "mlp" else keras_toy_resnet()
+            if device == "cuda":
+                model.to("cuda")
+            model.compile(keras.optimizers.RMSprop(),
+                          keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                          jit_compile=jit)
+            timer = EpochTimer()
+            model.fit(x, y, batch_size=batch, epochs=args.epochs, shuffle=False, verbose=0,
+                      callbacks=[timer])
+            row[jit] = (timer.times[0], statistics.median(timer.times[1:]), timer.times[1:])
+        (e_first, e_steady, e_all), (j_first, j_steady, j_all) = row[False], row[True]
+        print(
+            f"{name} ({device}, {samples} samples, batch {batch}): eager first epoch {e_first:.3f} s, "
+            f"steady {e_steady:.3f} s | jit_compile first epoch {j_first:.3f} s, steady {j_steady:.3f} s "
+            f"-> steady jit/eager {j_steady / e_steady:.3f} "
+            f"(jit later epochs {min(j_all):.3f}-{max(j_all):.3f} s, eager {min(e_all):.3f}-{max(e_all):.3f} s)"
+        )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--procs", type=int, default=2)
@@ -91,8 +152,16 @@ def main():
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--jit", action="store_true", help="jit_compile=True vs eager fit per epoch")
+    parser.add_argument("--models", default="mlp,resnet")
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--resnet-samples", type=int, default=1024)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads for --jit (0: default)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.jit:
+        _jit_vs_eager(args)
+        return
     if args.worker:
         _worker(args)
         return

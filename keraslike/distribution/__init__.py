@@ -76,6 +76,9 @@ def initialize(job_addresses=None, num_processes=None, process_id=None):
     `WORLD_SIZE`, `RANK`, `LOCAL_RANK`). On GPUs each process uses `cuda:LOCAL_RANK` and NCCL
     (gloo on GPU 0 when there are more processes than GPUs); on CPUs, gloo.
 
+    Outside `torchrun` (no `WORLD_SIZE` in the environment and no arguments) it does nothing:
+    the same script runs as one process with `python train.py`.
+
     Args:
         job_addresses: Optional `"host:port"` of the coordinator (rank 0).
         num_processes: Number of processes (else `WORLD_SIZE`).
@@ -83,6 +86,8 @@ def initialize(job_addresses=None, num_processes=None, process_id=None):
     """
     if dist.is_initialized():
         return
+    if num_processes is None and "WORLD_SIZE" not in os.environ:
+        return  # one process: nothing to set up
     if job_addresses:
         first = job_addresses.split(",")[0]
         host, _, port = first.rpartition(":")

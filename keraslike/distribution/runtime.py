@@ -1,9 +1,9 @@
 """The `torch.distributed` facts and collectives the trainer uses for data-parallel training.
 
 Everything here is a thin use of `torch.distributed` (no home-made collective algorithms):
-whether a process group with more than one process is running, this process's rank, a seed
-broadcast from rank 0, a `DistributedDataParallel` wrapper whose gradient reduction weighs each
-rank by its share of the global batch (exact means when the last batch splits unevenly), sums of
+whether a process group with more than one process is running, this process's rank, a
+permutation broadcast from rank 0, a `DistributedDataParallel` wrapper whose gradient
+reduction weighs each rank by its share of the global batch (exact means when the last batch splits unevenly), sums of
 metric state, and gathering of variable-length prediction rows.
 """
 
@@ -33,11 +33,16 @@ def collective_device():
     return torch.device("cpu")
 
 
-def broadcast_seed():
-    """A random seed drawn on rank 0 and shared by all ranks (equal per-epoch permutations)."""
-    seed = torch.randint(0, 2**62, (1,), dtype=torch.int64).to(collective_device())
-    dist.broadcast(seed, src=0)
-    return int(seed.item())
+def broadcast_permutation(n, device):
+    """`torch.randperm(n, device=device)` drawn on rank 0 (from the same generator one process
+    would draw it from) and broadcast to every rank: the same order everywhere."""
+    if rank() == 0:
+        order = torch.randperm(n, device=device)
+    else:
+        order = torch.empty(n, dtype=torch.int64, device=device)
+    shared = order.to(collective_device())
+    dist.broadcast(shared, src=0)
+    return shared.to(device)
 
 
 def agree_any(flag):

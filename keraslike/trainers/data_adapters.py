@@ -119,7 +119,7 @@ class ArrayData:
         self.shuffle = shuffle
         self.steps = steps
         self.class_weight = None
-        self.shard = None  # (rank, world, seed) under data parallelism, else None
+        self.shard = None  # (rank, world, permute) under data parallelism, else None
         self.epoch = 0
         self.share = (1, 1)  # (samples of this rank, samples of the global batch) of the last batch
         self.record_positions = False  # set by a checkpoint callback: keep each pass's rng state
@@ -137,11 +137,12 @@ class ArrayData:
         """Batches per epoch (`steps` when given), as the progress bar shows them."""
         return self.steps if self.steps is not None else self.pass_length
 
-    def set_shard(self, rank, world, seed):
+    def set_shard(self, rank, world, permute):
         """Makes `batches()` yield this rank's part of each global batch: the global batches
-        (and, when shuffling, a per-epoch permutation drawn from `seed + epoch`) are the same on
-        every rank, and each rank takes its contiguous slice of each (`torch.tensor_split`)."""
-        self.shard = (rank, world, seed)
+        (and, when shuffling, each epoch's permutation `permute(n, device)`, which must return
+        the same order on every rank) are the same on every rank, and each rank takes its
+        contiguous slice of each (`torch.tensor_split`)."""
+        self.shard = (rank, world, permute)
 
     def set_epoch(self, epoch):
         """The epoch whose permutation `batches()` draws under data parallelism."""
@@ -220,10 +221,9 @@ class ArrayData:
         n, size = self.num_samples, self.batch_size
         rng = rng_state.get_state() if self.record_positions else None
         if self.shard is not None:
-            rank, world, seed = self.shard
+            rank, world, permute = self.shard
             if self.shuffle is True or self.shuffle == "true" or self.shuffle == "batch":
-                generator = torch.Generator().manual_seed(seed + self.epoch)
-                order = torch.randperm(n, generator=generator).to(device)
+                order = permute(n, device)
             else:
                 order = torch.arange(n, device=device)
 

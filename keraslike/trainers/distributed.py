@@ -2,7 +2,8 @@
 
 When a process group with more than one process runs, each run:
 - gives every rank its share of each global batch (`batch_size` is the global batch), with the
-  same per-epoch permutation on all ranks (a seed broadcast from rank 0);
+  same per-epoch permutation on all ranks (drawn on rank 0 as one process draws it, then
+  broadcast: a run seeded like one process shuffles like it);
 - trains through `DistributedDataParallel`, each rank's gradient weighted by its share of the
   global batch, so a short last batch split unevenly still gives the global mean's gradient;
 - sums the metric and loss-tracker state over the ranks when logs are read (epoch end,
@@ -37,10 +38,9 @@ def device():
 
 def shard(*datasets):
     """Gives each dataset this rank's share of every global batch."""
-    seed = runtime.broadcast_seed()
     for data in datasets:
         if isinstance(data, ArrayData):
-            data.set_shard(runtime.rank(), runtime.world_size(), seed)
+            data.set_shard(runtime.rank(), runtime.world_size(), runtime.broadcast_permutation)
         elif isinstance(data, IterableData):
             data.set_shard(runtime.rank(), runtime.world_size())
 

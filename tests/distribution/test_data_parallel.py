@@ -39,9 +39,16 @@ def test_two_processes_train_like_one(tmp_path, scenario, device):
 
 
 def test_shuffled_global_batches_are_split_into_disjoint_halves(tmp_path):
+    single = _run("shuffle", tmp_path, 1)[0]
     ranks = _run("shuffle", tmp_path, 2)
     assert ranks[0]["weights"] == ranks[1]["weights"]
     assert ranks[0]["history"] == ranks[1]["history"]
+    # Rank 0 draws each epoch's permutation as one process does: shuffled training is equal too.
+    _assert_close(ranks[0]["weights"], single["weights"])
+    for key, values in single["history"].items():
+        np.testing.assert_allclose(ranks[0]["history"][key], values, rtol=1e-5, atol=1e-6, err_msg=key)
+    for step_1, step_a, step_b in zip(single["seen"], ranks[0]["seen"], ranks[1]["seen"]):
+        assert sorted(step_1) == sorted(step_a + step_b)  # the same global batches
     for step_a, step_b in zip(ranks[0]["seen"], ranks[1]["seen"]):
         assert not set(step_a) & set(step_b)
     for epoch in range(2):
