@@ -1,13 +1,38 @@
 #!/usr/bin/env bash
-# The checks that need a CUDA GPU, in one go: the `cuda`-marked tests (NCCL ones included), then
-# the GPU benchmark table (scripts/bench_gpu.py). Run from the repository root on a GPU machine:
+# The checks that need a CUDA GPU, in one go, each part under its own time limit:
+#   1. the `cuda`-marked tests (NCCL / CUDA distributed variants included);
+#   2. the GPU benchmark table (scripts/bench_gpu.py: forward, fit, ResNet50 bf16, predict, DDP);
+#   3. applications forward vs torchvision (scripts/bench_applications.py --device cuda);
+#   4. the augmentation stack on the GPU (scripts/bench_augment.py --device cuda);
+#   5. data-parallel fit vs a hand-written DDP loop on the GPU (scripts/bench_ddp.py --device cuda).
+# Run from the repository root on a GPU machine:
 #     scripts/gpu_check.sh [OUTDIR]      (logs go to OUTDIR, default the current folder)
-# Needs torch with CUDA, pytest, numpy and safetensors; Keras is optional (its parity tests skip).
+# Needs torch with CUDA, pytest, numpy and safetensors; Keras and torchvision are optional (the
+# parts that compare against them say so and skip).
+# Time limits (seconds) can be changed: KERASLIKE_CUDA_TEST_TIMEOUT, KERASLIKE_GPU_BENCH_TIMEOUT,
+# KERASLIKE_GPU_APPS_TIMEOUT, KERASLIKE_GPU_AUGMENT_TIMEOUT, KERASLIKE_GPU_DDP_TIMEOUT.
 set -uo pipefail
 out="${1:-.}"
 mkdir -p "$out"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" KERAS_BACKEND=torch PYTHONUNBUFFERED=1
-python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())"
-timeout "${KERASLIKE_CUDA_TEST_TIMEOUT:-240}" python3 -m pytest -q -m cuda -p no:cacheprovider \
-    --continue-on-collection-errors 2>&1 | tee "$out/cuda_tests.log" | grep -v "^ERROR tests/" | tail -40
-timeout "${KERASLIKE_GPU_BENCH_TIMEOUT:-300}" python3 scripts/bench_gpu.py --quick 2>&1 | tee "$out/bench_gpu.log"
+
+part() {  # part NAME SECONDS COMMAND...: runs one part, logs it, never stops the others
+    local name="$1" limit="$2"
+    shift 2
+    echo "=== $name (limit ${limit}s) ==="
+    local start=$SECONDS
+    timeout "$limit" "$@" > "$out/$name.log" 2>&1
+    local rc=$?
+    tail -n 60 "$out/$name.log" | grep -v "^ERROR tests/"
+    echo "=== $name: exit $rc after $((SECONDS - start))s ==="
+}
+
+python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name(), 'devices:', torch.cuda.device_count())"
+part cuda_tests "${KERASLIKE_CUDA_TEST_TIMEOUT:-180}" \
+    python3 -m pytest -q -m cuda -p no:cacheprovider --continue-on-collection-errors -rfEs
+part bench_gpu "${KERASLIKE_GPU_BENCH_TIMEOUT:-150}" python3 scripts/bench_gpu.py --quick
+part bench_applications "${KERASLIKE_GPU_APPS_TIMEOUT:-90}" \
+    python3 scripts/bench_applications.py --device cuda --repeats 3
+part bench_augment "${KERASLIKE_GPU_AUGMENT_TIMEOUT:-40}" \
+    python3 scripts/bench_augment.py --part augment --device cuda
+part bench_ddp "${KERASLIKE_GPU_DDP_TIMEOUT:-60}" python3 scripts/bench_ddp.py --device cuda
