@@ -54,6 +54,9 @@ def _class_identity(obj):
         if obj._is_graph_network:
             return "keras.src.models.functional", "Functional", "Functional"
         return "keras", "Model", None
+    declared = cls.__dict__.get("_keras_serialized_as")  # `public_module(...)` on the class
+    if declared is not None:
+        return declared[0], cls.__name__, declared[1]
     if registry.is_builtin_layer_class(cls):
         return "keras.layers", cls.__name__, None
     module = None if cls.__module__ == "__main__" else cls.__module__

@@ -149,3 +149,26 @@ def test_gqa_storage_errors_and_compile():
         keraslike.layers.GroupQueryAttention(2, 2, 1, sliding_window=0)
     with pytest.raises(ValueError, match="last dimension"):
         layer.compute_output_shape((None, 2, 5), (None, 3, 4))
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("call", [{}, {"use_causal_mask": True}, {"return_attention_scores": True}])
+def test_gqa_on_cuda_equals_cpu(call):
+    init = {"head_dim": 8, "num_query_heads": 4, "num_key_value_heads": 2}
+    q, v = _data(2, 5, 16), _data(2, 7, 16)
+    if call.get("use_causal_mask"):
+        v = _data(2, 5, 16)
+    mask = _bool(2, v.shape[1])
+    mask[:, 0] = True
+    cpu = keraslike.layers.GroupQueryAttention(**init)
+    expected = cpu(torch.tensor(q), torch.tensor(v), value_mask=torch.tensor(mask), **call)
+    gpu = keraslike.layers.GroupQueryAttention(**init)
+    gpu(torch.tensor(q), torch.tensor(v))
+    gpu.set_weights(cpu.get_weights())
+    gpu.to("cuda")
+    out = gpu(torch.tensor(q).cuda(), torch.tensor(v).cuda(), value_mask=torch.tensor(mask).cuda(),
+              **call)
+    for a, b in zip(out if isinstance(out, tuple) else [out],
+                    expected if isinstance(expected, tuple) else [expected]):
+        assert a.device.type == "cuda"
+        torch.testing.assert_close(a.cpu(), b, rtol=1e-3, atol=1e-3)

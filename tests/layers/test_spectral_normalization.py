@@ -118,3 +118,27 @@ def test_bad_arguments_and_compile():
     reference(x)
     reference.set_weights(layer.get_weights())
     torch.testing.assert_close(compiled(x, training=True), reference(x, training=True))
+
+
+@pytest.mark.cuda
+def test_on_cuda_the_update_stays_on_the_device_without_host_sync():
+    cpu = keraslike.layers.SpectralNormalization(keraslike.layers.Conv2D(4, 3), power_iterations=2)
+    x = torch.randn(2, 6, 6, 3)
+    cpu(x)
+    gpu = keraslike.layers.SpectralNormalization(keraslike.layers.Conv2D(4, 3), power_iterations=2)
+    gpu(x)
+    gpu.set_weights(cpu.get_weights())
+    gpu.to("cuda")
+    xc = x.cuda()
+    gpu(xc, training=True)  # warm-up (kernels, allocator)
+    cpu(x, training=True)
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        out = gpu(xc, training=True)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    expected = cpu(x, training=True)
+    assert out.device.type == "cuda" and gpu.vector_u.device.type == "cuda"
+    torch.testing.assert_close(out.cpu(), expected, rtol=1e-4, atol=1e-4)
+    for a, b in zip(gpu.get_weights(), cpu.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)

@@ -254,3 +254,19 @@ def test_map_vectorizes_texts_for_fit_like_tf_data(text_folder):
     history = model.fit(train.map(lambda x, y: (x, y.float())), epochs=2, verbose=0)
     assert len(history.history["loss"]) == 2
     assert model.predict(train.map(lambda x, y: x), verbose=0).shape == (5, 1)
+
+
+@pytest.mark.parametrize("follow_links", [False, True])
+def test_follow_links_equals_keras(image_folder, tmp_path, follow_links):
+    kid = pytest.importorskip("keras.src.utils.image_dataset_utils")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    PIL.fromarray(np.zeros((4, 4, 3), dtype=np.uint8)).save(outside / "linked.png")
+    os.symlink(outside, image_folder / "dogs" / "more")
+    ds = keras.utils.image_dataset_from_directory(image_folder, image_size=(2, 2), shuffle=False,
+                                                  follow_links=follow_links, verbose=False)
+    paths, labels, _ = _keras_index(image_folder, kid.ALLOWLIST_FORMATS, None, shuffle=False,
+                                    follow_links=follow_links)
+    assert ds.file_paths == paths
+    np.testing.assert_array_equal(ds.dataset.labels, labels)
+    assert any(p.endswith("linked.png") for p in paths) == follow_links

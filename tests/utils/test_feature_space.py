@@ -125,6 +125,9 @@ def test_encoded_features_train_a_model_and_saving_round_trips(tmp_path):
     new = {"f": [0.05, 1.0], "s": ["c", "q"], "i": [2, 9]}
     np.testing.assert_array_equal(again(new).numpy(), fs(new).numpy())
     assert again.preprocessors["s"].get_vocabulary() == ["[UNK]", "a", "c", "b"]
+    fs.save(tmp_path / "fs.keras")  # Keras's archive format too, written as keras.utils
+    from_archive = keras.saving.load_model(tmp_path / "fs.keras")
+    np.testing.assert_array_equal(from_archive(new).numpy(), fs(new).numpy())
     clone = FS.from_config(fs.get_config())
     clone.build_from_config(fs.get_build_config())
     np.testing.assert_array_equal(clone(new)[:, 1:].numpy(), fs(new)[:, 1:].numpy())
