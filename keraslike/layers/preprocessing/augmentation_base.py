@@ -228,7 +228,10 @@ class BaseAugmentation(Layer):
         """`Beta(alpha, alpha)` numbers, as `keras.random.beta(shape, alpha, alpha, seed=seed)`
         on the CPU (Keras's numbers), drawn with a device generator on other devices."""
         seed = self.generator if seed is None else seed
-        if device is None or torch.device(device).type == "cpu" or torch.compiler.is_compiling():
+        if torch.compiler.is_compiling():  # (no `with torch.device` in a compiled graph)
+            values = beta(shape, alpha, alpha, seed=seed)
+            return values if device is None else values.to(device)
+        if device is None or torch.device(device).type == "cpu":
             with torch.device("cpu"):
                 values = beta(shape, alpha, alpha, seed=seed)
             return values if device is None else values.to(device, non_blocking=True)
@@ -243,7 +246,10 @@ class BaseAugmentation(Layer):
         """`Gamma(alpha)` numbers, as `keras.random.gamma(shape, alpha, seed=seed)` on the CPU,
         drawn with a device generator on other devices."""
         seed = self.generator if seed is None else seed
-        if device is None or torch.device(device).type == "cpu" or torch.compiler.is_compiling():
+        if torch.compiler.is_compiling():  # (no `with torch.device` in a compiled graph)
+            values = gamma(shape, alpha, seed=seed)
+            return values if device is None else values.to(device)
+        if device is None or torch.device(device).type == "cpu":
             with torch.device("cpu"):
                 values = gamma(shape, alpha, seed=seed)
             return values if device is None else values.to(device, non_blocking=True)

@@ -245,3 +245,15 @@ def test_on_cuda_without_host_sync(name):
     assert not torch.equal(out, images)
     assert not torch.equal(out, again) or name in DETERMINISTIC
     torch.testing.assert_close(layer(images, training=False), images)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["MixUp"])  # its Beta draw once broke the graph
+def test_compiles_with_fullgraph(name):
+    torch._dynamo.reset()
+    layer = _make(name)
+    compiled = torch.compile(layer, fullgraph=True)
+    images = torch.as_tensor(X)
+    out, again = compiled(images, training=True), compiled(images, training=True)
+    assert out.shape == images.shape and not torch.equal(out, again)
+    torch.testing.assert_close(compiled(images, training=False), images)
