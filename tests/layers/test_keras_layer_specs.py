@@ -48,8 +48,6 @@ KNOWN_FAILURES = [
      "quant", "EinsumDense int4 quantized dtype policy refused (NotImplementedError)"),
     (("config",), "BatchNormalizationTest.test_renorm_basics#0",
      "arch", "BatchNormalization get_config: renorm_clipping None where Keras gives {}"),
-    (("config",), "RescalingTest.test_numpy_args",
-     "preproc", "Rescaling get_config keeps numpy scale/offset as __numpy__ dicts; Keras gives floats"),
     (("build",), "test_basics_with_flash_attention",
      "runtime", "a layer with dtype='float16' does not autocast float32 inputs to its compute "
      "dtype (Keras's Layer.__call__ does when autocast=True): mat1 and mat2 dtype mismatch"),

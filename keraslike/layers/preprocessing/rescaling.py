@@ -10,6 +10,8 @@ from keraslike.layers.layer import Layer
 
 def _serialize_value(value):
     """Keras's serialized form of a number, list or numpy array (arrays as `__numpy__`)."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        return value.item()  # Keras writes a 0-d array as a plain number
     if isinstance(value, np.ndarray):
         return {
             "class_name": "__numpy__",
