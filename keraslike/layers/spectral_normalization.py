@@ -105,18 +105,28 @@ class SpectralNormalization(Layer):
         return self.layer._find_tensor(self._kernel_attr)
 
     @torch.no_grad()
-    def normalize_weights(self):
-        """Runs the power iteration and rescales the wrapped kernel in place (Keras's update)."""
+    def normalized_weights(self):
+        """Returns `(vector_u, kernel)` after the power iteration: the new `vector_u` and the
+        kernel divided by its estimated spectral norm (Keras layout), without assigning them."""
         stored = self._stored_kernel()
-        weights = self._kernel_layout.to_keras(stored).reshape(-1, self.kernel_shape[-1])
+        kernel = self._kernel_layout.to_keras(stored)
+        weights = kernel.reshape(-1, self.kernel_shape[-1])
         vector_u = self.vector_u
         for _ in range(self.power_iterations):
             vector_v = _l2_normalize(vector_u @ weights.T)  # (1, rows)
             vector_u = _l2_normalize(vector_v @ weights)  # (1, cols)
         sigma = (vector_v @ weights) @ vector_u.T  # (1, 1)
+        return vector_u.to(self.vector_u.dtype), (kernel / sigma[0, 0]).to(kernel.dtype)
+
+    @torch.no_grad()
+    def normalize_weights(self):
+        """Runs the power iteration and rescales the wrapped kernel in place (Keras's training
+        update); an all-zero kernel and its `vector_u` are left as they are."""
+        stored = self._stored_kernel()
+        vector_u, kernel = self.normalized_weights()
         all_zero = (stored == 0).all()
-        self.vector_u.copy_(torch.where(all_zero, self.vector_u, vector_u.to(self.vector_u.dtype)))
-        stored.copy_(torch.where(all_zero, stored, (stored / sigma[0, 0]).to(stored.dtype)))
+        self.vector_u.copy_(torch.where(all_zero, self.vector_u, vector_u))
+        stored.copy_(torch.where(all_zero, stored, self._kernel_layout.to_torch(kernel)))
 
     def call(self, inputs, training=None):
         if training is None:

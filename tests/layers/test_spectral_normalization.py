@@ -142,3 +142,15 @@ def test_on_cuda_the_update_stays_on_the_device_without_host_sync():
     torch.testing.assert_close(out.cpu(), expected, rtol=1e-4, atol=1e-4)
     for a, b in zip(gpu.get_weights(), cpu.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_normalized_weights_equals_keras_without_assigning():
+    make, data = LAYERS["conv2d"]
+    x = data()
+    ours, theirs = _pair(make, x, power_iterations=2)
+    u, kernel = ours.normalized_weights()
+    k_u, k_kernel = theirs.normalized_weights()
+    np.testing.assert_allclose(u.numpy(), k_u.detach().numpy(), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(kernel.numpy(), k_kernel.detach().numpy(), rtol=1e-5, atol=1e-7)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_array_equal(a, b)  # nothing was assigned
