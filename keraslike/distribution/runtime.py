@@ -16,6 +16,11 @@ def is_distributed():
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
 
+def is_initialized():
+    """Whether a `torch.distributed` process group is initialized (of any size)."""
+    return dist.is_available() and dist.is_initialized()
+
+
 def world_size():
     """Number of processes (1 outside `torch.distributed`)."""
     return dist.get_world_size() if is_distributed() else 1

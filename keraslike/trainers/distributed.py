@@ -15,6 +15,8 @@ Outside a process group (or with one process) nothing here runs.
 """
 
 import contextlib
+import os
+import warnings
 
 import torch
 
@@ -24,9 +26,23 @@ from keraslike.trainers.compile_utils import RunningMean
 from keraslike.trainers.data_adapters import ArrayData, IterableData
 
 
+_WARNED_NO_GROUP = []
+
+
 def active():
-    """Whether runs are data-parallel now."""
-    return runtime.is_distributed()
+    """Whether runs are data-parallel now (warns once when torchrun started this process but
+    no process group was initialized: each process would train alone)."""
+    if runtime.is_distributed():
+        return True
+    if not _WARNED_NO_GROUP and int(os.environ.get("WORLD_SIZE") or 1) > 1 and not runtime.is_initialized():
+        _WARNED_NO_GROUP.append(True)
+        warnings.warn(
+            f"WORLD_SIZE={os.environ['WORLD_SIZE']} (torchrun), but no torch.distributed process "
+            "group is initialized: each process trains its own copy of the model on all the "
+            "data. Call `keras.distribution.initialize()` before `fit` for data parallelism.",
+            stacklevel=3,
+        )
+    return False
 
 
 def device():

@@ -1,11 +1,14 @@
 """`keras.distribution`'s objects in one process: Keras's checks and lookups, and no change to
 training without a process group (world size 1 is today's behaviour)."""
 
+import warnings
+
 import numpy as np
 import pytest
 
 import keraslike as keras
 from keraslike import distribution
+from keraslike.trainers import distributed as trainer_distributed
 
 
 def test_device_mesh_checks_like_keras():
@@ -66,3 +69,16 @@ def test_model_parallel_without_process_group_trains_as_today():
             distribution.set_distribution(None)
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
+
+
+def test_torchrun_without_process_group_warns_once(monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setattr(trainer_distributed, "_WARNED_NO_GROUP", [])
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    x, y = np.zeros((4, 2), "float32"), np.zeros((4, 1), "float32")
+    with pytest.warns(UserWarning, match="keras.distribution.initialize"):
+        model.fit(x, y, verbose=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.fit(x, y, verbose=0)  # once per process
