@@ -7,7 +7,12 @@ Layout (as Keras 2 and Keras 3's legacy writer lay it out):
     model_weights/<layer>/    attrs: weight_names ("dense/kernel:0", ...); datasets at those names
 
 A weights-only file has `layer_names` on the root group. Each layer's arrays are in Keras's
-layouts and order and go through `set_weights`. Optimizer state in these files is not restored.
+layouts and order and go through `set_weights`, read one weight at a time (never the whole
+file at once). Optimizer state in these files is not restored.
+
+`load_model` builds the model on `meta` first and checks every layer's weight shapes against
+the file's datasets (metadata only), so a config naming sizes the file does not hold allocates
+nothing; the checked model is then given uninitialized memory that the file fills.
 Configs are Keras 2's or Keras 3's (no `module` keys): classes are found by name in keraslike's
 own tables and the registry, as for every other format.
 """
@@ -17,7 +22,8 @@ import warnings
 
 import numpy as np
 
-from keraslike.saving import keras_h5
+from keraslike.layers.layer_weights import LayerWeights
+from keraslike.saving import keras_h5, materialize
 from keraslike.saving.errors import SavedFileError, malformed_config
 from keraslike.serialization import keras_objects, registry
 
@@ -35,8 +41,11 @@ def is_legacy_file(f):
     return "model_config" in f.attrs or "layer_names" in f.attrs or "model_weights" in f
 
 
-def _layer_arrays(f, filepath):
-    """`[(layer name, [arrays in Keras order])]` for the layers of a legacy file, in file order."""
+def _layer_datasets(f, filepath):
+    """`[(layer name, [checked datasets in Keras order])]` of a legacy file, in file order.
+
+    Only metadata is read: the values are read one weight at a time when they are set.
+    """
     h5py = keras_h5.import_h5py()
     group = f["model_weights"] if "model_weights" in f else f
     if "layer_names" not in group.attrs:
@@ -46,18 +55,50 @@ def _layer_arrays(f, filepath):
         if name not in group:
             raise SavedFileError(filepath, f"layer {name!r} is listed but has no group in the file.")
         layer_group = group[name]
-        arrays = []
+        datasets = []
         for weight_name in _names(layer_group.attrs, "weight_names"):
             dataset = layer_group.get(weight_name)
             if dataset is None:
                 raise SavedFileError(filepath, f"weight {name}/{weight_name} is missing.")
-            dataset = keras_h5.checked_dataset(dataset, h5py, filepath, f"{name}/{weight_name}")
-            arrays.append(np.asarray(dataset[()]))
-        result.append((name, arrays))
+            datasets.append(keras_h5.checked_dataset(dataset, h5py, filepath, f"{name}/{weight_name}"))
+        result.append((name, datasets))
     return result
 
 
-def _set(layer, arrays, label, errors):
+class _LazyArray:
+    """A dataset read when `set_weights` asks for its values (`np.asarray`), then let go."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+        self.shape = tuple(dataset.shape)
+
+    def __array__(self, dtype=None, copy=None):
+        value = self.dataset[()]
+        return value if dtype is None else value.astype(dtype, copy=False)
+
+
+def _pairs(model, f, filepath, by_name):
+    """`[(label, layer, datasets)]`: the file's layers matched to the model's (by name when all
+    names match, else in order, as Keras 2's `load_weights`)."""
+    stored = [(name, datasets) for name, datasets in _layer_datasets(f, filepath) if datasets]
+    layers = {layer.name: layer for layer in model.layers if layer.weights}
+    if by_name and all(name in layers for name, _ in stored) and len(stored) == len(layers):
+        return [(name, layers[name], datasets) for name, datasets in stored]
+    targets = list(layers.values())
+    if len(targets) != len(stored):
+        raise ValueError(
+            f"The legacy weights in {str(filepath)!r} hold {len(stored)} layers with weights "
+            f"({[n for n, _ in stored]}), the model {len(targets)} ({list(layers)})."
+        )
+    return [(f"{name} -> {layer.name}", layer, datasets)
+            for (name, datasets), layer in zip(stored, targets)]
+
+
+def _set(layer, datasets, label, errors):
+    if type(layer).set_weights is LayerWeights.set_weights:
+        arrays = [_LazyArray(d) for d in datasets]  # the built-in reads one weight at a time
+    else:
+        arrays = [np.asarray(d[()]) for d in datasets]
     try:
         layer.set_weights(arrays)
     except ValueError as e:
@@ -66,27 +107,45 @@ def _set(layer, arrays, label, errors):
 
 def load_weights(model, f, filepath, by_name=True, skip_mismatch=False):
     """Loads a legacy file's weights into `model` (matched by layer name, else by order)."""
-    stored = [(name, arrays) for name, arrays in _layer_arrays(f, filepath) if arrays]
-    layers = {layer.name: layer for layer in model.layers if layer.weights}
     errors = []
-    if by_name and all(name in layers for name, _ in stored) and len(stored) == len(layers):
-        for name, arrays in stored:
-            _set(layers[name], arrays, name, errors)
-    else:
-        # Keras 2's `load_weights` default: layers with weights, in order.
-        targets = list(layers.values())
-        if len(targets) != len(stored):
-            raise ValueError(
-                f"The legacy weights in {str(filepath)!r} hold {len(stored)} layers with weights "
-                f"({[n for n, _ in stored]}), the model {len(targets)} ({list(layers)})."
-            )
-        for (name, arrays), layer in zip(stored, targets):
-            _set(layer, arrays, f"{name} -> {layer.name}", errors)
+    for label, layer, datasets in _pairs(model, f, filepath, by_name):
+        _set(layer, datasets, label, errors)
     if errors:
         message = f"The weights in {str(filepath)!r} do not match the model: " + "; ".join(errors)
         if not skip_mismatch:
             raise ValueError(message)
         warnings.warn(message + " (skipped: skip_mismatch=True)", stacklevel=3)
+
+
+def _check_shapes(skeleton, f, filepath):
+    """Raises a `SavedFileError` when a layer's weights (built on `meta`) do not have the
+    shapes of the file's datasets; reads no values."""
+    problems = []
+    for label, layer, datasets in _pairs(skeleton, f, filepath, by_name=True):
+        entries = getattr(layer, "_weight_entries", None)
+        if entries is None or type(layer).set_weights is not LayerWeights.set_weights:
+            continue  # a layer's own `set_weights` checks what it takes
+        expected = [tuple(spec.layout.keras_shape(owner._find_tensor(spec.attr).shape))
+                    for owner, spec in entries()]
+        stored = [tuple(d.shape) for d in datasets]
+        if expected != stored:
+            problems.append(f"{label}: the config makes weights of shapes {expected}, the file holds {stored}")
+    if problems:
+        raise SavedFileError(filepath, "its weights do not match its model config: " + "; ".join(problems))
+
+
+def _materialized(skeleton):
+    """The checked skeleton given uninitialized memory, or None when a tensor would stay
+    unfilled (the model is then built the ordinary way)."""
+    provided = set()
+    for path, layer in keras_h5.walk_layers(skeleton):
+        for _, _, weights in keras_h5.weight_groups(path, layer):
+            provided.update(id(tensor) for _, tensor in weights)
+    ok, _ = materialize.check_materializable(skeleton, provided)
+    if not ok:
+        return None
+    materialize.materialize(skeleton)
+    return skeleton
 
 
 def _compile_config(training_config):
@@ -117,10 +176,22 @@ def load_model(f, filepath, custom_objects=None, compile=True, safe_mode=True):
         message = f"the 'model_config' attribute is not valid JSON ({e})."
         raise SavedFileError(filepath, message) from None
     with registry.custom_object_scope(custom_objects or {}):
-        with malformed_config(filepath):
-            model = keras_objects.deserialize_keras_object(
-                config, custom_objects=custom_objects, safe_mode=safe_mode
+        def deserialize():
+            return keras_objects.deserialize_keras_object(
+                json.loads(json.dumps(config)), custom_objects=custom_objects, safe_mode=safe_mode
             )
+
+        with malformed_config(filepath):
+            try:
+                with materialize.skeleton_build():
+                    skeleton = deserialize()
+            except (RuntimeError, NotImplementedError):
+                skeleton = None  # a layer whose build needs real values: no pre-check
+            if skeleton is not None:
+                _check_shapes(skeleton, f, filepath)
+            model = _materialized(skeleton) if skeleton is not None else None
+            if model is None:
+                model = deserialize()
         load_weights(model, f, filepath, by_name=True)
         raw = f.attrs.get("training_config")
         if compile and raw is not None and hasattr(model, "compile_from_config"):

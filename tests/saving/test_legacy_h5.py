@@ -143,3 +143,45 @@ def test_tf_keras_2_sequential_and_weights_by_order(tmp_path):
     wrong = keraslike.Sequential([keraslike.Input((4,)), keraslike.layers.Dense(5)])
     with pytest.raises(ValueError, match="seq.h5"):
         wrong.load_weights(path)
+
+
+def test_huge_sizes_in_a_legacy_config_are_refused_before_allocating(tmp_path):
+    """A 10 KB legacy file whose config says `Dense(units=10**12)` (16 TB): the model is built
+    on `meta` and its shapes checked against the file's datasets before any memory is given."""
+    dense = _keras2_dense("dense", 10**12, "linear")
+    config = {
+        "class_name": "Sequential",
+        "config": {"name": "sequential", "layers": [
+            {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 4], "dtype": "float32",
+                                                   "name": "input_1"}},
+            dense,
+        ]},
+    }
+    path = tmp_path / "evil.h5"
+    _write_keras2_file(path, config, {"dense": [np.ones((4, 3), "float32"), np.ones(3, "float32")]})
+    with pytest.raises(ValueError, match=r"evil\.h5.*dense: the config makes weights of shapes "
+                                         r"\[\(4, 1000000000000\), \(1000000000000,\)\], the file holds \[\(4, 3\), \(3,\)\]"):
+        keraslike.models.load_model(path)
+
+
+def test_legacy_weights_are_read_one_weight_at_a_time(tmp_path, monkeypatch):
+    """The built-in `set_weights` gets lazy arrays: each dataset is read as its weight is set,
+    so loading holds at most one weight's values besides the model."""
+    from keraslike.saving import legacy_h5
+
+    rng = np.random.default_rng(1)
+    w, b = rng.random((4, 3)).astype("float32"), rng.random(3).astype("float32")
+    dense = _keras2_dense("dense", 3, "linear")
+    config = {"class_name": "Sequential", "config": {"name": "sequential", "layers": [
+        {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 4], "dtype": "float32",
+                                               "name": "input_1"}}, dense]}}
+    path = tmp_path / "m.h5"
+    _write_keras2_file(path, config, {"dense": [w, b]})
+    reads = []
+    real = legacy_h5._LazyArray.__array__
+    monkeypatch.setattr(legacy_h5._LazyArray, "__array__",
+                        lambda self, *a, **k: reads.append(self.shape) or real(self, *a, **k))
+    model = keraslike.models.load_model(path)
+    assert reads == [(4, 3), (3,)]
+    np.testing.assert_array_equal(model.layers[-1].get_weights()[0], w)
+    np.testing.assert_array_equal(model.layers[-1].get_weights()[1], b)
