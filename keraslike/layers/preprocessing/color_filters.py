@@ -4,8 +4,12 @@ Equalization (Keras 3's draws and formulas; each a few batched torch kernels, no
 import torch
 import torch.nn.functional as F
 
-from keraslike.layers.preprocessing.augmentation_base import BaseAugmentation
+from keraslike.layers.preprocessing.augmentation_base import BaseAugmentation, constant
 from keraslike.layers.preprocessing.color import _rescale, _value_range
+
+
+_A, _B = 1.0 / 13.0, 5.0 / 13.0
+_SMOOTH_3X3 = ((_A, _A, _A), (_A, _B, _A), (_A, _A, _A))  # Keras's sharpness blur kernel
 
 
 def _factor_range(layer_name, arg, factor, bounds=(0, 1)):
@@ -71,10 +75,7 @@ class RandomSharpness(BaseAugmentation):
     def apply_transformation(self, images, factor):
         x = _nchw(images, self.data_format)
         channels = x.shape[1]
-        a, b = 1.0 / 13.0, 5.0 / 13.0
-        kernel = torch.full((3, 3), a, dtype=x.dtype, device=x.device)
-        kernel[1, 1] = b
-        kernel = kernel.expand(channels, 1, 3, 3)
+        kernel = constant(_SMOOTH_3X3, x.device, x.dtype).expand(channels, 1, 3, 3)
         smoothed = _from_nchw(F.conv2d(x, kernel, padding=1, groups=channels), self.data_format)
         factor = (factor * 2).to(images.dtype).view(-1, 1, 1, 1)
         out = images + (1.0 - factor) * (smoothed - images)

@@ -100,10 +100,13 @@ def test_rand_augment_equals_keras(kwargs, keras_brightness_not_in_place):
     assert _config(ours) == _config(oracle)
 
 
-@pytest.mark.parametrize("name", ["RandomHue", "RandomSharpness", "RandomShear",
-                                  "RandomErasing", "Equalization", "CutMix"])
+@pytest.mark.parametrize("name", ["RandomHue", "RandomSaturation", "RandomSharpness",
+                                  "RandomShear", "RandomErasing", "Equalization", "CutMix",
+                                  "MixUp", "RandomGaussianBlur", "RandomPerspective",
+                                  "RandomPosterization"])
 def test_channels_first_equals_keras(name):
     kwargs = {"RandomHue": {"factor": 0.4}, "RandomSharpness": {"factor": 0.8},
+              "RandomSaturation": {"factor": (0.1, 0.9)}, "RandomPosterization": {"factor": 6},
               "RandomShear": {"x_factor": 0.3, "y_factor": 0.3}}.get(name, {})
     if name != "Equalization":
         kwargs["seed"] = 7
