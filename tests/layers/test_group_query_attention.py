@@ -132,7 +132,7 @@ def test_gqa_in_a_functional_model_with_masks_and_saving(tmp_path):
     np.testing.assert_allclose(again(data)[0].detach().numpy(), out.detach().numpy(), atol=1e-6)
 
 
-def test_gqa_storage_errors_and_compile():
+def test_gqa_storage_and_errors():
     layer = keraslike.layers.GroupQueryAttention(head_dim=3, num_query_heads=4,
                                                  num_key_value_heads=2, use_gate=True)
     layer(torch.zeros(1, 2, 5), torch.zeros(1, 3, 5))
@@ -140,15 +140,23 @@ def test_gqa_storage_errors_and_compile():
     assert shapes["query_dense.weight"] == (12, 5) and shapes["key_dense.weight"] == (6, 5)
     assert shapes["output_dense.weight"] == (5, 12) and shapes["gate_dense.weight"] == (12, 5)
     assert tuple(layer.key_dense.kernel.shape) == (5, 2, 3)
-    compiled = torch.compile(layer, fullgraph=True, backend="eager")
-    x = torch.randn(2, 3, 5)
-    torch.testing.assert_close(compiled(x, x), layer(x, x))
     with pytest.raises(ValueError, match="divisible.*num_query_heads=3"):
         keraslike.layers.GroupQueryAttention(head_dim=2, num_query_heads=3, num_key_value_heads=2)
     with pytest.raises(ValueError, match="sliding_window=0"):
         keraslike.layers.GroupQueryAttention(2, 2, 1, sliding_window=0)
     with pytest.raises(ValueError, match="last dimension"):
         layer.compute_output_shape((None, 2, 5), (None, 3, 4))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("call", [{}, {"use_causal_mask": True}])
+def test_gqa_compiles_fullgraph(call):
+    layer = keraslike.layers.GroupQueryAttention(head_dim=3, num_query_heads=4,
+                                                 num_key_value_heads=2, use_gate=True)
+    x = torch.randn(2, 3, 5)
+    layer(x, x)
+    compiled = torch.compile(layer, fullgraph=True, backend="eager")
+    torch.testing.assert_close(compiled(x, x, **call), layer(x, x, **call))
 
 
 @pytest.mark.cuda

@@ -81,6 +81,7 @@ def _model(lib):
     return lib.Model(inputs, lib.layers.Dense(1)(hidden))
 
 
+@pytest.mark.slow
 def test_fit_trajectory_config_and_saving_equal_keras(tmp_path):
     x = RNG.random((16, 4), dtype="float32")
     y = RNG.random((16, 1), dtype="float32")
@@ -103,13 +104,17 @@ def test_fit_trajectory_config_and_saving_equal_keras(tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
-def test_bad_arguments_and_compile():
+def test_bad_arguments():
     with pytest.raises(ValueError, match="power_iterations=0"):
         keraslike.layers.SpectralNormalization(keraslike.layers.Dense(2), power_iterations=0)
     with pytest.raises(ValueError, match="isn't a supported layer"):
         keraslike.layers.SpectralNormalization(torch.nn.Linear(2, 2))
     with pytest.raises(ValueError, match="nor 'embeddings'"):
         keraslike.layers.SpectralNormalization(keraslike.layers.ReLU())(torch.zeros(2, 3))
+
+
+@pytest.mark.slow
+def test_compiles_fullgraph():
     layer = keraslike.layers.SpectralNormalization(keraslike.layers.Dense(3))
     x = torch.randn(2, 4)
     layer(x)
