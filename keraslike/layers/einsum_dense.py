@@ -112,9 +112,7 @@ class EinsumDense(EinsumQuantizationMixin, LoraMixin, Layer):
             kernel_initializer = copy.copy(kernel_initializer)
             kernel_initializer.input_axes = input_axes
             kernel_initializer.output_axes = output_axes
-        if self.quantization_mode is not None:
-            self._build_quantized_from_policy(kernel_shape)
-        else:
+        if self.quantization_mode is None or not self._build_quantized_from_policy(kernel_shape):
             self.add_weight(
                 shape=tuple(kernel_shape),
                 name="kernel",
@@ -149,9 +147,9 @@ class EinsumDense(EinsumQuantizationMixin, LoraMixin, Layer):
             return None
         return i - len(output_spec) if left_elided else i
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         if self._quant_mode is not None:
-            return self._quantized_call(inputs)
+            return self._quantized_call(inputs, training)
         x = torch.einsum(self.equation, inputs, self._find_tensor("kernel"))
         if self.lora_enabled:
             axis = self._lora_axis

@@ -13,16 +13,18 @@ Storage (Keras names; `.keras` files hold them in Keras's layouts and order):
   and `g_idx` `(in,)`, `float = (q - zero) * scale`.
 - float8: the float kernel plus scales and amax histories of inputs, kernel and output
   gradients; inputs and kernel go through float8 (e4m3) and back, the scales follow the amax
-  history during training (Keras's delayed scaling). On GPUs with float8 matmuls this is where
-  `torch._scaled_mm` would go; the CPU path computes the same numbers in float32.
+  history during training (Keras's delayed scaling). On GPUs with float8 matmuls the product
+  runs as `torch._scaled_mm` (see `quantized_float8.py`); elsewhere the same numbers come from
+  dequantize-then-matmul.
 """
 
 import math
 
 import torch
 
-from keraslike.dtype_policies import Int4DTypePolicy, QuantizedFloat8DTypePolicy
+from keraslike.dtype_policies import Int4DTypePolicy
 from keraslike.graph.shape_inference import torch_dtype
+from keraslike.layers.quantized_float8 import build_float8_weights, float8_contract
 from keraslike.layers.weight_layout import TRANSPOSED
 from keraslike.quantizers import quantizers as q
 from keraslike.quantizers.kernels import grouped_int4_kernel, grouped_int4_linear, int8_linear
@@ -46,7 +48,6 @@ _STORE_NAMES = {
         "outputs_grad_amax_history",
     ),
 }
-_FLOAT8_SCALES = ("inputs", "kernel", "outputs_grad")
 
 
 def block_size_for(layer, config):
@@ -177,18 +178,7 @@ class DenseQuantizationMixin:
             )
 
     def _float8_build(self):
-        policy = self.dtype_policy
-        length = getattr(
-            policy, "amax_history_length", QuantizedFloat8DTypePolicy.default_amax_history_length
-        )
-        for prefix in _FLOAT8_SCALES:
-            # Keras makes these trainable and overwrites them with their "gradients"; here the
-            # forward and backward passes update them in place. Trainable as in Keras (its
-            # weight counts), without gradients, skipped by the optimizers.
-            self.add_weight(shape=(), initializer="ones", dtype="float32",
-                            name=f"{prefix}_scale", overwrite_with_gradient=True)
-            self.add_weight(shape=(length,), initializer="zeros", dtype="float32",
-                            name=f"{prefix}_amax_history", overwrite_with_gradient=True)
+        build_float8_weights(self)
 
     def _build_quantized_from_policy(self, kernel_shape):
         """In `build`: the weights of a layer whose dtype policy is already quantized."""
@@ -276,66 +266,7 @@ class DenseQuantizationMixin:
     def _float8_matmul(self, x, training):
         if self.lora_enabled:
             raise NotImplementedError("Currently, `_float8_call` doesn't support LoRA")
-        if training is None:
-            training = self.training
-        kernel = self.weight.t()
-        if kernel.dtype != x.dtype:  # Keras reads the kernel autocast to the compute dtype
-            kernel = kernel.to(x.dtype)
-        qx = _Float8QDQ.apply(x, self.inputs_scale, "float8_e4m3fn")
-        qk = _Float8QDQ.apply(kernel, self.kernel_scale, "float8_e4m3fn")
-        if training:  # after the forward used the current scales, as Keras's updates are
-            with torch.no_grad():
-                _float8_update(x, self.inputs_scale, self.inputs_amax_history, 448.0)
-                _float8_update(kernel, self.kernel_scale, self.kernel_amax_history, 448.0)
-        y = torch.matmul(qx, qk)
-        return _Float8GradQDQ.apply(
-            y, self.outputs_grad_scale, self.outputs_grad_amax_history, bool(training)
-        )
-
-
-def _float8_update(tensor, scale, history, dtype_max):
-    """Keras's delayed scaling: the next scale from the history, then the history rolled."""
-    scale.copy_(q.compute_float8_scale(history.max(), scale, dtype_max))
-    history.copy_(q.compute_float8_amax_history(tensor, history))
-
-
-class _Float8QDQ(torch.autograd.Function):
-    """Quantize-dequantize through float8 forward; gradient passes straight through."""
-
-    @staticmethod
-    def forward(x, scale, dtype):
-        return q.quantize_and_dequantize(x, scale, dtype, x.dtype)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        pass
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad, None, None
-
-
-class _Float8GradQDQ(torch.autograd.Function):
-    """Identity forward; the output gradient goes through float8 e5m2 (and updates its scale)."""
-
-    @staticmethod
-    def forward(y, scale, history, training):
-        return y.view_as(y)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.scale, ctx.history, ctx.training = inputs[1], inputs[2], inputs[3]
-
-    @staticmethod
-    def backward(ctx, grad):
-        scale, history = ctx.scale, ctx.history
-        with torch.no_grad():
-            new_scale = q.compute_float8_scale(history.max(), scale, 57344.0)
-            out = q.quantize_and_dequantize(grad, scale, "float8_e5m2", grad.dtype)
-            if ctx.training:
-                history.copy_(q.compute_float8_amax_history(grad, history))
-                scale.copy_(new_scale)
-        return out, None, None, None
+        return float8_contract(self, torch.matmul, x, self.weight.t(), training)
 
 
 def _int4_dequantize(packed, scale, zero, block, units):

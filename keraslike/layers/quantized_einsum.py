@@ -1,4 +1,14 @@
-"""int8 EinsumDense, as Keras 3 has it (equations without `...`).
+"""Quantized EinsumDense (int8, int4, float8), as Keras 3 has it (equations without `...`).
+
+int4 (Keras's layout): the kernel reshaped to `(rows, columns)` (rows: the contracted kernel
+axes' sizes multiplied, columns: the others'), quantized per column (`kernel_scale`
+`(columns,)`, `float = q / scale`) or in groups of `block_size` rows (`kernel_scale`,
+`kernel_zero` `(groups, columns)`, `g_idx`, `float = (q - zero) * scale`), packed two values
+per byte along the columns. The call dequantizes and contracts in float (inputs quantized
+first when the config has an activation quantizer, per column only). float8: the float kernel
+plus Keras's delayed-scaling weights (`quantized_float8.py`).
+
+int8:
 
 The kernel is quantized per output channel: its abs-max is taken over the kernel axes that the
 equation contracts away. Keras stores `kernel_scale` already arranged to broadcast against the
@@ -11,11 +21,21 @@ integer einsum is computed exactly (float64 on CPU) before the scales are divide
 import torch
 
 from keraslike.graph.shape_inference import torch_dtype
+from keraslike.layers.quantized_dense import block_size_for
+from keraslike.layers.quantized_float8 import build_float8_weights, float8_contract
 from keraslike.quantizers import quantizers as q
+from keraslike.quantizers.kernels import grouped_int4_kernel
 from keraslike.quantizers.quantization_config import (
     QuantizationConfig,
     validate_and_resolve_config,
 )
+
+_STORE_NAMES = {
+    "int8": ("kernel", "bias", "kernel_scale"),
+    "int4": ("kernel", "bias", "kernel_scale", "kernel_zero", "g_idx"),
+    "float8": ("kernel", "bias", "inputs_scale", "inputs_amax_history", "kernel_scale",
+               "kernel_amax_history", "outputs_grad_scale", "outputs_grad_amax_history"),
+}
 
 
 def analyze(equation):
@@ -103,17 +123,71 @@ class _Int8Einsum(torch.autograd.Function):
         return torch.einsum(ctx.info["grad_equation"], grad, float_kernel), None, None, None, None, None
 
 
+class _Int4Einsum(torch.autograd.Function):
+    """Dequantize the int4 kernel, contract in float (inputs quantized first when asked);
+    gradients reach the inputs only, through the dequantized kernel (Keras's custom gradient)."""
+
+    @staticmethod
+    def forward(x, float_kernel, info, equation, inputs_quantizer):
+        if inputs_quantizer is None:
+            return torch.einsum(equation, x, float_kernel)
+        qx, x_scale = inputs_quantizer(x, axis=tuple(info["input"]["reduced"]))
+        y = torch.einsum(equation, qx.to(x.dtype), float_kernel)
+        return y / arrange_scale(x_scale, info["input"])
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.info = inputs[2]
+        ctx.save_for_backward(inputs[1])
+
+    @staticmethod
+    def backward(ctx, grad):
+        (float_kernel,) = ctx.saved_tensors
+        return (torch.einsum(ctx.info["grad_equation"], grad, float_kernel), None, None, None,
+                None)
+
+
+def _flat_shape(kernel_shape, info):
+    """Keras's int4 `(rows, columns)`: contracted kernel axes' sizes multiplied, and the rest's."""
+    rows = columns = 1
+    for i, d in enumerate(kernel_shape):
+        if i in info["kernel"]["reduced"]:
+            rows *= d
+        else:
+            columns *= d
+    return rows, columns
+
+
+def quantize_int4(kernel, block):
+    """A float Keras-layout kernel -> `{"kernel" (packed), "kernel_scale"[, "kernel_zero"]}`."""
+    rows, columns = kernel.shape[0], kernel.shape[1]
+    flat = kernel.reshape(rows, columns)
+    if block is None:
+        values, scale = q.abs_max_quantize(flat, axis=0, value_range=(-8, 7), dtype="int8",
+                                           to_numpy=True)
+        return {"kernel": q.pack_int4(values, axis=-1)[0], "kernel_scale": scale.squeeze(0)}
+    values, scale, zero = q.abs_max_quantize_grouped_with_zero_point(flat, block_size=block,
+                                                                   to_numpy=True)
+    return {"kernel": q.pack_int4(values, axis=-1)[0], "kernel_scale": scale,
+            "kernel_zero": zero}
+
+
 class EinsumQuantizationMixin:
     """`quantize("int8")`, the int8 build and call, and Keras's file layout for EinsumDense."""
 
     _quant_mode = None
 
     def quantize(self, mode=None, type_check=True, config=None):
-        """Quantizes the kernel to int8 in place (other modes raise NotImplementedError).
+        """Quantizes the layer in place: `"int8"`, `"int4"` or `"float8"`, as Keras 3 does.
+
+        Args:
+            mode: The quantization mode (optional when `config` gives it).
+            type_check: Refuse subclasses of `EinsumDense`, as Keras does.
+            config: A `keras.quantizers.QuantizationConfig` (quantizers, int4 block size).
 
         Raises:
-            NotImplementedError: For a subclass (with `type_check`), a mode other than int8, or
-                an equation with `...`.
+            NotImplementedError: For a subclass (with `type_check`), GPTQ/AWQ, or an equation
+                with `...`.
             ValueError: For an unbuilt or already quantized layer, or a bad mode/config.
         """
         if type_check and type(self).__name__ != "EinsumDense":
@@ -121,32 +195,45 @@ class EinsumQuantizationMixin:
                 f"Layer {type(self).__name__} does not have a `quantize()` method implemented."
             )
         config = validate_and_resolve_config(mode, config)
-        if config.mode != "int8":
+        mode = config.mode
+        if mode not in ("int8", "int4", "float8"):
             raise NotImplementedError(
-                f'keraslike quantizes EinsumDense to int8 only (layer "{self.name}", '
-                f"mode={config.mode!r})."
+                f'keraslike quantizes EinsumDense to int8, int4 or float8 (layer "{self.name}", '
+                f"mode={mode!r})."
             )
         if not self.built:
             raise ValueError(f'Cannot quantize layer "{self.name}": it is not built yet.')
         if self.quantization_mode is not None:
             raise ValueError(f'Layer "{self.name}" is already quantized ({self.quantization_mode}).')
-        info = analyze(self.equation)
         self.quantization_config = config
-        kernel = self._lora_base_keras().detach()
-        quantizer = QuantizationConfig.weight_quantizer_or_default(
-            config, q.AbsMaxQuantizer(axis=tuple(info["kernel"]["reduced"]))
-        )
-        values, scale = quantizer(kernel, to_numpy=True)
-        scale = arrange_scale(scale, info["kernel"])
-        spec = next(s for s in self._weight_specs if s.name == "kernel")
-        self._weight_specs.remove(spec)
-        del self._parameters[spec.attr]
-        self._int8_weights(tuple(kernel.shape), info, config)
-        with torch.no_grad():
-            self._buffers["kernel"].copy_(values)
-            self.kernel_scale.copy_(scale)
-        self._dtype_policy_name = f"int8_from_{self.dtype_policy.name}"
-        self._quant_mode = "int8"
+        mode_name = mode
+        if mode == "float8":
+            build_float8_weights(self)
+        else:
+            info = analyze(self.equation)
+            kernel = self._lora_base_keras().detach()
+            spec = next(s for s in self._weight_specs if s.name == "kernel")
+            if mode == "int8":
+                quantizer = QuantizationConfig.weight_quantizer_or_default(
+                    config, q.AbsMaxQuantizer(axis=tuple(info["kernel"]["reduced"]))
+                )
+                values, scale = quantizer(kernel, to_numpy=True)
+                values = {"kernel": values, "kernel_scale": arrange_scale(scale, info["kernel"])}
+            else:
+                block = block_size_for(self, config)
+                mode_name = f"int4/{block if block is not None else -1}"
+                values = quantize_int4(kernel.reshape(_flat_shape(kernel.shape, info)), block)
+            self._weight_specs.remove(spec)
+            del self._parameters[spec.attr]
+            if mode == "int8":
+                self._int8_weights(tuple(kernel.shape), info, config)
+            else:
+                self._int4_weights(tuple(kernel.shape), info, config)
+            with torch.no_grad():
+                for name, value in values.items():
+                    self._find_tensor(name).copy_(torch.as_tensor(value))
+        self._dtype_policy_name = f"{mode_name}_from_{self.dtype_policy.name}"
+        self._quant_mode = mode
 
     def _int8_weights(self, kernel_shape, info, config):
         self._quant_info = info
@@ -158,45 +245,118 @@ class EinsumQuantizationMixin:
         scale_shape = tuple(arrange_scale(torch.empty(scale_shape, device="meta"), info["kernel"]).shape)
         self.add_weight(shape=scale_shape, initializer="ones", trainable=False, name="kernel_scale")
 
-    def _build_quantized_from_policy(self, kernel_shape):
-        mode = self.quantization_mode
-        if mode != "int8":
-            raise NotImplementedError(
-                f'keraslike builds EinsumDense quantized to int8 only (layer "{self.name}", '
-                f"mode={mode!r})."
+    def _int4_weights(self, kernel_shape, info, config):
+        self._quant_info = info
+        self.inputs_quantizer = QuantizationConfig.activation_quantizer_or_default(config, None)
+        self._int4_kernel_shape = tuple(kernel_shape)
+        rows, columns = _flat_shape(kernel_shape, info)
+        block = block_size_for(self, config)
+        self._int4_block_size = block
+        self.add_weight(shape=(rows, (columns + 1) // 2), initializer="zeros", dtype="int8",
+                        trainable=False, name="kernel")
+        scale_shape = (columns,) if block is None else (-(-rows // block), columns)
+        self.add_weight(shape=scale_shape, initializer="ones", trainable=False,
+                        name="kernel_scale")
+        if block is not None:
+            self.add_weight(shape=scale_shape, initializer="zeros", dtype="int8",
+                            trainable=False, name="kernel_zero")
+            self.add_weight(
+                shape=(rows,), dtype="float32", trainable=False, name="g_idx",
+                initializer=lambda shape, dtype=None: torch.arange(rows) // block,
             )
-        self._int8_weights(tuple(kernel_shape), analyze(self.equation), self.quantization_config)
+
+    def _build_quantized_from_policy(self, kernel_shape):
+        """In `build`: a layer whose dtype policy is quantized. Returns whether it created the
+        kernel (float8 keeps the float kernel, built after its scales as in Keras)."""
+        mode = self.quantization_mode
         self._quant_mode = mode
+        if mode == "float8":
+            build_float8_weights(self)
+            return False
+        if mode == "int8":
+            self._int8_weights(tuple(kernel_shape), analyze(self.equation), self.quantization_config)
+        elif mode == "int4":
+            self._int4_weights(tuple(kernel_shape), analyze(self.equation), self.quantization_config)
+        else:
+            self._quant_mode = None
+            raise NotImplementedError(
+                f'keraslike builds EinsumDense quantized to int8, int4 or float8 (layer '
+                f'"{self.name}", mode={mode!r}).'
+            )
+        return True
+
+    def _int4_float_kernel(self, dtype):
+        """The float kernel (Keras layout) the int4 storage stands for."""
+        packed, scale = self._find_tensor("kernel"), self.kernel_scale
+        block = self._int4_block_size
+        if block is None:
+            columns = scale.shape[-1]
+            flat = q.unpack_int4(packed, columns, axis=-1).to(dtype) / scale.to(dtype)
+        else:
+            flat = grouped_int4_kernel(packed, scale, self.kernel_zero, block).to(dtype)
+        return flat.reshape(self._int4_kernel_shape)
+
+    def _lora_base_keras(self):
+        if self._quant_mode == "int4":  # Keras's `kernel`: the int4 values, unpacked, reshaped
+            columns = self.kernel_scale.shape[-1]
+            unpacked = q.unpack_int4(self._find_tensor("kernel"), columns, axis=-1)
+            return unpacked.reshape(self._int4_kernel_shape)
+        return super()._lora_base_keras()
 
     def _keras_store_names(self):
         if self._quant_mode is None:
             return super()._keras_store_names()
         present = {s.name for s in self._weight_specs}
-        return [n for n in ("kernel", "bias", "kernel_scale") if n in present]
+        return [n for n in _STORE_NAMES[self._quant_mode] if n in present]
 
     def _keras_store_value(self, name):
-        if self._quant_mode is not None and self.lora_enabled and name in ("kernel", "kernel_scale"):
+        mode = self._quant_mode
+        if mode in ("int8", "int4") and self.lora_enabled and name in (
+                "kernel", "kernel_scale", "kernel_zero"):
+            # As Keras: dequantize, add the LoRA update, quantize again.
             info = self._quant_info
-            float_kernel = self._find_tensor("kernel").float() / unarrange_scale(self.kernel_scale, info["kernel"])
-            merged = float_kernel + self._lora_delta_keras()
-            values, scale = q.abs_max_quantize(merged, tuple(info["kernel"]["reduced"]), to_numpy=True)
-            return values if name == "kernel" else arrange_scale(scale, info["kernel"])
-        if self._quant_mode is not None:
+            if mode == "int8":
+                float_kernel = self._find_tensor("kernel").float() / unarrange_scale(
+                    self.kernel_scale, info["kernel"])
+                merged = float_kernel + self._lora_delta_keras()
+                values, scale = q.abs_max_quantize(merged, tuple(info["kernel"]["reduced"]),
+                                                   to_numpy=True)
+                return values if name == "kernel" else arrange_scale(scale, info["kernel"])
+            merged = self._int4_float_kernel(torch.float32) + self._lora_delta_keras()
+            flat = merged.reshape(_flat_shape(merged.shape, info))
+            return quantize_int4(flat, self._int4_block_size)[name]
+        if mode is not None:
             return self._find_tensor(name) if name != "bias" else self.bias
         return super()._keras_store_value(name)
 
-    def _quantized_call(self, inputs):
+    def _quantized_call(self, inputs, training=None):
         dtype = torch_dtype(self.compute_dtype)
         x = inputs.to(dtype) if inputs.is_floating_point() and inputs.dtype != dtype else inputs
-        y = _Int8Einsum.apply(
-            x, self._find_tensor("kernel"), self.kernel_scale, self._quant_info, self.equation,
-            self.inputs_quantizer,
-        )
+        mode = self._quant_mode
+        if mode == "int8":
+            y = _Int8Einsum.apply(
+                x, self._find_tensor("kernel"), self.kernel_scale, self._quant_info,
+                self.equation, self.inputs_quantizer,
+            )
+        elif mode == "int4":
+            quantizer = self.inputs_quantizer if self._int4_block_size is None else None
+            y = _Int4Einsum.apply(x, self._int4_float_kernel(dtype), self._quant_info,
+                                  self.equation, quantizer)
+        else:
+            if self.lora_enabled:
+                raise NotImplementedError("Currently, `_float8_call` doesn't support LoRA")
+            y = float8_contract(self, self._einsum, x, self._find_tensor("kernel"), training)
         if self.lora_enabled:
             lora = torch.einsum(self.equation, inputs, self.lora_kernel_a)
             y = (y + self._lora_scale * torch.matmul(lora, self.lora_kernel_b)).to(dtype)
-        if self.bias is not None:
-            y = y + self.bias
+        bias = self.bias
+        if bias is not None:
+            if mode == "float8" and self.compute_dtype == "float32":
+                bias = bias.to(torch.bfloat16).to(bias.dtype)  # as Keras (XLA's bias fusion)
+            y = y + bias
         if self._act is not None:
             y = self._act(y)
         return y
+
+    def _einsum(self, x, kernel):
+        return torch.einsum(self.equation, x, kernel)

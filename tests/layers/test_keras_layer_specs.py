@@ -42,10 +42,6 @@ KNOWN_FAILURES = [
     (("training",), "merging_test.py::MergingLayersTest.test_basic[dot_",
      "runtime", "a subclassed Model called on a list of inputs builds itself with one KerasTensor "
      "of nested shape ((2, 4), (2, 4)) (models/functional.py build)"),
-    (("build", "training"), "EinsumDenseTest.test_quantize_dtype_argument[float8]",
-     "quant", "EinsumDense float8 quantized dtype policy refused (NotImplementedError)"),
-    (("build", "training"), "EinsumDenseTest.test_quantize_dtype_argument[int4]",
-     "quant", "EinsumDense int4 quantized dtype policy refused (NotImplementedError)"),
     (("config",), "BatchNormalizationTest.test_renorm_basics#0",
      "arch", "BatchNormalization get_config: renorm_clipping None where Keras gives {}"),
     (("build",), "test_basics_with_flash_attention",

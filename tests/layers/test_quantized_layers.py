@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import keraslike
+from keraslike.layers import quantized_float8
 
 
 @pytest.fixture(scope="module")
@@ -257,3 +258,121 @@ def test_quantized_dense_compiles_without_graph_breaks(mode):
     x = torch.randn(4, 32)
     compiled = torch.compile(layer, fullgraph=True, backend="eager")
     torch.testing.assert_close(compiled(x), layer(x))
+
+
+INT4_CONFIGS = [
+    None,  # Keras's default: groups of 128 rows
+    keraslike.quantizers.Int4QuantizationConfig(block_size=-1),
+    keraslike.quantizers.Int4QuantizationConfig(block_size=2),
+    keraslike.quantizers.Int4QuantizationConfig(
+        block_size=-1, activation_quantizer=keraslike.quantizers.AbsMaxQuantizer()),
+]
+
+
+@pytest.mark.parametrize("kwargs,build_shape,x_shape", EINSUM_CASES,
+                         ids=[c[0]["equation"] for c in EINSUM_CASES])
+@pytest.mark.parametrize("config", INT4_CONFIGS, ids=["int4-128", "int4-channel", "int4-2",
+                                                      "int4-channel-dynamic"])
+def test_einsum_dense_int4_matches_keras(keras, kwargs, build_shape, x_shape, config):
+    for lora in (None, 2):
+        theirs, ours = _quantize_pair(keras, "EinsumDense", kwargs, build_shape, "int4", config,
+                                      lora)
+        assert ours.dtype_policy.name == theirs.dtype_policy.name
+        assert [w.path for w in ours.weights] == [w.path for w in theirs.weights]
+        assert len(ours.trainable_weights) == len(theirs.trainable_weights)
+        for a, b in zip(ours.get_weights(), theirs.get_weights()):
+            assert a.shape == b.shape and a.dtype == b.dtype
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+        x = np.random.default_rng(8).standard_normal(x_shape).astype("float32")
+        np.testing.assert_allclose(ours(torch.as_tensor(x)).detach().numpy(),
+                                   _np(keras, theirs(x)), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(ours.kernel.detach().numpy(), _np(keras, theirs.kernel),
+                                   rtol=1e-6, atol=1e-6)
+        store_ours, store_theirs = {}, {}
+        ours.save_own_variables(store_ours)
+        theirs.save_own_variables(store_theirs)
+        assert sorted(store_ours) == sorted(store_theirs)
+        for key in store_theirs:
+            np.testing.assert_allclose(np.asarray(store_ours[key]), _np(keras, store_theirs[key]),
+                                       rtol=1e-5, atol=1e-5)
+    built = keraslike.layers.EinsumDense.from_config(theirs.get_config())
+    built.build(build_shape)
+    assert [tuple(w.shape) for w in built.get_weights()] == [
+        tuple(w.shape) for w in theirs.get_weights()]
+
+
+def test_einsum_dense_float8_matches_keras_in_inference_and_training(keras):
+    kwargs = {"equation": "abc,cde->abde", "output_shape": (3, 2, 4), "bias_axes": "de"}
+    theirs, ours = _quantize_pair(keras, "EinsumDense", kwargs, (None, 3, 5), "float8")
+    assert [w.path for w in ours.weights] == [w.path for w in theirs.weights]
+    assert len(ours.trainable_weights) == len(theirs.trainable_weights) == 8
+    x = np.random.default_rng(9).standard_normal((4, 3, 5)).astype("float32")
+    np.testing.assert_allclose(ours(torch.as_tensor(x)).detach().numpy(), _np(keras, theirs(x)),
+                               rtol=1e-6, atol=1e-6)
+    y = np.random.default_rng(10).standard_normal((4, 3, 2, 4)).astype("float32")
+    histories = []
+    for lib, layer in ((keras, theirs), (keraslike, ours)):
+        model = lib.Sequential([lib.Input((3, 5)), layer])
+        model.compile(optimizer=lib.optimizers.SGD(0.1), loss="mse")
+        histories.append(model.fit(x, y, batch_size=2, epochs=2, shuffle=False,
+                                   verbose=0).history["loss"])
+    np.testing.assert_allclose(histories[1], histories[0], rtol=1e-5)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["int4", "float8"])
+def test_einsum_dense_quantized_keras_files_move_both_ways(keras, tmp_path, mode):
+    for source, target in (("keras", "keraslike"), ("keraslike", "keras")):
+        libs = {"keras": keras, "keraslike": keraslike}
+        lib = libs[source]
+        inputs = lib.Input((3, 5))
+        x = lib.layers.EinsumDense("abc,cd->abd", output_shape=(3, 6), bias_axes="d",
+                                   name="e")(inputs)
+        model = lib.Model(inputs, x)
+        model.quantize(mode)
+        path = str(tmp_path / f"{source}_{mode}.keras")
+        model.save(path)
+        loaded = libs[target].saving.load_model(path)
+        data = np.random.default_rng(11).standard_normal((2, 3, 5)).astype("float32")
+        np.testing.assert_allclose(np.asarray(loaded.predict(data, verbose=0)),
+                                   np.asarray(model.predict(data, verbose=0)), rtol=1e-5,
+                                   atol=1e-5)
+        assert loaded.get_layer("e").quantization_mode == mode
+
+
+@pytest.mark.cuda
+def test_float8_dense_uses_scaled_mm_on_capable_gpus():
+    """On a GPU with float8 matmuls, Dense float8 runs `torch._scaled_mm` on the float8 values;
+    outputs and gradients equal the dequantize-then-matmul path (the CPU one) up to rounding."""
+    device = torch.device("cuda")
+    if torch.cuda.get_device_capability(device) < (8, 9):
+        pytest.skip("no float8 matmuls on this GPU")
+    layer = keraslike.layers.Dense(64, dtype="float8_from_float32")
+    layer.build((None, 32))
+    layer.to(device)
+    x = torch.randn(8, 32, device=device, requires_grad=True)
+    calls = []
+    original = torch._scaled_mm
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    torch._scaled_mm = counting
+    try:
+        y = layer(x, training=False)
+    finally:
+        torch._scaled_mm = original
+    assert calls, "the float8 GEMM was not used"
+    qx = quantized_float8._Float8QDQ.apply(x, layer.inputs_scale)
+    qk = quantized_float8._Float8QDQ.apply(layer.weight.t(), layer.kernel_scale)
+    reference = qx @ qk + layer.bias
+    torch.testing.assert_close(y, reference, rtol=1e-5, atol=1e-5)
+    y.sum().backward()
+    grad_x, grad_w = x.grad.clone(), layer.weight.grad.clone()
+    x.grad = None
+    layer.weight.grad = None
+    reference.sum().backward()
+    torch.testing.assert_close(grad_x, x.grad, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(grad_w, layer.weight.grad, rtol=1e-5, atol=1e-5)
