@@ -1,6 +1,7 @@
 """Data-parallel `fit` variants on 2 gloo processes equal one process: gradient accumulation
 (`no_sync` micro-steps), a user's `train_step`, `jit_compile=True`, BackupAndRestore resuming
-every rank, and ModelCheckpoint / CSVLogger writing once.
+every rank, ModelCheckpoint / CSVLogger writing once, a DataLoader with a DistributedSampler
+(`set_epoch` each epoch) and a generator split by batch.
 
 The cheap scenarios share one launch (one process group runs them one after another), so the
 interpreter start-up is paid once; `jit_compile` has its own.
@@ -14,7 +15,7 @@ from tests.distribution._launch import assert_trained_alike, device_params, run
 
 pytestmark = pytest.mark.slow
 
-VARIANTS = "accumulate_sgd,accumulate_adam,custom_step,files,backup,reference_adam"
+VARIANTS = "accumulate_sgd,accumulate_adam,custom_step,files,backup,reference_adam,iterables"
 
 
 @pytest.fixture(scope="module", params=device_params())
@@ -37,6 +38,15 @@ def test_gradient_accumulation_equals_one_process(variants, scenario):
 def test_custom_train_step_equals_one_process(variants):
     single, ranks, _ = variants
     assert_trained_alike(single["custom_step"], [r["custom_step"] for r in ranks])
+
+
+def test_distributed_sampler_and_generator_equal_one_process(variants):
+    single, ranks, _ = variants
+    single, ranks = single["iterables"], [r["iterables"] for r in ranks]
+    assert ranks[0]["epochs_set"] == ranks[1]["epochs_set"] == [0, 1]  # set_epoch each epoch
+    assert_trained_alike(single, ranks)
+    assert_trained_alike(single["generator"], [r["generator"] for r in ranks])
+    assert len(ranks[0]["generator"]["history"]["loss"]) == 2
 
 
 def test_backup_and_restore_resumes_every_rank(variants):

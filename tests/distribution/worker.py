@@ -131,6 +131,36 @@ def _variant(scenario, x, y, out_dir, rank):
         model = _model(keras.optimizers.Adam(0.01), ["accuracy"])
         model.fit(x, y, batch_size=8, epochs=4, shuffle=False, verbose=0)
         return {"weights": _weights(model)}
+    if scenario == "iterables":
+        # A DataLoader with a DistributedSampler (2 processes, 4 samples each per step) against
+        # one process's loader of 8; a generator of batches of 8 split by batch across the 2
+        # processes against one process's generator of 16: the same global batches.
+        distributed = torch.distributed.is_initialized()
+        data = torch.utils.data.TensorDataset(torch.tensor(x[:48]), torch.tensor(y[:48]))
+        epochs_set = []
+
+        class RecordingSampler(torch.utils.data.DistributedSampler):
+            def set_epoch(self, epoch):
+                epochs_set.append(epoch)
+                super().set_epoch(epoch)
+
+        sampler = RecordingSampler(data, shuffle=False) if distributed else None
+        loader = torch.utils.data.DataLoader(data, batch_size=4 if distributed else 8, sampler=sampler)
+        model = _model(keras.optimizers.SGD(0.1, momentum=0.5), ["accuracy"])
+        history = model.fit(loader, epochs=2, verbose=0)
+        size = 8 if distributed else 16
+
+        def batches():
+            while True:
+                for i in range(0, 48, size):
+                    yield x[i : i + size], y[i : i + size]
+
+        generator_model = _model(keras.optimizers.SGD(0.1, momentum=0.5), ["accuracy"])
+        steps = 48 // 8
+        generator_history = generator_model.fit(batches(), steps_per_epoch=steps if distributed else steps // 2,
+                                                epochs=2, verbose=0)
+        return {"history": history.history, "weights": _weights(model), "epochs_set": epochs_set,
+                "generator": {"history": generator_history.history, "weights": _weights(generator_model)}}
     if scenario == "fsdp":
         world = keras.distribution.world_size()
         mesh = keras.distribution.DeviceMesh((world,), ["batch"])
