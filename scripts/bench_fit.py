@@ -9,7 +9,10 @@ Each variant runs in its own subprocess (so peak memory is per variant), variant
 repeated. Prints median epoch time, ratios (fit / loop; goal: <= 1.0 vs dataloader, <= 1.05 vs
 slicing), and peak RSS ratios (goal <= 1.1).
 
-Usage: python scripts/bench_fit.py [--repeats 3] [--models mlp,resnet] [--device cpu|cuda]
+On a shared machine, run with `--threads 1` and read the CPU-time ratios too: the process's CPU
+time over the epoch does not count time spent descheduled by neighbours (wall time does).
+
+Usage: python scripts/bench_fit.py [--repeats 3] [--models mlp,resnet] [--device cpu|cuda] [--threads 1]
 """
 
 import argparse
@@ -49,6 +52,8 @@ def run_variant(variant, model_name, device):
     import torch.nn.functional as F
 
     sys.path.insert(0, HERE)
+    if os.environ.get("BENCH_THREADS"):
+        torch.set_num_threads(int(os.environ["BENCH_THREADS"]))
     torch.set_flush_denormal(True)
     x, y, batch = _data(model_name, device)
     if variant == "fit":
@@ -65,11 +70,11 @@ def run_variant(variant, model_name, device):
         model.fit(x_np[: batch * 4], y_np[: batch * 4], batch_size=batch, epochs=1, verbose=0)
         if device == "cuda":
             torch.cuda.synchronize()
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         model.fit(x_np, y_np, batch_size=batch, epochs=1, verbose=0)
         if device == "cuda":
             torch.cuda.synchronize()
-        seconds = time.perf_counter() - start
+        seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     else:
         model = _hand_written(model_name).to(device)
         optimizer = torch.optim.RMSprop(model.parameters(), lr=1e-3, alpha=0.9, eps=1e-7)
@@ -108,13 +113,13 @@ def run_variant(variant, model_name, device):
             return (loss_sum / x.shape[0]).item(), (correct / x.shape[0]).item()  # one read per epoch
 
         epoch(limit=4)
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         epoch()
         if device == "cuda":
             torch.cuda.synchronize()
-        seconds = time.perf_counter() - start
+        seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"seconds": seconds, "peak_mb": peak_mb}
+    return {"seconds": seconds, "cpu_seconds": cpu_seconds, "peak_mb": peak_mb}
 
 
 def main():
@@ -122,6 +127,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--models", default="mlp,resnet")
     parser.add_argument("--device", default=None)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads in each run (1 resists neighbours)")
     parser.add_argument("--child", nargs=3, metavar=("VARIANT", "MODEL", "DEVICE"))
     args = parser.parse_args()
     if args.child:
@@ -130,14 +136,18 @@ def main():
     import torch
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    print(f"torch {torch.__version__}, device {device}, threads {torch.get_num_threads()}")
+    env = dict(os.environ)
+    if args.threads:
+        env["BENCH_THREADS"] = str(args.threads)
+    threads = args.threads or torch.get_num_threads()
+    print(f"torch {torch.__version__}, device {device}, threads {threads}")
     for model_name in args.models.split(","):
         results = {v: [] for v in ("fit", "dataloader", "slicing")}
         for _ in range(args.repeats):
             for variant in results:
                 out = subprocess.run(
                     [sys.executable, __file__, "--child", variant, model_name, device],
-                    capture_output=True, text=True, check=True, cwd=HERE,
+                    capture_output=True, text=True, check=True, cwd=HERE, env=env,
                 )
                 results[variant].append(json.loads(out.stdout.strip().splitlines()[-1]))
         med = {v: statistics.median(r["seconds"] for r in rs) for v, rs in results.items()}
@@ -149,6 +159,12 @@ def main():
                 f"{statistics.median(ratios):.3f} (min {ratios[0]:.3f}, max {ratios[-1]:.3f}); "
                 f"peak RSS {mem['fit']:.0f} MB vs {mem[other]:.0f} MB ({mem['fit'] / mem[other]:.2f}x)"
             )
+            if device == "cpu":
+                cpu = sorted(a["cpu_seconds"] / b["cpu_seconds"] for a, b in zip(results["fit"], results[other]))
+                print(
+                    f"{model_name}: CPU time fit / {other} ratio median {statistics.median(cpu):.3f} "
+                    f"(min {cpu[0]:.3f}, max {cpu[-1]:.3f})"
+                )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ Written so Keras 3 loads them (its config schema, its h5 weights layout) and rea
 never extracted by the names the archive gives; names that would escape a folder are refused.
 """
 
+import contextlib
 import datetime
 import json
 import os
@@ -16,6 +17,7 @@ import zlib
 from keraslike._version import __version__
 from keraslike.saving import keras_h5, materialize
 from keraslike.saving.atomic import atomic_write, remove_stale
+from keraslike.saving.archive_member import member_file
 from keraslike.saving.errors import SavedFileError, malformed_config
 from keraslike.saving.native import to_json
 from keraslike.serialization import keras_objects, registry
@@ -28,6 +30,7 @@ _MAX_JSON_BYTES = 64 * 1024 * 1024  # a 10,000-layer config is a few MB
 _MAX_MEMBERS = 64  # Keras writes 3 (config.json, metadata.json, model.weights.h5)
 _MAX_RATIO = 100  # a member above _RATIO_FLOOR may not expand more than this
 _RATIO_FLOOR = 16 * 1024 * 1024
+_COPY_BYTES = 16 * 1024 * 1024
 
 
 def save_model(model, filepath, overwrite=True, include_optimizer=True):
@@ -52,7 +55,10 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
             with zipfile.ZipFile(out, "w") as zf:
                 zf.writestr(METADATA, metadata)
                 zf.writestr(CONFIG, config)
-                zf.write(weights_path, WEIGHTS)
+                big = os.path.getsize(weights_path) >= zipfile.ZIP64_LIMIT
+                # Streamed in large blocks (`ZipFile.write` copies 8 KB at a time).
+                with open(weights_path, "rb") as src, zf.open(WEIGHTS, "w", force_zip64=big) as dst:
+                    shutil.copyfileobj(src, dst, _COPY_BYTES)
 
 
 def _check_member_names(zf, filepath):
@@ -142,16 +148,21 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
                 filepath, f"the .keras archive has no {WEIGHTS!r} member (members: {zf.namelist()})."
             )
         compile_config = config.pop("compile_config", None) if isinstance(config, dict) else None
-        with tempfile.TemporaryDirectory(prefix="keraslike-keras-") as scratch:
-            weights_path = os.path.join(scratch, "weights.h5")  # our name, not the archive's
+        with contextlib.ExitStack() as stack:
+            source = member_file(zf, WEIGHTS, filepath)
+            if source is not None:  # stored uncompressed: HDF5 reads it inside the archive
+                stack.enter_context(source)
+            else:
+                scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="keraslike-keras-"))
+                source = os.path.join(scratch, "weights.h5")  # our name, not the archive's
+                try:
+                    with zf.open(WEIGHTS) as src, open(source, "wb") as dst:
+                        shutil.copyfileobj(src, dst, _COPY_BYTES)
+                except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as e:
+                    message = f"cannot read {WEIGHTS!r} from the archive ({e})."
+                    raise SavedFileError(filepath, message) from None
             try:
-                with zf.open(WEIGHTS) as src, open(weights_path, "wb") as dst:
-                    shutil.copyfileobj(src, dst, 16 * 1024 * 1024)
-            except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as e:
-                message = f"cannot read {WEIGHTS!r} from the archive ({e})."
-                raise SavedFileError(filepath, message) from None
-            try:
-                f = h5py.File(weights_path, "r")
+                f = h5py.File(source, "r")
             except OSError as e:
                 message = f"{WEIGHTS!r} is not a valid HDF5 file ({e})."
                 raise SavedFileError(filepath, message) from None
@@ -182,5 +193,5 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
                         optimizer = getattr(model, "optimizer", None)
                         if optimizer is not None and not optimizer.built:
                             optimizer.build(model.trainable_weights)
-                keras_h5.read_weights(f, model, filepath, skip_mismatch=False)
+                keras_h5.read_weights(f, model, filepath, skip_mismatch=False, in_place=True)
     return model

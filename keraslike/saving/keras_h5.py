@@ -24,6 +24,7 @@ from torch import nn
 
 from keraslike.backend.naming import to_snake_case
 from keraslike.layers.layer import Layer
+from keraslike.saving import h5_tensors
 from keraslike.saving.errors import SavedFileError
 from keraslike.serialization import registry
 from keraslike.serialization.keras_objects import is_functional
@@ -127,13 +128,6 @@ def weight_groups(path, layer):
     return [(_vars_path(path), layer.name, weights)]
 
 
-def _to_numpy(tensor):
-    tensor = tensor.detach().cpu()
-    if tensor.dtype == torch.bfloat16:
-        return tensor.float().numpy(), "bfloat16"
-    return tensor.numpy(), None
-
-
 def optimizer_arrays(model, optimizer):
     """The optimizer's variables in Keras's order and layouts (slots like their weights)."""
     layouts = {}
@@ -176,20 +170,14 @@ def write_weights(f, model, include_optimizer=True):
             group = f.create_group(vars_path)
             group.attrs["name"] = name
             for i, value in enumerate(_keras_values(layer, weights)):
-                value, dtype_attr = _to_numpy(value)
-                dataset = group.create_dataset(str(i), data=np.require(value, requirements="C"))
-                if dtype_attr:
-                    dataset.attrs["dtype"] = dtype_attr
+                h5_tensors.write_tensor(group, str(i), value)
             written.update(id(tensor) for _, tensor in weights)
     optimizer = getattr(model, "optimizer", None)
     if include_optimizer and optimizer is not None and hasattr(optimizer, "_variables"):
         group = f.create_group("optimizer/vars")
         group.attrs["name"] = optimizer.name
         for i, tensor in enumerate(optimizer_arrays(model, optimizer)):
-            value, dtype_attr = _to_numpy(tensor)
-            dataset = group.create_dataset(str(i), data=np.require(value, requirements="C"))
-            if dtype_attr:
-                dataset.attrs["dtype"] = dtype_attr
+            h5_tensors.write_tensor(group, str(i), tensor)
     # Buffers outside Keras's weights are usually derived state (an LSTM's `bias_hh_l0` is
     # folded into Keras's bias); parameters outside them (plain torch modules) would be lost.
     left_out = [k for k, p in model.named_parameters() if id(p) not in written]
@@ -255,6 +243,11 @@ def _read_dataset(group, key, h5py, filepath, expected_shape=None):
     dataset = _open_dataset(group, key, h5py, filepath)
     if expected_shape is not None and tuple(dataset.shape) != tuple(expected_shape):
         return None
+    return _dataset_values(dataset)
+
+
+def _dataset_values(dataset):
+    """A checked dataset's values as a tensor (bfloat16 when the file says so)."""
     value = dataset[()]
     if dataset.attrs.get("dtype") == "bfloat16":
         return torch.as_tensor(np.asarray(value, dtype=np.float32)).to(torch.bfloat16)
@@ -328,21 +321,25 @@ def check_shapes(f, model, filepath):
                     )
 
 
-def read_weights(f, model, filepath, skip_mismatch=False, load_optimizer=True):
+def read_weights(f, model, filepath, skip_mismatch=False, load_optimizer=True, in_place=False):
     """Loads Keras-layout weights from the open h5py file `f` into `model`, in place.
+
+    With `in_place=True` (a model just built to receive them), each dataset is read straight
+    into its weight, through one small buffer when the layouts differ, instead of into a
+    full-size array first; a read error then leaves the model partly loaded.
 
     Raises:
         ValueError: Listing the weights missing from the file, unexpected in it, or of another
             shape (unless `skip_mismatch`); a `SavedFileError` for HDF5 data h5py cannot read.
     """
     try:
-        _read_weights(f, model, filepath, skip_mismatch, load_optimizer)
+        _read_weights(f, model, filepath, skip_mismatch, load_optimizer, in_place)
     except (KeyError, RuntimeError, OSError) as error:  # h5py's errors for corrupt HDF5 data
         message = f"its HDF5 data is corrupt ({type(error).__name__}: {error})."
         raise SavedFileError(filepath, message) from error
 
 
-def _read_weights(f, model, filepath, skip_mismatch, load_optimizer):
+def _read_weights(f, model, filepath, skip_mismatch, load_optimizer, in_place):
     h5py = import_h5py()
     report = _Report(filepath)
     visited_groups = set()
@@ -352,10 +349,14 @@ def _read_weights(f, model, filepath, skip_mismatch, load_optimizer):
             _read_group(f, vars_path, layer, weights, report, visited_groups, loads, h5py, filepath)
     _check_unexpected(f, visited_groups, report, h5py)
     report.finish(skip_mismatch)
+    if not in_place:  # every value read first: a corrupt dataset leaves the model untouched
+        loads = [(spec, t, v if spec is None else _dataset_values(v)) for spec, t, v in loads]
     with torch.no_grad():
         for spec, tensor, value in loads:
             if spec is None:  # a layer's own `load_own_variables` with its store
                 tensor(value)
+            elif in_place:  # `value` is the dataset, its shape checked: read into the weight
+                h5_tensors.read_into(tensor, spec.layout, value, _dataset_values)
             else:
                 tensor.copy_(spec.layout.to_torch(value.to(tensor.dtype)))
     optimizer = getattr(model, "optimizer", None)
@@ -401,12 +402,11 @@ def _read_group(f, vars_path, layer, weights, report, visited_groups, loads, h5p
         return
     for key, (spec, tensor) in zip(keys, weights):
         expected = spec.layout.keras_shape(tensor.shape)
-        value = _read_dataset(group, key, h5py, filepath, expected)
-        if value is None:
-            shape = tuple(group[key].shape)
-            report.mismatched.append(f"{label}/{spec.name}: {shape} vs {tuple(expected)}")
+        dataset = _open_dataset(group, key, h5py, filepath)
+        if tuple(dataset.shape) != tuple(expected):
+            report.mismatched.append(f"{label}/{spec.name}: {tuple(dataset.shape)} vs {tuple(expected)}")
             continue
-        loads.append((spec, tensor, value))
+        loads.append((spec, tensor, dataset))  # read after every shape is checked
 
 
 def _check_unexpected(f, visited, report, h5py):

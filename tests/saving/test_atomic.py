@@ -12,7 +12,7 @@ import pytest
 
 import keraslike as keras
 from keraslike import layers
-from keraslike.saving import keras_h5, safetensors_io
+from keraslike.saving import h5_tensors, safetensors_io
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -54,8 +54,8 @@ def test_failed_save_keeps_previous_file(filename, tmp_path, monkeypatch):
         real = safetensors_io._cpu_contiguous
         monkeypatch.setattr(safetensors_io, "_cpu_contiguous", crash_on_second)
     else:
-        real = keras_h5._to_numpy
-        monkeypatch.setattr(keras_h5, "_to_numpy", crash_on_second)
+        real = h5_tensors.write_tensor
+        monkeypatch.setattr(h5_tensors, "write_tensor", crash_on_second)
     new = _model(3)
     with pytest.raises(_Crash):
         if filename.startswith("w."):
