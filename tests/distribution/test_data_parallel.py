@@ -1,8 +1,8 @@
 """Data-parallel `fit` / `evaluate` / `predict` on 2 gloo processes (CPU) equal one process.
 
-Each scenario runs `worker.py` as 2 processes of a `torch.distributed` group (a free port, a
-hard timeout: a hang fails the test instead of blocking the suite) and as 1 plain process, then
-compares what they wrote.
+The scenarios run in one launch of `worker.py` as 2 processes of a `torch.distributed` group (a
+free port, a hard timeout: a hang fails the test instead of blocking the suite) and one as 1
+plain process, then the tests compare what they wrote.
 """
 
 import numpy as np
@@ -19,11 +19,19 @@ def _assert_close(a, b, atol=1e-5):
         np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-5, atol=atol)
 
 
-@pytest.mark.parametrize("device", device_params())
+BASIC = "+sgd,adam,batchnorm,shuffle,early_stopping,evaluate_auc"
+
+
+@pytest.fixture(scope="module", params=device_params())
+def basic(tmp_path_factory, request):
+    """All scenarios in one launch of 1 process and one of 2 (the start-up is paid once)."""
+    tmp = tmp_path_factory.mktemp(f"basic_{request.param}")
+    return _run(BASIC, tmp, 1, device=request.param)[0], _run(BASIC, tmp, 2, device=request.param)
+
+
 @pytest.mark.parametrize("scenario", ["sgd", "adam", "batchnorm"])
-def test_two_processes_train_like_one(tmp_path, scenario, device):
-    single = _run(scenario, tmp_path, 1, device=device)[0]
-    ranks = _run(scenario, tmp_path, 2, device=device)
+def test_two_processes_train_like_one(basic, scenario):
+    single, ranks = basic[0][scenario], [r[scenario] for r in basic[1]]
     # Ranks hold bitwise-equal weights.
     assert ranks[0]["weights"] == ranks[1]["weights"]
     _assert_close(ranks[0]["weights"], single["weights"])
@@ -38,9 +46,8 @@ def test_two_processes_train_like_one(tmp_path, scenario, device):
     assert ranks[0]["predict"] == ranks[1]["predict"]
 
 
-def test_shuffled_global_batches_are_split_into_disjoint_halves(tmp_path):
-    single = _run("shuffle", tmp_path, 1)[0]
-    ranks = _run("shuffle", tmp_path, 2)
+def test_shuffled_global_batches_are_split_into_disjoint_halves(basic):
+    single, ranks = basic[0]["shuffle"], [r["shuffle"] for r in basic[1]]
     assert ranks[0]["weights"] == ranks[1]["weights"]
     assert ranks[0]["history"] == ranks[1]["history"]
     # Rank 0 draws each epoch's permutation as one process does: shuffled training is equal too.
@@ -60,15 +67,13 @@ def test_shuffled_global_batches_are_split_into_disjoint_halves(tmp_path):
     assert first_epoch != second_epoch  # a new permutation each epoch
 
 
-def test_early_stopping_on_one_rank_stops_all(tmp_path):
-    ranks = _run("early_stopping", tmp_path, 2)
+def test_early_stopping_on_one_rank_stops_all(basic):
+    ranks = [r["early_stopping"] for r in basic[1]]
     assert ranks[0]["epochs_run"] == ranks[1]["epochs_run"] == 2
 
 
-@pytest.mark.parametrize("device", device_params())
-def test_evaluate_non_linear_metric_over_all_ranks(tmp_path, device):
-    single = _run("evaluate_auc", tmp_path, 1, device=device)[0]
-    ranks = _run("evaluate_auc", tmp_path, 2, device=device)
+def test_evaluate_non_linear_metric_over_all_ranks(basic):
+    single, ranks = basic[0]["evaluate_auc"], [r["evaluate_auc"] for r in basic[1]]
     assert ranks[0]["evaluate"] == ranks[1]["evaluate"]
     for key, value in single["evaluate"].items():
         assert ranks[0]["evaluate"][key] == pytest.approx(value, rel=1e-5, abs=1e-6)

@@ -1,8 +1,9 @@
 """One process of a data-parallel test run (started by tests/distribution/test_data_parallel.py).
 
-Usage: python worker.py SCENARIO OUT_DIR (with RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT set
-for a process group; without WORLD_SIZE the run is single-process). Writes
-`OUT_DIR/result_<rank>.json`: history, evaluate results, predictions and final weights.
+Usage: python worker.py SCENARIO OUT_DIR, or python worker.py +S1,S2,... OUT_DIR for several
+scenarios in one process group (with RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT set for a
+process group; without WORLD_SIZE the run is single-process). Writes
+`OUT_DIR/result_<rank>.json`: per scenario, history, evaluate results, predictions and weights.
 """
 
 import json
@@ -193,48 +194,64 @@ def _variant(scenario, x, y, out_dir, rank):
     raise ValueError(f"Unknown scenario {scenario!r}")
 
 
+def _train_evaluate_predict(scenario, x, y):
+    optimizer = keras.optimizers.SGD(0.1, momentum=0.5) if scenario != "adam" else keras.optimizers.Adam(0.01)
+    model = _model(optimizer, ["accuracy"], batch_norm=scenario == "batchnorm")
+    history = model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0)
+    return {"history": history.history,
+            "evaluate": model.evaluate(x, y, batch_size=7, verbose=0, return_dict=True),
+            "predict": model.predict(x, batch_size=6, verbose=0).tolist(),
+            "weights": _weights(model)}
+
+
+def _shuffle(scenario, x, y):
+    model = _model(keras.optimizers.SGD(0.1), ["accuracy"])
+    seen = []
+    original = model.train_step
+
+    def recording_step(data):
+        seen.append(data[0][:, 4].tolist())  # the last feature identifies a sample
+        return original(data)
+
+    model.train_step = recording_step
+    history = model.fit(x, y, batch_size=8, epochs=2, shuffle=True, verbose=0)
+    return {"history": history.history, "seen": seen, "weights": _weights(model)}
+
+
+def _early_stopping(scenario, x, y):
+    model = _model(keras.optimizers.SGD(0.1), None)
+    history = model.fit(x, y, batch_size=8, epochs=6, verbose=0, callbacks=[Stopper()])
+    return {"epochs_run": len(history.history["loss"])}
+
+
+def _evaluate_auc(scenario, x, y):
+    binary = keras.Sequential([keras.Input((5,)), keras.layers.Dense(1, activation="sigmoid")])
+    binary.set_weights([np.full((5, 1), 0.3, "float32"), np.zeros(1, "float32")])
+    binary.compile("sgd", "binary_crossentropy", metrics=[keras.metrics.AUC(name="auc")])
+    return {"evaluate": binary.evaluate(x, (y > 0).astype("float32"), batch_size=9, verbose=0,
+                                        return_dict=True)}
+
+
+_BASIC = {"sgd": _train_evaluate_predict, "adam": _train_evaluate_predict,
+          "batchnorm": _train_evaluate_predict, "shuffle": _shuffle,
+          "early_stopping": _early_stopping, "evaluate_auc": _evaluate_auc}
+
+
 def main(scenario, out_dir):
+    """Runs `scenario`, or each of `+a,b,c` in turn (one process group, one start-up)."""
     if "WORLD_SIZE" in os.environ:
         keras.distribution.initialize()
     torch.manual_seed(0)
     rank = keras.distribution.rank()
     result = {}
     x, y = _data(50)  # 50 = 6 * 8 + 2: the last global batch of 2 splits 1 + 1
-    if "," in scenario or scenario.startswith("+"):
-        for name in scenario.strip("+").split(","):
-            result[name] = _variant(name, x, y, out_dir, rank)
-    elif scenario in ("sgd", "adam", "batchnorm"):
-        optimizer = keras.optimizers.SGD(0.1, momentum=0.5) if scenario != "adam" else keras.optimizers.Adam(0.01)
-        model = _model(optimizer, ["accuracy"], batch_norm=scenario == "batchnorm")
-        history = model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0)
-        result["history"] = history.history
-        result["evaluate"] = model.evaluate(x, y, batch_size=7, verbose=0, return_dict=True)
-        result["predict"] = model.predict(x, batch_size=6, verbose=0).tolist()
-        result["weights"] = [w.tolist() for w in model.get_weights()]
-    elif scenario == "shuffle":
-        model = _model(keras.optimizers.SGD(0.1), ["accuracy"])
-        seen = []
-        original = model.train_step
-
-        def recording_step(data):
-            seen.append(data[0][:, 4].tolist())  # the last feature identifies a sample
-            return original(data)
-
-        model.train_step = recording_step
-        history = model.fit(x, y, batch_size=8, epochs=2, shuffle=True, verbose=0)
-        result["history"] = history.history
-        result["seen"] = seen
-        result["weights"] = [w.tolist() for w in model.get_weights()]
-    elif scenario == "early_stopping":
-        model = _model(keras.optimizers.SGD(0.1), None)
-        history = model.fit(x, y, batch_size=8, epochs=6, verbose=0, callbacks=[Stopper()])
-        result["epochs_run"] = len(history.history["loss"])
-    elif scenario == "evaluate_auc":
-        binary = keras.Sequential([keras.Input((5,)), keras.layers.Dense(1, activation="sigmoid")])
-        binary.set_weights([np.full((5, 1), 0.3, "float32"), np.zeros(1, "float32")])
-        binary.compile("sgd", "binary_crossentropy", metrics=[keras.metrics.AUC(name="auc")])
-        result["evaluate"] = binary.evaluate(x, (y > 0).astype("float32"), batch_size=9, verbose=0,
-                                             return_dict=True)
+    names = scenario.strip("+").split(",")
+    for name in names:
+        torch.manual_seed(0)  # each scenario starts alike, whichever ran before it
+        runner = _BASIC.get(name)
+        result[name] = runner(name, x, y) if runner else _variant(name, x, y, out_dir, rank)
+    if len(names) == 1 and not scenario.startswith("+"):
+        result = result[names[0]]
     with open(os.path.join(out_dir, f"result_{rank}.json"), "w") as f:
         json.dump(result, f)
     if "WORLD_SIZE" in os.environ:
