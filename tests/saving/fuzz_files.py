@@ -1,8 +1,8 @@
 """A seeded generator of mutated model files, run by `test_fuzz.py` in a memory-limited process.
 
-`python tests/saving/fuzz_files.py FOLDER SEED COUNT` writes a small model in three formats,
+`python tests/saving/fuzz_files.py FOLDER SEED COUNT` writes a small model in four formats,
 then loads COUNT mutants (safetensors header fields and config JSON, `.keras` members, h5
-datasets, flipped bytes, truncations). Each load must succeed or raise a `ValueError` /
+datasets, legacy `.h5` configs, attributes and datasets, flipped bytes, truncations). Each load must succeed or raise a `ValueError` /
 `TypeError`; anything else (another exception type, an allocation past the memory limit) is
 printed as `BAD <case> <type>: <message>`. The last line is `DONE <count> <bad>`.
 """
@@ -127,6 +127,42 @@ def _mutant_keras(rng, src, dst):
             zout.writestr(name, blob)
 
 
+def _write_legacy(path, model, keras, h5py):
+    """The model as tf.keras 2 / Keras 3's legacy writer lays out `model.save("m.h5")`."""
+    import json as json_module
+
+    with h5py.File(path, "w") as f:
+        f.attrs["keras_version"] = "2.12.0"
+        f.attrs["model_config"] = json_module.dumps(keras.saving.serialize_keras_object(model))
+        group = f.create_group("model_weights")
+        layers = [layer for layer in model.layers if layer.get_weights()]
+        group.attrs["layer_names"] = [layer.name.encode() for layer in layers]
+        for layer in layers:
+            layer_group = group.create_group(layer.name)
+            names = [f"{layer.name}/w{i}:0" for i in range(len(layer.get_weights()))]
+            layer_group.attrs["weight_names"] = [n.encode() for n in names]
+            for name, array in zip(names, layer.get_weights()):
+                layer_group.create_dataset(name, data=array)
+
+
+def _mutant_legacy(rng, src, dst, h5py, np):
+    kind = rng.random()
+    if kind < 0.5:
+        _mutant_h5(rng, src, dst, h5py, np)
+        return
+    open(dst, "wb").write(open(src, "rb").read())
+    with h5py.File(dst, "r+") as f:
+        if kind < 0.8:
+            config = json.loads(f.attrs["model_config"])
+            f.attrs["model_config"] = json.dumps(_mutate_json(rng, config))
+            return
+        groups = [f["model_weights"]] + [f["model_weights"][k] for k in f["model_weights"]]
+        group = rng.choice(groups)
+        key = "layer_names" if group.name == "/model_weights" else "weight_names"
+        value = rng.choice([[], [b"nope"], [b"x"] * 50, [b""], list(group.attrs[key])[::-1]])
+        group.attrs[key] = value
+
+
 def _mutant_h5(rng, src, dst, h5py, np):
     raw = open(src, "rb").read()
     open(dst, "wb").write(raw)
@@ -168,13 +204,16 @@ def main(folder, seed, count):
     model.save(native)
     archive = os.path.join(folder, "m.keras") if h5py else None
     weights = os.path.join(folder, "m.weights.h5") if h5py else None
+    legacy = os.path.join(folder, "m.h5") if h5py else None
     if h5py:
         model.save(archive)
         model.save_weights(weights)
+        _write_legacy(legacy, model, keras, h5py)
+        keras.models.load_model(legacy)  # the unmutated file loads
     rng = random.Random(seed)
     bad = 0
     for case in range(count):
-        kind = rng.choice(["native", "keras", "h5"] if h5py else ["native"])
+        kind = rng.choice(["native", "keras", "h5", "legacy"] if h5py else ["native"])
         try:
             if kind == "native":
                 path = os.path.join(folder, f"c{case}.safetensors")
@@ -183,6 +222,10 @@ def main(folder, seed, count):
             elif kind == "keras":
                 path = os.path.join(folder, f"c{case}.keras")
                 _mutant_keras(rng, archive, path)
+                keras.models.load_model(path)
+            elif kind == "legacy":
+                path = os.path.join(folder, f"c{case}.h5")
+                _mutant_legacy(rng, legacy, path, h5py, np)
                 keras.models.load_model(path)
             else:
                 path = os.path.join(folder, f"c{case}.weights.h5")
