@@ -1,9 +1,14 @@
 """Core layers: Dense, Activation, Identity, Embedding, Lambda."""
 
+import inspect
+
 import torch
 import torch.nn.functional as F
 
 from keraslike import activations, constraints, initializers, ops, quantizers, regularizers
+from keraslike.graph import nest
+from keraslike.graph.keras_tensor import KerasTensor
+from keraslike.graph.shape_inference import infer_output_spec
 from keraslike.layers.input_spec import InputSpec
 from keraslike.layers.layer import Layer
 from keraslike.layers.lora import LoraMixin, lora_config
@@ -11,6 +16,7 @@ from keraslike.layers.quantized_dense import DenseQuantizationMixin
 from keraslike.layers.quantized_embedding import EmbeddingQuantizationMixin
 from keraslike.layers.weight_layout import TRANSPOSED
 from keraslike.layers.layer_utils import serialize_or_none as _serialize
+from keraslike.serialization.keras_objects import deserialize_keras_object, serialize_keras_object
 
 
 class Dense(DenseQuantizationMixin, LoraMixin, Layer):
@@ -356,9 +362,35 @@ class Lambda(Layer):
         self.mask = mask
         self.arguments = dict(arguments or {})
         self.supports_masking = mask is not None
+        parameters = _parameter_names(function)
+        self._fn_expects_mask_arg = "mask" in parameters
+        self._fn_expects_training_arg = "training" in parameters
 
-    def call(self, inputs):
-        return self.function(inputs, **self.arguments)
+    def call(self, inputs, mask=None, training=None):
+        # As Keras: `mask` and `training` reach the function when it names them.
+        kwargs = dict(self.arguments)
+        if self._fn_expects_mask_arg:
+            kwargs["mask"] = mask
+        if self._fn_expects_training_arg:
+            kwargs["training"] = training
+        return self.function(inputs, **kwargs)
+
+    def compute_output_shape(self, input_shape):
+        """The `output_shape` given (with the batch dimension added), the result of a callable
+        `output_shape`, or else the shape found by running the function on shape-only tensors."""
+        if self._output_shape is None:
+            specs = self.compute_output_spec(_symbolic_from_shapes(input_shape, self.compute_dtype))
+            return nest.map_structure(lambda spec: spec.shape, specs)
+        if callable(self._output_shape):
+            return self._output_shape(input_shape)
+        batch = _first_dim(input_shape)
+        return _map_shapes(lambda shape: (batch,) + tuple(shape), self._output_shape)
+
+    def compute_output_spec(self, *args, **kwargs):
+        if self._output_shape is None:  # run the function itself: its output dtype is kept
+            return infer_output_spec(self.__call__, args, kwargs, module=self, description=f'layer "{self.name}"')
+        shape = self.compute_output_shape(_map_shapes(lambda t: tuple(t.shape), args[0], leaf=KerasTensor))
+        return _map_shapes(lambda s: KerasTensor(tuple(s), dtype=self.compute_dtype), shape)
 
     def compute_mask(self, inputs, previous_mask=None):
         if callable(self.mask):
@@ -367,9 +399,17 @@ class Lambda(Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"function": _function_config(self.function), "arguments": self.arguments})
-        if self._output_shape is not None and not callable(self._output_shape):
-            config["output_shape"] = tuple(self._output_shape)
+        config["function"] = _function_config(self.function)
+        if self._output_shape is not None:
+            config["output_shape"] = (
+                _function_config(self._output_shape) if callable(self._output_shape)
+                else tuple(self._output_shape)
+            )
+        if self.mask is not None:
+            config["mask"] = (
+                _function_config(self.mask) if callable(self.mask) else serialize_keras_object(self.mask)
+            )
+        config["arguments"] = self.arguments
         return config
 
     @classmethod
@@ -386,11 +426,45 @@ class Lambda(Layer):
         """
         config = dict(config)
         for key in ("function", "output_shape", "mask"):
-            if isinstance(config.get(key), dict):
-                config[key] = _function_from_config(config[key], custom_objects)
+            value = config.get(key)
+            if isinstance(value, dict) and value.get("class_name") in ("function", "__lambda__"):
+                config[key] = _function_from_config(value, custom_objects)
+            elif key == "mask" and isinstance(value, (dict, list)):
+                config[key] = deserialize_keras_object(value, custom_objects)
         if isinstance(config.get("output_shape"), list):
             config["output_shape"] = tuple(config["output_shape"])
         return cls(**config)
+
+
+def _is_shape(value):
+    return isinstance(value, (list, tuple)) and all(d is None or isinstance(d, int) for d in value)
+
+
+def _map_shapes(fn, structure, leaf=None):
+    """Applies `fn` to each shape (a tuple of ints/None) of a nested structure, or to each
+    instance of `leaf` when given."""
+    if (leaf is not None and isinstance(structure, leaf)) or (leaf is None and _is_shape(structure)):
+        return fn(structure)
+    if isinstance(structure, dict):
+        return {k: _map_shapes(fn, v, leaf) for k, v in structure.items()}
+    return type(structure)(_map_shapes(fn, v, leaf) for v in structure)
+
+
+def _first_dim(shapes):
+    while not _is_shape(shapes):
+        shapes = next(iter(shapes.values())) if isinstance(shapes, dict) else shapes[0]
+    return shapes[0] if shapes else None
+
+
+def _symbolic_from_shapes(shapes, dtype):
+    return _map_shapes(lambda shape: KerasTensor(tuple(shape), dtype=dtype), shapes)
+
+
+def _parameter_names(function):
+    try:
+        return set(inspect.signature(function).parameters)
+    except (TypeError, ValueError):  # a builtin without a signature
+        return set()
 
 
 def _function_config(fn):

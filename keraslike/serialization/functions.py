@@ -31,17 +31,18 @@ def lambda_config(obj, config):
     if not registry.is_builtin_subclass(type(obj), "Lambda"):
         return config
     config = dict(config)
-    fn = obj.function
-    if getattr(fn, "__name__", None) == "<lambda>":
-        config["function"] = {"class_name": "__lambda__", "config": {"value": "<lambda>"}}
-    else:
-        name = registry.get_registered_name(fn)
-        config["function"] = {
-            "module": "builtins",
-            "class_name": "function",
-            "config": name,
-            "registered_name": "function",
-        }
+    for key, fn in (("function", obj.function), ("output_shape", obj._output_shape), ("mask", obj.mask)):
+        if not callable(fn):
+            continue
+        if getattr(fn, "__name__", None) == "<lambda>":
+            config[key] = {"class_name": "__lambda__", "config": {"value": "<lambda>"}}
+        else:
+            config[key] = {
+                "module": "builtins",
+                "class_name": "function",
+                "config": registry.get_registered_name(fn),
+                "registered_name": "function",
+            }
     return config
 
 

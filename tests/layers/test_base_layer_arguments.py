@@ -63,3 +63,76 @@ def test_lambda_of_a_python_lambda_is_refused():
         layers.Lambda.from_config(config)
     with pytest.raises(TypeError, match="Could not locate function 'nope'"):
         layers.Lambda.from_config(dict(config, function={"class_name": "function", "config": "nope"}))
+
+
+def _nonzero_mask(inputs, mask=None):
+    return inputs != 0
+
+
+def _halve_shape(input_shape):
+    return (input_shape[0], input_shape[1] // 2)
+
+
+def test_lambda_mask_and_output_shape_functions_round_trip_like_keras(keras_oracle):
+    """`mask=` and a callable `output_shape=` are in the config as Keras writes them, and a
+    config round trip (named functions from `custom_objects`) keeps them working."""
+    kwargs = {"mask": _nonzero_mask, "output_shape": _halve_shape}
+    ours = layers.Lambda(ops.square, **kwargs).get_config()
+    theirs = keras_oracle.layers.Lambda(keras_oracle.ops.square, **kwargs).get_config()
+    for key in ("function", "mask", "output_shape", "arguments"):
+        assert ours[key] == theirs[key], key
+    custom = {"_nonzero_mask": _nonzero_mask, "_halve_shape": _halve_shape}
+    rebuilt = layers.Lambda.from_config(ours, custom_objects=custom)
+    x = torch.tensor([[0.0, 2.0]])
+    torch.testing.assert_close(rebuilt.compute_mask(x, None), torch.tensor([[False, True]]))
+    assert rebuilt.supports_masking
+    assert rebuilt.compute_output_shape((None, 4)) == (None, 2)
+
+
+def test_lambda_passes_mask_and_training_to_a_function_that_names_them():
+    seen = {}
+
+    def fn(x, mask=None, training=None):
+        seen.update(mask=mask, training=training)
+        return x * 2
+
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, layers.Lambda(fn)(layers.Masking()(inputs)))
+    model(torch.tensor([[1.0, 0.0, 2.0]]), training=True)
+    assert seen["training"] is True
+    torch.testing.assert_close(seen["mask"], torch.tensor([True]))
+
+
+def test_lambda_output_shape_sets_the_symbolic_shape_like_keras(keras_oracle):
+    results = []
+    for lib in (keras, keras_oracle):
+        x, y = lib.Input((4,)), lib.Input((2, 3))
+        L, o = lib.layers.Lambda, lib.ops
+        results.append([
+            tuple(L(o.square, output_shape=(3,))(x).shape),
+            [tuple(t.shape) for t in L(lambda ts: list(ts), output_shape=[(4,), (2, 3)])([x, y])],
+            tuple(L(lambda ts: ts[0], output_shape=lambda s: s[0])([x, y]).shape),
+            L(o.square).compute_output_shape((None, 5)),
+            L(o.square, output_shape=(7,)).compute_output_shape((2, 5)),
+        ])
+    assert results[0] == results[1]
+
+
+def test_lambda_with_a_registered_mask_function_saves_and_loads(tmp_path):
+    @keras.saving.register_keras_serializable(package="fidelity_test")
+    def nonzero(inputs, mask=None):
+        return inputs != 0
+
+    @keras.saving.register_keras_serializable(package="fidelity_test")
+    def double(x):
+        return x * 2
+
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, layers.Lambda(double, mask=nonzero)(inputs))
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path, safe_mode=False)
+    layer = loaded.layers[-1]
+    x = torch.tensor([[0.0, 1.0, 2.0]])
+    torch.testing.assert_close(loaded(x), x * 2)
+    torch.testing.assert_close(layer.compute_mask(x, None), x != 0)

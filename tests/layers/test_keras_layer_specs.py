@@ -37,8 +37,6 @@ KNOWN_FAILURES = [
     (("build",), "ConvBasicTest.test_lora_rank_argument",
      "quant", "Conv2D(lora_rank=2) with a kernel regularizer: 3 entries in layer.losses after a "
      "call where Keras has 2"),
-    (("config",), "lambda_layer_test.py::LambdaTest.test_lambda_basics#1",
-     "runtime", "Lambda(mask=array) drops `mask` from get_config (Keras keeps it)"),
     (("training",), "merging_test.py::MergingLayersTest.test_basic[dot_",
      "runtime", "a subclassed Model called on a list of inputs builds itself with one KerasTensor "
      "of nested shape ((2, 4), (2, 4)) (models/functional.py build)"),
