@@ -8,10 +8,12 @@ recursion happens per call, and the loop traces cleanly under `torch.compile`.
 import inspect
 import sys
 
+import torch
 
 from keraslike.graph import hook_registry, nest
 from keraslike.graph.call_context import state as _context
 from keraslike.graph.keras_tensor import KerasTensor
+from keraslike.graph.shape_inference import torch_dtype
 
 _TRAINING_SUPPORT = {}
 
@@ -53,6 +55,44 @@ def _with_context(fn):
             return fn(*args, training=training, **kwargs)
         finally:
             _context.training = outer
+
+    return call
+
+
+def cast_floating(structure, dtype):
+    """`structure` with each floating tensor not of `dtype` cast to `dtype` (Keras's input
+    autocast); a tensor's `_keras_mask` is kept on its cast."""
+
+    def cast(x):
+        if isinstance(x, torch.Tensor) and x.dtype is not dtype and x.is_floating_point():
+            mask = getattr(x, "_keras_mask", None)
+            x = x.to(dtype)
+            if mask is not None:
+                x._keras_mask = mask
+        return x
+
+    if type(structure) is torch.Tensor:
+        return cast(structure)
+    return nest.map_structure(cast, structure)
+
+
+def _needs_autocast(node, dtype):
+    """Whether a node's symbolic inputs include a floating tensor whose dtype is not `dtype`."""
+    for x in nest.flatten((node.call_args, node.call_kwargs)):
+        if isinstance(x, KerasTensor):
+            x_dtype = torch_dtype(x.dtype)
+            if x_dtype.is_floating_point and x_dtype is not dtype:
+                return True
+    return False
+
+
+def _autocasting(fn, dtype):
+    """`fn` with its floating tensor arguments cast to `dtype` first (the layer's compute dtype:
+    what the layer's `__call__` does, which plan steps do not go through)."""
+
+    def call(*args, **kwargs):
+        args, kwargs = cast_floating((args, kwargs), dtype)
+        return fn(*args, **kwargs)
 
     return call
 
@@ -211,6 +251,11 @@ class ExecutionPlan:
             node_training = default  # `call(x, training=False)`: the sublayers' context too
         if node_training is not None:
             fn = _with_context(fn)
+        # A layer's input autocast (`Layer._autocast_to`, which bumps the hook version when it
+        # changes), decided once per node from its inputs' symbolic dtypes.
+        autocast_to = getattr(operation, "_autocast_to", None)
+        if autocast_to is not None and _needs_autocast(node, autocast_to):
+            fn = _autocasting(fn, autocast_to)
         if (
             len(args) == 1
             and isinstance(args[0], KerasTensor)

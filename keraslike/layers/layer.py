@@ -23,7 +23,7 @@ from keraslike.backend.naming import to_snake_case, uniquify
 from keraslike.backend.remat import get_current_remat_mode
 from keraslike.graph import hook_registry
 from keraslike.graph.operation import Operation
-from keraslike.graph.shape_inference import dtype_name
+from keraslike.graph.shape_inference import dtype_name, torch_dtype
 from keraslike.layers.layer_calling import (  # noqa: F401 - re-exported
     LayerCalling,
     _call_info,
@@ -84,6 +84,9 @@ class Layer(LayerWeights, LayerLosses, LayerCalling, nn.Module, Operation):
     # the `training` value Keras records in this layer's nodes when the call gives none (Keras's
     # `call(..., training=False)` default on Dropout-like and recurrent layers); `None`: none.
     _keras_call_training_default = None
+    # Keras's `_convert_input_args`: whether a call casts floating inputs to the layer's compute
+    # dtype (when `autocast` is on). Graph models pass their inputs on as they are.
+    _convert_input_args = True
 
     def __init__(
         self,
@@ -124,7 +127,8 @@ class Layer(LayerWeights, LayerLosses, LayerCalling, nn.Module, Operation):
                 f'Layer "{self.name}": `autocast=False` under the mixed precision policy '
                 f'"{self._dtype_policy_name}" is not implemented in keraslike.'
             )
-        self.autocast = autocast
+        self._autocast_enabled = bool(autocast)
+        self._refresh_autocast(bump=False)
         self._remat_mode = get_current_remat_mode()  # fixed at creation, as Keras
         self._inbound_nodes = []
         self._weight_specs = []
@@ -206,7 +210,33 @@ class Layer(LayerWeights, LayerLosses, LayerCalling, nn.Module, Operation):
     @dtype_policy.setter
     def dtype_policy(self, value):
         self._dtype_policy_name = _policy_name(value)
-        hook_registry.bump()  # cached predict paths re-read the policies (autocast)
+        self._refresh_autocast()
+
+    @property
+    def autocast(self):
+        """Whether floating inputs are cast to `compute_dtype` when the layer is called (Keras's
+        input autocast: a `dtype="float16"` layer takes float32 tensors)."""
+        return self._autocast_enabled
+
+    @autocast.setter
+    def autocast(self, value):
+        self._autocast_enabled = bool(value)
+        self._refresh_autocast()
+
+    def _refresh_autocast(self, bump=True):
+        # `_autocast_to`, read on every call and by execution plans: the torch dtype floating
+        # inputs are cast to, or None. Mixed policies are left to the autocast context of
+        # fit/evaluate/predict (their weights stay float32). Plans rebuild their steps on a bump.
+        policy_name = self._dtype_policy_name
+        compute = torch_dtype(dtype_policies.get(policy_name).compute_dtype)
+        self._compute_torch_dtype = compute
+        target = None
+        if self._autocast_enabled and self._convert_input_args and not policy_name.startswith("mixed_"):
+            if compute.is_floating_point:
+                target = compute
+        self._autocast_to = target
+        if bump:
+            hook_registry.bump()
 
     @property
     def quantization_mode(self):

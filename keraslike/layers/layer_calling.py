@@ -14,6 +14,7 @@ from keraslike.graph import hook_registry, nest
 from keraslike.graph.call_context import state as _context
 from keraslike.graph.keras_tensor import KerasTensor, any_symbolic, symbolic_tensors
 from keraslike.graph.node import Node
+from keraslike.graph.plan import cast_floating
 from keraslike.graph.shape_inference import infer_output_spec, torch_dtype
 from keraslike.layers.input_spec import assert_input_compatibility
 from keraslike.layers.layer_remat import remat_call
@@ -63,9 +64,14 @@ class LayerCalling:
 
     def __call__(self, *args, **kwargs):
         if not kwargs and len(args) == 1 and type(args[0]) in _EAGER_TYPES:
-            # The common eager call, `layer(tensor)` or `layer(array)`: nothing to filter.
+            # The common eager call, `layer(tensor)` or `layer(array)`: nothing to filter; a
+            # floating input of another dtype than the compute dtype is cast (Keras's autocast).
             if type(args[0]) is np.ndarray:
                 args = (self._to_tensor(args[0]),)
+            else:
+                target = self._autocast_to
+                if target is not None and args[0].dtype is not target and args[0].is_floating_point():
+                    args = (cast_floating(args[0], target),)
             if self.input_spec is not None:
                 assert_input_compatibility(self.input_spec, args[0], self.name)
             takes_training, _, _, default = _call_info(type(self))
@@ -97,6 +103,8 @@ class LayerCalling:
             del kwargs["mask"]
         if args and isinstance(args[0], np.ndarray):
             args = (self._to_tensor(args[0]),) + args[1:]
+        if self._autocast_to is not None:
+            args, kwargs = cast_floating((args, kwargs), self._autocast_to)
         if self.input_spec is not None and args and isinstance(args[0], torch.Tensor):
             assert_input_compatibility(self.input_spec, args[0], self.name)
         if training is outer:

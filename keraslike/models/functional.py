@@ -85,6 +85,9 @@ class Model(Trainer, Layer):
             outputs = list(outputs)
         _check_symbolic(inputs, "inputs")
         _check_symbolic(outputs, "outputs")
+        # As Keras's Functional: inputs pass on uncast; each layer casts its own.
+        self._convert_input_args = False
+        self._refresh_autocast()
         self._inputs_struct = inputs
         self._outputs_struct = outputs
         flat_inputs = nest.flatten(inputs)

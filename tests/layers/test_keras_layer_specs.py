@@ -42,9 +42,6 @@ KNOWN_FAILURES = [
      "of nested shape ((2, 4), (2, 4)) (models/functional.py build)"),
     (("config",), "BatchNormalizationTest.test_renorm_basics#0",
      "arch", "BatchNormalization get_config: renorm_clipping None where Keras gives {}"),
-    (("build",), "test_basics_with_flash_attention",
-     "runtime", "a layer with dtype='float16' does not autocast float32 inputs to its compute "
-     "dtype (Keras's Layer.__call__ does when autocast=True): mat1 and mat2 dtype mismatch"),
 ]
 
 

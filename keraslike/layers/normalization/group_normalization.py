@@ -139,7 +139,9 @@ class GroupNormalization(Layer):
         )
         out = F.group_norm(x, self.groups, weight, bias, self.epsilon)
         out = out if axis == 1 else out.movedim(1, axis)
-        return out if out.dtype == inputs.dtype else out.to(inputs.dtype)
+        # Computed in float32 at least; returned in the compute dtype, as Keras.
+        dtype = self._compute_torch_dtype
+        return out if out.dtype is dtype else out.to(dtype)
 
     def compute_output_shape(self, input_shape):
         _check_axes(self, self.axis, input_shape)

@@ -147,7 +147,9 @@ class LayerNormalization(Layer):
             if self.bias is not None:
                 res = res + self._shaped(self.bias, self._broadcast_shape, x.dtype)
             out = x * inv + res
-        return out if out.dtype == inputs.dtype else out.to(inputs.dtype)
+        # Computed in float32 at least; returned in the compute dtype, as Keras.
+        dtype = self._compute_torch_dtype
+        return out if out.dtype is dtype else out.to(dtype)
 
     def compute_output_shape(self, input_shape):
         _check_axes(self, self.axis, input_shape)
