@@ -49,6 +49,21 @@ def _policy_name(dtype):
     return getattr(policy, "default_policy", policy).name
 
 
+def _conversion_dtype(fn):
+    """The floating dtype a `Module._apply` function converts floating tensors to (`.double()`,
+    `.half()`, `.to(torch.bfloat16)`), or None when it keeps dtypes (a device move)."""
+    try:
+        as_float32 = fn(torch.empty(0, dtype=torch.float32))
+        as_float64 = fn(torch.empty(0, dtype=torch.float64))
+    except Exception:  # an `_apply` function that only takes parameters
+        return None
+    if not (isinstance(as_float32, torch.Tensor) and isinstance(as_float64, torch.Tensor)):
+        return None
+    if as_float32.dtype is as_float64.dtype and as_float32.dtype.is_floating_point:
+        return as_float32.dtype
+    return None
+
+
 class Layer(LayerWeights, LayerLosses, LayerCalling, nn.Module, Operation):
     """The base class of all layers: a `torch.nn.Module` with Keras's layer API.
 
@@ -226,17 +241,30 @@ class Layer(LayerWeights, LayerLosses, LayerCalling, nn.Module, Operation):
     def _refresh_autocast(self, bump=True):
         # `_autocast_to`, read on every call and by execution plans: the torch dtype floating
         # inputs are cast to, or None. Mixed policies are left to the autocast context of
-        # fit/evaluate/predict (their weights stay float32). Plans rebuild their steps on a bump.
+        # fit/evaluate/predict (their weights stay float32). A torch dtype conversion of the
+        # module (`.double()`, `.half()`, `.to(dtype)`) sets the dtype it computes in from then
+        # on. Plans rebuild their steps on a bump.
         policy_name = self._dtype_policy_name
-        compute = torch_dtype(dtype_policies.get(policy_name).compute_dtype)
+        converted = self.__dict__.get("_converted_dtype")
+        compute = converted or torch_dtype(dtype_policies.get(policy_name).compute_dtype)
         self._compute_torch_dtype = compute
         target = None
-        if self._autocast_enabled and self._convert_input_args and not policy_name.startswith("mixed_"):
+        if self._autocast_enabled and self._convert_input_args and (
+            converted is not None or not policy_name.startswith("mixed_")
+        ):
             if compute.is_floating_point:
                 target = compute
         self._autocast_to = target
         if bump:
             hook_registry.bump()
+
+    def _apply(self, fn, *args, **kwargs):
+        result = super()._apply(fn, *args, **kwargs)
+        dtype = _conversion_dtype(fn)
+        if dtype is not None:
+            self._converted_dtype = dtype
+            self._refresh_autocast()
+        return result
 
     @property
     def quantization_mode(self):

@@ -56,7 +56,8 @@ class LayerLosses:
         return result
 
     def _regularization_losses(self):
-        """The weight regularization penalties of this layer and its sublayers."""
+        """The weight regularization penalties of this layer's and its sublayers' trainable
+        weights (as Keras: a frozen weight, e.g. a kernel under LoRA, adds no penalty)."""
         result = []
         for layer in self.modules():
             if not isinstance(layer, LayerLosses):
@@ -64,7 +65,8 @@ class LayerLosses:
             for spec in layer._weight_specs:
                 if spec.regularizer is not None:
                     tensor = layer._find_tensor(spec.attr)
-                    result.append(spec.regularizer(spec.layout.to_keras(tensor)))
+                    if tensor.requires_grad:
+                        result.append(spec.regularizer(spec.layout.to_keras(tensor)))
         return result
 
     @property

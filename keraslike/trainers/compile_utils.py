@@ -180,6 +180,21 @@ class CompileLoss:
             tracker.reset_state()
 
 
+def _result_name(base, prefix, weighted, taken):
+    """Keras's unique result names: a repeated name gets `_1`, `_2`...; a weighted metric whose
+    name is taken becomes `weighted_<name>` (so `metrics=["accuracy"]` with
+    `weighted_metrics=["accuracy"]` logs `accuracy` and `weighted_accuracy`)."""
+    name = prefix + base
+    if name in taken and weighted:
+        name = f"{prefix}weighted_{base}"
+    if name not in taken:
+        taken[name] = 1
+        return name
+    count = taken[name]
+    taken[name] += 1
+    return f"{name}_{count}"
+
+
 class CompileMetrics:
     """The metrics of a compiled model, per output, named as Keras names them.
 
@@ -207,6 +222,7 @@ class CompileMetrics:
                     metrics_module.get(entry)  # an unknown name fails here, at compile time
         self.compile_loss = compile_loss
         self._metrics = None  # list of (output index, metric, weighted)
+        self._result_names = []  # the logs' key of each, unique as Keras makes them
 
     def _normalize(self, spec, what):
         n = len(self.output_names)
@@ -246,6 +262,8 @@ class CompileMetrics:
         multi = len(self.output_names) > 1
         losses = self.compile_loss.losses if self.compile_loss is not None else None
         self._metrics = []
+        self._result_names = []
+        taken = {}
         for weighted, specs in ((False, self.specs), (True, self.weighted_specs)):
             for index, entries in enumerate(specs):
                 for entry in entries:
@@ -253,6 +271,8 @@ class CompileMetrics:
                     metric = metrics_module.resolve(
                         entry, None if t is None else t.shape, p.shape, loss=losses[index] if losses else None
                     )
+                    prefix = f"{self.output_names[index]}_" if multi else ""
+                    self._result_names.append(_result_name(metric.name, prefix, weighted, taken))
                     if multi:
                         metric.name = f"{self.output_names[index]}_{metric.name}"
                     metric.to(p.device)
@@ -278,12 +298,12 @@ class CompileMetrics:
     def result(self):
         """The results by metric name (a metric returning a dict contributes its entries)."""
         results = {}
-        for _, metric, _ in self._metrics or ():
+        for (_, metric, _), name in zip(self._metrics or (), self._result_names):
             value = metric.result()
             if isinstance(value, dict):
                 results.update(value)
             else:
-                results[metric.name] = value
+                results[name] = value
         return results
 
     def reset_state(self):

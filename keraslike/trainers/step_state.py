@@ -44,7 +44,7 @@ class StepState:
                 if spec.regularizer is None and spec.constraint is None:
                     continue
                 tensor = module._find_tensor(spec.attr)
-                if spec.regularizer is not None:
+                if spec.regularizer is not None and tensor.requires_grad:  # trainable only, as Keras
                     regularized.append((spec, tensor))
                 if spec.constraint is not None:
                     constrained.append((spec, tensor))

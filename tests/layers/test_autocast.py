@@ -82,3 +82,21 @@ def test_integer_inputs_are_not_cast():
     assert layer(torch.tensor([[1, 2]])).dtype == torch.float16
     lam = keraslike.layers.Lambda(lambda t: t, dtype="float16")
     assert lam(torch.tensor([1, 2])).dtype == torch.int64
+
+
+def test_a_torch_dtype_conversion_sets_the_dtype_the_model_computes_in():
+    """PyTorch's `model.double()` / `.half()` convert the weights; calls then compute in that
+    dtype (inputs cast to it), parameter-free layers included, and `.float()` goes back."""
+    inputs = keraslike.Input((4,))
+    x = keraslike.layers.Dense(3)(inputs)
+    model = keraslike.Model(inputs, keraslike.layers.Softmax()(x))
+    data = torch.rand(2, 4)
+    model.double()
+    assert model(data).dtype == torch.float64
+    model.to("cpu")  # a device move keeps the converted dtype
+    assert model(data.half()).dtype == torch.float64
+    model.float()
+    assert model(data.double()).dtype == torch.float32
+    softmax = keraslike.layers.Softmax().double()
+    x64 = torch.rand(2, 3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(softmax, (x64,))

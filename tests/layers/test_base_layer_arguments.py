@@ -136,3 +136,14 @@ def test_lambda_with_a_registered_mask_function_saves_and_loads(tmp_path):
     x = torch.tensor([[0.0, 1.0, 2.0]])
     torch.testing.assert_close(loaded(x), x * 2)
     torch.testing.assert_close(layer.compute_mask(x, None), x != 0)
+
+
+def test_frozen_weights_add_no_regularization_penalty_like_keras(keras_oracle):
+    counts = []
+    for lib in (keras, keras_oracle):
+        dense = lib.layers.Dense(2, kernel_regularizer="l2", bias_regularizer="l1")
+        dense.build((None, 3))
+        frozen = lib.layers.Dense(2, kernel_regularizer="l2", trainable=False)
+        frozen.build((None, 3))
+        counts.append((len(dense.losses), len(frozen.losses)))
+    assert counts[0] == counts[1] == (2, 0)

@@ -31,17 +31,6 @@ _TORCH_UNSUPPORTED_MARKS = ("SUPPORTS_SPARSE_TENSORS", "SUPPORTS_RAGGED_TENSORS"
 # Known keraslike bugs these specs expose: (check, Keras test id substring) -> (owner, bug).
 # Strict xfails, so a fix shows up as XPASS: whoever fixes the bug deletes its line here.
 KNOWN_FAILURES = [
-    (("build",), "/dense_test.py::DenseTest.test_lora_rank_argument",
-     "quant", "Dense(lora_rank=2, kernel_regularizer='l2'): 3 entries in layer.losses after a "
-     "call where Keras has 2"),
-    (("build",), "ConvBasicTest.test_lora_rank_argument",
-     "quant", "Conv2D(lora_rank=2) with a kernel regularizer: 3 entries in layer.losses after a "
-     "call where Keras has 2"),
-    (("training",), "merging_test.py::MergingLayersTest.test_basic[dot_",
-     "runtime", "a subclassed Model called on a list of inputs builds itself with one KerasTensor "
-     "of nested shape ((2, 4), (2, 4)) (models/functional.py build)"),
-    (("config",), "BatchNormalizationTest.test_renorm_basics#0",
-     "arch", "BatchNormalization get_config: renorm_clipping None where Keras gives {}"),
 ]
 
 

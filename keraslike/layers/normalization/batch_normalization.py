@@ -129,7 +129,7 @@ class BatchNormalization(Layer):
         self.supports_masking = True
         self.renorm = renorm
         if renorm:
-            clipping = renorm_clipping or {}
+            clipping = renorm_clipping = renorm_clipping or {}  # Keras's config keeps the {}
             keys = ["rmax", "rmin", "dmax"]
             if set(clipping) - set(keys):
                 raise ValueError(
