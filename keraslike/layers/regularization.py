@@ -41,6 +41,7 @@ class Dropout(Layer):
         _check_rate(self, rate, upper_open=False)
         self.rate = rate
         self.noise_shape = tuple(noise_shape) if noise_shape is not None else None
+        _check_seed(self, seed)
         self.seed = seed
         self.supports_masking = True
 
@@ -73,6 +74,14 @@ def _check_rate(layer, rate, argument="rate", upper_open=True):
         raise ValueError(
             f'Invalid value received for argument `{argument}` of layer "{layer.name}". '
             f"Expected a float value in {interval}. Received: {argument}={rate}"
+        )
+
+
+def _check_seed(layer, seed):
+    """Raises Keras's ValueError (naming the layer) unless `seed` is None or an integer."""
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise ValueError(
+            f'Argument `seed` must be an integer. Received: seed={seed!r} (layer "{layer.name}")'
         )
 
 
@@ -193,13 +202,16 @@ class GaussianNoise(Layer):
         super().__init__(**kwargs)
         _check_rate(self, stddev, "stddev", upper_open=False)
         self.stddev = stddev
+        _check_seed(self, seed)
         self.seed = seed
         self.supports_masking = True
 
     def call(self, inputs, training=None):
         if not _resolve_training(self, training) or self.stddev == 0:
             return inputs
-        return inputs + torch.randn_like(inputs) * self.stddev
+        # Noise in the compute dtype, as Keras (integer inputs give float outputs).
+        noise = torch.randn(inputs.shape, dtype=self._compute_torch_dtype, device=inputs.device)
+        return inputs + noise * self.stddev
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
@@ -231,6 +243,7 @@ class GaussianDropout(Layer):
         super().__init__(**kwargs)
         _check_rate(self, rate)
         self.rate = rate
+        _check_seed(self, seed)
         self.seed = seed
         self.supports_masking = True
 
@@ -276,6 +289,7 @@ class AlphaDropout(Layer):
         super().__init__(**kwargs)
         _check_rate(self, rate)
         self.rate = rate
+        _check_seed(self, seed)
         self.seed = seed
         self.noise_shape = noise_shape
         self.supports_masking = True

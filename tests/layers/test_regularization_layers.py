@@ -171,3 +171,42 @@ def test_spatial_dropout_rank_is_checked():
         layers.SpatialDropout2D(0.1)(torch.zeros(2, 3, 4))
     with pytest.raises(ValueError, match="data_format"):
         layers.SpatialDropout2D(0.1, data_format="nhwc")
+
+
+# Training-dependent layers misused outside a model: each mistake raises Keras's exception type
+# (the same as Keras 3 for the same call), with a message naming the culprit.
+_X2 = np.ones((2, 3), "float32")
+_X3 = np.ones((2, 4, 3), "float32")
+MISUSES = [
+    ("dropout_rate", lambda L: L.Dropout(1.5), "rate=1.5"),
+    ("gaussian_dropout_rate", lambda L: L.GaussianDropout(1.5), "rate=1.5"),
+    ("alpha_dropout_rate", lambda L: L.AlphaDropout(-0.5), "rate=-0.5"),
+    ("gaussian_noise_stddev", lambda L: L.GaussianNoise(-1.0), "stddev=-1.0"),
+    ("dropout_seed", lambda L: L.Dropout(0.5, seed="x"), "seed='x'"),
+    ("gaussian_noise_seed", lambda L: L.GaussianNoise(0.1, seed=1.5), "seed=1.5"),
+    ("dropout_unknown_kwarg", lambda L: L.Dropout(0.5, bogus=1), "bogus"),
+    ("spatial_dropout_rank", lambda L: L.SpatialDropout2D(0.5)(_X3, training=True), "spatial_dropout2d"),
+    ("batch_norm_rank_change",
+     lambda L: (lambda bn: (bn(_X2, training=True), bn(_X3, training=True)))(L.BatchNormalization()),
+     "expected ndim=2, found ndim=3"),
+    ("batch_norm_channels_change",
+     lambda L: (lambda bn: (bn(_X2, training=True), bn(np.ones((2, 5), "float32"), training=True)))(
+         L.BatchNormalization()), "axis -1"),
+    ("lstm_rank", lambda L: L.LSTM(3, dropout=0.5)(_X2, training=True), "expected ndim=3, found ndim=2"),
+    ("mha_missing_value", lambda L: L.MultiHeadAttention(2, 2, dropout=0.5)(_X3), "value"),
+]
+
+
+@pytest.mark.parametrize("make,culprit", [m[1:] for m in MISUSES], ids=[m[0] for m in MISUSES])
+def test_misuse_outside_a_model_raises_keras_type_naming_the_culprit(make, culprit):
+    keras_oracle = pytest.importorskip("keras")
+    with pytest.raises(Exception) as theirs:
+        make(keras_oracle.layers)
+    with pytest.raises(theirs.type) as ours:
+        make(layers)
+    assert culprit in str(ours.value)
+
+
+def test_noise_on_integer_inputs_is_float_as_keras():
+    out = layers.GaussianNoise(0.5)(torch.ones(2, 3, dtype=torch.int32), training=True)
+    assert out.dtype == torch.float32 and not torch.equal(out, torch.ones(2, 3))
