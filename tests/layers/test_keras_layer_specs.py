@@ -30,8 +30,7 @@ _TORCH_UNSUPPORTED_MARKS = ("SUPPORTS_SPARSE_TENSORS", "SUPPORTS_RAGGED_TENSORS"
 
 # Known keraslike bugs these specs expose: (check, Keras test id substring) -> (owner, bug).
 # Strict xfails, so a fix shows up as XPASS: whoever fixes the bug deletes its line here.
-KNOWN_FAILURES = [
-]
+KNOWN_FAILURES = []
 
 
 def _known_failure(check, spec_id):
