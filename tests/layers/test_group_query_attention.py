@@ -180,3 +180,18 @@ def test_gqa_on_cuda_equals_cpu(call):
                     expected if isinstance(expected, tuple) else [expected]):
         assert a.device.type == "cuda"
         torch.testing.assert_close(a.cpu(), b, rtol=1e-3, atol=1e-3)
+
+
+def test_gqa_dropout_only_in_training():
+    torch.manual_seed(0)
+    layer = keraslike.layers.GroupQueryAttention(head_dim=4, num_query_heads=4,
+                                                 num_key_value_heads=2, dropout=0.5)
+    q, v = torch.randn(64, 6, 8), torch.randn(64, 6, 8)
+    plain = layer(q, v)
+    torch.testing.assert_close(layer(q, v, training=False), plain)
+    _, scores = layer(q, v, return_attention_scores=True, training=True)
+    np.testing.assert_allclose(scores.sum(-1).detach().numpy(), 1.0, rtol=1e-5)  # before dropout
+    dropped = torch.stack([layer(q, v, training=True) for _ in range(40)]).mean(0).detach()
+    assert not torch.allclose(layer(q, v, training=True), plain)
+    # Inverted dropout keeps the expectation: the mean of many draws approaches the plain output.
+    assert float((dropped - plain).abs().mean()) < 0.25 * float(plain.detach().abs().mean())
