@@ -14,7 +14,7 @@ Timings are interleaved (ours, reference, ours, ...) so a busy neighbour slows b
 script prints the median and min-max of the per-repeat ratios.
 
     python scripts/bench_augment.py [--part text|augment|all] [--strings 100000] [--repeats 5]
-        [--device auto|cpu|cuda] [--threads N]
+        [--device auto|cpu|cuda] [--threads N] [--batch 256] [--size 32]
 """
 
 import argparse
@@ -122,8 +122,8 @@ def torch_augment(images, generator):
     return x.permute(0, 2, 3, 1)
 
 
-def bench_augment(repeats, device):
-    images = torch.rand(256, 32, 32, 3, device=device)
+def bench_augment(repeats, device, batch=256, size=32):
+    images = torch.rand(batch, size, size, 3, device=device)
     stack = keras.Sequential(
         [
             keras.layers.RandomFlip(seed=1),
@@ -158,7 +158,8 @@ def bench_augment(repeats, device):
         ratios.append(a / b)
         t_o.append(a / 10)
         t_r.append(b / 10)
-    report(f"RandomFlip+RandomRotation+RandomZoom 256x32x32x3 on {device.type}", ratios, t_o, t_r, "1.2")
+    name = f"RandomFlip+RandomRotation+RandomZoom {batch}x{size}x{size}x3 on {device.type}"
+    report(name, ratios, t_o, t_r, "1.2")
 
 
 def main():
@@ -168,6 +169,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: leave)")
+    parser.add_argument("--batch", type=int, default=256, help="augment: images per batch")
+    parser.add_argument("--size", type=int, default=32, help="augment: image height and width")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -177,7 +180,7 @@ def main():
     if args.part in ("text", "all"):
         bench_text(args.strings, args.repeats)
     if args.part in ("augment", "all"):
-        bench_augment(args.repeats, device)
+        bench_augment(args.repeats, device, args.batch, args.size)
 
 
 if __name__ == "__main__":

@@ -99,16 +99,17 @@ class SeedGenerator(torch.nn.Module):
         return value
 
     def _advance(self, ordered):
+        if ordered:
+            # One in-place add on the int32 state (which never requires grad, so no `no_grad`
+            # is needed): about 3 us, against about 30 us for `state[1] += 1` under `no_grad`
+            # (a view, an add, a setitem); augmentation layers draw several times per batch.
+            self.state.add_(_COUNTER_STEP)
+            return
         with torch.no_grad():
-            if ordered:
-                # One in-place add (about 3 us) rather than `state[1] += 1` (about 30 us: a
-                # view, an add and a setitem): layers draw several times per batch.
-                self.state.add_(_COUNTER_STEP)
-            else:
-                # int32 arithmetic with wrap-around, then a non-negative remainder (Keras's rule).
-                product = (self.state.to(torch.int64) + 1) * _SEED_MULTIPLIER
-                wrapped = (product + 2**31) % _INT32 - 2**31
-                self.state.copy_(torch.remainder(wrapped, _SEED_MODULUS).to(torch.int32))
+            # int32 arithmetic with wrap-around, then a non-negative remainder (Keras's rule).
+            product = (self.state.to(torch.int64) + 1) * _SEED_MULTIPLIER
+            wrapped = (product + 2**31) % _INT32 - 2**31
+            self.state.copy_(torch.remainder(wrapped, _SEED_MODULUS).to(torch.int32))
 
     def draw_int(self, ordered=True):
         """Advances the state and returns the torch seed of this draw: `(seed + counter) mod 2**32`."""

@@ -96,6 +96,18 @@ def _normalizers(height, width, align_corners, device, dtype):
     return factors, inverse
 
 
+@functools.lru_cache(maxsize=64)
+def _base_grid(height, width, align_corners, device, dtype):
+    """`affine_grid`'s homogeneous output coordinates `(H * W, 3)` (normalized x, y, 1), made
+    once per size, device and dtype instead of on every call."""
+    def axis(size):
+        values = torch.linspace(-1.0, 1.0, size, dtype=dtype, device=device)
+        return values if align_corners else values * ((size - 1) / size)
+
+    ys, xs = torch.meshgrid(axis(height), axis(width), indexing="ij")
+    return torch.stack([xs, ys, torch.ones_like(xs)], dim=-1).reshape(height * width, 3)
+
+
 def resample(images, linear, offset=None, interpolation="bilinear", fill_mode="reflect",
              fill_value=0.0, data_format="channels_last"):
     """Samples output pixel `p` of each image at `c + linear @ (p - c) + offset` (`c` the image
@@ -124,7 +136,9 @@ def resample(images, linear, offset=None, interpolation="bilinear", fill_mode="r
     else:
         theta = torch.cat([theta, (offset.to(dtype) * inverse).unsqueeze(-1)], dim=2)
     nchw = images.permute(0, 3, 1, 2) if channels_last else images
-    grid = F.affine_grid(theta, (nchw.shape[0], 1, h, w), align_corners=align_corners)
+    # What `F.affine_grid` computes, with its base grid cached: one batched matmul.
+    grid = torch.matmul(_base_grid(h, w, align_corners, images.device, dtype),
+                        theta.transpose(1, 2)).view(-1, h, w, 2)
     shifted = nchw - fill_value if padding == "zeros" and fill_value else nchw
     out = F.grid_sample(shifted, grid, "bilinear", padding, align_corners=align_corners)
     if shifted is not nchw:
