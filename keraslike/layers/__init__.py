@@ -176,6 +176,7 @@ from keraslike.layers.recurrent import (
     StackedRNNCells,
     TimeDistributed,
 )
+from keraslike.layers.reversible_embedding import ReversibleEmbedding
 from keraslike.layers.torch_module_wrapper import TorchModuleWrapper
 from keraslike.layers.wrapper import Wrapper
 from keraslike.serialization.keras_objects import (
