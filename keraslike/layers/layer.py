@@ -21,6 +21,7 @@ from keraslike import dtype_policies
 from keraslike.backend import config
 from keraslike.backend.naming import to_snake_case, uniquify
 from keraslike.backend.remat import get_current_remat_mode
+from keraslike.backend.traceback_utils import filter_traceback
 from keraslike.graph import hook_registry
 from keraslike.graph.operation import Operation
 from keraslike.graph.shape_inference import dtype_name, torch_dtype
@@ -102,6 +103,14 @@ class Layer(LayerWeights, LayerLosses, LayerCalling, nn.Module, Operation):
     # Keras's `_convert_input_args`: whether a call casts floating inputs to the layer's compute
     # dtype (when `autocast` is on). Graph models pass their inputs on as they are.
     _convert_input_args = True
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # A mistake in a constructor's arguments (`Dense(3, activation="relux")`) reads like one
+        # in a call: the user's frames and the message, without keraslike's internals.
+        init = cls.__dict__.get("__init__")
+        if init is not None and not getattr(init, "_keraslike_filters_traceback", False):
+            cls.__init__ = filter_traceback(init)
 
     def __init__(
         self,

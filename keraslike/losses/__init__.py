@@ -7,6 +7,7 @@ A loss object is called as `loss(y_true, y_pred, sample_weight=None, mask=None)`
 import inspect
 
 from keraslike.backend.naming import to_snake_case
+from keraslike.serialization.objects import unknown_identifier_error
 
 from keraslike.losses.classes import (
     BinaryCrossentropy,
@@ -148,7 +149,7 @@ def get(identifier):
         obj = identifier
     if callable(obj):
         return obj() if inspect.isclass(obj) else obj
-    raise ValueError(f"Could not interpret loss identifier: {identifier}")
+    raise unknown_identifier_error("loss", identifier, ALL_OBJECTS_DICT)
 
 
 def _shape(x):

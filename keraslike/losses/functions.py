@@ -174,7 +174,9 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     if y_true.shape != y_pred.shape:
         raise ValueError(
             "Arguments `target` and `output` must have the same shape. "
-            f"Received: target.shape={tuple(y_true.shape)}, output.shape={tuple(y_pred.shape)}"
+            f"Received: target.shape={tuple(y_true.shape)}, output.shape={tuple(y_pred.shape)}. "
+            "`categorical_crossentropy` takes one-hot targets, one column per output unit; "
+            "for integer class labels use `sparse_categorical_crossentropy`."
         )
     y_true = _smooth_categorical(y_true, label_smoothing)
     if from_logits:

@@ -9,6 +9,7 @@ looked up in `custom_objects`, the registry, then the package's table; nothing i
 by the name a config gives.
 """
 
+import difflib
 import types
 import warnings
 
@@ -22,6 +23,42 @@ MODULE_TABLES = {}
 _REGISTER_HINT = (
     "Register it with `@keras.saving.register_keras_serializable()` or pass it in `custom_objects`."
 )
+
+
+def did_you_mean(identifier, known_names):
+    """`" Did you mean 'mse'?"` for the known names close to `identifier` (else `""`).
+
+    Names are compared without case or underscores, so "CategoricalCrossentropy" and
+    "categorical_crossentropy" are one suggestion, spelled in the style of the identifier.
+    """
+    if not isinstance(identifier, str):
+        return ""
+    by_key = {}
+    lower = identifier.islower()
+    for name in sorted(map(str, known_names), key=lambda n: n.islower() != lower):
+        by_key.setdefault(name.lower().replace("_", ""), name)
+    key = identifier.lower().replace("_", "")
+    close = difflib.get_close_matches(key, list(by_key), n=3, cutoff=0.75)
+    if not close:
+        return ""
+    return " Did you mean " + " or ".join(repr(by_key[c]) for c in close) + "?"
+
+
+def unknown_identifier_error(kind, identifier, known_names):
+    """The `ValueError` for a name that is no built-in `kind`, suggesting the closest names.
+
+    Args:
+        kind: What was looked up (`"loss"`, `"activation function"`), named in the message.
+        identifier: The name received.
+        known_names: The names that would have been accepted.
+
+    Returns:
+        The `ValueError` to raise: Keras's `Could not interpret loss identifier: msee`, plus
+        `. Did you mean 'mse'?` when some known names are close.
+    """
+    message = f"Could not interpret {kind} identifier: {identifier}"  # Keras's words
+    hint = did_you_mean(identifier, known_names)
+    return ValueError(message + ("." + hint if hint else ""))
 
 
 def public_module(module, registered_name=None):
@@ -238,10 +275,11 @@ def resolve_builtin_class(config, builtins_by_lower_name, custom_objects, kind):
             f"Full object config: {config}"
         )
     if cls is None:
-        known = ", ".join(sorted(c.__name__ for c in set(builtins_by_lower_name.values())))
+        known = sorted(c.__name__ for c in set(builtins_by_lower_name.values()))
+        hint = did_you_mean(class_name, known)
         raise ValueError(
-            f"Could not interpret {kind} identifier: {class_name!r}. Known built-in "
-            f"{kind}s: {known}. A custom class must be registered with "
+            f"Could not interpret {kind} identifier: {class_name!r}.{hint} Known built-in "
+            f"{kind}s: {', '.join(known)}. A custom class must be registered with "
             "`keras.saving.register_keras_serializable()` or passed in `custom_objects`."
         )
     return cls
@@ -274,4 +312,4 @@ def get_object(identifier, deserialize, module_objects, kind, instantiate_classe
         obj = identifier
     if callable(obj):
         return obj() if instantiate_classes and isinstance(obj, type) else obj
-    raise ValueError(f"Could not interpret {kind} identifier: {identifier}")
+    raise unknown_identifier_error(kind, identifier, module_objects)

@@ -40,6 +40,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ compile
 
+    @filter_traceback
     def compile(
         self,
         optimizer="rmsprop",
