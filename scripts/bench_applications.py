@@ -1,26 +1,43 @@
-"""Forward time of keraslike's application models against Keras 3 (torch backend) and torchvision.
+"""Forward time of keraslike's application models against Keras 3 (torch backend), the same
+network written as plain PyTorch, and torchvision.
 
 For ResNet50V2, EfficientNetB0, ConvNeXtTiny and MobileNetV3Small (random weights, copied from
 the Keras 3 model so outputs can be compared), at batch 1 and 32, prints the median time per
-forward (inference mode) and the paired ratio ours / Keras 3. torchvision's model of the same
-architecture (resnet50, efficientnet_b0, convnext_tiny, mobilenet_v3_small) is timed too when
-torchvision is importable (its weights differ: only the time is compared); otherwise that column
-is skipped. Timings on a shared machine are noisy: look at the ratios, run it twice.
+forward (inference mode) and paired ratios:
+- ours / Keras 3 (goal: < 1);
+- ours / plain torch: the same network written out by `keraslike.export.to_torch_source` (one
+  `nn.Module`, `nn.Conv2d`/`nn.BatchNorm`/`nn.Linear` and functional ops on channels-last
+  activations, no keraslike at run time), with its "same" convolutions given torch's own
+  symmetric padding where TensorFlow's padding is symmetric, as a hand-written module would
+  (goal: <= 1.05-1.1);
+- ours / torchvision's model of the same architecture (resnet50, efficientnet_b0,
+  convnext_tiny, mobilenet_v3_small; channels_last) when torchvision is importable: its weights
+  and some details differ (torchvision has no pre-activation ResNet: ResNet50 v1 stands in), so
+  only the time is compared.
+Timings on a shared machine are noisy: look at the ratios, run it twice.
 
 Usage: python scripts/bench_applications.py [--size 224] [--batches 1 32] [--repeats 5]
-    [--models ResNet50V2 ...] [--device cpu|cuda]
+    [--models ResNet50V2 ...] [--device cpu|cuda] [--threads 1]
+GPU: python scripts/bench_applications.py --device cuda --repeats 10
 """
 
 import argparse
 import os
+import time
+import runpy
+import tempfile
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 from bench_common import paired_timings, ratio_report  # noqa: E402
 
 import keraslike  # noqa: E402
+
+# The thread's CPU time on one CPU thread (resists neighbours on a shared machine), else wall time.
+CLOCK = [time.perf_counter]
 
 TORCHVISION_NAMES = {
     "ResNet50V2": "resnet50",  # torchvision has no pre-activation ResNet; the v1 ResNet50 is the nearest
@@ -38,6 +55,36 @@ def _torchvision_model(name, device):
     return getattr(torchvision.models, TORCHVISION_NAMES[name])(weights=None).to(device).eval()
 
 
+def _symmetric_same_conv(helpers):
+    """The ejected module's `conv_channels_last` with torch's symmetric padding when TensorFlow's
+    "same" padding is symmetric (what a hand-written module would pass to `nn.Conv2d`)."""
+    same_pads, general = helpers["same_pads"], helpers["conv_channels_last"]
+
+    def conv_channels_last(conv, x, padding="valid"):
+        if padding != "same" or x.dim() != 4:
+            return general(conv, x, padding)
+        pads = same_pads(x.shape[1:3], conv.kernel_size, conv.stride, conv.dilation)
+        if pads[0] != pads[1] or pads[2] != pads[3]:
+            return general(conv, x, padding)
+        y = F.conv2d(
+            x.movedim(-1, 1), conv.weight, conv.bias, conv.stride, (pads[2], pads[0]), conv.dilation, conv.groups
+        )
+        return y.movedim(1, -1)
+
+    return conv_channels_last
+
+
+def _plain_torch(model, device):
+    """`model` written as plain torch source by keraslike's ejection, loaded back."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "ejected.py")
+        keraslike.export.to_torch_source(model, path, verify=False)
+        module = runpy.run_path(path)["load"](device=device)
+    helpers = type(module).forward.__globals__
+    helpers["conv_channels_last"] = _symmetric_same_conv(helpers)
+    return module
+
+
 def bench(name, size, batches, repeats, device):
     import keras
 
@@ -45,6 +92,11 @@ def bench(name, size, batches, repeats, device):
     theirs = getattr(keras.applications, name)(weights=None, input_shape=(size, size, 3))
     ours = getattr(keraslike.applications, name)(weights=None, input_shape=(size, size, 3))
     ours.set_weights(theirs.get_weights())
+    try:
+        plain = _plain_torch(ours, device)
+    except ValueError as error:  # layers the ejection cannot write yet
+        plain = None
+        print(f"{name}: no plain-torch equivalent ({str(error).splitlines()[1][2:80]}...)", flush=True)
     ours = ours.to(device).eval()
     theirs_tv = _torchvision_model(name, device)
     if device != "cpu":
@@ -63,14 +115,23 @@ def bench(name, size, batches, repeats, device):
                 return out
 
             t_ours, t_keras = paired_timings(
-                lambda: sync(ours(x)), lambda: sync(theirs(x, training=False)), repeats, min_time=0.0
+                lambda: sync(ours(x)), lambda: sync(theirs(x, training=False)), repeats, min_time=0.0, clock=CLOCK[0]
             )
             print(ratio_report(f"{name} b{batch} vs Keras 3", t_ours, t_keras).replace("torch ", "keras "),
                   f" max|diff| {diff:.1e}", flush=True)  # fmt: skip
+            if plain is not None:
+                plain_diff = (plain(x) - got).abs().max().item()
+                t_ours, t_plain = paired_timings(
+                    lambda: sync(ours(x)), lambda: sync(plain(x)), repeats, min_time=0.0, clock=CLOCK[0]
+                )
+                print(ratio_report(f"{name} b{batch} vs plain torch", t_ours, t_plain),
+                      f" max|diff| {plain_diff:.1e}", flush=True)  # fmt: skip
             if theirs_tv is not None:
                 x_nchw = x.permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
                 tv = theirs_tv.to(memory_format=torch.channels_last)
-                t_ours, t_tv = paired_timings(lambda: sync(ours(x)), lambda: sync(tv(x_nchw)), repeats, min_time=0.0)
+                t_ours, t_tv = paired_timings(
+                    lambda: sync(ours(x)), lambda: sync(tv(x_nchw)), repeats, min_time=0.0, clock=CLOCK[0]
+                )
                 print(ratio_report(f"{name} b{batch} vs torchvision", t_ours, t_tv), flush=True)
     if theirs_tv is None:
         print(f"{name}: torchvision not importable, skipped", flush=True)
@@ -83,7 +144,12 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--models", nargs="+", default=list(TORCHVISION_NAMES))
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (1 resists neighbours)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.device == "cpu" and torch.get_num_threads() == 1:
+        CLOCK[0] = time.thread_time
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, device {args.device}, size {args.size}")
     for name in args.models:
         bench(name, args.size, args.batches, args.repeats, args.device)

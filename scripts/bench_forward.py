@@ -91,11 +91,42 @@ def bench_compile(device):
         )
 
 
+def bench_compiled_timing(device, repeats, clock):
+    """Compiled forward (`torch.compile(fullgraph=True)`) of ours vs the compiled hand-written
+    module, MLP and toy ResNet at batch 1 (goal: ratio <= 1.1)."""
+    for name, make_ours, make_theirs, shape in (
+        ("mlp", keras_mlp, TorchMLP, (784,)),
+        ("toy_resnet", keras_toy_resnet, TorchToyResNet, (32, 32, 3)),
+    ):
+        ours = make_ours().to(device).eval()
+        theirs = make_theirs().to(device).eval()
+        copy_weights(ours, theirs)
+        torch._dynamo.reset()
+        compiled_ours = torch.compile(ours, fullgraph=True)
+        compiled_theirs = torch.compile(theirs, fullgraph=True)
+        x = torch.randn((1,) + shape, device=device)
+        with torch.no_grad():
+            diff = (compiled_ours(x) - compiled_theirs(x)).abs().max().item()
+            assert diff < 1e-4, f"{name}: compiled outputs differ by {diff}"
+
+            def run(model):
+                out = model(x)
+                if device == "cuda":
+                    torch.cuda.synchronize()
+                return out
+
+            t_ours, t_theirs = paired_timings(
+                lambda: run(compiled_ours), lambda: run(compiled_theirs), repeats, clock=clock
+            )
+        print(ratio_report(f"compiled {name} batch 1", t_ours, t_theirs), flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-compile", action="store_true")
+    parser.add_argument("--compile-timing", action="store_true", help="also time compiled forwards (slow to compile)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (1 resists neighbours)")
     args = parser.parse_args()
     if args.threads:
@@ -105,6 +136,11 @@ def main():
     bench_build()
     if not args.no_compile:
         bench_compile(args.device)
+    if args.compile_timing:
+        one_cpu_thread = args.device == "cpu" and torch.get_num_threads() == 1
+        bench_compiled_timing(
+            args.device, 5 if args.quick else 15, time.thread_time if one_cpu_thread else time.perf_counter
+        )
 
 
 if __name__ == "__main__":

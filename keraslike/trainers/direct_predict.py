@@ -57,6 +57,7 @@ _NUMPY_DTYPES = {
     torch.bool: np.dtype("bool"),
 }
 _MIXED_POLICIES = {"mixed_float16", "mixed_bfloat16"}
+_WHERE_WEIGHTS_ARE = object()  # "not now, because of where the weights are": not cached
 
 
 def _eligible(model, builtin):
@@ -74,12 +75,14 @@ def _build(model, builtin):
     if not _eligible(model, builtin):
         return None
     devices = {t.device for t in model.parameters()} | {t.device for t in model.buffers()}
+    if not devices:
+        return None  # no weight to tell the device by
     if len(devices) != 1:
-        return None  # no weight to tell the device by, or weights on several devices
+        return _WHERE_WEIGHTS_ARE  # weights on several devices: the loop moves them together
     device = devices.pop()
     probe = WeightProbe()
     if device.type == "cpu" and torch.cuda.is_available():
-        return None  # the loop moves the model to CUDA first, as `fit` would
+        return _WHERE_WEIGHTS_ARE  # the loop moves the model to CUDA first, as `fit` would
     return DirectPredict(model, probe, device)
 
 
@@ -92,7 +95,10 @@ def lookup(model, builtin):
     """
     cached = model.__dict__.get("_direct_predict")
     if cached is None or cached[0] != hook_registry.version or cached[1] is not getattr(model, "_plan", None):
-        cached = (hook_registry.version, getattr(model, "_plan", None), _build(model, builtin))
+        facts = _build(model, builtin)
+        if facts is _WHERE_WEIGHTS_ARE:
+            return None  # decided again next time: the loop may move the model meanwhile
+        cached = (hook_registry.version, getattr(model, "_plan", None), facts)
         model.__dict__["_direct_predict"] = cached
     facts = cached[2]
     if facts is None:

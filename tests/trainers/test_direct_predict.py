@@ -125,3 +125,13 @@ def test_model_call_on_numpy_follows_the_weights_device():
     out = model(x)
     assert out.dtype == torch.float32 and out.device == model.get_layer(index=1).weight.device
     np.testing.assert_allclose(out.detach().numpy(), model.predict(x, verbose=0), rtol=1e-6)
+
+
+@pytest.mark.cuda
+def test_a_cpu_built_model_takes_the_direct_path_once_the_loop_moved_it():
+    model = _mlp()
+    x = np.ones((2, 6), dtype="float32")
+    first = model.predict_on_batch(x)  # the loop moves the model to CUDA
+    assert model.get_layer(index=1).weight.device.type == "cuda"
+    np.testing.assert_allclose(model.predict_on_batch(x), first, rtol=1e-6)
+    assert model.__dict__["_direct_predict"][2] is not None
