@@ -13,8 +13,8 @@ from keraslike.ops.image_sampling import _FILL_MODES, sample_nhwc
 def _generator(seed, device):
     """A torch generator for `seed` (an int or a `SeedGenerator`, seeded as `keras.random`
     seeds them), or `None` (torch's global generator) for `seed=None`."""
-    if seed is None or torch.compiler.is_compiling():
-        return None
+    if seed is None or torch.compiler.is_compiling() or torch.device(device).type == "meta":
+        return None  # on `meta` (shape inference) nothing is drawn and no state advances
     if hasattr(seed, "draw_int"):  # a keras.random.SeedGenerator: advances its state
         value = seed.draw_int()
     elif isinstance(seed, int) and not isinstance(seed, bool):

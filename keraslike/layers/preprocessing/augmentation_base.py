@@ -166,7 +166,8 @@ class BaseAugmentation(Layer):
         return out
 
     def transform_images(self, images, training):
-        if not training:
+        if not training or images.device.type == "meta":
+            # On `meta` tensors only the shape matters: draw nothing (no seed state advances).
             return images
         return self.apply_transformation(images, self.get_random_transformation(images))
 

@@ -257,3 +257,17 @@ def test_compiles_with_fullgraph(name):
     out, again = compiled(images, training=True), compiled(images, training=True)
     assert out.shape == images.shape and not torch.equal(out, again)
     torch.testing.assert_close(compiled(images, training=False), images)
+
+
+def test_symbolic_and_meta_calls_draw_nothing():
+    inputs = keraslike.Input(shape=(8, 8, 3))
+    generator = keraslike.random.SeedGenerator(1)
+    assert keraslike.ops.image.elastic_transform(inputs, seed=generator).shape == (None, 8, 8, 3)
+    assert generator.state.tolist() == [1, 0]
+    for name in ("RandomElasticTransform", "RandAugment", "AugMix", "MixUp", "RandomHue"):
+        layer = _make(name)
+        before = layer.generator.state.tolist()
+        assert layer(inputs).shape == (None, 8, 8, 3)
+        with torch.device("meta"):
+            assert tuple(layer(torch.ones(2, 8, 8, 3)).shape) == (2, 8, 8, 3)
+        assert layer.generator.state.tolist() == before
