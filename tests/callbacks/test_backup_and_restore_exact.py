@@ -90,6 +90,7 @@ def test_interrupted_shuffled_run_with_dropout_resumes_bitwise(tmp_path, interru
     assert not (tmp_path / "backup").exists()
 
 
+@pytest.mark.slow  # three short fits: ~2.5 s on a busy 2-core machine
 def test_resume_continues_a_pass_that_spans_epochs(tmp_path):
     # steps_per_epoch=3 of 5 batches: epoch 1 continues the pass (and order) epoch 0 began.
     reference = _model()
@@ -102,6 +103,7 @@ def test_resume_continues_a_pass_that_spans_epochs(tmp_path):
     _assert_same_weights(reference, resumed)
 
 
+@pytest.mark.slow  # three short fits: ~2.5 s on a busy 2-core machine
 def test_resume_from_a_generator_skips_what_was_consumed(tmp_path):
     def batches():
         rng = np.random.default_rng(5)
@@ -121,6 +123,7 @@ def test_resume_from_a_generator_skips_what_was_consumed(tmp_path):
     _assert_same_weights(reference, resumed)
 
 
+@pytest.mark.slow  # three short fits: ~2.5 s on a busy 2-core machine
 def test_without_the_random_state_the_resumed_run_differs(tmp_path, monkeypatch):
     """The test above can fail: skipping the random state's restore changes the result."""
     reference = _model()
@@ -151,3 +154,23 @@ def test_stale_temp_files_of_a_killed_backup_are_removed(tmp_path):
     stale.write_bytes(b"half a backup")
     _fit(_model(), [keras.callbacks.BackupAndRestore(folder)], epochs=1)
     assert not folder.exists()  # the stale file went, then the emptied folder
+
+
+@pytest.mark.slow  # three short fits: ~2.5 s on a busy 2-core machine
+def test_resume_inside_an_epoch_of_a_shuffling_dataloader(tmp_path):
+    x, y = _data()
+    dataset = torch.utils.data.TensorDataset(torch.from_numpy(x), torch.from_numpy(y))
+
+    def fit(model, callbacks=()):
+        loader = torch.utils.data.DataLoader(dataset, batch_size=8, shuffle=True)
+        return model.fit(loader, epochs=3, verbose=0, callbacks=list(callbacks))
+
+    reference = _model()
+    fit(reference)
+    backup = keras.callbacks.BackupAndRestore(tmp_path / "backup", save_freq=2)
+    with pytest.raises(RuntimeError):
+        fit(_model(), [backup, Interrupt(epoch=1, batch=2)])
+    resumed = _model()
+    history = fit(resumed, [backup])
+    assert history.epoch == [1, 2]
+    _assert_same_weights(reference, resumed)
