@@ -15,7 +15,7 @@ import pytest
 import torch
 
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
-TIMEOUT_S = 120
+TIMEOUT_S = 180
 
 
 def free_port():
@@ -48,43 +48,61 @@ def needs_gpus(device, count):
         pytest.skip(f"needs {count} CUDA GPUs (NCCL), found {torch.cuda.device_count()}")
 
 
+def _start(scenario, tmp_path, world, worker, device, env):
+    """Starts the processes of one run; returns `(out_dir, [(process, log_path)])`."""
+    env = dict(env)
+    if device == "cpu":
+        env.setdefault("CUDA_VISIBLE_DEVICES", "")
+    out = tmp_path / f"{scenario.replace(',', '-').strip('+')}_{world}"
+    out.mkdir()
+    port = free_port()
+    started = []
+    for r in range(world):
+        extra = {} if world == 1 else dict(
+            RANK=r, LOCAL_RANK=r, WORLD_SIZE=world, LOCAL_WORLD_SIZE=world,
+            MASTER_ADDR="127.0.0.1", MASTER_PORT=port)
+        log = out / f"log_rank{r}.txt"
+        with open(log, "wb") as f:  # a file, not a pipe: a chatty rank can never block
+            process = subprocess.Popen([sys.executable, worker, scenario, str(out)],
+                                       env=_env(**extra, **env), stdout=f, stderr=subprocess.STDOUT)
+        started.append((process, log))
+    return out, started
+
+
+def _finish(out, started):
+    """Waits for the processes (killing all of them on a timeout); returns each rank's result."""
+    try:
+        for process, _ in started:
+            process.wait(timeout=TIMEOUT_S)
+    finally:
+        for process, _ in started:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    for process, log in started:
+        assert process.returncode == 0, log.read_text(errors="replace")[-3000:]
+    return [json.loads((out / f"result_{r}.json").read_text()) for r in range(len(started))]
+
+
 def run(scenario, tmp_path, world, worker=WORKER, device="cpu", **env):
     """Runs `worker scenario out_dir` on `world` processes; returns each rank's result JSON.
 
     `device="cpu"` hides CUDA from the processes (`CUDA_VISIBLE_DEVICES=""`): gloo on CPUs.
     `device="cuda"` leaves it: the processes train on the GPU(s).
     """
-    if device == "cpu":
-        env.setdefault("CUDA_VISIBLE_DEVICES", "")
-    out = tmp_path / f"{scenario.replace(',', '-').strip('+')}_{world}"
-    out.mkdir()
-    if world == 1:
-        subprocess.run([sys.executable, worker, scenario, str(out)], env=_env(**env), check=True,
-                       timeout=TIMEOUT_S)
-        return [json.loads((out / "result_0.json").read_text())]
-    port = free_port()
-    procs = [
-        subprocess.Popen(
-            [sys.executable, worker, scenario, str(out)],
-            env=_env(RANK=r, LOCAL_RANK=r, WORLD_SIZE=world, LOCAL_WORLD_SIZE=world,
-                     MASTER_ADDR="127.0.0.1", MASTER_PORT=port, **env),
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        )
-        for r in range(world)
-    ]
-    outputs = []
+    return _finish(*_start(scenario, tmp_path, world, worker, device, env))
+
+
+def run_pair(scenario, tmp_path, device="cpu", **env):
+    """One process and a 2-process group running `scenario` at the same time (their start-ups
+    overlap); returns `(single_result, [rank results])`."""
+    single = _start(scenario, tmp_path, 1, WORKER, device, env)
+    pair = _start(scenario, tmp_path, 2, WORKER, device, env)
     try:
-        for p in procs:
-            stdout, _ = p.communicate(timeout=TIMEOUT_S)
-            outputs.append(stdout.decode(errors="replace"))
+        ranks = _finish(*pair)
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-    for p, text in zip(procs, outputs):
-        assert p.returncode == 0, text[-3000:]
-    return [json.loads((out / f"result_{r}.json").read_text()) for r in range(world)]
+        first = _finish(*single)
+    return first[0], ranks
 
 
 def assert_trained_alike(single, ranks, atol=1e-5):

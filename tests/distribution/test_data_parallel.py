@@ -8,8 +8,7 @@ plain process, then the tests compare what they wrote.
 import numpy as np
 import pytest
 
-from tests.distribution._launch import device_params
-from tests.distribution._launch import run as _run
+from tests.distribution._launch import device_params, run_pair
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +25,7 @@ BASIC = "+sgd,adam,batchnorm,shuffle,early_stopping,evaluate_auc"
 def basic(tmp_path_factory, request):
     """All scenarios in one launch of 1 process and one of 2 (the start-up is paid once)."""
     tmp = tmp_path_factory.mktemp(f"basic_{request.param}")
-    return _run(BASIC, tmp, 1, device=request.param)[0], _run(BASIC, tmp, 2, device=request.param)
+    return run_pair(BASIC, tmp, device=request.param)
 
 
 @pytest.mark.parametrize("scenario", ["sgd", "adam", "batchnorm"])

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import keraslike as keras
-from tests.distribution._launch import assert_trained_alike, device_params, needs_gpus, run
+from tests.distribution._launch import assert_trained_alike, device_params, needs_gpus, run_pair
 
 pytestmark = pytest.mark.slow
 
@@ -15,8 +15,8 @@ pytestmark = pytest.mark.slow
 def fsdp(tmp_path_factory, request):
     needs_gpus(request.param, 2)  # FSDP2's reduce-scatter on GPUs: NCCL, one GPU per process
     tmp = tmp_path_factory.mktemp(f"fsdp_{request.param}")
-    single = run("+fsdp", tmp, 1, device=request.param)[0]["fsdp"]
-    ranks = [r["fsdp"] for r in run("+fsdp", tmp, 2, device=request.param)]
+    single, ranks = run_pair("+fsdp", tmp, device=request.param)
+    single, ranks = single["fsdp"], [r["fsdp"] for r in ranks]
     return single, ranks, tmp / "fsdp_2"
 
 

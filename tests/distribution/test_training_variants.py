@@ -11,7 +11,7 @@ import csv
 
 import pytest
 
-from tests.distribution._launch import assert_trained_alike, device_params, run
+from tests.distribution._launch import assert_trained_alike, device_params, run_pair
 
 pytestmark = pytest.mark.slow
 
@@ -21,8 +21,7 @@ VARIANTS = "accumulate_sgd,accumulate_adam,custom_step,files,backup,reference_ad
 @pytest.fixture(scope="module", params=device_params())
 def variants(tmp_path_factory, request):
     tmp = tmp_path_factory.mktemp(f"variants_{request.param}")
-    single = run(VARIANTS, tmp, 1, device=request.param)[0]
-    ranks = run(VARIANTS, tmp, 2, device=request.param)
+    single, ranks = run_pair(VARIANTS, tmp, device=request.param)
     return single, ranks, tmp
 
 
@@ -79,6 +78,6 @@ def test_checkpoint_and_csv_logger_write_once(variants):
 
 @pytest.mark.parametrize("device", device_params())
 def test_jit_compile_equals_one_process(tmp_path, device):
-    single = run("+jit", tmp_path, 1, device=device)[0]["jit"]
-    ranks = [r["jit"] for r in run("+jit", tmp_path, 2, device=device)]
+    single, ranks = run_pair("+jit", tmp_path, device=device)
+    single, ranks = single["jit"], [r["jit"] for r in ranks]
     assert_trained_alike(single, ranks)
