@@ -100,3 +100,13 @@ def test_a_torch_dtype_conversion_sets_the_dtype_the_model_computes_in():
     softmax = keraslike.layers.Softmax().double()
     x64 = torch.rand(2, 3, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(softmax, (x64,))
+
+
+@pytest.mark.slow
+def test_casting_steps_compile_without_graph_breaks():
+    inputs = keraslike.Input((4,))
+    outputs = keraslike.layers.Dense(2)(keraslike.layers.Dense(3, dtype="float16")(inputs))
+    model = keraslike.Model(inputs, outputs)
+    x = torch.rand(5, 4)
+    compiled = torch.compile(model, fullgraph=True)
+    torch.testing.assert_close(compiled(x), model(x))
