@@ -69,7 +69,6 @@ PENDING = {
 # Missing, and nobody is adding them this session: the honest gap list. Each line says what the
 # name is; shrink it as they land.
 KNOWN_MISSING = {
-    "callbacks": _split("RemoteMonitor"),  # posts logs to an HTTP server
     "saving": _split("KerasFileEditor"),  # inspect/edit a .keras file's weights
     "visualization": _split(
         "draw_bounding_boxes draw_segmentation_masks plot_bounding_box_gallery "

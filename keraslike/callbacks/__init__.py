@@ -16,6 +16,7 @@ from keraslike.callbacks.learning_rate import LearningRateScheduler, ReduceLROnP
 from keraslike.callbacks.model_checkpoint import ModelCheckpoint
 from keraslike.callbacks.monitor_callback import MonitorCallback
 from keraslike.callbacks.progbar_logger import ProgbarLogger
+from keraslike.callbacks.remote_monitor import RemoteMonitor
 from keraslike.callbacks.swap_ema_weights import SwapEMAWeights
 from keraslike.callbacks.tensorboard import TensorBoard
 from keraslike.callbacks.terminate_on_nan import TerminateOnNaN
@@ -35,6 +36,7 @@ __all__ = [
     "ReduceLROnPlateau",
     "SwapEMAWeights",
     "TensorBoard",
+    "RemoteMonitor",
     "TerminateOnNaN",
 ]
 
