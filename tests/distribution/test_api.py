@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+import torch.distributed as dist
 
 import keraslike as keras
 from keraslike import distribution
@@ -82,3 +83,29 @@ def test_torchrun_without_process_group_warns_once(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model.fit(x, y, verbose=0)  # once per process
+
+
+def test_process_group_of_one_trains_as_today(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(20, 4)).astype("float32")
+    y = rng.normal(size=(20, 1)).astype("float32")
+
+    def train():
+        keras.utils.set_random_seed(3)
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+        model.set_weights([np.ones((4, 1), "float32"), np.zeros(1, "float32")])
+        model.compile(keras.optimizers.Adam(0.1), "mse", metrics=["mae"])
+        history = model.fit(x, y, batch_size=8, epochs=2, verbose=0)  # shuffled
+        return model.get_weights(), history.history, model.predict(x, verbose=0)
+
+    expected = train()
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+    try:
+        assert not distribution.is_distributed()
+        got = train()
+    finally:
+        dist.destroy_process_group()
+    for a, b in zip(expected[0], got[0]):
+        np.testing.assert_array_equal(a, b)
+    assert expected[1] == got[1]
+    np.testing.assert_array_equal(expected[2], got[2])
