@@ -63,7 +63,6 @@ PENDING = {
             "MobileNetV3Small NASNetLarge NASNetMobile ResNet101V2 ResNet152V2 ResNet50V2 "
             "Xception")),
     ],
-    "datasets.california_housing": [("12 preprocessing", _split("load_data"))],
 }
 
 # Missing, and nobody is adding them this session: the honest gap list. Each line says what the

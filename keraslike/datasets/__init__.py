@@ -7,6 +7,7 @@ downloaded only when missing and allowed (`load_data(download=...)`).
 
 from keraslike.datasets import (
     boston_housing,
+    california_housing,
     cifar10,
     cifar100,
     fashion_mnist,
@@ -19,6 +20,7 @@ from keraslike.datasets._sequences import save_sequences_npz
 
 __all__ = [
     "boston_housing",
+    "california_housing",
     "cifar10",
     "cifar100",
     "datasets_dir",
