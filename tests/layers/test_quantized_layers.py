@@ -269,12 +269,11 @@ INT4_CONFIGS = [
 ]
 
 
-@pytest.mark.parametrize("kwargs,build_shape,x_shape", EINSUM_CASES,
-                         ids=[c[0]["equation"] for c in EINSUM_CASES])
 @pytest.mark.parametrize("config", INT4_CONFIGS, ids=["int4-128", "int4-channel", "int4-2",
                                                       "int4-channel-dynamic"])
-def test_einsum_dense_int4_matches_keras(keras, kwargs, build_shape, x_shape, config):
-    for lora in (None, 2):
+def test_einsum_dense_int4_matches_keras(keras, config):
+    for i, (kwargs, build_shape, x_shape) in enumerate(EINSUM_CASES):
+        lora = 2 if i % 2 else None
         theirs, ours = _quantize_pair(keras, "EinsumDense", kwargs, build_shape, "int4", config,
                                       lora)
         assert ours.dtype_policy.name == theirs.dtype_policy.name
@@ -295,10 +294,11 @@ def test_einsum_dense_int4_matches_keras(keras, kwargs, build_shape, x_shape, co
         for key in store_theirs:
             np.testing.assert_allclose(np.asarray(store_ours[key]), _np(keras, store_theirs[key]),
                                        rtol=1e-5, atol=1e-5)
-    built = keraslike.layers.EinsumDense.from_config(theirs.get_config())
-    built.build(build_shape)
-    assert [tuple(w.shape) for w in built.get_weights()] == [
-        tuple(w.shape) for w in theirs.get_weights()]
+        if lora is None:
+            built = keraslike.layers.EinsumDense.from_config(theirs.get_config())
+            built.build(build_shape)
+            assert [tuple(w.shape) for w in built.get_weights()] == [
+                tuple(w.shape) for w in theirs.get_weights()]
 
 
 def test_einsum_dense_float8_matches_keras_in_inference_and_training(keras):
