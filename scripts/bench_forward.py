@@ -29,7 +29,7 @@ import keraslike as keras
 from keraslike import layers
 
 
-def bench_models(device, repeats):
+def bench_models(device, repeats, clock=time.perf_counter):
     cases = [
         ("mlp", keras_mlp, TorchMLP, (784,)),
         ("chain50", keras_chain, TorchChain, (32,)),
@@ -51,7 +51,7 @@ def bench_models(device, repeats):
                         torch.cuda.synchronize()
                     return out
 
-                t_ours, t_theirs = paired_timings(lambda: run(ours), lambda: run(theirs), repeats)
+                t_ours, t_theirs = paired_timings(lambda: run(ours), lambda: run(theirs), repeats, clock=clock)
             print(ratio_report(f"{name} batch {batch}", t_ours, t_theirs), flush=True)
 
 
@@ -132,12 +132,13 @@ def main():
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, device {args.device}, threads {torch.get_num_threads()}")
-    bench_models(args.device, repeats=5 if args.quick else 15)
+    # One CPU thread: the thread's CPU time (resists neighbours); otherwise wall time.
+    one_cpu_thread = args.device == "cpu" and torch.get_num_threads() == 1
+    bench_models(args.device, 5 if args.quick else 15, time.thread_time if one_cpu_thread else time.perf_counter)
     bench_build()
     if not args.no_compile:
         bench_compile(args.device)
     if args.compile_timing:
-        one_cpu_thread = args.device == "cpu" and torch.get_num_threads() == 1
         bench_compiled_timing(
             args.device, 5 if args.quick else 15, time.thread_time if one_cpu_thread else time.perf_counter
         )
