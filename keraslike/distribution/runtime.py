@@ -91,6 +91,7 @@ class BatchShare:
     def __init__(self):
         self.value = 1.0 / max(world_size(), 1)
         self.loss_weight = 1.0  # used instead of `value` when micro-steps weigh their losses
+        self.even_only = None  # a model name: shares must be equal (FSDP2 with a custom step)
 
 
 def _weighted_sum_hook(share, bucket):

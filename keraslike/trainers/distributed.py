@@ -97,6 +97,8 @@ def wrap_for_training(model, overrides_train_step):
         state.share = runtime.BatchShare()
         if not overrides_train_step:
             state.micro_step = _sharded_backward_and_apply
+        else:
+            state.share.even_only = model.name  # see set_share
         return
     compile_loss = getattr(model, "_compile_loss", None)
     unused = compile_loss is not None and len(compile_loss.with_loss) < len(compile_loss.specs)
@@ -119,6 +121,16 @@ def set_share(model, data):
     if share is not None:
         local, global_n = data.share
         fraction = local / global_n if global_n else 0.0
+        if share.even_only and local * runtime.world_size() != global_n:
+            # FSDP2 averages a user's train_step gradients over the ranks: right only when every
+            # rank holds the same number of samples.
+            raise ValueError(
+                f'Model "{share.even_only}" overrides `train_step` and is sharded by ModelParallel '
+                f"(FSDP2), whose gradient mean is exact only for equal shares, but a global batch "
+                f"of {global_n} samples splits unevenly over {runtime.world_size()} processes "
+                f"({local} here). Use a sample count divisible by batch_size and a batch_size "
+                "divisible by the number of processes, or the built-in train_step."
+            )
         if state.micro_step is not None:
             share.loss_weight = fraction
         else:
