@@ -109,8 +109,9 @@ _CASES = [
     ("weights", ".weights.safetensors"),
 ]
 _PENDING = {  # known to exceed the bound today
-    "model.keras": "reads each dataset whole, then copies it transposed (~2.0x); the in-place "
-                   "read of helper 'perf' (saving/h5_tensors.read_into) brings it to ~1.0x",
+    "model.keras": "Dense's `save_own_variables`/`load_own_variables` (layers/lora.py) send "
+                   "keras_h5 down the store path, which reads every dataset whole before "
+                   "setting any (~2.0x), bypassing the in-place read (h5_tensors.read_into)",
 }
 
 
