@@ -49,10 +49,6 @@ PENDING = {
             "STFTSpectrogram MelSpectrogram Solarization StringLookup "
             "TextVectorization")),
     ],
-    "utils": [
-        ("12 preprocessing", _split(
-            "audio_dataset_from_directory")),
-    ],
     "applications": [
         ("16 applications", _split(
             "ConvNeXtBase ConvNeXtLarge ConvNeXtSmall ConvNeXtTiny ConvNeXtXLarge DenseNet121 "

@@ -20,6 +20,7 @@ from keraslike.serialization import (
     serialize_keras_object,
 )
 from keraslike.utils import legacy
+from keraslike.utils.audio_dataset_utils import audio_dataset_from_directory
 from keraslike.utils.dataset_utils import split_dataset
 from keraslike.utils.keras_api_utils import (
     Config,
@@ -43,6 +44,7 @@ from keraslike.utils.timeseries_dataset_utils import timeseries_dataset_from_arr
 __all__ = [
     "FeatureSpace",
     "array_to_img",
+    "audio_dataset_from_directory",
     "image_dataset_from_directory",
     "img_to_array",
     "load_img",
