@@ -99,6 +99,12 @@ class WeightProbe:
         return getattr(where[0], where[1])[where[2]].device
 
 
+def spatial_axes(data_format, rank):
+    """The axes of the `rank` spatial dimensions of a batched tensor in `data_format`."""
+    start = 1 if data_format == "channels_last" else 2
+    return tuple(range(start, start + rank))
+
+
 def _first_weight(root):
     for module in root.modules():
         for kind in ("_parameters", "_buffers"):

@@ -1,16 +1,15 @@
-"""Reshaping layers: Flatten, Reshape, Permute, RepeatVector, Cropping1D/2D/3D,
-ZeroPadding1D/2D/3D, UpSampling1D/2D/3D."""
+"""Reshaping layers: Flatten, Reshape, Permute, RepeatVector.
+
+Cropping and zero-padding live in `cropping_padding.py`, upsampling in `upsampling.py`; both are
+re-exported here (`keraslike.layers.reshaping` keeps every name it had).
+"""
 
 import math
-
-import torch.nn.functional as F
 
 from keraslike.backend import config as backend_config
 from keraslike.layers.input_spec import InputSpec
 from keraslike.layers.layer import Layer
 from keraslike.layers.layer_utils import layer_error as _error
-from keraslike.layers.layer_utils import standardize_data_format as _data_format
-from keraslike.layers.layer_utils import standardize_tuple
 
 
 class Flatten(Layer):
@@ -97,30 +96,6 @@ class Reshape(Layer):
         return config
 
 
-def _pairs(layer, value, rank, name):
-    """((before, after), ...) for `rank` spatial dims from an int, `rank` ints or `rank` pairs."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        if value < 0:
-            raise _error(layer, f"`{name}` cannot be negative. Received: {name}={value}")
-        return ((value, value),) * rank
-    if not hasattr(value, "__len__") or len(value) != rank:
-        raise _error(
-            layer,
-            f"`{name}` should be an int, a tuple of {rank} ints or a tuple of {rank} tuples of "
-            f"2 ints. Received: {name}={value!r}",
-        )
-    ordinals = ("1st", "2nd", "3rd")
-    return tuple(
-        standardize_tuple(layer, v, 2, f"{ordinals[i]} entry of {name}", allow_zero=True)
-        for i, v in enumerate(value)
-    )
-
-
-def _spatial_axes(data_format, rank):
-    start = 1 if data_format == "channels_last" else 2
-    return tuple(range(start, start + rank))
-
-
 class Permute(Layer):
     """Permutes the non-batch dimensions of the input.
 
@@ -187,316 +162,17 @@ class RepeatVector(Layer):
         return config
 
 
-class _Cropping(Layer):
-    """Crops `cropping[i] = (before, after)` elements off each spatial dimension."""
-
-    _rank = 2
-
-    def _init_cropping(self, cropping, data_format):
-        self.data_format = _data_format(self, data_format)
-        self._axes = _spatial_axes(self.data_format, self._rank)
-        self.input_spec = InputSpec(ndim=self._rank + 2)
-        self.cropping = cropping
-
-    def _check(self, shape):
-        for axis, (before, after) in zip(self._axes, self._pairs()):
-            size = shape[axis]
-            if size is not None and before + after >= size:
-                raise _error(
-                    self,
-                    "values in `cropping` should be smaller than the corresponding spatial "
-                    f"dimension of the input. Received: input_shape={tuple(shape)}, "
-                    f"cropping={self.cropping}",
-                )
-
-    def _pairs(self):
-        return self.cropping
-
-    def build(self, input_shape):
-        self._check(input_shape)
-        self.built = True
-
-    def call(self, inputs):
-        index = [slice(None)] * inputs.ndim
-        for axis, (before, after) in zip(self._axes, self._pairs()):
-            index[axis] = slice(before, inputs.shape[axis] - after)
-        return inputs[tuple(index)]
-
-    def compute_output_shape(self, input_shape):
-        self._check(input_shape)
-        shape = list(input_shape)
-        for axis, (before, after) in zip(self._axes, self._pairs()):
-            if shape[axis] is not None:
-                shape[axis] -= before + after
-        return tuple(shape)
-
-    def get_config(self):
-        config = super().get_config()
-        config["cropping"] = self.cropping
-        if self._rank > 1:
-            config["data_format"] = self.data_format
-        return config
-
-
-class Cropping1D(_Cropping):
-    """Crops along the time dimension of a `(batch, steps, features)` input.
-
-    Args:
-        cropping: Int (both ends) or tuple `(start, end)` of ints >= 0.
-    """
-
-    _rank = 1
-
-    def __init__(self, cropping=(1, 1), **kwargs):
-        super().__init__(**kwargs)
-        cropping = standardize_tuple(self, cropping, 2, "cropping", allow_zero=True)
-        self._init_cropping(cropping, None)
-        self.data_format = "channels_last"
-        self._axes = (1,)
-
-    def _pairs(self):
-        return (self.cropping,)
-
-
-class Cropping2D(_Cropping):
-    """Crops the rows and columns of an image.
-
-    Args:
-        cropping: Int, tuple of 2 ints (symmetric height, width crops) or
-            `((top, bottom), (left, right))`.
-        data_format: `"channels_last"` or `"channels_first"`.
-    """
-
-    _rank = 2
-
-    def __init__(self, cropping=((0, 0), (0, 0)), data_format=None, **kwargs):
-        super().__init__(**kwargs)
-        self._init_cropping(_pairs(self, cropping, 2, "cropping"), data_format)
-
-
-class Cropping3D(_Cropping):
-    """Crops the three spatial dimensions of a volume.
-
-    Args:
-        cropping: Int, tuple of 3 ints or tuple of 3 `(before, after)` pairs.
-        data_format: `"channels_last"` or `"channels_first"`.
-    """
-
-    _rank = 3
-
-    def __init__(self, cropping=((1, 1), (1, 1), (1, 1)), data_format=None, **kwargs):
-        super().__init__(**kwargs)
-        self._init_cropping(_pairs(self, cropping, 3, "cropping"), data_format)
-
-
-class _ZeroPadding(Layer):
-    """Pads each spatial dimension with `padding[i] = (before, after)` zeros."""
-
-    _rank = 2
-
-    def _init_padding(self, padding, data_format):
-        self.data_format = _data_format(self, data_format)
-        self.padding = padding
-        self.input_spec = InputSpec(ndim=self._rank + 2)
-        pairs = self._pairs()
-        flat = []
-        for before, after in reversed(pairs):
-            flat.extend((before, after))
-        if self.data_format == "channels_last":
-            flat = [0, 0] + flat  # the channel axis comes last
-        self._flat = tuple(flat)
-        self._axes = _spatial_axes(self.data_format, self._rank)
-
-    def _pairs(self):
-        return self.padding
-
-    def call(self, inputs):
-        return F.pad(inputs, self._flat)
-
-    def compute_output_shape(self, input_shape):
-        shape = list(input_shape)
-        for axis, (before, after) in zip(self._axes, self._pairs()):
-            if shape[axis] is not None:
-                shape[axis] += before + after
-        return tuple(shape)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"padding": self.padding, "data_format": self.data_format})
-        return config
-
-
-class ZeroPadding1D(_ZeroPadding):
-    """Pads the time dimension with zeros.
-
-    Args:
-        padding: Int (both ends) or tuple `(start, end)`.
-        data_format: `"channels_last"` (`(batch, steps, features)`) or `"channels_first"`.
-    """
-
-    _rank = 1
-
-    def __init__(self, padding=1, data_format=None, **kwargs):
-        super().__init__(**kwargs)
-        padding = standardize_tuple(self, padding, 2, "padding", allow_zero=True)
-        self._init_padding(padding, data_format)
-
-    def _pairs(self):
-        return (self.padding,)
-
-
-class ZeroPadding2D(_ZeroPadding):
-    """Pads the rows and columns of an image with zeros.
-
-    Args:
-        padding: Int, tuple of 2 ints or `((top, bottom), (left, right))`.
-        data_format: `"channels_last"` or `"channels_first"`.
-    """
-
-    _rank = 2
-
-    def __init__(self, padding=(1, 1), data_format=None, **kwargs):
-        super().__init__(**kwargs)
-        self._init_padding(_pairs(self, padding, 2, "padding"), data_format)
-
-
-class ZeroPadding3D(_ZeroPadding):
-    """Pads the three spatial dimensions of a volume with zeros.
-
-    Args:
-        padding: Int, tuple of 3 ints or tuple of 3 `(before, after)` pairs.
-        data_format: `"channels_last"` or `"channels_first"`.
-    """
-
-    _rank = 3
-
-    def __init__(self, padding=((1, 1), (1, 1), (1, 1)), data_format=None, **kwargs):
-        super().__init__(**kwargs)
-        self._init_padding(_pairs(self, padding, 3, "padding"), data_format)
-
-
-class UpSampling1D(Layer):
-    """Repeats each time step `size` times: `(batch, steps, f)` -> `(batch, steps * size, f)`.
-
-    Args:
-        size: Positive integer, the upsampling factor.
-    """
-
-    def __init__(self, size=2, **kwargs):
-        super().__init__(**kwargs)
-        if not isinstance(size, int) or isinstance(size, bool):
-            raise TypeError(
-                f'UpSampling1D layer "{self.name}": expected an integer value for `size`, '
-                f"got {type(size)}."
-            )
-        if size <= 0:
-            raise _error(
-                self, f"argument `size` should be a positive integer. Received: size={size}"
-            )
-        self.size = size
-        self.input_spec = InputSpec(ndim=3)
-
-    def call(self, inputs):
-        return inputs.repeat_interleave(self.size, dim=1)
-
-    def compute_output_shape(self, input_shape):
-        steps = None if input_shape[1] is None else input_shape[1] * self.size
-        return (input_shape[0], steps, input_shape[2])
-
-    def get_config(self):
-        config = super().get_config()
-        config["size"] = self.size
-        return config
-
-
-_INTERPOLATIONS = {"nearest": "nearest-exact", "bilinear": "bilinear", "bicubic": "bicubic"}
-
-
-class _UpSampling(Layer):
-    _rank = 2
-
-    def _init_upsampling(self, size, data_format):
-        self.data_format = _data_format(self, data_format)
-        self.size = standardize_tuple(self, size, self._rank, "size")
-        self.input_spec = InputSpec(ndim=self._rank + 2)
-        self._axes = _spatial_axes(self.data_format, self._rank)
-        self._mode = "nearest-exact"
-        r = self._rank
-        self._cf = (0, r + 1) + tuple(range(1, r + 1))
-        self._cl = (0,) + tuple(range(2, r + 2)) + (1,)
-
-    def call(self, inputs):
-        channels_last = self.data_format == "channels_last"
-        x = inputs.permute(self._cf) if channels_last else inputs
-        size = tuple(n * f for n, f in zip(x.shape[2:], self.size))
-        if self._mode == "nearest-exact":
-            y = F.interpolate(x, size=size, mode=self._mode)
-        else:
-            y = F.interpolate(x, size=size, mode=self._mode, align_corners=False)
-        return y.permute(self._cl) if channels_last else y
-
-    def compute_output_shape(self, input_shape):
-        shape = list(input_shape)
-        for axis, factor in zip(self._axes, self.size):
-            if shape[axis] is not None:
-                shape[axis] *= factor
-        return tuple(shape)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"size": self.size, "data_format": self.data_format})
-        return config
-
-
-class UpSampling2D(_UpSampling):
-    """Upsamples images by integer factors: nearest (repetition), bilinear or bicubic.
-
-    Bilinear/bicubic use half-pixel centers without antialiasing (`align_corners=False`),
-    as Keras's `ops.image.resize` does on torch.
-
-    Args:
-        size: Int or tuple of 2 ints, the row and column factors.
-        data_format: `"channels_last"` or `"channels_first"`.
-        interpolation: `"nearest"` (default), `"bilinear"` or `"bicubic"`.
-
-    Example:
-
-    ```python
-    x = keras.Input(shape=(8, 8, 3))
-    y = keras.layers.UpSampling2D(2, interpolation="bilinear")(x)  # (None, 16, 16, 3)
-    ```
-    """
-
-    _rank = 2
-
-    def __init__(self, size=(2, 2), data_format=None, interpolation="nearest", **kwargs):
-        super().__init__(**kwargs)
-        self._init_upsampling(size, data_format)
-        self.interpolation = str(interpolation).lower()
-        if self.interpolation not in _INTERPOLATIONS:
-            raise _error(
-                self,
-                f"`interpolation` must be one of {tuple(_INTERPOLATIONS)}. "
-                f"Received: interpolation={interpolation!r}",
-            )
-        self._mode = _INTERPOLATIONS[self.interpolation]
-
-    def get_config(self):
-        config = super().get_config()
-        config["interpolation"] = self.interpolation
-        return config
-
-
-class UpSampling3D(_UpSampling):
-    """Upsamples volumes by repeating elements along the three spatial dimensions.
-
-    Args:
-        size: Int or tuple of 3 ints, the factors.
-        data_format: `"channels_last"` or `"channels_first"`.
-    """
-
-    _rank = 3
-
-    def __init__(self, size=(2, 2, 2), data_format=None, **kwargs):
-        super().__init__(**kwargs)
-        self._init_upsampling(size, data_format)
+# Re-exported: the families that used to live in this file.
+from keraslike.layers.cropping_padding import (  # noqa: E402, F401
+    Cropping1D,
+    Cropping2D,
+    Cropping3D,
+    ZeroPadding1D,
+    ZeroPadding2D,
+    ZeroPadding3D,
+)
+from keraslike.layers.upsampling import (  # noqa: E402, F401
+    UpSampling1D,
+    UpSampling2D,
+    UpSampling3D,
+)
