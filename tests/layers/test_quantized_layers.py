@@ -368,7 +368,9 @@ def test_float8_dense_uses_scaled_mm_on_capable_gpus():
     qx = quantized_float8._Float8QDQ.apply(x, layer.inputs_scale)
     qk = quantized_float8._Float8QDQ.apply(layer.weight.t(), layer.kernel_scale)
     reference = qx @ qk + layer.bias
-    torch.testing.assert_close(y, reference, rtol=1e-5, atol=1e-5)
+    # Hopper's float8 tensor cores accumulate with fewer mantissa bits than float32 (measured on
+    # an H200: relative differences up to 5.5e-4 against the float32 matmul of the same values).
+    torch.testing.assert_close(y, reference, rtol=2e-3, atol=2e-3)
     y.sum().backward()
     grad_x, grad_w = x.grad.clone(), layer.weight.grad.clone()
     x.grad = None
