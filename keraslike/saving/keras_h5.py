@@ -350,7 +350,7 @@ def _read_weights(f, model, filepath, skip_mismatch, load_optimizer, in_place):
     _check_unexpected(f, visited_groups, report, h5py)
     report.finish(skip_mismatch)
     if not in_place:  # every value read first: a corrupt dataset leaves the model untouched
-        loads = [(spec, t, v if spec is None else _dataset_values(v)) for spec, t, v in loads]
+        loads = [(spec, t, v.read_all() if spec is None else _dataset_values(v)) for spec, t, v in loads]
     with torch.no_grad():
         for spec, tensor, value in loads:
             if spec is None:  # a layer's own `load_own_variables` with its store
@@ -364,6 +364,18 @@ def _read_weights(f, model, filepath, skip_mismatch, load_optimizer, in_place):
         group = _safe_group(f, "optimizer/vars", h5py)
         if group is not None:
             read_optimizer(group, model, optimizer, filepath, h5py)
+
+
+class _DatasetStore(dict):
+    """A layer's `load_own_variables` store over shape-checked HDF5 datasets: each value is read
+    when the layer asks for it, so loading holds one weight at a time beside the model."""
+
+    def __getitem__(self, key):
+        return _dataset_values(super().__getitem__(key))
+
+    def read_all(self):
+        """Every value read now (a plain dict): a corrupt dataset fails before the model changes."""
+        return {key: _dataset_values(dataset) for key, dataset in self.items()}
 
 
 def _read_group(f, vars_path, layer, weights, report, visited_groups, loads, h5py, filepath):
@@ -386,13 +398,13 @@ def _read_group(f, vars_path, layer, weights, report, visited_groups, loads, h5p
                 "in the model"
             )
             return
-        store = {}
+        store = _DatasetStore()
         for key, (index, value) in zip(keys, sorted(expected.items(), key=lambda kv: int(kv[0]))):
-            store[index] = _read_dataset(group, key, h5py, filepath, tuple(value.shape))
-            if store[index] is None:
-                shape = tuple(group[key].shape)
-                report.mismatched.append(f"{label}/{index}: {shape} vs {tuple(value.shape)}")
+            dataset = _open_dataset(group, key, h5py, filepath)
+            if tuple(dataset.shape) != tuple(value.shape):
+                report.mismatched.append(f"{label}/{index}: {tuple(dataset.shape)} vs {tuple(value.shape)}")
                 return
+            store[index] = dataset  # read when the layer asks for it, after every shape is checked
         loads.append((None, hooks[1], store))
         return
     if len(keys) != len(weights):

@@ -108,11 +108,6 @@ _CASES = [
     ("weights", ".weights.h5"),
     ("weights", ".weights.safetensors"),
 ]
-_PENDING = {  # known to exceed the bound today
-    "model.keras": "Dense's `save_own_variables`/`load_own_variables` (layers/lora.py) send "
-                   "keras_h5 down the store path, which reads every dataset whole before "
-                   "setting any (~2.0x), bypassing the in-place read (h5_tensors.read_into)",
-}
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +131,5 @@ def test_load_peak_memory_is_bounded_by_the_weights(measured, kind, suffix):
     weights, grown = result["weights"], result["grown"]
     assert weights > 30 * 2**20  # a few tens of MB: the constant is small beside it
     bound = 1.5 * weights + _CONSTANT_MB * 2**20
-    if kind + suffix in _PENDING and grown > bound:
-        pytest.xfail(_PENDING[kind + suffix])
     assert grown <= bound, f"{kind} {suffix}: grew {grown / 2**20:.1f} MB, bound {bound / 2**20:.1f} MB " \
                            f"({grown / weights:.2f}x the weights)"
