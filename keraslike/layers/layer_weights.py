@@ -293,7 +293,7 @@ class LayerWeights:
         # Copies, as Keras's: a CPU tensor's `.numpy()` shares its memory, so later training
         # would silently change arrays the caller kept (e.g. a snapshot to restore).
         return [
-            spec.layout.to_keras(layer._find_tensor(spec.attr)).detach().cpu().numpy().copy()
+            spec.layout.to_keras(_whole(layer._find_tensor(spec.attr))).detach().cpu().numpy().copy()
             for layer, spec in self._weight_entries()
         ]
 
@@ -333,3 +333,10 @@ class LayerWeights:
                 "built. You can build it manually via: `layer.build(input_shape)`."
             )
         return int(sum(w.numel() for w in self.weights))
+
+
+def _whole(tensor):
+    """The whole value of a weight: a sharded one (an FSDP2 `DTensor`) is gathered from every
+    process (a collective, so every process calls `get_weights`, as with any sharded model)."""
+    full_tensor = getattr(tensor, "full_tensor", None)
+    return full_tensor() if full_tensor is not None else tensor

@@ -31,6 +31,9 @@ def test_fsdp_fit_evaluate_predict_equal_one_process(fsdp):
         assert ranks[0]["evaluate"][key] == pytest.approx(value, rel=1e-5, abs=1e-6)
     np.testing.assert_allclose(ranks[0]["predict"], single["predict"], rtol=1e-5, atol=1e-6)
     assert ranks[0]["slots"] == single["slots"]
+    for rank in ranks:  # get_weights on the sharded model gives the whole weights
+        for a, b in zip(rank["get_weights_sharded"], rank["weights"]):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
 @pytest.mark.parametrize("name", ["fsdp.safetensors", "fsdp.keras", "fsdp.weights.h5", "ckpt.safetensors"])

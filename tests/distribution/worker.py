@@ -184,6 +184,7 @@ def _variant(scenario, x, y, out_dir, rank):
                     model.save_weights(path)
                 else:
                     model.save(path)
+            result["get_weights_sharded"] = _weights(model)  # gathers by itself, on every rank
             with keras.distribution.full_weights(model):
                 result["weights"] = _weights(model)
                 result["slots"] = sorted(model.optimizer.get_slot_state())
