@@ -225,6 +225,13 @@ class OptimizerStateMixin:
                 self._load_into(tensor, value, name)
         self._host_iterations = int(self._iterations)
 
+    def _keras_state(self):
+        """`(state tensor, model variable it mirrors or None)` for every variable a Keras file
+        stores, in Keras's order (wrapper optimizers append their inner optimizers')."""
+        variables = self._trainable_variables
+        return [(t, variables[r] if r is not None else None)
+                for t, r in zip(self._variables, self._variable_refs)]
+
     def save_own_variables(self, store):
         """Writes the state into `store` under keys `"0"`, `"1"`, ... (Keras's file layout)."""
         for i, t in enumerate(self._variables):

@@ -202,6 +202,9 @@ class LossScaleOptimizer(Optimizer):
         super().set_slot_state(own, strict=strict)
         self.inner_optimizer.set_slot_state(inner, strict=strict)
 
+    def _keras_state(self):
+        return super()._keras_state() + self.inner_optimizer._keras_state()
+
     def set_weights(self, weights):
         """Sets the state from a list of arrays in `variables` order (own, then wrapped)."""
         weights = list(weights)

@@ -289,6 +289,12 @@ class MultiOptimizer(Optimizer):
             if optimizer.built:
                 optimizer.set_slot_state(mine, strict=strict)
 
+    def _keras_state(self):
+        pairs = super()._keras_state()
+        for optimizer in self._inner_optimizers:
+            pairs.extend(optimizer._keras_state())
+        return pairs
+
     def set_weights(self, weights):
         """Sets the state from a list of arrays in `variables` order."""
         if not self.built:

@@ -133,11 +133,10 @@ def optimizer_arrays(model, optimizer):
     layouts = {}
     for layer, spec in model._weight_entries():
         layouts[id(layer._find_tensor(spec.attr))] = spec.layout
-    variables = optimizer._trainable_variables
     arrays = []
-    for tensor, ref in zip(optimizer._variables, optimizer._variable_refs):
-        if ref is not None and id(variables[ref]) in layouts:
-            tensor = layouts[id(variables[ref])].to_keras(tensor.detach())
+    for tensor, variable in optimizer._keras_state():
+        if variable is not None and id(variable) in layouts:
+            tensor = layouts[id(variable)].to_keras(tensor.detach())
         arrays.append(tensor)
     return arrays
 
@@ -433,19 +432,20 @@ def _check_unexpected(f, visited, report, h5py):
 def read_optimizer(group, model, optimizer, filepath, h5py):
     """Loads Keras-ordered optimizer variables, converting slots to their weights' torch layouts."""
     keys = sorted(group.keys(), key=lambda k: int(k) if k.isdigit() else 1 << 30)
-    if len(keys) != len(optimizer._variables):
+    state = optimizer._keras_state()
+    if len(keys) != len(state):
         warnings.warn(
             f"Skipping the optimizer state in {filepath!r}: it has {len(keys)} variables, the "
-            f"model's optimizer {len(optimizer._variables)}.",
+            f"model's optimizer {len(state)}.",
             stacklevel=4,
         )
         return
     layouts = {id(layer._find_tensor(spec.attr)): spec.layout for layer, spec in model._weight_entries()}
     values = []
-    for key, tensor, ref in zip(keys, optimizer._variables, optimizer._variable_refs):
+    for key, (tensor, variable) in zip(keys, state):
         layout = None
-        if ref is not None:
-            layout = layouts.get(id(optimizer._trainable_variables[ref]))
+        if variable is not None:
+            layout = layouts.get(id(variable))
         expected = layout.keras_shape(tensor.shape) if layout is not None else tuple(tensor.shape)
         value = _read_dataset(group, key, h5py, filepath, expected)
         if value is None:

@@ -161,3 +161,31 @@ def test_optimizer_map_lookup_and_errors():
     multi = optimizers.MultiOptimizer(lambda v: sgd)
     with pytest.raises(AttributeError, match="sub-optimizers"):
         multi.learning_rate
+
+
+@pytest.mark.parametrize("wrapper", ["LossScaleOptimizer", "MultiOptimizer"])
+def test_keras_files_carry_the_wrapped_optimizers_state_both_ways(keras_oracle, tmp_path, wrapper):
+    keras = keras_oracle
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((16, 5)).astype("float32")
+    y = rng.standard_normal((16, 2)).astype("float32")
+
+    def make(lib):
+        if wrapper == "LossScaleOptimizer":
+            return lib.optimizers.LossScaleOptimizer(lib.optimizers.Adam(0.01), initial_scale=8.0)
+        return lib.optimizers.MultiOptimizer(lib.optimizers.OptimizerMap(
+            lib.optimizers.SGD(0.05, momentum=0.5), {"encoder/.*": lib.optimizers.Adam(0.01)}))
+
+    for source, target in ((keras, keraslike), (keraslike, keras)):
+        model = _two_branch(source)
+        model.compile(optimizer=make(source), loss="mse")
+        model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+        path = str(tmp_path / f"{source.__name__}_{wrapper}.keras")
+        model.save(path)
+        loaded = target.saving.load_model(path)
+        assert type(loaded.optimizer).__name__ == wrapper
+        loaded.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+        model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+        np.testing.assert_allclose(np.asarray(loaded.predict(x, verbose=0)),
+                                   np.asarray(model.predict(x, verbose=0)), rtol=1e-5,
+                                   atol=1e-6)
