@@ -39,13 +39,16 @@ def test_custom_train_step_equals_one_process(variants):
     assert_trained_alike(single["custom_step"], [r["custom_step"] for r in ranks])
 
 
-def test_distributed_sampler_and_generator_equal_one_process(variants):
+def test_distributed_sampler_generator_and_py_dataset_equal_one_process(variants):
     single, ranks, _ = variants
     single, ranks = single["iterables"], [r["iterables"] for r in ranks]
     assert ranks[0]["epochs_set"] == ranks[1]["epochs_set"] == [0, 1]  # set_epoch each epoch
     assert_trained_alike(single, ranks)
     assert_trained_alike(single["generator"], [r["generator"] for r in ranks])
     assert len(ranks[0]["generator"]["history"]["loss"]) == 2
+    # A PyDataset is split by batch too (rank r takes batches r, r + 2, ...): equal to one process.
+    assert_trained_alike(single["py_dataset"], [r["py_dataset"] for r in ranks])
+    assert ranks[0]["py_dataset"]["steps"] == 2
 
 
 def test_backup_and_restore_resumes_every_rank(variants):

@@ -160,8 +160,20 @@ def _variant(scenario, x, y, out_dir, rank):
         steps = 48 // 8
         generator_history = generator_model.fit(batches(), steps_per_epoch=steps if distributed else steps // 2,
                                                 epochs=2, verbose=0)
+
+        class Batches(keras.utils.PyDataset):  # batches of 8 per process: the same global batches
+            def __len__(self):
+                return 48 // size
+
+            def __getitem__(self, index):
+                return x[index * size : (index + 1) * size], y[index * size : (index + 1) * size]
+
+        py_dataset_model = _model(keras.optimizers.SGD(0.1, momentum=0.5), ["accuracy"])
+        py_dataset_history = py_dataset_model.fit(Batches(), epochs=2, verbose=0)
         return {"history": history.history, "weights": _weights(model), "epochs_set": epochs_set,
-                "generator": {"history": generator_history.history, "weights": _weights(generator_model)}}
+                "generator": {"history": generator_history.history, "weights": _weights(generator_model)},
+                "py_dataset": {"history": py_dataset_history.history, "weights": _weights(py_dataset_model),
+                               "steps": len(py_dataset_history.history["loss"])}}
     if scenario == "fsdp":
         world = keras.distribution.world_size()
         mesh = keras.distribution.DeviceMesh((world,), ["batch"])
