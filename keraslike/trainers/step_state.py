@@ -17,6 +17,7 @@ import torch
 
 from keraslike.graph import hook_registry, nest
 from keraslike.layers.layer import Layer
+from keraslike.optimizers.loss_scale_optimizer import LossScaleOptimizer
 
 
 class StepState:
@@ -56,7 +57,11 @@ class StepState:
         mixed = sorted(name for name in mixed if name.startswith("mixed_"))
         self.autocast_dtype = getattr(torch, mixed[0].split("_", 1)[1]) if mixed else None
         self.autocast_device = model._training_device().type
-        if self.autocast_dtype is torch.float16 and getattr(model, "_loss_scale", None) is None:
+        # float16 losses are scaled here unless the user's optimizer is a LossScaleOptimizer
+        # (Keras wraps the optimizer in one; scaling twice would overflow float16).
+        self.scales_loss = self.autocast_dtype is torch.float16 and not isinstance(
+            getattr(model, "optimizer", None), LossScaleOptimizer)
+        if self.scales_loss and getattr(model, "_loss_scale", None) is None:
             model._loss_scale = 2.0**15  # Keras's LossScaleOptimizer initial scale
             model._good_steps = 0
 
@@ -139,7 +144,7 @@ def backward_and_apply(model, loss, weights):
     optimizer = model.optimizer
     for v in weights:
         v.grad = None
-    if getattr(model, "_loss_scale", None) is not None and state.autocast_dtype is torch.float16:
+    if state.scales_loss and getattr(model, "_loss_scale", None) is not None:
         _scaled_backward_and_apply(model, loss, weights)
     else:
         loss.backward()

@@ -189,3 +189,23 @@ def test_keras_files_carry_the_wrapped_optimizers_state_both_ways(keras_oracle, 
         np.testing.assert_allclose(np.asarray(loaded.predict(x, verbose=0)),
                                    np.asarray(model.predict(x, verbose=0)), rtol=1e-5,
                                    atol=1e-6)
+
+
+def test_loss_scale_optimizer_under_mixed_float16_scales_once():
+    """`fit` scales float16 losses itself, unless the optimizer is a LossScaleOptimizer (as
+    Keras's own wrapping): scaling twice overflowed float16 and skipped every step."""
+    keraslike.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        inputs = keraslike.Input((3,))
+        hidden = keraslike.layers.Dense(4)(inputs)
+        model = keraslike.Model(inputs, keraslike.layers.Dense(1, dtype="float32")(hidden))
+    finally:
+        keraslike.mixed_precision.set_global_policy("float32")
+    optimizer = optimizers.LossScaleOptimizer(optimizers.SGD(0.01))
+    model.compile(optimizer=optimizer, loss="mse")
+    history = model.fit(np.ones((8, 3), "float32"), np.zeros((8, 1), "float32"), epochs=3,
+                        verbose=0)
+    assert int(optimizer.iterations) == 3  # no step skipped
+    assert float(optimizer.dynamic_scale) == 2.0**15
+    assert len(set(history.history["loss"])) == 3
+    assert getattr(model, "_loss_scale", None) is None
