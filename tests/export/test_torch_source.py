@@ -63,7 +63,28 @@ def _everything_else():
     return keras.Model(inputs, [z, x * 2.0 + 1.0])
 
 
+def _mobile_blocks():
+    # The layers the mobile application families add: preprocessing, depthwise convolutions, ReLU.
+    inputs = keras.Input((12, 12, 3))
+    x = layers.Rescaling(1 / 127.5, offset=-1)(inputs)
+    x = layers.Normalization(mean=[0.1, 0.2, 0.3], variance=[1.0, 2.0, 3.0])(x)
+    x = layers.DepthwiseConv2D(3, strides=2, padding="same", depth_multiplier=2, activation="relu")(x)
+    x = layers.ReLU(6.0)(x)
+    x = layers.ReLU(2.5)(x + 3.0) * (1.0 / 6.0)
+    adapted = layers.Normalization(axis=-1)
+    adapted.adapt(torch.rand(20, 6, 6, 6).numpy())
+    x = layers.DepthwiseConv1D(2)(layers.Reshape((-1, 6))(adapted(x)))
+    return keras.Model(inputs, layers.ReLU()(x))
+
+
+def _application(name):
+    return lambda: getattr(keras.applications, name)(weights=None, input_shape=(32, 32, 3))
+
+
 CASES = {
+    "mobile_blocks": _mobile_blocks,
+    "EfficientNetB0": _application("EfficientNetB0"),
+    "MobileNetV3Small": _application("MobileNetV3Small"),
     "mnist_model": lambda: seed_models.mnist_model(keras),
     "toy_resnet": lambda: seed_models.toy_resnet(keras),
     "encoder_decoder_nested": _encoder_decoder,
@@ -87,7 +108,8 @@ def _sample_inputs(model):
 
 
 @pytest.mark.parametrize(
-    "case", [c if c == "many_layer_kinds" else pytest.param(c, marks=pytest.mark.slow) for c in sorted(CASES)]
+    "case", [c if c in ("many_layer_kinds", "mobile_blocks") else pytest.param(c, marks=pytest.mark.slow)
+             for c in sorted(CASES)]
 )
 def test_ejected_source_matches_in_a_fresh_process(case, tmp_path):
     model = _settle(CASES[case]())

@@ -56,6 +56,20 @@ def pool_channels_last(x, mode, pool_size, strides, padding):
         y = fn(x, pool_size, strides)
     return y.movedim(1, -1)
 ''',
+    "Normalize": '''
+class Normalize(nn.Module):
+    """Keras's Normalization layer: (x - mean) / max(sqrt(variance), epsilon), or its inverse."""
+
+    def __init__(self, shape, epsilon, invert=False):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(shape))
+        self.register_buffer("variance", torch.ones(shape))
+        self.epsilon, self.invert = epsilon, invert
+
+    def forward(self, x):
+        std = torch.clamp(torch.sqrt(self.variance), min=self.epsilon)
+        return self.mean + x * std if self.invert else (x - self.mean) / std
+''',
     "recurrent": '''
 def recurrent(rnn, x, return_sequences, go_backwards):
     """Runs a batch-first nn.LSTM/GRU/RNN as a Keras recurrent layer: the last output, or all of

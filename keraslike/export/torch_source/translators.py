@@ -9,6 +9,7 @@ when it does not override `call`.
 """
 
 from keraslike import activations
+from keraslike.backend import config as backend_config
 from keraslike import layers as L
 from keraslike.export.torch_source.activations import activation_expression
 from keraslike.export.torch_source.errors import Untranslatable
@@ -129,17 +130,18 @@ def _up_sampling_1d(layer):
     return Translation(call=lambda module, inputs, node: f"{inputs[0]}.repeat_interleave({layer.size}, dim=1)")
 
 
-def _conv(layer):
+def _conv(layer, groups=None):
     _channels_last(layer)
     if getattr(layer, "lora_rank", None):
         _refuse(layer, "LoRA adapters are not supported")
     rank = layer.rank
     weight = layer.weight
-    ctor = f"nn.Conv{rank}d({weight.shape[1] * layer.groups}, {weight.shape[0]}, " + _options(
+    groups = layer.groups if groups is None else groups
+    ctor = f"nn.Conv{rank}d({weight.shape[1] * groups}, {weight.shape[0]}, " + _options(
         kernel_size=(tuple(layer.kernel_size), None),
         stride=(tuple(layer.strides), (1,) * rank),
         dilation=(tuple(layer.dilation_rate), (1,) * rank),
-        groups=(layer.groups, 1),
+        groups=(groups, 1),
         bias=(layer.bias is not None, True),
     ) + ")"
     padding = "" if layer.padding == "valid" else f", {layer.padding!r}"
@@ -149,6 +151,43 @@ def _conv(layer):
         return activation_expression(layer.activation, inner, layer)
 
     return Translation(ctor, _tensors(layer, "weight", "bias"), call, helpers=("conv_channels_last",))
+
+
+def _depthwise_conv(layer):
+    # Stored like nn.ConvNd(in, in * depth_multiplier, k, groups=in): a grouped convolution.
+    return _conv(layer, groups=layer._groups)
+
+
+def _relu(layer):
+    slope, threshold, max_value = float(layer.negative_slope), float(layer.threshold), layer.max_value
+    if slope != 0.0 or threshold != 0.0:
+        _refuse(layer, "only negative_slope=0 and threshold=0 are supported")
+
+    def call(module, inputs, node):
+        if max_value is None:
+            return f"F.relu({inputs[0]})"
+        if float(max_value) == 6.0:
+            return f"F.relu6({inputs[0]})"
+        return f"torch.clamp({inputs[0]}, 0.0, {float(max_value)!r})"
+
+    return Translation(call=call)
+
+
+def _rescaling(layer):
+    scale, offset = layer._scalar_scale, layer._scalar_offset
+    if scale is None or offset is None:
+        _refuse(layer, "only scalar scale and offset are supported")
+    # The same two operations as the layer, with the same compute-dtype-rounded numbers.
+    return Translation(call=lambda module, inputs, node: f"({inputs[0]} * {scale!r} + {offset!r})")
+
+
+def _normalization(layer):
+    if not layer.built:
+        _refuse(layer, "it is not built")
+    mean, variance = layer.mean.detach(), layer.variance.detach()
+    ctor = f"Normalize({tuple(mean.shape)!r}, {backend_config.epsilon()!r}, invert={bool(layer.invert)})"
+    return Translation(ctor, {"mean": mean, "variance": variance},
+                       lambda module, inputs, node: f"{module}({inputs[0]})", helpers=("Normalize",))
 
 
 def _conv_transpose(layer):
@@ -329,6 +368,11 @@ TRANSLATORS = {
     L.Conv1D: _conv,
     L.Conv2D: _conv,
     L.Conv3D: _conv,
+    L.DepthwiseConv1D: _depthwise_conv,
+    L.DepthwiseConv2D: _depthwise_conv,
+    L.ReLU: _relu,
+    L.Rescaling: _rescaling,
+    L.Normalization: _normalization,
     L.Conv1DTranspose: _conv_transpose,
     L.Conv2DTranspose: _conv_transpose,
     L.Conv3DTranspose: _conv_transpose,
