@@ -18,7 +18,39 @@ def _fresh_session():
     yield
 
 
+# The fast subset (`./scripts/test -m "not slow"`) must stay under 3 minutes on 2 cores (README).
+# Slow by family: files whose every test runs an example script, builds ImageNet-size
+# applications, sweeps parity against Keras or exports through ONNX; and whole directories of
+# keras-io ports, multi-process distributed runs and wheel builds.
+_SLOW_FILES = (
+    "tests/test_examples.py",
+    "tests/optimizers/test_parity.py",
+    "tests/applications/test_architectures.py",
+    "tests/applications/test_families.py",
+    "tests/applications/test_torchvision_import.py",
+    "tests/applications/test_weights.py",
+    "tests/saving/test_keras_interop.py",
+    "tests/export/test_model_export.py",
+)
+_SLOW_DIRS = ("tests/ports/", "tests/distribution/", "tests/packaging/")
+# Slow by measurement: tests/slow_tests.txt lists the other tests measured above ~0.7 s of CPU
+# time (`--durations` / `--junitxml` of the fast subset; regenerate it the same way). A name in
+# it that no longer exists is ignored.
+_SLOW_LIST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "slow_tests.txt")
+
+
+def _measured_slow():
+    with open(_SLOW_LIST, encoding="utf-8") as f:
+        return {line.strip() for line in f if line.strip() and not line.startswith("#")}
+
+
 def pytest_collection_modifyitems(config, items):
+    slow = pytest.mark.slow
+    measured = _measured_slow()
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        if path in _SLOW_FILES or path.startswith(_SLOW_DIRS) or item.nodeid in measured:
+            item.add_marker(slow)
     if torch.cuda.is_available():
         return
     skip = pytest.mark.skip(reason="needs a CUDA GPU")
