@@ -437,14 +437,18 @@ def test_metrics_and_losses_on_cuda():
     loss = L.BinaryCrossentropy()(torch.as_tensor(y_true, device="cuda"), torch.as_tensor(y_pred, device="cuda"),
                                   sample_weight=sw)
     assert loss.device.type == "cuda"
+    # Made before the check: copying host memory to the GPU is itself a synchronizing call.
+    m = M.Precision(thresholds=[0.3, 0.6]).to("cuda")
+    targets, predictions = torch.as_tensor(y_true, device="cuda"), torch.as_tensor(y_pred, device="cuda")
+    torch.cuda.synchronize()
     with torch.cuda.device(0):
         torch.cuda.set_sync_debug_mode("error")
         try:
-            m = M.Precision(thresholds=[0.3, 0.6]).to("cuda")
-            m.update_state(torch.as_tensor(y_true, device="cuda"), torch.as_tensor(y_pred, device="cuda"))
-            m.result()
+            m.update_state(targets, predictions)
+            result = m.result()
         finally:
             torch.cuda.set_sync_debug_mode("default")
+    assert result.device.type == "cuda"
 
 
 COMPILE_CASES = [
