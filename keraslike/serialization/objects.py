@@ -38,7 +38,7 @@ def did_you_mean(identifier, known_names):
     for name in sorted(map(str, known_names), key=lambda n: n.islower() != lower):
         by_key.setdefault(name.lower().replace("_", ""), name)
     key = identifier.lower().replace("_", "")
-    close = difflib.get_close_matches(key, list(by_key), n=3, cutoff=0.75)
+    close = difflib.get_close_matches(key, list(by_key), n=3, cutoff=0.8)
     if not close:
         return ""
     return " Did you mean " + " or ".join(repr(by_key[c]) for c in close) + "?"
