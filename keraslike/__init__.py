@@ -80,6 +80,17 @@ def _register_builtins():
     _registry.register_function_namespace(
         ("keras.activations", "keras.src.activations", "keraslike.activations"), activations.get
     )
+    # The applications' private layers (ConvNeXt's LayerScale, StochasticDepth), saved by Keras
+    # under keras.src.applications.<family> and by keraslike under keraslike.applications.
+    _registry.register_class_namespace(
+        ("keras.src.applications", "keraslike.applications"), _application_layer
+    )
+
+
+def _application_layer(class_name):
+    """A private layer class of `keraslike.applications` called `class_name`, or `None`."""
+    cls = getattr(_load_lazy("applications").private_layers, class_name, None)
+    return cls if isinstance(cls, type) and issubclass(cls, Layer) else None
 
 
 _register_builtins()

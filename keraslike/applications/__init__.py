@@ -25,6 +25,7 @@ from keraslike.applications import (
     mobilenet_v2,
     mobilenet_v3,
     nasnet,
+    private_layers,
     resnet,
     resnet50,
     resnet_v2,

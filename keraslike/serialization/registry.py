@@ -23,6 +23,7 @@ _LAYER_TABLE = {}
 _DESERIALIZERS = []  # (Keras module prefix, deserialize(config, custom_objects=None))
 _SERIALIZERS = []  # (base class, serialize(obj))
 _FUNCTION_NAMESPACES = []  # (Keras module prefix, get(name))
+_CLASS_NAMESPACES = []  # (module prefix, get(class_name) -> class or None)
 
 
 # ------------------------------------------------------------------------ custom-object registry
@@ -255,6 +256,23 @@ def find_function_namespace(module):
     return None
 
 
+def register_class_namespace(module_prefixes, get):
+    """Classes saved with a `module` under `module_prefixes` (e.g. the private layers of
+    `keras.src.applications.convnext`) are looked up with `get(class_name)` (`None`: unknown)."""
+    for prefix in module_prefixes:
+        _CLASS_NAMESPACES.append((prefix, get))
+
+
+def _lookup_namespace(module, class_name):
+    module = str(module or "")
+    for prefix, get in _CLASS_NAMESPACES:
+        if module == prefix or module.startswith(prefix + "."):
+            obj = get(class_name)
+            if obj is not None:
+                return obj
+    return None
+
+
 # ------------------------------------------------------------------------ class lookup
 
 
@@ -290,6 +308,9 @@ def resolve_class(config, custom_objects=None, builtin=None, what="layer"):
     custom_name = bool(registered_name) and ">" in str(registered_name)
     if keras_module and class_name in table and not custom_name:
         return table[class_name]
+    obj = None if custom_name else _lookup_namespace(module, class_name)
+    if obj is not None:
+        return obj
     shown = repr(registered_name if registered_name else class_name)
     raise UnknownObjectError(
         f"Could not locate {what} class {class_name!r} (registered name {shown}, module "
