@@ -437,9 +437,11 @@ def test_metrics_and_losses_on_cuda():
     loss = L.BinaryCrossentropy()(torch.as_tensor(y_true, device="cuda"), torch.as_tensor(y_pred, device="cuda"),
                                   sample_weight=sw)
     assert loss.device.type == "cuda"
-    # Made before the check: copying host memory to the GPU is itself a synchronizing call.
+    # Made before the check: copying host memory to the GPU is itself a synchronizing call, and
+    # the first update makes the thresholds' constant on the GPU once (per dtype and device).
     m = M.Precision(thresholds=[0.3, 0.6]).to("cuda")
     targets, predictions = torch.as_tensor(y_true, device="cuda"), torch.as_tensor(y_pred, device="cuda")
+    m.update_state(targets, predictions)
     torch.cuda.synchronize()
     with torch.cuda.device(0):
         torch.cuda.set_sync_debug_mode("error")
