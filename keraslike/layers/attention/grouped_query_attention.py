@@ -16,11 +16,12 @@ from keraslike.backend.naming import uniquify
 from keraslike.graph.keras_tensor import KerasTensor
 from keraslike.layers.attention.multi_head_attention import _expand_mask, _large_negative
 from keraslike.layers.attention.projection import HeadProjection
+from keraslike.layers.attention.query_value_key import QueryValueKeyCalls
 from keraslike.layers.layer import Layer
 from keraslike.layers.layer_utils import serialize_or_none as _serialize
 
 
-class GroupQueryAttention(Layer):
+class GroupQueryAttention(QueryValueKeyCalls, Layer):
     """Grouped-query attention ([Ainslie et al., 2023](https://arxiv.org/abs/2305.13245)).
 
     `num_key_value_heads=1` is multi-query attention; `num_key_value_heads == num_query_heads`
@@ -277,37 +278,6 @@ class GroupQueryAttention(Layer):
         return torch.einsum("buqk,bkuh->bquh", dropped, value), probs
 
     # ------------------------------------------------------------------ symbolic use
-
-    @staticmethod
-    def _query_first(args, kwargs):
-        if not args and "query" in kwargs:
-            kwargs = dict(kwargs)
-            args = (kwargs.pop("query"),)
-        return args, kwargs
-
-    def _maybe_build(self, args, kwargs):
-        super()._maybe_build(*self._query_first(args, kwargs))
-
-    def symbolic_call(self, *args, **kwargs):
-        # As in Keras, `query_mask`/`value_mask`/`key_mask` default to the inputs' Keras masks.
-        args, kwargs = self._query_first(args, kwargs)
-        bound = dict(zip(("query", "value", "key"), args))
-        bound.update({k: v for k, v in kwargs.items() if k in ("query", "value", "key")})
-        kwargs = dict(kwargs)
-        for name, tensor in bound.items():
-            mask = getattr(tensor, "_keras_mask", None)
-            if mask is not None and kwargs.get(f"{name}_mask") is None:
-                kwargs[f"{name}_mask"] = mask
-        return super().symbolic_call(*args, **kwargs)
-
-    def _set_output_masks(self, inputs, previous_mask, outputs):
-        mask = getattr(inputs, "_keras_mask", None)
-        first = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
-        if mask is not None and isinstance(first, KerasTensor):
-            first._keras_mask = mask
-
-    def compute_mask(self, inputs, previous_mask=None):
-        return getattr(inputs, "_keras_mask", previous_mask)
 
     def compute_output_shape(self, query_shape, value_shape, key_shape=None):
         """Returns the query's shape (after Keras's checks of the three shapes)."""

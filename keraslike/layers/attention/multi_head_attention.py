@@ -24,6 +24,7 @@ from keraslike import constraints, initializers, regularizers
 from keraslike.backend.naming import uniquify
 from keraslike.graph.keras_tensor import KerasTensor
 from keraslike.layers.attention.projection import HeadProjection
+from keraslike.layers.attention.query_value_key import QueryValueKeyCalls
 from keraslike.layers.layer import Layer
 from keraslike.layers.layer_utils import serialize_or_none as _serialize
 
@@ -68,7 +69,7 @@ def _expand_mask(mask, rank, axis):
     return mask
 
 
-class MultiHeadAttention(Layer):
+class MultiHeadAttention(QueryValueKeyCalls, Layer):
     """Multi-head attention ("Attention is all you need"), Keras 3's `MultiHeadAttention`.
 
     Projects `query`, `key` and `value` into `num_heads` heads, takes scaled dot-product
@@ -433,40 +434,6 @@ class MultiHeadAttention(Layer):
         return output
 
     # ------------------------------------------------------------------ symbolic use
-
-    @staticmethod
-    def _query_first(args, kwargs):
-        # `layer(query=q, value=v)`: the base class finds build shapes and masks from the
-        # positional arguments, so pass the query positionally.
-        if not args and "query" in kwargs:
-            kwargs = dict(kwargs)
-            args = (kwargs.pop("query"),)
-        return args, kwargs
-
-    def _maybe_build(self, args, kwargs):
-        super()._maybe_build(*self._query_first(args, kwargs))
-
-    def symbolic_call(self, *args, **kwargs):
-        # As in Keras, `query_mask`/`value_mask`/`key_mask` default to the inputs' Keras masks.
-        args, kwargs = self._query_first(args, kwargs)
-        bound = dict(zip(("query", "value", "key"), args))
-        bound.update({k: v for k, v in kwargs.items() if k in ("query", "value", "key")})
-        kwargs = dict(kwargs)
-        for name, tensor in bound.items():
-            mask = getattr(tensor, "_keras_mask", None)
-            if mask is not None and kwargs.get(f"{name}_mask") is None:
-                kwargs[f"{name}_mask"] = mask
-        return super().symbolic_call(*args, **kwargs)
-
-    def _set_output_masks(self, inputs, previous_mask, outputs):
-        # The output keeps the query's mask (the attention scores get none, as in Keras).
-        mask = getattr(inputs, "_keras_mask", None)
-        first = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
-        if mask is not None and isinstance(first, KerasTensor):
-            first._keras_mask = mask
-
-    def compute_mask(self, inputs, previous_mask=None):
-        return getattr(inputs, "_keras_mask", previous_mask)
 
     def compute_output_shape(self, query_shape, value_shape, key_shape=None):
         """Returns the output shape: the query's, with `output_shape` replacing its last dim."""
