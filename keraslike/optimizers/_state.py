@@ -233,21 +233,22 @@ class OptimizerStateMixin:
                 for t, r in zip(self._variables, self._variable_refs)]
 
     def save_own_variables(self, store):
-        """Writes the state into `store` under keys `"0"`, `"1"`, ... (Keras's file layout)."""
-        for i, t in enumerate(self._variables):
+        """Writes `variables` into `store` under keys `"0"`, `"1"`, ... (Keras's file layout;
+        a wrapper optimizer's `variables` include its inner optimizers')."""
+        for i, t in enumerate(self.variables):
             store[str(i)] = t.detach().cpu().numpy()
 
     def load_own_variables(self, store):
         """Reads state written by `save_own_variables` (or by Keras into a `.keras` file)."""
-        if len(store.keys()) != len(self._variables):
+        count = len(self.variables)
+        if len(store.keys()) != count:
             warnings.warn(
                 f"Skipping variable loading for optimizer '{self.name}', because it has "
-                f"{len(self._variables)} variables whereas the saved optimizer has "
-                f"{len(store.keys())} variables.",
+                f"{count} variables whereas the saved optimizer has {len(store.keys())} variables.",
                 stacklevel=2,
             )
             return
-        self.set_weights([store[str(i)] for i in range(len(self._variables))])
+        self.set_weights([store[str(i)] for i in range(count)])
 
     # ----------------------------------------------------------------- config
 

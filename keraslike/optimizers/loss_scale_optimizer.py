@@ -212,17 +212,6 @@ class LossScaleOptimizer(Optimizer):
         super().set_weights(weights[:count])
         self.inner_optimizer.set_weights(weights[count:])
 
-    def save_own_variables(self, store):
-        """Writes `variables` (own, then wrapped) under keys `"0"`, `"1"`, ... as Keras."""
-        for i, t in enumerate(self.variables):
-            store[str(i)] = t.detach().cpu().numpy()
-
-    def load_own_variables(self, store):
-        """Reads what `save_own_variables` (or Keras) wrote."""
-        if len(store.keys()) != len(self.variables):
-            return super().load_own_variables(store)  # warns about the count and skips
-        self.set_weights([store[str(i)] for i in range(len(self.variables))])
-
     def get_config(self):
         return {
             "name": self.name,

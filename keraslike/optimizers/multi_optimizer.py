@@ -312,17 +312,6 @@ class MultiOptimizer(Optimizer):
                 optimizer.set_weights(weights[start:start + count])
                 start += count
 
-    def save_own_variables(self, store):
-        """Writes `variables` under keys `"0"`, `"1"`, ... as Keras."""
-        for i, t in enumerate(self.variables):
-            store[str(i)] = t.detach().cpu().numpy()
-
-    def load_own_variables(self, store):
-        """Reads what `save_own_variables` (or Keras) wrote."""
-        if len(store.keys()) != len(self.variables):
-            return super().load_own_variables(store)  # warns about the count and skips
-        self.set_weights([store[str(i)] for i in range(len(self.variables))])
-
     def get_config(self):
         if isinstance(self._optimizer_map, OptimizerMap):
             mapping = _serialization.serialize_object(
