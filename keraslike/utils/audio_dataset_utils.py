@@ -191,34 +191,12 @@ def audio_dataset_from_directory(
     labels, label_mode = directory_dataset.check_labels_arguments(labels, label_mode, class_names)
     _check_audio_arguments(sampling_rate, output_sequence_length, ragged)
     directory_dataset.check_validation_split_arg(validation_split, subset, shuffle, seed)
-    if seed is None:
-        seed = np.random.randint(1e6)
-    paths, labels, class_names = directory_dataset.index_directory(
-        directory, labels, formats=ALLOWED_FORMATS, class_names=class_names, shuffle=shuffle,
-        seed=seed, follow_links=follow_links, verbose=verbose,
+    collate = collate_audio if batch_size is not None else None
+    return directory_dataset.load_directory(
+        directory, labels=labels, label_mode=label_mode, class_names=class_names,
+        formats=ALLOWED_FORMATS, shuffle=shuffle, seed=seed, follow_links=follow_links,
+        verbose=verbose, validation_split=validation_split, subset=subset, batch_size=batch_size,
+        make_dataset=lambda paths, labels, num_classes: AudioFileDataset(
+            paths, labels, label_mode, num_classes, sampling_rate, output_sequence_length),
+        what="audio files", allowed=f"Allowed format(s): {ALLOWED_FORMATS}", collate_fn=collate,
     )
-    if label_mode == "binary" and len(class_names) != 2:
-        raise ValueError(
-            'When passing `label_mode="binary"`, there must be exactly 2 class_names. '
-            f"Received: class_names={class_names}"
-        )
-    num_classes = len(class_names) if class_names else 0
-
-    def build(which, shuffled):
-        part_paths, part_labels = directory_dataset.training_or_validation_split(
-            paths, labels, validation_split, which)
-        if not part_paths:
-            kind = {"training": "training audio files", "validation": "validation audio files"}
-            raise ValueError(
-                f"No {kind.get(which, 'audio files')} found in directory {directory}. "
-                f"Allowed format(s): {ALLOWED_FORMATS}"
-            )
-        dataset = AudioFileDataset(part_paths, part_labels, label_mode, num_classes,
-                                   sampling_rate, output_sequence_length)
-        collate = collate_audio if batch_size is not None else None
-        return directory_dataset.make_loader(dataset, batch_size, shuffled, seed, class_names,
-                                             collate_fn=collate)
-
-    if subset == "both":
-        return build("training", shuffle), build("validation", False)
-    return build(subset, shuffle)

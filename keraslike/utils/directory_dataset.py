@@ -258,3 +258,44 @@ def make_loader(dataset, batch_size, shuffle, seed, class_names, collate_fn=None
     loader.class_names = class_names
     loader.file_paths = dataset.file_paths
     return loader
+
+
+def load_directory(directory, *, labels, label_mode, class_names, formats, shuffle, seed,
+                   follow_links, verbose, validation_split, subset, batch_size, make_dataset,
+                   what, allowed, collate_fn=None):
+    """Indexes `directory` and returns the loader of `subset` (both for `subset="both"`).
+
+    The steps Keras's `*_dataset_from_directory` share: a random seed when none is given, the
+    files and labels in Keras's order, `label_mode="binary"` checked against the classes found,
+    then per subset the split, a clear error when it has no file, and the loader.
+
+    Args:
+        make_dataset: `make_dataset(paths, labels, num_classes)`, the subset's `Dataset`.
+        what: What the files are, for errors (`"images"`, `"text files"`, ...).
+        allowed: The sentence naming the allowed formats, for errors.
+        Others: As in `index_directory`, `training_or_validation_split` and `make_loader`.
+    """
+    if seed is None:
+        seed = np.random.randint(1e6)
+    paths, labels, class_names = index_directory(
+        directory, labels, formats=formats, class_names=class_names, shuffle=shuffle, seed=seed,
+        follow_links=follow_links, verbose=verbose,
+    )
+    if label_mode == "binary" and len(class_names) != 2:
+        raise ValueError(
+            'When passing `label_mode="binary"`, there must be exactly 2 class_names. '
+            f"Received: class_names={class_names}"
+        )
+    num_classes = len(class_names) if class_names else 0
+
+    def build(which, shuffled):
+        part_paths, part_labels = training_or_validation_split(paths, labels, validation_split, which)
+        if not part_paths:
+            kind = f"{which} {what}" if which in ("training", "validation") else what
+            raise ValueError(f"No {kind} found in directory {directory}. {allowed}")
+        dataset = make_dataset(part_paths, part_labels, num_classes)
+        return make_loader(dataset, batch_size, shuffled, seed, class_names, collate_fn=collate_fn)
+
+    if subset == "both":
+        return build("training", shuffle), build("validation", False)
+    return build(subset, shuffle)

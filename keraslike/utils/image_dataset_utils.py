@@ -149,36 +149,16 @@ def image_dataset_from_directory(
     if format not in ("torch", "tf", "grain"):
         raise ValueError(f'`format` should be "torch", "tf" or "grain". Received: format={format}')
     directory_dataset.check_validation_split_arg(validation_split, subset, shuffle, seed)
-    if seed is None:
-        seed = np.random.randint(1e6)
-    paths, labels, class_names = directory_dataset.index_directory(
-        directory, labels, formats=ALLOWLIST_FORMATS, class_names=class_names, shuffle=shuffle,
-        seed=seed, follow_links=follow_links, verbose=verbose,
-    )
-    if label_mode == "binary" and len(class_names) != 2:
-        raise ValueError(
-            'When passing `label_mode="binary"`, there must be exactly 2 class_names. '
-            f"Received: class_names={class_names}"
-        )
     settings = dict(
-        label_mode=label_mode, num_classes=len(class_names) if class_names else 0,
-        image_size=image_size, color_mode=color_mode, interpolation=interpolation,
-        data_format=config.standardize_data_format(data_format),
+        label_mode=label_mode, image_size=image_size, color_mode=color_mode,
+        interpolation=interpolation, data_format=config.standardize_data_format(data_format),
         crop_to_aspect_ratio=crop_to_aspect_ratio, pad_to_aspect_ratio=pad_to_aspect_ratio,
     )
-
-    def build(which, shuffled):
-        part_paths, part_labels = directory_dataset.training_or_validation_split(
-            paths, labels, validation_split, which)
-        if not part_paths:
-            kind = {"training": "training images", "validation": "validation images"}.get(
-                which, "images")
-            raise ValueError(
-                f"No {kind} found in directory {directory}. Allowed formats: {ALLOWLIST_FORMATS}"
-            )
-        dataset = ImageFileDataset(part_paths, part_labels, **settings)
-        return directory_dataset.make_loader(dataset, batch_size, shuffled, seed, class_names)
-
-    if subset == "both":
-        return build("training", shuffle), build("validation", False)
-    return build(subset, shuffle)
+    return directory_dataset.load_directory(
+        directory, labels=labels, label_mode=label_mode, class_names=class_names,
+        formats=ALLOWLIST_FORMATS, shuffle=shuffle, seed=seed, follow_links=follow_links,
+        verbose=verbose, validation_split=validation_split, subset=subset, batch_size=batch_size,
+        make_dataset=lambda paths, labels, num_classes: ImageFileDataset(
+            paths, labels, num_classes=num_classes, **settings),
+        what="images", allowed=f"Allowed formats: {ALLOWLIST_FORMATS}",
+    )

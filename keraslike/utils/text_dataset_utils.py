@@ -1,7 +1,6 @@
 """`text_dataset_from_directory`: `.txt` files in class folders as a batched torch `DataLoader`
 of Python strings (Keras 3's arguments, file order, labels and split; no TensorFlow)."""
 
-import numpy as np
 from torch.utils.data import default_collate
 
 from keraslike.utils import directory_dataset
@@ -86,34 +85,13 @@ def text_dataset_from_directory(
     if format not in ("torch", "tf", "grain"):
         raise ValueError(f'`format` should be "torch", "tf" or "grain". Received: format={format}')
     directory_dataset.check_validation_split_arg(validation_split, subset, shuffle, seed)
-    if seed is None:
-        seed = np.random.randint(1e6)
-    paths, labels, class_names = directory_dataset.index_directory(
-        directory, labels, formats=(".txt",), class_names=class_names, shuffle=shuffle,
-        seed=seed, follow_links=follow_links, verbose=verbose,
+    collate = collate_texts if batch_size is not None else None
+    return directory_dataset.load_directory(
+        directory, labels=labels, label_mode=label_mode, class_names=class_names,
+        formats=(".txt",), shuffle=shuffle, seed=seed, follow_links=follow_links,
+        verbose=verbose, validation_split=validation_split, subset=subset, batch_size=batch_size,
+        make_dataset=lambda paths, labels, num_classes: TextFileDataset(
+            paths, labels, label_mode, num_classes, max_length),
+        what="text files", allowed="Allowed format: .txt", collate_fn=collate,
     )
-    if label_mode == "binary" and len(class_names) != 2:
-        raise ValueError(
-            'When passing `label_mode="binary"`, there must be exactly 2 class_names. '
-            f"Received: class_names={class_names}"
-        )
-    num_classes = len(class_names) if class_names else 0
-
-    def build(which, shuffled):
-        part_paths, part_labels = directory_dataset.training_or_validation_split(
-            paths, labels, validation_split, which)
-        if not part_paths:
-            kind = {"training": "training text files", "validation": "validation text files"}
-            raise ValueError(
-                f"No {kind.get(which, 'text files')} found in directory {directory}. "
-                "Allowed format: .txt"
-            )
-        dataset = TextFileDataset(part_paths, part_labels, label_mode, num_classes, max_length)
-        collate = collate_texts if batch_size is not None else None
-        return directory_dataset.make_loader(dataset, batch_size, shuffled, seed, class_names,
-                                             collate_fn=collate)
-
-    if subset == "both":
-        return build("training", shuffle), build("validation", False)
-    return build(subset, shuffle)
 
