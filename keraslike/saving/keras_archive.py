@@ -117,23 +117,6 @@ def open_archive(filepath):
     return zf
 
 
-def _materialized(skeleton):
-    """The checked `meta` skeleton given uninitialized memory, or None when it cannot be.
-
-    Every weight is then filled from the file, so the initializers' draws are skipped; a model
-    keeping tensors the file does not hold (non-persistent buffers, ...) is rebuilt instead.
-    """
-    provided = set()
-    for path, layer in keras_h5.walk_layers(skeleton):
-        for _, _, weights in keras_h5.weight_groups(path, layer):
-            provided.update(id(tensor) for _, tensor in weights)
-    ok, _ = materialize.check_materializable(skeleton, provided)
-    if not ok:
-        return None
-    materialize.materialize(skeleton)
-    return skeleton
-
-
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """Loads a Keras 3 `.keras` archive (written by Keras 3 or keraslike).
 
@@ -185,7 +168,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
                         except (KeyError, RuntimeError, OSError) as error:  # corrupt HDF5 data
                             message = f"its HDF5 data is corrupt ({type(error).__name__}: {error})."
                             raise SavedFileError(filepath, message) from error
-                    model = _materialized(skeleton) if skeleton is not None else None
+                    model = keras_h5.materialized(skeleton) if skeleton is not None else None
                     if model is None:
                         model = deserialize()
                     if compile and compile_config and hasattr(model, "compile_from_config"):

@@ -24,7 +24,7 @@ from torch import nn
 
 from keraslike.backend.naming import to_snake_case
 from keraslike.layers.layer import Layer
-from keraslike.saving import h5_tensors
+from keraslike.saving import h5_tensors, materialize
 from keraslike.saving.errors import SavedFileError
 from keraslike.serialization import registry
 from keraslike.serialization.keras_objects import is_functional
@@ -159,6 +159,24 @@ def _keras_values(layer, weights):
     store = {}
     hooks[0](store)
     return [torch.as_tensor(store[str(i)]) for i in range(len(store))]
+
+
+def materialized(skeleton):
+    """The checked `meta` skeleton of a loaded model given uninitialized memory, or None when it
+    cannot be.
+
+    Every weight is then filled from the file, so the initializers' draws are skipped; a model
+    keeping tensors the file does not hold (non-persistent buffers, ...) is rebuilt instead.
+    """
+    provided = set()
+    for path, layer in walk_layers(skeleton):
+        for _, _, weights in weight_groups(path, layer):
+            provided.update(id(tensor) for _, tensor in weights)
+    ok, _ = materialize.check_materializable(skeleton, provided)
+    if not ok:
+        return None
+    materialize.materialize(skeleton)
+    return skeleton
 
 
 def write_weights(f, model, include_optimizer=True):

@@ -134,20 +134,6 @@ def _check_shapes(skeleton, f, filepath):
         raise SavedFileError(filepath, "its weights do not match its model config: " + "; ".join(problems))
 
 
-def _materialized(skeleton):
-    """The checked skeleton given uninitialized memory, or None when a tensor would stay
-    unfilled (the model is then built the ordinary way)."""
-    provided = set()
-    for path, layer in keras_h5.walk_layers(skeleton):
-        for _, _, weights in keras_h5.weight_groups(path, layer):
-            provided.update(id(tensor) for _, tensor in weights)
-    ok, _ = materialize.check_materializable(skeleton, provided)
-    if not ok:
-        return None
-    materialize.materialize(skeleton)
-    return skeleton
-
-
 def _compile_config(training_config):
     """Keras 2's `training_config` as the arguments of `compile_from_config`."""
     optimizer = training_config.get("optimizer_config")
@@ -189,7 +175,7 @@ def load_model(f, filepath, custom_objects=None, compile=True, safe_mode=True):
                 skeleton = None  # a layer whose build needs real values: no pre-check
             if skeleton is not None:
                 _check_shapes(skeleton, f, filepath)
-            model = _materialized(skeleton) if skeleton is not None else None
+            model = keras_h5.materialized(skeleton) if skeleton is not None else None
             if model is None:
                 model = deserialize()
         load_weights(model, f, filepath, by_name=True)
