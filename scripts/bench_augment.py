@@ -1,8 +1,7 @@
 """Benchmark: preprocessing layers against the same work written directly.
 
 - text: `TextVectorization.adapt` and a call (int output, padded) on N short strings vs a plain
-  `collections.Counter` + dict lookup doing the same standardization (lower + strip
-  punctuation), whitespace split and padding (goal <= 1x);
+  `collections.Counter` + dict lookup (goal <= 1x), measured by `bench_text.py`'s `bench_text`;
 - augment: a `RandomFlip + RandomRotation + RandomZoom` stack on a batch of 256x32x32x3 images
   (training mode) vs the same ops written with torch (a flip, then one `affine_grid` +
   `grid_sample` resampling per geometric layer)
@@ -18,8 +17,6 @@ script prints the median and min-max of the per-repeat ratios.
 """
 
 import argparse
-import collections
-import itertools
 import math
 import os
 import statistics
@@ -33,37 +30,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 import keraslike as keras  # noqa: E402
-
-_PUNCT = str.maketrans("", "", "!\"#$%&()*+,-./:;<=>?@[\\]^_`{|}~'")
-_WORDS = "the a cat dog sat ran on mat big small red blue fast slow Hello World, again! it's".split()
-
-
-def make_strings(n, seed=0):
-    rng = np.random.default_rng(seed)
-    lengths = rng.integers(3, 12, size=n)
-    picks = rng.integers(0, len(_WORDS), size=int(lengths.sum()))
-    out, i = [], 0
-    for length in lengths:
-        out.append(" ".join(_WORDS[j] for j in picks[i : i + length]))
-        i += length
-    return out
-
-
-def reference_adapt(texts):
-    rows = [s.lower().translate(_PUNCT).split() for s in texts]
-    counts = collections.Counter(itertools.chain.from_iterable(rows))
-    vocab = ["", "[UNK]"] + [t for t, _ in sorted(counts.items(), key=lambda kv: (kv[1], kv[0]), reverse=True)]
-    return {t: i for i, t in enumerate(vocab)}
-
-
-def reference_call(index, texts):
-    rows = [s.lower().translate(_PUNCT).split() for s in texts]
-    width = max(map(len, rows))
-    out = torch.zeros((len(rows), width), dtype=torch.int64)
-    for r, row in enumerate(rows):
-        out[r, : len(row)] = torch.tensor([index.get(t, 1) for t in row])
-    return out
-
+from bench_text import bench_text  # noqa: E402  (scripts/ is on sys.path when run as a script)
 
 def timed(fn):
     start = time.perf_counter()
@@ -77,27 +44,6 @@ def report(name, ratios, ours, ref, goal):
         f"{statistics.median(ref) * 1e3:.1f} ms, ratio median {statistics.median(ratios):.2f} "
         f"(min {min(ratios):.2f}, max {max(ratios):.2f}; goal <= {goal})"
     )
-
-
-def bench_text(n, repeats):
-    texts = make_strings(n)
-    adapt_ratios, call_ratios, a_ours, a_ref, c_ours, c_ref = [], [], [], [], [], []
-    for _ in range(repeats):
-        layer = keras.layers.TextVectorization()
-        t_ours, _ = timed(lambda: layer.adapt(texts))
-        t_ref, index = timed(lambda: reference_adapt(texts))
-        assert layer.get_vocabulary() == list(index), "vocabularies differ"
-        adapt_ratios.append(t_ours / t_ref)
-        a_ours.append(t_ours)
-        a_ref.append(t_ref)
-        t_ours, out = timed(lambda: layer(texts))
-        t_ref, ref = timed(lambda: reference_call(index, texts))
-        assert torch.equal(out, ref), "ids differ"
-        call_ratios.append(t_ours / t_ref)
-        c_ours.append(t_ours)
-        c_ref.append(t_ref)
-    report(f"TextVectorization.adapt ({n} strings)", adapt_ratios, a_ours, a_ref, "1.0")
-    report(f"TextVectorization call ({n} strings)", call_ratios, c_ours, c_ref, "1.0")
 
 
 def _affine(x, theta, padding):

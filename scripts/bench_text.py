@@ -72,16 +72,11 @@ def _line(name, ours, ref):
             f"(min {min(ratios):.2f}, max {max(ratios):.2f}; goal <= 1.0)")
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--strings", type=int, default=100_000)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    texts = make_strings(args.strings)
+def bench_text(n, repeats):
+    """Times adapt and call on `n` strings against the reference; prints three ratio lines."""
+    texts = make_strings(n)
     times = {key: [] for key in ("adapt_ours", "adapt_ref", "call_ours", "call_ref")}
-    for _ in range(args.repeats):
+    for _ in range(repeats):
         layer = keras.layers.TextVectorization()
         t, _ = timed(lambda: layer.adapt(texts))
         times["adapt_ours"].append(t)
@@ -93,13 +88,23 @@ def main():
         t, ref = timed(lambda: reference_call(index, texts))
         times["call_ref"].append(t)
         assert torch.equal(out, ref), "ids differ"
-    print(f"TextVectorization on {args.strings} short strings, torch threads={args.threads}, "
-          f"{args.repeats} repeats")
+    print(f"TextVectorization on {n} short strings, torch threads={torch.get_num_threads()}, "
+          f"{repeats} repeats")
     print(_line("adapt", times["adapt_ours"], times["adapt_ref"]))
     print(_line("call", times["call_ours"], times["call_ref"]))
     both_ours = [a + c for a, c in zip(times["adapt_ours"], times["call_ours"])]
     both_ref = [a + c for a, c in zip(times["adapt_ref"], times["call_ref"])]
     print(_line("adapt + call", both_ours, both_ref))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--strings", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    bench_text(args.strings, args.repeats)
 
 
 if __name__ == "__main__":
