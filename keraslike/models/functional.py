@@ -22,6 +22,7 @@ from keraslike.layers.layer_utils import WeightProbe
 from keraslike.models.functional_config import functional_config, functional_from_config
 from keraslike.models.quantize import quantize_model
 from keraslike.trainers.trainer import Trainer
+from keraslike.tree.tree_api import map_shape_structure
 from keraslike.utils.summary_utils import print_summary
 
 
@@ -359,7 +360,9 @@ class Model(Trainer, Layer):
         """Builds a subclassed model by calling it on a symbolic input of `input_shape`."""
         if not self._is_graph_network and input_shape is not None and not self.built:
             self.built = True
-            self.call(KerasTensor(tuple(input_shape), dtype=self.compute_dtype))
+            # A dict or list of inputs gives a structure of shapes: one KerasTensor per shape.
+            self.call(map_shape_structure(lambda shape: KerasTensor(tuple(shape), dtype=self.compute_dtype),
+                                          input_shape))
         self.built = True
 
     # ------------------------------------------------------------------ config

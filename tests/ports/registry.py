@@ -21,6 +21,8 @@ PORTS = [
     "generative_text_generation_with_miniature_gpt",
     "nlp_multi_label_classification",
     "generative_lstm_character_level_text_generation",
+    "generative_vae",
+    "keras_recipes_endpoint_layer_pattern",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is

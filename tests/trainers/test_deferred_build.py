@@ -95,3 +95,41 @@ def test_a_call_that_fails_on_the_data_keeps_its_value_error():
     model.compile(loss="mse", optimizer="sgd")
     with pytest.raises(ValueError):
         model.fit(x, y, verbose=0)
+
+
+class _DictInputs(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.dense = keras.layers.Dense(1)
+        self.other = keras.layers.Dense(1, use_bias=False)
+
+    def call(self, inputs):
+        return self.dense(inputs["inputs"]) + self.other(inputs["scale"])
+
+
+def test_subclassed_model_taking_a_dict_builds_on_its_first_eager_call():
+    # keras-io's endpoint layer pattern calls such a model on a dict of arrays; building used to
+    # make one KerasTensor of shape ('inputs', 'scale') (the dict's keys) and fail.
+    rng = np.random.default_rng(0)
+    data = {"inputs": rng.random((4, 5)).astype("float32"), "scale": rng.random((4, 1)).astype("float32")}
+    model = _DictInputs()
+    out = model(data)
+    assert tuple(out.shape) == (4, 1)
+    kernel, bias = model.dense.get_weights()
+    expected = data["inputs"] @ kernel + bias + data["scale"] @ model.other.get_weights()[0]
+    np.testing.assert_allclose(out.detach().numpy(), expected, rtol=1e-5)
+
+
+def test_subclassed_model_builds_from_a_list_of_shapes():
+    class Pair(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(2)
+
+        def call(self, inputs):
+            a, b = inputs
+            return self.dense(a) + b
+
+    model = Pair()
+    model.build([(None, 3), (None, 2)])
+    assert [w.shape for w in model.get_weights()] == [(3, 2), (2,)]
