@@ -10,7 +10,7 @@ import sys
 
 import torch
 
-from keraslike.graph import hook_registry, nest
+from keraslike.graph import fusion, hook_registry, nest
 from keraslike.graph.call_context import state as _context
 from keraslike.graph.keras_tensor import KerasTensor
 from keraslike.graph.shape_inference import torch_dtype
@@ -213,6 +213,7 @@ class ExecutionPlan:
         # call context) and `trainable` is read by the layers themselves.
         self._hook_version = -1
         self._direct_steps = None
+        self._direct_nodes = runnable  # per direct step, its node (a fused step: its last node)
         self._module_call_steps = None
         # The list that collected the losses added (`add_loss`, activity regularizers) during the
         # most recent run: the whole outermost call's list when this plan ran nested inside one.
@@ -227,6 +228,10 @@ class ExecutionPlan:
             else:
                 fn = operation.module_callable
             steps.append(self._compile_step(node, self._slot, frees, fn))
+        if direct:  # graph/fusion.py: elementwise chains as one call; says what invalidates it
+            steps, self._direct_nodes = fusion.fuse_steps(
+                self.step_nodes, steps, self._frees, self._slot, self.output_slots
+            )
         return steps
 
     def current_steps(self):
@@ -313,7 +318,8 @@ class ExecutionPlan:
             for index, step in enumerate(steps):
                 step(values, training)
         except Exception as error:
-            _annotate(error, self.step_nodes[index])
+            nodes = self._direct_nodes if steps is self._direct_steps else self.step_nodes
+            _annotate(error, nodes[index])
             raise
         finally:
             _context.training = outer_training

@@ -52,6 +52,10 @@ class ReLU(Layer):
             threshold=self.threshold,
         )
 
+    def _fusion_form(self):
+        # What `call` computes, for graph/fusion.py's elementwise rules (re-read per call).
+        return ("relu", self.negative_slope, self.max_value, self.threshold)
+
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
 

@@ -191,6 +191,14 @@ class Activation(Layer):
     def call(self, inputs):
         return self.activation(inputs)
 
+    def _fusion_form(self):
+        # What `call` computes, for graph/fusion.py's elementwise rules (re-read per call).
+        if self.activation is activations.hard_sigmoid:
+            return ("hard_sigmoid",)
+        if self.activation is activations.relu6:
+            return ("relu", 0.0, 6.0, 0.0)
+        return None
+
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
 

@@ -111,6 +111,10 @@ class Multiply(Merge):
     def _merge(self, a, b):
         return a * b
 
+    def _fusion_form(self):
+        # What `call` computes, for graph/fusion.py's elementwise rules (re-read per call).
+        return ("multiply",)
+
 
 class Maximum(Merge):
     """Element-wise maximum of a list of inputs."""
