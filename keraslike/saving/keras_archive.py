@@ -15,8 +15,8 @@ import zipfile
 import zlib
 
 from keraslike._version import __version__
-from keraslike.saving import keras_h5, materialize
-from keraslike.saving.atomic import atomic_write, remove_stale
+from keraslike.saving import keras_h5, materialize, zip_writer
+from keraslike.saving.atomic import atomic_path, remove_stale
 from keraslike.saving.archive_member import member_file
 from keraslike.saving.errors import SavedFileError, malformed_config
 from keraslike.saving.native import to_json
@@ -45,20 +45,16 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
         }
     )
     folder = os.path.dirname(os.path.abspath(os.fspath(filepath)))
-    remove_stale(folder, ".keras-save-")  # scratch folders of saves that were killed
-    prefix = f".keras-save-{os.getpid()}-"
-    with tempfile.TemporaryDirectory(dir=folder, prefix=prefix) as scratch:
-        weights_path = os.path.join(scratch, WEIGHTS)
-        with h5py.File(weights_path, "w") as f:
+    remove_stale(folder, ".keras-save-")  # scratch folders of older saves that were killed
+    # HDF5 writes the weights into the archive's own (temporary) file, after a user block that
+    # then holds the member's zip header (`zip_writer`): one write of each weight, no copy.
+    with atomic_path(filepath, overwrite=overwrite) as tmp:
+        with h5py.File(tmp, "w", userblock_size=zip_writer.HEADER_ROOM) as f:
             keras_h5.write_weights(f, model, include_optimizer=include_optimizer)
-        with atomic_write(filepath, overwrite=overwrite) as out:
-            with zipfile.ZipFile(out, "w") as zf:
-                zf.writestr(METADATA, metadata)
-                zf.writestr(CONFIG, config)
-                big = os.path.getsize(weights_path) >= zipfile.ZIP64_LIMIT
-                # Streamed in large blocks (`ZipFile.write` copies 8 KB at a time).
-                with open(weights_path, "rb") as src, zf.open(WEIGHTS, "w", force_zip64=big) as dst:
-                    shutil.copyfileobj(src, dst, _COPY_BYTES)
+        with open(tmp, "r+b") as out:
+            zip_writer.finish(
+                out, WEIGHTS, [(METADATA, metadata.encode()), (CONFIG, config.encode())]
+            )
 
 
 def _check_member_names(zf, filepath):

@@ -1,6 +1,7 @@
 """.keras weights I/O paths: chunked writes of permuted weights, reads straight into the weights,
 the stored member read inside the archive (CRC-checked) and a compressed member extracted."""
 
+import struct
 import zipfile
 
 import numpy as np
@@ -58,8 +59,9 @@ def test_damaged_member_is_refused(tmp_path):
     with zipfile.ZipFile(path) as zf:
         info = zf.getinfo("model.weights.h5")
         assert info.compress_type == zipfile.ZIP_STORED
-        start = info.header_offset + 30 + len(info.filename) + len(info.extra)
     data = bytearray(path.read_bytes())
+    name_len, extra_len = struct.unpack_from("<2H", data, info.header_offset + 26)
+    start = info.header_offset + 30 + name_len + extra_len  # the local header's own lengths
     data[start + info.file_size - 8] ^= 0xFF  # inside the last weight's bytes
     damaged = tmp_path / "damaged.keras"
     damaged.write_bytes(bytes(data))
