@@ -231,6 +231,15 @@ def sparse_categorical_crossentropy_with_mask(y_true, y_pred, from_logits=False,
     squeeze = y_pred.dim() == 1
     if squeeze:
         y_pred, target = y_pred.unsqueeze(0), target.unsqueeze(0)
+    elif class_axis != 1 and y_pred.dim() > 2:
+        # (N, H, W, C) scores: torch's NLLLoss2d backward rejects the strided view `movedim`
+        # gives ("grad_input must be contiguous", torch 2.13 CPU; Keras 3 fails there). Picking
+        # each target's log-probability with `gather` on the class axis is the same loss, no copy.
+        log_probs = F.log_softmax(y_pred, dim=class_axis) if from_logits else _normalized_log_probs(y_pred, class_axis)
+        result = -log_probs.gather(class_axis, target.unsqueeze(class_axis)).squeeze(class_axis)
+        if valid is not None:
+            result = torch.where(valid, result, torch.zeros_like(result))
+        return result, valid
     elif class_axis != 1:
         y_pred = y_pred.movedim(class_axis, 1)
     if from_logits:

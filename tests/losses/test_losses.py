@@ -373,3 +373,33 @@ def test_half_precision_predictions_are_computed_in_the_loss_dtype():
     y_true, y_pred = _data("categorical_logits")
     out = L.CategoricalCrossentropy(from_logits=True)(y_true, torch.as_tensor(y_pred).half())
     assert out.dtype == torch.float32
+
+
+@pytest.mark.parametrize("from_logits", [False, True])
+@pytest.mark.parametrize("ignore_class", [None, 2])
+def test_sparse_crossentropy_on_image_scores_trains(from_logits, ignore_class):
+    # Per-pixel scores (N, H, W, C), as a segmentation model's softmax output: the loss equals
+    # Keras's and its gradient torch's NLL on a contiguous copy (torch 2.13's NLLLoss2d backward
+    # rejected the strided class-axis view with "grad_input must be contiguous", in Keras too).
+    rng = np.random.default_rng(11)
+    labels = rng.integers(0, 3, size=(2, 4, 5, 1))
+    scores = rng.normal(size=(2, 4, 5, 3)).astype(np.float32)
+    if not from_logits:
+        scores = np.exp(scores) / np.exp(scores).sum(-1, keepdims=True)
+    expected = keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits, ignore_class=ignore_class)(
+        labels, scores)
+    pred = torch.tensor(scores, requires_grad=True)
+    loss = L.SparseCategoricalCrossentropy(from_logits=from_logits, ignore_class=ignore_class)(labels, pred)
+    assert_close(loss, expected)
+    loss.backward()
+    reference = torch.tensor(scores, requires_grad=True)
+    target = torch.as_tensor(labels[..., 0])
+    log_probs = (torch.log_softmax(reference, -1) if from_logits
+                 else torch.log(torch.clamp(reference / reference.sum(-1, keepdim=True), 1e-7, 1 - 1e-7)))
+    per_pixel = torch.nn.functional.nll_loss(log_probs.permute(0, 3, 1, 2).contiguous(), target, reduction="none")
+    if ignore_class is not None:
+        valid = target != ignore_class
+        (per_pixel * valid).sum().div(valid.sum()).backward()
+    else:
+        per_pixel.mean().backward()
+    np.testing.assert_allclose(pred.grad.numpy(), reference.grad.numpy(), rtol=1e-5, atol=1e-7)

@@ -23,6 +23,10 @@ PORTS = [
     "generative_lstm_character_level_text_generation",
     "generative_vae",
     "keras_recipes_endpoint_layer_pattern",
+    "guides_custom_train_step_in_torch",
+    "guides_custom_train_step_in_torch_gan",
+    "vision_convmixer",
+    "vision_oxford_pets_image_segmentation",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is
