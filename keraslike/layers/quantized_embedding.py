@@ -27,6 +27,10 @@ _STORE_NAMES = {
 }
 
 
+# What Keras re-quantizes with the LoRA update merged in when it saves a quantized table.
+_MERGED_NAMES = ("embeddings", "embeddings_scale", "embeddings_zero")
+
+
 def quantize_table(table, mode, config=None, block_size=None):
     """Quantizes a float `(input_dim, output_dim)` table: a dict of Keras-layout tensors."""
     if mode == "int8":
@@ -50,9 +54,16 @@ def quantize_table(table, mode, config=None, block_size=None):
 
 
 class EmbeddingQuantizationMixin:
-    """`quantize(mode)`, quantized builds and lookups, and Keras's file layout for Embedding."""
+    """`quantize(mode)`, quantized builds and lookups, and Keras's file layout for Embedding.
+
+    Subclasses with more tables (ReversibleEmbedding) extend `_quantized_values`,
+    `_drop_float_tables` and `_quantized_table`, and name themselves in `_quantizable_class`.
+    """
 
     _quant_mode = None
+    # Keras refuses `quantize` (with `type_check`) on any class but this one: a subclass's
+    # `call` may use the table in ways the quantized layer does not reproduce.
+    _quantizable_class = "Embedding"
 
     def quantize(self, mode=None, type_check=True, config=None):
         """Quantizes the table in place (`"int8"` or `"int4"`).
@@ -61,7 +72,7 @@ class EmbeddingQuantizationMixin:
             NotImplementedError: For a subclass (with `type_check`) or another mode.
             ValueError: For an unbuilt or already quantized layer, or a bad mode/config.
         """
-        if type_check and type(self).__name__ != "Embedding":
+        if type_check and type(self).__name__ != self._quantizable_class:
             raise NotImplementedError(
                 f"Layer {type(self).__name__} does not have a `quantize()` method implemented."
             )
@@ -78,18 +89,40 @@ class EmbeddingQuantizationMixin:
             raise ValueError(f'Layer "{self.name}" is already quantized ({self.quantization_mode}).')
         self.quantization_config = config
         block = block_size_for(self, config) if mode == "int4" else None
-        values = quantize_table(self.weight.detach(), mode, config, block)
-        spec = next(s for s in self._weight_specs if s.name == "embeddings")
-        self._weight_specs.remove(spec)
-        del self._parameters[spec.attr]
+        values = self._quantized_values(mode, config, block)
+        self._drop_float_tables()
         self._quantized_table(mode, block)
         with torch.no_grad():
             for name, value in values.items():
-                target = getattr(self, name if name != "embeddings" else "weight")
-                target.copy_(torch.as_tensor(value).to(target.device, target.dtype))
+                self._assign_keras(name, value)
         mode_name = f"int4/{block if block is not None else -1}" if mode == "int4" else mode
         self._dtype_policy_name = f"{mode_name}_from_{self.dtype_policy.name}"
         self._quant_mode = mode
+
+    def _quantized_values(self, mode, config, block):
+        """The quantized weights' values, by Keras name, in Keras's layouts."""
+        return quantize_table(self.weight.detach(), mode, config, block)
+
+    def _drop_float_tables(self):
+        self._drop_weight("embeddings")
+
+    def _drop_weight(self, name):
+        spec = next(s for s in self._weight_specs if s.name == name)
+        self._weight_specs.remove(spec)
+        table = self._parameters if spec.attr in self._parameters else self._buffers
+        del table[spec.attr]
+
+    def _assign_keras(self, name, value):
+        spec = next(s for s in self._weight_specs if s.name == name)
+        target = self._find_tensor(spec.attr)
+        value = torch.as_tensor(value)
+        expected = spec.layout.keras_shape(target.shape)
+        if tuple(value.shape) != tuple(expected):
+            raise ValueError(
+                f'Layer "{self.name}": the quantizer gave `{name}` the shape '
+                f"{tuple(value.shape)}, expected {tuple(expected)}."
+            )
+        target.copy_(spec.layout.to_torch(value.to(target.device, target.dtype)))
 
     def _quantized_table(self, mode, block=None):
         rows, cols = self.input_dim, self.output_dim
@@ -139,7 +172,7 @@ class EmbeddingQuantizationMixin:
         return [n for n in _STORE_NAMES[self._quant_mode] if n in present]
 
     def _keras_store_value(self, name):
-        if self._quant_mode is not None and self.lora_enabled and name != "g_idx":
+        if self._quant_mode is not None and self.lora_enabled and name in _MERGED_NAMES:
             merged = self._dequantized_rows(torch.arange(self.input_dim)).float()
             merged = merged + self._lora_delta_keras()
             block = getattr(self, "_int4_block_size", None)
@@ -150,16 +183,19 @@ class EmbeddingQuantizationMixin:
         return super()._keras_store_value(name)
 
     def _dequantized_rows(self, indices):
+        # As Keras (Embedding does not autocast its variables): the int values are cast to the
+        # compute dtype, the scales and zero points are not, so under a mixed policy the rows
+        # come out in the variable dtype.
         dtype = torch_dtype(self.compute_dtype)
+        scale = self.embeddings_scale[indices]
         if self._quant_mode == "int8":
             rows = F.embedding(indices, self.weight).to(dtype)
-            return rows / self.embeddings_scale[indices].to(dtype).unsqueeze(-1)
+            return rows / scale.unsqueeze(-1)
         rows = q.unpack_int4(F.embedding(indices, self.weight), self.output_dim, axis=-1).to(dtype)
-        scale = self.embeddings_scale[indices].to(dtype)
         if getattr(self, "_int4_block_size", None) is None:
             return rows / scale.unsqueeze(-1)
         group = self.g_idx.to(torch.int64)
-        zero = self.embeddings_zero[indices].to(dtype)
+        zero = self.embeddings_zero[indices].to(scale.dtype)
         return (rows - zero[..., group]) * scale[..., group]
 
     def _quantized_call(self, inputs):

@@ -31,9 +31,6 @@ _TORCH_UNSUPPORTED_MARKS = ("SUPPORTS_SPARSE_TENSORS", "SUPPORTS_RAGGED_TENSORS"
 # Known keraslike bugs these specs expose: (check, Keras test id substring) -> (owner, bug).
 # Strict xfails, so a fix shows up as XPASS: whoever fixes the bug deletes its line here.
 KNOWN_FAILURES = [
-    (("build", "training"), "ReversibleEmbeddingTest.test_quantize_dtype_argument[",
-     "api", "ReversibleEmbedding with an int8/int4 dtype policy is not implemented "
-     "(NotImplementedError at build; Keras quantizes both projections)"),
 ]
 
 
