@@ -14,14 +14,17 @@ forward (inference mode) and paired ratios:
   convnext_tiny, mobilenet_v3_small; channels_last) when torchvision is importable: its weights
   and some details differ (torchvision has no pre-activation ResNet: ResNet50 v1 stands in), so
   only the time is compared.
-Timings on a shared machine are noisy: look at the ratios, run it twice.
+Timings on a shared machine are noisy: look at the ratios, run it twice. `--count-ops` also
+prints the aten ops of one batch-1 forward of each (at batch 1 on a GPU the forward is bound by
+launches and host overhead, so the op count is what decides it), with the most frequent ones.
 
 Usage: python scripts/bench_applications.py [--size 224] [--batches 1 32] [--repeats 5]
-    [--models ResNet50V2 ...] [--device cpu|cuda] [--threads 1]
-GPU: python scripts/bench_applications.py --device cuda --repeats 10
+    [--models ResNet50V2 ...] [--device cpu|cuda] [--threads 1] [--count-ops]
+GPU: python scripts/bench_applications.py --device cuda --repeats 10 --count-ops
 """
 
 import argparse
+import collections
 import os
 import time
 import runpy
@@ -33,6 +36,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from bench_common import paired_timings, ratio_report  # noqa: E402
+from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
 
 import keraslike  # noqa: E402
 
@@ -45,6 +49,25 @@ TORCHVISION_NAMES = {
     "ConvNeXtTiny": "convnext_tiny",
     "MobileNetV3Small": "mobilenet_v3_small",
 }
+
+
+class _OpCounter(TorchDispatchMode):
+    """Counts the aten ops dispatched while active (views and permutes included)."""
+
+    def __init__(self):
+        super().__init__()
+        self.counts = collections.Counter()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.counts[str(func.overloadpacket).replace("aten.", "")] += 1
+        return func(*args, **(kwargs or {}))
+
+
+def _count_ops(label, fn):
+    with torch.inference_mode(), _OpCounter() as counter:
+        fn()
+    top = ", ".join(f"{name} {n}" for name, n in counter.counts.most_common(8))
+    print(f"  {label}: {sum(counter.counts.values())} aten ops per b1 forward ({top})", flush=True)
 
 
 def _torchvision_model(name, device):
@@ -95,7 +118,7 @@ def _keras_model(name, size):
     return getattr(keras.applications, name)(weights=None, input_shape=(size, size, 3))
 
 
-def bench(name, size, batches, repeats, device):
+def bench(name, size, batches, repeats, device, count_ops=False):
     theirs = _keras_model(name, size)
     ours = getattr(keraslike.applications, name)(weights=None, input_shape=(size, size, 3))
     if theirs is not None:
@@ -111,6 +134,15 @@ def bench(name, size, batches, repeats, device):
     theirs_tv = _torchvision_model(name, device)
     if device != "cpu" and theirs is not None:
         theirs = theirs.to(device)
+    if count_ops:
+        x1 = torch.rand(1, size, size, 3, device=device) * 255
+        print(f"{name}:", flush=True)
+        _count_ops("ours", lambda: ours(x1))
+        if plain is not None:
+            _count_ops("plain torch", lambda: plain(x1))
+        if theirs_tv is not None:
+            x1_tv = x1.permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
+            _count_ops("torchvision", lambda: theirs_tv.to(memory_format=torch.channels_last)(x1_tv))
     for batch in batches:
         x_np = np.random.default_rng(0).uniform(0, 255, (batch, size, size, 3)).astype("float32")
         x = torch.as_tensor(x_np, device=device)
@@ -156,6 +188,7 @@ def main():
     parser.add_argument("--models", nargs="+", default=list(TORCHVISION_NAMES))
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (1 resists neighbours)")
+    parser.add_argument("--count-ops", action="store_true", help="print aten ops per batch-1 forward")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -163,7 +196,7 @@ def main():
         CLOCK[0] = time.thread_time
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, device {args.device}, size {args.size}")
     for name in args.models:
-        bench(name, args.size, args.batches, args.repeats, args.device)
+        bench(name, args.size, args.batches, args.repeats, args.device, args.count_ops)
 
 
 if __name__ == "__main__":

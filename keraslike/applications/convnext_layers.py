@@ -10,6 +10,37 @@ from keraslike import initializers
 from keraslike.layers import Layer
 
 
+# The ejected twins of the two layers (`torch_source_translation`): same math, torch only.
+_LAYER_SCALE_SOURCE = '''
+class LayerScale(nn.Module):
+    """ConvNeXt's LayerScale: the last axis times a learned vector `gamma`."""
+
+    def __init__(self, dim):
+        super().__init__()
+        self.gamma = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x):
+        return x * self.gamma
+'''
+
+_STOCHASTIC_DEPTH_SOURCE = '''
+class StochasticDepth(nn.Module):
+    """Drops a sample's residual branch with probability `rate` while training (identity in eval)."""
+
+    def __init__(self, rate):
+        super().__init__()
+        self.rate = rate
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        keep_prob = 1.0 - self.rate
+        shape = (x.shape[0],) + (1,) * (x.ndim - 1)
+        mask = torch.floor(keep_prob + torch.rand(shape, dtype=x.dtype, device=x.device))
+        return (x / keep_prob) * mask
+'''
+
+
 class LayerScale(Layer):
     """Scales the last axis by a learned vector `gamma` (initialized to `init_values`).
 
@@ -40,6 +71,15 @@ class LayerScale(Layer):
 
     def call(self, x):
         return x * self.gamma
+
+    def torch_source_translation(self):
+        """This layer as plain torch, for `keraslike.export.to_torch_source`."""
+        return {
+            "module": f"LayerScale({self.projection_dim})",
+            "state": {"gamma": self.gamma},
+            "call": lambda module, inputs, node: f"{module}({inputs[0]})",
+            "helpers": {"LayerScale": _LAYER_SCALE_SOURCE},
+        }
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -76,6 +116,14 @@ class StochasticDepth(Layer):
         shape = (x.shape[0],) + (1,) * (x.ndim - 1)
         mask = torch.floor(keep_prob + torch.rand(shape, dtype=x.dtype, device=x.device))
         return (x / keep_prob) * mask
+
+    def torch_source_translation(self):
+        """This layer as plain torch, for `keraslike.export.to_torch_source`."""
+        return {
+            "module": f"StochasticDepth({float(self.drop_path_rate)!r})",
+            "call": lambda module, inputs, node: f"{module}({inputs[0]})",
+            "helpers": {"StochasticDepth": _STOCHASTIC_DEPTH_SOURCE},
+        }
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -30,6 +30,11 @@ class CustomScaleLayer(layers.Layer):
     def call(self, inputs):
         return inputs[0] + inputs[1] * self.scale
 
+    def torch_source_translation(self):
+        """This layer as plain torch, for `keraslike.export.to_torch_source`."""
+        scale = float(self.scale)
+        return {"call": lambda module, inputs, node: f"({inputs[0]} + {inputs[1]} * {scale!r})"}
+
     def compute_output_shape(self, input_shape):
         return input_shape[0]
 

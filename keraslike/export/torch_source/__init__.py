@@ -4,6 +4,10 @@
 layers where they match, small plain functions where Keras semantics need them) and
 `model.safetensors` (the weights, loaded with `strict=True` by the file's `load()`), then runs the
 file in a fresh Python process and checks its outputs against the model's.
+
+A layer class the built-in translators do not know declares its own translation with a
+`torch_source_translation()` method returning plain data (see
+`translators.declared_translation` and docs/layer_authoring.md).
 """
 
 import json
@@ -11,6 +15,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import textwrap
 
 import torch
 
@@ -105,6 +110,7 @@ def to_torch_source(model, filepath, weights_path=None, verify=True, inputs=None
             weights_name=os.path.basename(weights_path),
         )
         + helper_source(writer.helpers)
+        + "".join("\n\n" + textwrap.dedent(writer.sources[name]).strip() + "\n" for name in sorted(writer.sources))
         + "\n\n"
         + "\n\n".join(writer.classes)
         + _LOADER.format(class_name=class_name, weights_name=os.path.basename(weights_path))

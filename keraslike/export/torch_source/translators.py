@@ -5,7 +5,9 @@ module that holds its weights (`nn.Linear(...)`, `nn.Conv2d(...)`, or `None` for
 layer), the tensors of that module's `state_dict()`, the helper functions the call needs, and a
 function from the call's input expressions to its output expression(s). Translators are found by
 the layer's class (its MRO), so a subclass of a built-in layer uses its parent's translator only
-when it does not override `call`.
+when it does not override `call`. A layer class outside this table (a custom layer, the
+applications' private layers) declares its own with a `torch_source_translation()` method
+(`declared_translation` documents the contract).
 """
 
 from keraslike import activations
@@ -25,13 +27,16 @@ class Translation:
             outputs; `module` is the attribute holding the torch module (e.g. `self.dense`),
             `inputs` the expressions of the node's flat inputs.
         helpers: Names of helper functions the call uses (see `helpers.HELPERS`).
+        sources: `{name: source}` of helper functions or classes the layer brings itself (from
+            its `torch_source_translation`), written once into the file.
     """
 
-    def __init__(self, module=None, state=None, call=None, helpers=()):
+    def __init__(self, module=None, state=None, call=None, helpers=(), sources=None):
         self.module = module
         self.state = dict(state or {})
         self.call = call
         self.helpers = tuple(helpers)
+        self.sources = dict(sources or {})  # helpers a layer brings itself: {name: source}
 
 
 def _refuse(layer, why):
@@ -403,17 +408,49 @@ TRANSLATORS = {
 }
 
 
+_DECLARED_KEYS = {"module", "state", "call", "helpers"}
+
+
+def declared_translation(layer):
+    """The `Translation` a layer declares with its `torch_source_translation()` hook.
+
+    The hook returns a dict (plain data: layers never import the exporter):
+
+    - `"call"` (required): `call(module, inputs, node) -> str` (or a list of str, one per
+      output), the torch expression of the outputs from `module` (the attribute holding the
+      layer's torch module, e.g. `"self.layer_scale"`) and `inputs` (the expressions of the
+      node's flat inputs); `node` is the graph node (`node.input_tensors` for shapes).
+    - `"module"`: constructor source of the torch module that holds the layer's weights
+      (`"nn.Linear(4, 3)"`, or a class from `"helpers"`), or absent for a stateless layer.
+    - `"state"`: `{name: tensor}`, that module's `state_dict()`.
+    - `"helpers"`: `{name: source}` of functions or classes the expressions use, written once
+      into the ejected file (names must not clash with another helper's different source).
+    """
+    spec = layer.torch_source_translation()
+    if not isinstance(spec, dict) or "call" not in spec or set(spec) - _DECLARED_KEYS:
+        _refuse(
+            layer,
+            "its torch_source_translation() must return a dict with a 'call' and optional "
+            f"'module', 'state', 'helpers'; received {spec!r}",
+        )
+    sources = dict(spec.get("helpers") or {})
+    return Translation(spec.get("module"), spec.get("state"), spec["call"], sources=sources)
+
+
 def translator_for(layer):
     """The translator of `layer`'s class, or `None`.
 
-    A subclass that overrides `call` is its own layer: it gets no translator of its parent.
+    A class that defines `torch_source_translation()` translates itself (`declared_translation`);
+    otherwise the built-in table is searched by the class's MRO. A subclass that overrides
+    `call` is its own layer: it gets no translator of its parent.
     """
     cls = type(layer)
     for base in cls.__mro__:
-        if base in TRANSLATORS:
+        declared = "torch_source_translation" in base.__dict__
+        if declared or base in TRANSLATORS:
             if base is not cls and _overrides_call(cls, base):
                 return None
-            return TRANSLATORS[base]
+            return declared_translation if declared else TRANSLATORS[base]
     return None
 
 

@@ -15,6 +15,7 @@ from torch import nn
 from keraslike.graph.keras_tensor import KerasTensor
 from keraslike.graph.operation import TorchFunction
 from keraslike.export.torch_source.errors import Untranslatable
+from keraslike.export.torch_source.helpers import HELPERS
 from keraslike.export.torch_source.translators import translator_for
 
 _RESERVED = set(dir(nn.Module)) | {"self", "torch", "nn", "F", "load", "x"}
@@ -58,9 +59,20 @@ class SourceWriter:
         self.top = top  # the model whose class returns the outputs' structure (others: tuples)
         self.classes = []  # source of each class, nested ones first
         self.helpers = set()
+        self.sources = {}  # helpers declared by layers: {name: source}
         self.errors = []
         self._class_names = set()
         self._written = {}  # id(model) -> class name
+
+    def add_sources(self, layer, sources):
+        """Adds the helper sources a layer declared; one name cannot stand for two sources."""
+        for name, source in sources.items():
+            if name in HELPERS or self.sources.setdefault(name, source) != source:
+                raise Untranslatable(
+                    f'Layer "{layer.name}" ({type(layer).__name__}) declares a torch-source helper '
+                    f'named "{name}", which another helper of this file already uses with a '
+                    "different source."
+                )
 
     def write_model(self, model):
         """Writes the class of `model` (and of its nested models); returns `(name, state)`."""
@@ -157,6 +169,7 @@ class _ClassBody:
             translation = translator(operation)
             module = self._attribute(operation, translation)
             self.writer.helpers.update(translation.helpers)
+            self.writer.add_sources(operation, translation.sources)
             expression = translation.call(module, inputs, node)
         self._assign(node, expression)
 
