@@ -68,7 +68,9 @@ def _run_on_meta(fn, args, kwargs, module, placeholder):
         lambda x: _to_meta(x, placeholder) if isinstance(x, KerasTensor) else x, (args, kwargs)
     )
     # Tensors the call creates itself (`torch.zeros(...)` for an initial state) land on meta too.
-    _REAL_DEFAULT_DEVICES.append(_current_default_device())
+    # A run nested in another (a subclassed model built from its first batch calls a custom
+    # sublayer symbolically) keeps the outer run's real device: the current default is meta.
+    _REAL_DEFAULT_DEVICES.append(real_default_device() or _current_default_device())
     try:
         with torch.device("meta"):
             if module is None:

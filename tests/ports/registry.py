@@ -27,6 +27,8 @@ PORTS = [
     "guides_custom_train_step_in_torch_gan",
     "vision_convmixer",
     "vision_oxford_pets_image_segmentation",
+    "nlp_ner_transformers",
+    "vision_cct",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is

@@ -24,6 +24,13 @@ PARITY = [
     "vision_convmixer",
 ]
 
+# Ports whose training draws random numbers (dropout): compared are their `History.results`
+# (evaluations from the copied initial weights), the History's keys and the weights' shapes.
+EVALUATION_PARITY = [
+    "nlp_ner_transformers",
+    "vision_cct",
+]
+
 
 def _run_both(name):
     module = importlib.import_module(f"tests.ports.{name}")
@@ -49,15 +56,31 @@ def _flat(results):
             for name, logs in results.items() for key, value in logs.items()}
 
 
+def _compare_results(expected, result):
+    extra_expected, extra_result = _flat(getattr(expected, "results", {})), _flat(getattr(result, "results", {}))
+    assert sorted(extra_result) == sorted(extra_expected)
+    for key in extra_expected:
+        np.testing.assert_allclose(extra_result[key], extra_expected[key], rtol=1e-5, atol=1e-6, err_msg=key)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", EVALUATION_PARITY)
+def test_port_evaluates_like_keras_from_the_same_weights(name):
+    expected, result, theirs, ours = _run_both(name)
+    assert getattr(expected, "results", None), "the port keeps no evaluations to compare"
+    _compare_results(expected, result)
+    assert sorted(result.history) == sorted(expected.history)
+    assert len(ours) == len(theirs) > 0
+    for a, b in zip(theirs, ours):
+        assert [w.shape for w in b.get_weights()] == [np.shape(w) for w in a.get_weights()]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", PARITY)
 def test_port_trains_like_keras_from_the_same_weights(name):
     expected, result, theirs, ours = _run_both(name)
     # A port may also keep the logs of its earlier fits and evaluations in `History.results`.
-    extra_expected, extra_result = _flat(getattr(expected, "results", {})), _flat(getattr(result, "results", {}))
-    assert sorted(extra_result) == sorted(extra_expected)
-    for key in extra_expected:
-        np.testing.assert_allclose(extra_result[key], extra_expected[key], rtol=1e-5, atol=1e-6, err_msg=key)
+    _compare_results(expected, result)
     expected, result = expected.history, result.history
     assert sorted(result) == sorted(expected)
     for key in expected:

@@ -133,3 +133,39 @@ def test_subclassed_model_builds_from_a_list_of_shapes():
     model = Pair()
     model.build([(None, 3), (None, 2)])
     assert [w.shape for w in model.get_weights()] == [(3, 2), (2,)]
+
+
+class _Block(keras.layers.Layer):
+    """A custom layer without `build` or `compute_output_shape` holding a sublayer."""
+
+    def __init__(self):
+        super().__init__()
+        self.inner = keras.layers.Dense(4)
+
+    def call(self, x):
+        return self.inner(x)
+
+
+class _NestedSubclassed(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.block = _Block()
+        self.out = keras.layers.Dense(2)
+
+    def call(self, x):
+        return self.out(self.block(x))
+
+
+def test_subclassed_model_with_a_custom_block_builds_real_weights_from_the_first_batch():
+    # The block is shape-inferred on meta tensors inside the model's own meta run; its Dense
+    # used to get meta weights there ("incompatible tensor type" when the optimizer was built).
+    x, y = _data()
+    model = _NestedSubclassed()
+    model.compile(loss="mse", optimizer="sgd")
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    assert {p.device.type for p in model.parameters()} == {"cpu"}
+    assert len(model.trainable_weights) == 4
+    expected = model.predict(x, verbose=0)
+    kernel, bias = model.block.inner.get_weights()
+    out_kernel, out_bias = model.out.get_weights()
+    np.testing.assert_allclose(expected, (x @ kernel + bias) @ out_kernel + out_bias, rtol=1e-5, atol=1e-6)
