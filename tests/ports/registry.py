@@ -29,6 +29,8 @@ PORTS = [
     "vision_oxford_pets_image_segmentation",
     "nlp_ner_transformers",
     "vision_cct",
+    "vision_super_resolution_sub_pixel",
+    "structured_data_collaborative_filtering_movielens",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is

@@ -22,6 +22,8 @@ PARITY = [
     "keras_recipes_endpoint_layer_pattern",
     "guides_custom_train_step_in_torch",
     "vision_convmixer",
+    "vision_super_resolution_sub_pixel",
+    "structured_data_collaborative_filtering_movielens",
 ]
 
 # Ports whose training draws random numbers (dropout): compared are their `History.results`
