@@ -301,7 +301,7 @@ class _GroupedDTypePolicy(QuantizedDTypePolicy):
 class GPTQDTypePolicy(_GroupedDTypePolicy):
     """The policy of a GPTQ-quantized layer: mode `"gptq/<weight_bits>/<group_size>"`.
 
-    keraslike records and serializes it; GPTQ calibration itself is not implemented.
+    A layer built with it holds GPTQ's quantized weights (see `model.quantize("gptq")`).
     """
 
     _algorithm = "gptq"

@@ -16,6 +16,7 @@ Storage (Keras names; `.keras` files hold them in Keras's layouts and order):
   history during training (Keras's delayed scaling). On GPUs with float8 matmuls the product
   runs as `torch._scaled_mm` (see `quantized_float8.py`); elsewhere the same numbers come from
   dequantize-then-matmul.
+- gptq / awq: see `quantized_calibrated.py` (Keras's layout; dequantize-then-matmul).
 """
 
 import math
@@ -24,6 +25,7 @@ import torch
 
 from keraslike.dtype_policies import Int4DTypePolicy
 from keraslike.graph.shape_inference import torch_dtype
+from keraslike.layers.quantized_calibrated import CALIBRATED_MODES, CalibratedQuantizationMixin
 from keraslike.layers.quantized_float8 import build_float8_weights, float8_contract
 from keraslike.layers.weight_layout import TRANSPOSED
 from keraslike.quantizers import quantizers as q
@@ -81,13 +83,19 @@ def quantize_kernel(kernel, mode, config=None, block_size=None):
     return {"kernel": packed, "kernel_scale": scale, "kernel_zero": zero}
 
 
-class DenseQuantizationMixin:
+class DenseQuantizationMixin(CalibratedQuantizationMixin):
     """`quantize(mode)`, quantized builds and calls, and Keras's quantized file layout for Dense."""
 
     _quant_mode = None
 
+    def _calibrated_dims(self, kernel_shape):
+        return kernel_shape[0], kernel_shape[1]
+
     def quantize(self, mode=None, type_check=True, config=None):
-        """Quantizes the layer's kernel in place (`"int8"`, `"int4"` or `"float8"`).
+        """Quantizes the layer's kernel in place (`"int8"`, `"int4"`, `"float8"`, `"gptq"`, `"awq"`).
+
+        For `"gptq"`/`"awq"` the layer only gets its quantized weights here (it keeps computing
+        with the float kernel); `model.quantize` then calibrates it and drops the float kernel.
 
         Args:
             mode: The quantization mode (optional when `config` gives it).
@@ -96,7 +104,7 @@ class DenseQuantizationMixin:
             config: A `keras.quantizers.QuantizationConfig` (quantizers, int4 block size).
 
         Raises:
-            NotImplementedError: For a subclass, or GPTQ/AWQ (not implemented).
+            NotImplementedError: For a subclass.
             ValueError: For an unknown mode, an unbuilt or already quantized layer.
         """
         if type_check and type(self).__name__ != "Dense":
@@ -105,8 +113,6 @@ class DenseQuantizationMixin:
             )
         config = validate_and_resolve_config(mode, config)
         mode = config.mode
-        if mode in ("gptq", "awq"):
-            raise NotImplementedError(f"Quantization mode {mode!r} is not implemented in keraslike.")
         if not self.built:
             raise ValueError(f'Cannot quantize layer "{self.name}": it is not built yet.')
         if self.quantization_mode is not None:
@@ -115,6 +121,12 @@ class DenseQuantizationMixin:
                 f"cannot quantize it again to mode={mode}."
             )
         self.quantization_config = config
+        if mode in CALIBRATED_MODES:
+            in_dim = self._lora_base_shape()[0]
+            self._quant_mode = mode
+            self._calibrated_build((in_dim, self.units), mode, config, False)
+            self._dtype_policy_name = f"{config.dtype_policy_string()}_from_{self.dtype_policy.name}"
+            return
         kernel = self._lora_base_keras().detach()
         block = None
         if mode == "float8":
@@ -183,9 +195,11 @@ class DenseQuantizationMixin:
     def _build_quantized_from_policy(self, kernel_shape):
         """In `build`: the weights of a layer whose dtype policy is already quantized."""
         mode = self.quantization_mode
-        if mode in ("gptq", "awq"):
-            raise NotImplementedError(f"Quantization mode {mode!r} is not implemented in keraslike.")
         config = self.quantization_config
+        if mode in CALIBRATED_MODES:
+            self._quant_mode = mode
+            self._calibrated_build(kernel_shape, mode, config, True)
+            return True
         if mode == "float8":
             return False  # the float kernel is built as usual, then `_float8_build`
         block = block_size_for(self, config) if mode == "int4" else None
@@ -194,6 +208,8 @@ class DenseQuantizationMixin:
         return True
 
     def _lora_base_keras(self):
+        if self._quant_mode in CALIBRATED_MODES:
+            return self._calibrated_kernel_value()
         if self._quant_mode == "int4":
             spec = next(s for s in self._weight_specs if s.name == "kernel")
             return q.unpack_int4(self._find_tensor(spec.attr), self.units, axis=-1)
@@ -217,11 +233,15 @@ class DenseQuantizationMixin:
     def _keras_store_names(self):
         if self._quant_mode is None:
             return super()._keras_store_names()
+        if self._quant_mode in CALIBRATED_MODES:
+            return self._calibrated_store_names()
         present = {s.name for s in self._weight_specs}
         return [n for n in _STORE_NAMES[self._quant_mode] if n in present]
 
     def _keras_store_value(self, name):
         mode = self._quant_mode
+        if mode in CALIBRATED_MODES:
+            return self._calibrated_store_value(name)
         if mode in ("int8", "int4") and self.lora_enabled and name in ("kernel", "kernel_scale", "kernel_zero"):
             # As Keras: dequantize, add the LoRA update, quantize again.
             merged = self._dequantized_kernel().float() + self._lora_delta_keras()
@@ -240,7 +260,9 @@ class DenseQuantizationMixin:
         if x.is_floating_point() and x.dtype != dtype:
             x = x.to(dtype)
         mode = self._quant_mode
-        if mode == "int8":
+        if mode in CALIBRATED_MODES:
+            y = torch.matmul(x, self._calibrated_float_kernel())
+        elif mode == "int8":
             y = int8_linear(x, self.weight, self.kernel_scale, self.inputs_quantizer)
         elif mode == "int4" and getattr(self, "_int4_block_size", None) is None:
             unpacked = q.unpack_int4(self.weight, self.units, axis=-1)  # (in, units) int8

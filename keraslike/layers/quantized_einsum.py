@@ -6,7 +6,9 @@ axes' sizes multiplied, columns: the others'), quantized per column (`kernel_sca
 `kernel_zero` `(groups, columns)`, `g_idx`, `float = (q - zero) * scale`), packed two values
 per byte along the columns. The call dequantizes and contracts in float (inputs quantized
 first when the config has an activation quantizer, per column only). float8: the float kernel
-plus Keras's delayed-scaling weights (`quantized_float8.py`).
+plus Keras's delayed-scaling weights (`quantized_float8.py`). gptq/awq: `quantized_calibrated.py`
+(a 3-D kernel is flattened by Keras's rule: the largest axis first means `(in, heads, head_dim)`
+-> `(in, heads * head_dim)`, else `(heads, head_dim, out)` -> `(heads * head_dim, out)`).
 
 int8:
 
@@ -21,6 +23,7 @@ integer einsum is computed exactly (float64 on CPU) before the scales are divide
 import torch
 
 from keraslike.graph.shape_inference import torch_dtype
+from keraslike.layers.quantized_calibrated import CALIBRATED_MODES, CalibratedQuantizationMixin
 from keraslike.layers.quantized_dense import block_size_for
 from keraslike.layers.quantized_float8 import build_float8_weights, float8_contract
 from keraslike.quantizers import quantizers as q
@@ -172,13 +175,30 @@ def quantize_int4(kernel, block):
             "kernel_zero": zero}
 
 
-class EinsumQuantizationMixin:
+class EinsumQuantizationMixin(CalibratedQuantizationMixin):
     """`quantize("int8")`, the int8 build and call, and Keras's file layout for EinsumDense."""
 
     _quant_mode = None
+    _calibrated_zero_name = "zero_point"
+
+    def _calibrated_dims(self, kernel_shape):
+        shape = list(kernel_shape)
+        if len(shape) == 2:
+            return shape[0], shape[1]
+        if len(shape) != 3:
+            raise ValueError(
+                f'{self._quant_mode.upper()} quantization of layer "{self.name}" supports 2-D or '
+                f"3-D kernels only. Received: kernel shape {tuple(shape)}"
+            )
+        if shape.index(max(shape)) == 0:  # (in, heads, head_dim): a QKV projection
+            return shape[0], shape[1] * shape[2]
+        return shape[0] * shape[1], shape[2]  # (heads, head_dim, out): the attention output
 
     def quantize(self, mode=None, type_check=True, config=None):
-        """Quantizes the layer in place: `"int8"`, `"int4"` or `"float8"`, as Keras 3 does.
+        """Quantizes the layer in place: `"int8"`, `"int4"`, `"float8"`, `"gptq"` or `"awq"`.
+
+        For `"gptq"`/`"awq"` the layer only gets its quantized weights here (it keeps computing
+        with the float kernel); `model.quantize` then calibrates it and drops the float kernel.
 
         Args:
             mode: The quantization mode (optional when `config` gives it).
@@ -186,8 +206,8 @@ class EinsumQuantizationMixin:
             config: A `keras.quantizers.QuantizationConfig` (quantizers, int4 block size).
 
         Raises:
-            NotImplementedError: For a subclass (with `type_check`), GPTQ/AWQ, or an equation
-                with `...`.
+            NotImplementedError: For a subclass (with `type_check`), or int8/int4 with an
+                equation with `...`.
             ValueError: For an unbuilt or already quantized layer, or a bad mode/config.
         """
         if type_check and type(self).__name__ != "EinsumDense":
@@ -196,16 +216,19 @@ class EinsumQuantizationMixin:
             )
         config = validate_and_resolve_config(mode, config)
         mode = config.mode
-        if mode not in ("int8", "int4", "float8"):
-            raise NotImplementedError(
-                f'keraslike quantizes EinsumDense to int8, int4 or float8 (layer "{self.name}", '
-                f"mode={mode!r})."
-            )
         if not self.built:
             raise ValueError(f'Cannot quantize layer "{self.name}": it is not built yet.')
         if self.quantization_mode is not None:
             raise ValueError(f'Layer "{self.name}" is already quantized ({self.quantization_mode}).')
         self.quantization_config = config
+        if mode in CALIBRATED_MODES:
+            kernel_shape = self._lora_base_shape()
+            self._quant_mode = mode
+            self._calibrated_build(kernel_shape, mode, config, False)
+            if mode == "gptq":
+                self.gptq_unpacked_column_size = self._calib_shape[1]
+            self._dtype_policy_name = f"{config.dtype_policy_string()}_from_{self.dtype_policy.name}"
+            return
         mode_name = mode
         if mode == "float8":
             build_float8_weights(self)
@@ -277,6 +300,10 @@ class EinsumQuantizationMixin:
             self._int8_weights(tuple(kernel_shape), analyze(self.equation), self.quantization_config)
         elif mode == "int4":
             self._int4_weights(tuple(kernel_shape), analyze(self.equation), self.quantization_config)
+        elif mode in CALIBRATED_MODES:
+            self._calibrated_build(tuple(kernel_shape), mode, self.quantization_config, True)
+            if mode == "gptq":
+                self.gptq_unpacked_column_size = self._calib_shape[1]
         else:
             self._quant_mode = None
             raise NotImplementedError(
@@ -297,6 +324,8 @@ class EinsumQuantizationMixin:
         return flat.reshape(self._int4_kernel_shape)
 
     def _lora_base_keras(self):
+        if self._quant_mode in CALIBRATED_MODES:
+            return self._calibrated_kernel_value()
         if self._quant_mode == "int4":  # Keras's `kernel`: the int4 values, unpacked, reshaped
             columns = self.kernel_scale.shape[-1]
             unpacked = q.unpack_int4(self._find_tensor("kernel"), columns, axis=-1)
@@ -306,11 +335,15 @@ class EinsumQuantizationMixin:
     def _keras_store_names(self):
         if self._quant_mode is None:
             return super()._keras_store_names()
+        if self._quant_mode in CALIBRATED_MODES:
+            return self._calibrated_store_names()
         present = {s.name for s in self._weight_specs}
         return [n for n in _STORE_NAMES[self._quant_mode] if n in present]
 
     def _keras_store_value(self, name):
         mode = self._quant_mode
+        if mode in CALIBRATED_MODES:
+            return self._calibrated_store_value(name)
         if mode in ("int8", "int4") and self.lora_enabled and name in (
                 "kernel", "kernel_scale", "kernel_zero"):
             # As Keras: dequantize, add the LoRA update, quantize again.
@@ -333,7 +366,9 @@ class EinsumQuantizationMixin:
         dtype = torch_dtype(self.compute_dtype)
         x = inputs.to(dtype) if inputs.is_floating_point() and inputs.dtype != dtype else inputs
         mode = self._quant_mode
-        if mode == "int8":
+        if mode in CALIBRATED_MODES:
+            y = torch.einsum(self.equation, x, self._calibrated_float_kernel())
+        elif mode == "int8":
             y = _Int8Einsum.apply(
                 x, self._find_tensor("kernel"), self.kernel_scale, self._quant_info,
                 self.equation, self.inputs_quantizer,

@@ -398,6 +398,19 @@ class Model(Trainer, Layer):
         """Loads weights saved by `save_weights` (or by Keras as `.weights.h5`)."""
         return saving.load_weights(self, filepath, skip_mismatch=skip_mismatch)
 
+    def get_quantization_layer_structure(self, mode=None):
+        """The structure GPTQ/AWQ calibrate block by block; `None` here (override it).
+
+        Args:
+            mode: The quantization mode asking (`"gptq"` or `"awq"`).
+
+        Returns:
+            `{"pre_block_layers": [...], "sequential_blocks": [...]}` (the calibration samples
+            go through the first list, then each block in turn), or `None`.
+        """
+        del mode
+        return None
+
     def quantize(self, mode=None, config=None, filters=None, **kwargs):
         """Quantizes the model's Dense, EinsumDense and Embedding layers in place (as Keras).
 

@@ -1,38 +1,32 @@
 """`model.quantize(mode)`: quantizes every layer of a model that supports it, as Keras 3 does."""
 
-import re
 import warnings
 
 from keraslike.layers.layer import Layer
+from keraslike.quantizers.gptq_core import gptq_quantize, should_quantize_layer
 from keraslike.quantizers.quantization_config import validate_and_resolve_config
 
-
-def should_quantize_layer(layer, filters):
-    """Whether `filters` (a regex, a list of regexes or a callable; `None`: all) selects `layer`."""
-    if filters is None:
-        return True
-    if isinstance(filters, str):
-        return bool(re.search(filters, layer.name))
-    if isinstance(filters, (list, tuple)):
-        return any(re.search(pattern, layer.name) for pattern in filters)
-    if callable(filters):
-        return filters(layer)
-    return True
+_CALIBRATORS = {"gptq": gptq_quantize}
 
 
 def quantize_model(model, mode=None, config=None, filters=None, **kwargs):
     """Quantizes, in place, every leaf layer of `model` that has a `quantize` method.
 
+    For `"gptq"`/`"awq"` the selected Dense/EinsumDense layers are then calibrated block by
+    block over `config.quantization_layer_structure` (or, when the config has none,
+    `model.get_quantization_layer_structure(mode)`), with `config.dataset`/`config.tokenizer`.
+
     Args:
         model: A built model.
-        mode: `"int8"`, `"int4"` or `"float8"` (optional when `config` gives it).
-        config: A `keras.quantizers.QuantizationConfig`.
+        mode: `"int8"`, `"int4"`, `"float8"`, `"gptq"` or `"awq"` (optional when `config` gives it).
+        config: A `keras.quantizers.QuantizationConfig` (a `GPTQConfig`/`AWQConfig` for those).
         filters: A regex (searched in layer names), a list of them, or a callable `layer -> bool`.
         **kwargs: `type_check` (default True: subclasses of Dense etc. are skipped with a
             warning, as in Keras).
 
     Raises:
-        ValueError: For unknown keyword arguments, a bad `filters`, or a bad mode/config.
+        ValueError: For unknown keyword arguments, a bad `filters`, a bad mode/config, an unbuilt
+            model, or (GPTQ/AWQ) no structure, no dataset or tokenizer.
     """
     type_check = kwargs.pop("type_check", True)
     if kwargs:
@@ -45,8 +39,14 @@ def quantize_model(model, mode=None, config=None, filters=None, **kwargs):
             f"callable. Received: {type(filters)}"
         )
     config = validate_and_resolve_config(mode, config)
-    if config.mode in ("gptq", "awq"):
-        raise NotImplementedError(f"Quantization mode {config.mode!r} is not implemented in keraslike.")
+    mode = config.mode
+    if mode == "awq":
+        raise NotImplementedError("AWQ calibration is not implemented in keraslike yet.")
+    if not getattr(model, "built", True):
+        raise ValueError(
+            f'Cannot quantize model "{model.name}": it is not built yet. Build it (call it on '
+            "data, or `model.build(input_shape)`) first."
+        )
     seen = set()
     for layer in model.modules():
         if not isinstance(layer, Layer) or id(layer) in seen or layer is model:
@@ -57,6 +57,18 @@ def quantize_model(model, mode=None, config=None, filters=None, **kwargs):
         if not should_quantize_layer(layer, filters) or not hasattr(layer, "quantize"):
             continue
         try:
-            layer.quantize(config.mode, type_check=type_check, config=config)
+            layer.quantize(mode, type_check=type_check, config=config)
         except NotImplementedError as error:
             warnings.warn(str(error), stacklevel=3)
+    if mode in _CALIBRATORS:
+        structure = config.quantization_layer_structure
+        if structure is None:
+            structure = model.get_quantization_layer_structure(mode)
+        if structure is None:
+            raise ValueError(
+                f"For mode={mode!r}, a valid quantization structure must be provided either via "
+                "`config.quantization_layer_structure` or by overriding "
+                "`model.get_quantization_layer_structure(mode)`. The structure should be a "
+                "dictionary with keys 'pre_block_layers' and 'sequential_blocks'."
+            )
+        _CALIBRATORS[mode](config, structure, filters=filters)

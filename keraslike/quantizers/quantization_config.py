@@ -170,7 +170,7 @@ class Float8QuantizationConfig(QuantizationConfig):
 
 
 class _CalibratedConfig(QuantizationConfig):
-    """GPTQ/AWQ configs: recorded and serialized; the calibration is not implemented."""
+    """GPTQ/AWQ configs: the calibration's settings, serialized without dataset and tokenizer."""
 
     _mode = None
 
@@ -190,7 +190,8 @@ class _CalibratedConfig(QuantizationConfig):
 class GPTQConfig(_CalibratedConfig):
     """Settings of GPTQ quantization (Keras's names and checks).
 
-    keraslike records and serializes them; `quantize("gptq")` raises NotImplementedError.
+    `model.quantize("gptq", config=GPTQConfig(...))` calibrates the model's Dense/EinsumDense
+    layers block by block (`keraslike/quantizers/gptq_core.py`).
     """
 
     _mode = "gptq"
