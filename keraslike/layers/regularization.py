@@ -3,6 +3,13 @@ AlphaDropout, ActivityRegularization.
 
 All noise layers are the identity at inference; training mode is `training=True` when given,
 else the layer's `self.training` (set by `model.train()` and `fit`).
+
+Seeds, as Keras 3's torch backend: a layer given a `seed` owns a `SeedGenerator(seed)`
+(`layer.seed_generator`, its state a buffer of the layer) and draws each mask or noise tensor
+from a `torch.Generator` seeded with the generator's next seed, with Keras's calls: two fresh
+layers with the same seed give the same masks, which are Keras's own on the same device. An
+unseeded layer draws from torch's global generator (`F.dropout`, the fast path Keras also takes
+for unseeded Dropout; `keras.utils.set_random_seed` seeds it).
 """
 
 import math
@@ -12,8 +19,11 @@ import torch.nn.functional as F
 
 from keraslike import regularizers
 from keraslike.backend import config as backend_config
+from keraslike.graph.shape_inference import torch_dtype
 from keraslike.layers.input_spec import InputSpec
 from keraslike.layers.layer import Layer
+from keraslike.random.random import _generator
+from keraslike.random.seed_generator import SeedGenerator
 
 
 class Dropout(Layer):
@@ -41,8 +51,7 @@ class Dropout(Layer):
         _check_rate(self, rate, upper_open=False)
         self.rate = rate
         self.noise_shape = tuple(noise_shape) if noise_shape is not None else None
-        _check_seed(self, seed)
-        self.seed = seed
+        _init_seed(self, seed, rate)
         self.supports_masking = True
 
     def call(self, inputs, training=None):
@@ -50,11 +59,12 @@ class Dropout(Layer):
             training = self.training
         if not training or self.rate == 0:
             return inputs
-        if self.noise_shape is None:
+        if self.noise_shape is None and self.seed is None:
             return F.dropout(inputs, self.rate, True)
-        shape = tuple(s if n is None else n for n, s in zip(self.noise_shape, inputs.shape))
-        keep = torch.empty(shape, device=inputs.device, dtype=inputs.dtype).bernoulli_(1 - self.rate)
-        return inputs * keep / (1 - self.rate)
+        shape = inputs.shape
+        if self.noise_shape is not None:
+            shape = tuple(s if n is None else n for n, s in zip(self.noise_shape, inputs.shape))
+        return _masked(self, inputs, shape)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
@@ -85,6 +95,36 @@ def _check_seed(layer, seed):
         )
 
 
+def _init_seed(layer, seed, amount):
+    """Stores `seed`; a seeded layer that draws anything (`amount > 0`) gets its own
+    `SeedGenerator`, as Keras's. Unseeded layers get none (their `state_dict` is unchanged)."""
+    _check_seed(layer, seed)
+    layer.seed = seed
+    if seed is not None and amount > 0:
+        layer.seed_generator = SeedGenerator(seed)
+
+
+def _torch_generator(layer, device):
+    """The generator of one draw: the layer's next seed (Keras's `torch_seed_generator`), or
+    `None` (torch's global generator) for an unseeded layer. Reading the seed state is a host
+    read (the state stays on the CPU), never a device sync."""
+    if layer.seed is None:
+        return None
+    return _generator(layer.seed_generator, device)
+
+
+def _masked(layer, inputs, noise_shape):
+    """Keras's seeded dropout: a Bernoulli keep mask of `noise_shape` (broadcast), kept units
+    divided by the keep probability."""
+    keep_prob = 1.0 - layer.rate
+    if keep_prob == 0.0:
+        return torch.zeros_like(inputs)
+    probabilities = torch.full(tuple(noise_shape), keep_prob, device=inputs.device)
+    mask = torch.bernoulli(probabilities, generator=_torch_generator(layer, inputs.device))
+    mask = torch.broadcast_to(mask.bool(), inputs.shape)
+    return torch.where(mask, inputs / keep_prob, torch.zeros_like(inputs))
+
+
 def _resolve_training(layer, training):
     return layer.training if training is None else training
 
@@ -110,6 +150,8 @@ class _SpatialDropout(Dropout):
             return inputs
         if self.rate == 1:
             return torch.zeros_like(inputs)
+        if self.seed is not None:
+            return _masked(self, inputs, self._noise_shape(inputs))
         keep = torch.empty(self._noise_shape(inputs), device=inputs.device, dtype=inputs.dtype)
         keep.bernoulli_(1 - self.rate).div_(1 - self.rate)
         return inputs * keep
@@ -131,7 +173,7 @@ class SpatialDropout1D(_SpatialDropout):
 
     Args:
         rate: Float in [0, 1], the fraction of channels to drop.
-        seed: Optional integer seed (kept in the config; draws use torch's global generator).
+        seed: Optional integer seed (draws from the layer's own `SeedGenerator`).
 
     Input shape:
         3D `(samples, timesteps, channels)`. Output shape: same as the input.
@@ -188,7 +230,7 @@ class GaussianNoise(Layer):
 
     Args:
         stddev: Float in [0, 1] (Keras's bound), the noise's standard deviation.
-        seed: Optional integer seed (kept in the config; draws use torch's global generator).
+        seed: Optional integer seed (draws from the layer's own `SeedGenerator`).
 
     Input shape:
         Any. Output shape: same as the input.
@@ -202,15 +244,20 @@ class GaussianNoise(Layer):
         super().__init__(**kwargs)
         _check_rate(self, stddev, "stddev", upper_open=False)
         self.stddev = stddev
-        _check_seed(self, seed)
-        self.seed = seed
+        _init_seed(self, seed, stddev)
         self.supports_masking = True
 
     def call(self, inputs, training=None):
         if not _resolve_training(self, training) or self.stddev == 0:
             return inputs
         # Noise in the compute dtype, as Keras (integer inputs give float outputs).
-        noise = torch.randn(inputs.shape, dtype=self._compute_torch_dtype, device=inputs.device)
+        dtype, device = self._compute_torch_dtype, inputs.device
+        if self.seed is not None:
+            generator = _torch_generator(self, device)
+            noise = torch.normal(0.0, self.stddev, size=tuple(inputs.shape), generator=generator,
+                                 dtype=dtype, device=device)
+            return inputs + noise
+        noise = torch.randn(inputs.shape, dtype=dtype, device=device)
         return inputs + noise * self.stddev
 
     def compute_output_shape(self, input_shape):
@@ -243,14 +290,18 @@ class GaussianDropout(Layer):
         super().__init__(**kwargs)
         _check_rate(self, rate)
         self.rate = rate
-        _check_seed(self, seed)
-        self.seed = seed
+        _init_seed(self, seed, rate)
         self.supports_masking = True
 
     def call(self, inputs, training=None):
         if not _resolve_training(self, training) or self.rate == 0:
             return inputs
         stddev = math.sqrt(self.rate / (1.0 - self.rate))
+        if self.seed is not None:
+            generator = _torch_generator(self, inputs.device)
+            noise = torch.normal(1.0, stddev, size=tuple(inputs.shape), generator=generator,
+                                 dtype=self._compute_torch_dtype, device=inputs.device)
+            return inputs * noise
         return inputs * torch.randn_like(inputs).mul_(stddev).add_(1.0)
 
     def compute_output_shape(self, input_shape):
@@ -289,8 +340,7 @@ class AlphaDropout(Layer):
         super().__init__(**kwargs)
         _check_rate(self, rate)
         self.rate = rate
-        _check_seed(self, seed)
-        self.seed = seed
+        _init_seed(self, seed, rate)
         self.noise_shape = noise_shape
         self.supports_masking = True
 
@@ -302,7 +352,13 @@ class AlphaDropout(Layer):
             shape = [s if n is None else n for n, s in zip(self.noise_shape, inputs.shape)]
         alpha_p = -_SELU_ALPHA * _SELU_SCALE
         rate = self.rate
-        kept = torch.rand(shape, device=inputs.device, dtype=inputs.dtype) >= rate
+        if self.seed is not None:  # Keras's `keras.random.uniform(noise_shape, seed)` draw
+            generator = _torch_generator(self, inputs.device)
+            uniform = torch.rand(tuple(shape), generator=generator, device=inputs.device,
+                                 dtype=torch_dtype(backend_config.floatx()))
+        else:
+            uniform = torch.rand(shape, device=inputs.device, dtype=inputs.dtype)
+        kept = uniform >= rate
         a = ((1 - rate) * (1 + rate * alpha_p**2)) ** -0.5
         b = -a * alpha_p * rate
         # a * (x * kept + alpha_p * (1 - kept)) + b, as one `where`

@@ -210,3 +210,62 @@ def test_misuse_outside_a_model_raises_keras_type_naming_the_culprit(make, culpr
 def test_noise_on_integer_inputs_is_float_as_keras():
     out = layers.GaussianNoise(0.5)(torch.ones(2, 3, dtype=torch.int32), training=True)
     assert out.dtype == torch.float32 and not torch.equal(out, torch.ones(2, 3))
+
+
+# ----------------------------------------------------------------------------- seeds (as Keras)
+
+SEEDED_CASES = [
+    ("Dropout", {"rate": 0.4}, (3, 5, 4)),
+    ("Dropout", {"rate": 0.5, "noise_shape": (None, 1, 4)}, (3, 5, 4)),
+    ("Dropout", {"rate": 1.0}, (2, 3)),
+    ("SpatialDropout1D", {"rate": 0.5}, (3, 4, 6)),
+    ("SpatialDropout2D", {"rate": 0.5}, (2, 3, 3, 6)),
+    ("SpatialDropout2D", {"rate": 0.5, "data_format": "channels_first"}, (2, 6, 3, 3)),
+    ("SpatialDropout3D", {"rate": 0.5}, (2, 2, 2, 2, 6)),
+    ("GaussianNoise", {"stddev": 0.5}, (3, 5, 4)),
+    ("GaussianDropout", {"rate": 0.4}, (3, 5, 4)),
+    ("AlphaDropout", {"rate": 0.4}, (3, 5, 4)),
+    ("AlphaDropout", {"rate": 0.4, "noise_shape": (None, 1, 4)}, (3, 5, 4)),
+]
+
+
+@pytest.mark.parametrize("name,kwargs,shape", SEEDED_CASES,
+                         ids=[f"{c[0]}-{sorted(c[1])}" for c in SEEDED_CASES])
+def test_seeded_noise_is_repeatable_and_equals_keras(keras_oracle, name, kwargs, shape):
+    x = np.random.default_rng(0).standard_normal(shape).astype("float32") + 2.0
+    theirs = getattr(keras_oracle.layers, name)(seed=1234, **kwargs)
+    ours = getattr(layers, name)(seed=1234, **kwargs)
+    twin = getattr(layers, name)(seed=1234, **kwargs)
+    draws = []
+    for _ in range(2):  # the second call draws with the next seed, in both libraries
+        expected = keras_oracle.ops.convert_to_numpy(theirs(x, training=True))
+        got = ours(torch.as_tensor(x), training=True).numpy()
+        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
+        np.testing.assert_array_equal(twin(torch.as_tensor(x), training=True).numpy(), got)
+        draws.append(got)
+    if kwargs.get("rate", 0) < 1:
+        assert not np.array_equal(draws[0], draws[1])
+    other = getattr(layers, name)(seed=99, **kwargs)
+    if kwargs.get("rate", 0) < 1:
+        assert not np.array_equal(other(torch.as_tensor(x), training=True).numpy(), draws[0])
+
+
+def test_seeded_dropout_in_fit_repeats_and_unseeded_layers_hold_no_generator():
+    def train(seed, global_seed):
+        keraslike.utils.set_random_seed(0)
+        inputs = keraslike.Input((6,))
+        x = layers.Dense(8, name="d")(inputs)
+        x = layers.Dropout(0.5, seed=seed, name="drop")(x)
+        model = keraslike.Model(inputs, layers.Dense(1, name="out")(x))
+        model.compile("sgd", "mse")
+        data = np.random.default_rng(1).standard_normal((16, 6)).astype("float32")
+        torch.manual_seed(global_seed)  # torch's global generator: what unseeded dropout uses
+        history = model.fit(data, data[:, :1], batch_size=4, epochs=1, verbose=0, shuffle=False)
+        return history.history["loss"][0], model
+
+    first, model = train(7, global_seed=1)
+    assert train(7, global_seed=2)[0] == first  # the global generator does not reach it
+    assert train(None, global_seed=1)[0] != train(None, global_seed=2)[0]
+    assert "drop.seed_generator.state" in model.state_dict()
+    assert not hasattr(layers.Dropout(0.5), "seed_generator")
+    assert "seed_generator" not in dict(layers.GaussianNoise(0.1).named_modules())
