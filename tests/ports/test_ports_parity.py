@@ -31,6 +31,7 @@ PARITY = [
 EVALUATION_PARITY = [
     "nlp_ner_transformers",
     "vision_cct",
+    "generative_wgan_gp",
 ]
 
 
