@@ -28,6 +28,100 @@ DOC_COMMON_ARGS = """include_top: Whether to include the classifier at the top o
         name: The model's name."""
 
 
+_RAISES = (
+    "For invalid `weights`, `classes`, `input_shape` or `classifier_activation`,\n"
+    "            {extra}or when the ImageNet weights file is not on this machine."
+)
+
+_MODEL_DOC = """Instantiates the {model} architecture (Keras 3's layers, names and weight order).
+
+    {about}
+
+    Args:
+        {args}
+
+    Returns:
+        A `keras.Model`.
+
+    Raises:
+        ValueError: {raises}
+
+    Example:
+
+    ```python
+    {example}
+    ```
+    """
+
+
+def model_doc(model, about, args=DOC_COMMON_ARGS, raises=None, channels_last_only=False, example=None):
+    """The docstring of an application model function, in the families' common frame.
+
+    Args:
+        model: The public name (`"ResNet50V2"`).
+        about: The paragraph on input size and preprocessing (lines indented by 4 spaces).
+        args: The `Args:` entries (default: the arguments every family shares).
+        raises: The `ValueError` text (default: the common one).
+        channels_last_only: The default text also names `channels_first` as refused.
+        example: The example's code line (default: a headless model with average pooling).
+    """
+    if raises is None:
+        raises = _RAISES.format(extra="under `channels_first`, " if channels_last_only else "")
+    if example is None:
+        example = f'model = keras.applications.{model}(weights=None, include_top=False, pooling="avg")'
+    return _MODEL_DOC.format(model=model, about=about, args=args, raises=raises, example=example)
+
+
+def standard_variant(public_name, default_name, build, module, doc):
+    """A public model function with the 8 arguments most families share, calling `build`.
+
+    `build(include_top, weights, input_tensor, input_shape, pooling, classes,
+    classifier_activation, name)` builds the model; the returned function carries Keras's
+    signature (these defaults, `name=default_name`), `public_name`, `module` and `doc`.
+    """
+
+    def model_fn(
+        include_top=True,
+        weights="imagenet",
+        input_tensor=None,
+        input_shape=None,
+        pooling=None,
+        classes=1000,
+        classifier_activation="softmax",
+        name=default_name,
+    ):
+        return build(
+            include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation, name
+        )
+
+    model_fn.__name__ = model_fn.__qualname__ = public_name
+    model_fn.__module__ = module
+    model_fn.__doc__ = doc
+    return model_fn
+
+
+def unchanged_preprocess_input(why, module):
+    """A family's `preprocess_input` (in `module`) that returns its input: `why` says what the
+    model does itself (e.g. "ConvNeXt models normalize their input themselves")."""
+
+    def preprocess_input(x, data_format=None):
+        del data_format
+        return x
+
+    preprocess_input.__qualname__ = "preprocess_input"
+    preprocess_input.__module__ = module
+    preprocess_input.__doc__ = f"""Returns `x` unchanged: {why} (as in Keras).
+
+    Args:
+        x: A floating point NumPy array or tensor, pixels in [0, 255].
+        data_format: Unused; kept for the common signature.
+
+    Returns:
+        `x`.
+    """
+    return preprocess_input
+
+
 def channel_axis():
     """The channel axis of 4D image tensors under the current `image_data_format`."""
     return 1 if config.image_data_format() == "channels_first" else -1

@@ -175,14 +175,10 @@ def ConvNeXt(
     return _builder.finish(input_tensor, img_input, x, name, weights, path)
 
 
-_DOC = """Instantiates the {model} architecture (Keras 3's layers, names and weight order).
-
-    The default input size is 224x224 (at least 32x32); `channels_last` only. With
+_ABOUT = """The default input size is 224x224 (at least 32x32); `channels_last` only. With
     `include_preprocessing=True` (the default) the model normalizes its input itself: feed pixels
-    in [0, 255].
-
-    Args:
-        include_top: Whether to include the classification head.
+    in [0, 255]."""
+_ARGS = """include_top: Whether to include the classification head.
         include_preprocessing: Whether the model starts with ImageNet's normalization (keep it
             with `weights="imagenet"`).
         weights: `None` (random initialization), `"imagenet"` (Keras's pretrained file, read from
@@ -194,21 +190,7 @@ _DOC = """Instantiates the {model} architecture (Keras 3's layers, names and wei
             LayerNormalization, as in Keras).
         classes: Number of classes, when `include_top` is True and `weights` is not `"imagenet"`.
         classifier_activation: Activation of the top layer (`None` for logits).
-        name: The model's name (must contain `{weights_name}` with ImageNet weights).
-
-    Returns:
-        A `keras.Model`.
-
-    Raises:
-        ValueError: For invalid `weights`, `classes`, `input_shape` or `classifier_activation`,
-            under `channels_first`, or when the ImageNet weights file is not on this machine.
-
-    Example:
-
-    ```python
-    model = keras.applications.{model}(weights=None, include_top=False, pooling="avg")
-    ```
-    """
+        name: The model's name (must contain `{weights_name}` with ImageNet weights)."""
 
 
 def _variant(size):
@@ -235,7 +217,9 @@ def _variant(size):
         )  # fmt: skip
 
     model_fn.__name__ = model_fn.__qualname__ = "ConvNeXt" + {"xlarge": "XLarge"}.get(size, size.title())
-    model_fn.__doc__ = _DOC.format(model=model_fn.__name__, weights_name=weights_name)
+    model_fn.__doc__ = _builder.model_doc(
+        model_fn.__name__, _ABOUT, _ARGS.format(weights_name=weights_name), channels_last_only=True
+    )
     return model_fn
 
 
@@ -246,18 +230,9 @@ ConvNeXtLarge = _variant("large")
 ConvNeXtXLarge = _variant("xlarge")
 
 
-def preprocess_input(x, data_format=None):
-    """Returns `x` unchanged: ConvNeXt models normalize their input themselves (as in Keras).
-
-    Args:
-        x: A floating point NumPy array or tensor, pixels in [0, 255].
-        data_format: Unused; kept for the common signature.
-
-    Returns:
-        `x`.
-    """
-    del data_format
-    return x
+preprocess_input = _builder.unchanged_preprocess_input(
+    "ConvNeXt models normalize their input themselves", __name__
+)
 
 
 def decode_predictions(preds, top=5):

@@ -96,80 +96,20 @@ def DenseNet(
     return _builder.finish(input_tensor, img_input, x, name, weights, path)
 
 
-_DOC = """Instantiates the {model} architecture (Keras 3's layers, names and weight order).
+def _variant(public_name, weights_name):
+    def build(*args):
+        return DenseNet(_BLOCKS[weights_name], *args)
 
-    The default input size is 224x224 (at least 32x32); `channels_last` only. Expects inputs
+    about = """The default input size is 224x224 (at least 32x32); `channels_last` only. Expects inputs
     preprocessed with `keras.applications.densenet.preprocess_input` (scaled to [0, 1], then
-    normalized with ImageNet's channel means and standard deviations).
-
-    Args:
-        {args}
-
-    Returns:
-        A `keras.Model`.
-
-    Raises:
-        ValueError: For invalid `weights`, `classes`, `input_shape` or `classifier_activation`,
-            under `channels_first`, or when the ImageNet weights file is not on this machine.
-
-    Example:
-
-    ```python
-    model = keras.applications.{model}(weights=None, include_top=False, pooling="avg")
-    ```
-    """
+    normalized with ImageNet's channel means and standard deviations)."""
+    doc = _builder.model_doc(public_name, about, channels_last_only=True)
+    return _builder.standard_variant(public_name, weights_name, build, __name__, doc)
 
 
-def DenseNet121(
-    include_top=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="densenet121",
-):
-    return DenseNet(
-        _BLOCKS["densenet121"], include_top, weights, input_tensor, input_shape, pooling, classes,
-        classifier_activation, name=name,
-    )  # fmt: skip
-
-
-def DenseNet169(
-    include_top=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="densenet169",
-):
-    return DenseNet(
-        _BLOCKS["densenet169"], include_top, weights, input_tensor, input_shape, pooling, classes,
-        classifier_activation, name=name,
-    )  # fmt: skip
-
-
-def DenseNet201(
-    include_top=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="densenet201",
-):
-    return DenseNet(
-        _BLOCKS["densenet201"], include_top, weights, input_tensor, input_shape, pooling, classes,
-        classifier_activation, name=name,
-    )  # fmt: skip
-
-
-for _fn in (DenseNet121, DenseNet169, DenseNet201):
-    _fn.__doc__ = _DOC.format(model=_fn.__name__, args=_builder.DOC_COMMON_ARGS)
+DenseNet121 = _variant("DenseNet121", "densenet121")
+DenseNet169 = _variant("DenseNet169", "densenet169")
+DenseNet201 = _variant("DenseNet201", "densenet201")
 
 
 def preprocess_input(x, data_format=None):

@@ -33,8 +33,34 @@ DEFAULT_BLOCKS_ARGS = [
 ]  # fmt: skip
 
 
-def _conv_init():
+def conv_initializer():
+    """The convolutions' kernel initializer in EfficientNet (and EfficientNetV2)."""
     return initializers.VarianceScaling(scale=2.0, mode="fan_out", distribution="truncated_normal")
+
+
+def round_repeats(repeats, depth_coefficient):
+    """Scales a stage's block count by `depth_coefficient`, rounded up."""
+    return int(math.ceil(depth_coefficient * repeats))
+
+
+def squeeze_excite(x, filters_in, filters, se_ratio, activation, name):
+    """The squeeze-and-excitation of an MBConv block (layers `{name}se_squeeze` ... `se_excite`).
+
+    `filters` channels in `x`; the squeeze has `max(1, int(filters_in * se_ratio))`.
+    """
+    filters_se = max(1, int(filters_in * se_ratio))
+    se = layers.GlobalAveragePooling2D(name=f"{name}se_squeeze")(x)
+    se_shape = (filters, 1, 1) if _builder.bn_axis() == 1 else (1, 1, filters)
+    se = layers.Reshape(se_shape, name=f"{name}se_reshape")(se)
+    se = layers.Conv2D(
+        filters_se, 1, padding="same", activation=activation, kernel_initializer=conv_initializer(),
+        name=f"{name}se_reduce",
+    )(se)  # fmt: skip
+    se = layers.Conv2D(
+        filters, 1, padding="same", activation="sigmoid", kernel_initializer=conv_initializer(),
+        name=f"{name}se_expand",
+    )(se)  # fmt: skip
+    return layers.multiply([x, se], name=f"{name}se_excite")
 
 
 def _dense_init():
@@ -75,7 +101,7 @@ def block(
     filters = filters_in * expand_ratio
     if expand_ratio != 1:
         x = layers.Conv2D(
-            filters, 1, padding="same", use_bias=False, kernel_initializer=_conv_init(),
+            filters, 1, padding="same", use_bias=False, kernel_initializer=conv_initializer(),
             name=f"{name}expand_conv",
         )(inputs)  # fmt: skip
         x = layers.BatchNormalization(axis=bn_axis, name=f"{name}expand_bn")(x)
@@ -86,25 +112,14 @@ def block(
         x = layers.ZeroPadding2D(padding=imagenet_utils.correct_pad(x, kernel_size), name=f"{name}dwconv_pad")(x)
     x = layers.DepthwiseConv2D(
         kernel_size, strides=strides, padding="valid" if strides == 2 else "same", use_bias=False,
-        depthwise_initializer=_conv_init(), name=f"{name}dwconv",
+        depthwise_initializer=conv_initializer(), name=f"{name}dwconv",
     )(x)  # fmt: skip
     x = layers.BatchNormalization(axis=bn_axis, name=f"{name}bn")(x)
     x = layers.Activation(activation, name=f"{name}activation")(x)
     if 0 < se_ratio <= 1:
-        filters_se = max(1, int(filters_in * se_ratio))
-        se = layers.GlobalAveragePooling2D(name=f"{name}se_squeeze")(x)
-        se = layers.Reshape((filters, 1, 1) if bn_axis == 1 else (1, 1, filters), name=f"{name}se_reshape")(se)
-        se = layers.Conv2D(
-            filters_se, 1, padding="same", activation=activation, kernel_initializer=_conv_init(),
-            name=f"{name}se_reduce",
-        )(se)  # fmt: skip
-        se = layers.Conv2D(
-            filters, 1, padding="same", activation="sigmoid", kernel_initializer=_conv_init(),
-            name=f"{name}se_expand",
-        )(se)  # fmt: skip
-        x = layers.multiply([x, se], name=f"{name}se_excite")
+        x = squeeze_excite(x, filters_in, filters, se_ratio, activation, name)
     x = layers.Conv2D(
-        filters_out, 1, padding="same", use_bias=False, kernel_initializer=_conv_init(),
+        filters_out, 1, padding="same", use_bias=False, kernel_initializer=conv_initializer(),
         name=f"{name}project_conv",
     )(x)  # fmt: skip
     x = layers.BatchNormalization(axis=bn_axis, name=f"{name}project_bn")(x)
@@ -158,9 +173,6 @@ def EfficientNet(
             new_filters += divisor
         return int(new_filters)
 
-    def round_repeats(repeats):
-        return int(math.ceil(depth_coefficient * repeats))
-
     x = layers.Rescaling(1.0 / 255.0)(img_input)
     x = layers.Normalization(axis=bn_axis)(x)
     if weights == "imagenet":
@@ -169,7 +181,7 @@ def EfficientNet(
         x = layers.Rescaling([1.0 / math.sqrt(stddev) for stddev in IMAGENET_STDDEV_RGB])(x)
     x = layers.ZeroPadding2D(padding=imagenet_utils.correct_pad(x, 3), name="stem_conv_pad")(x)
     x = layers.Conv2D(
-        round_filters(32), 3, strides=2, padding="valid", use_bias=False, kernel_initializer=_conv_init(),
+        round_filters(32), 3, strides=2, padding="valid", use_bias=False, kernel_initializer=conv_initializer(),
         name="stem_conv",
     )(x)  # fmt: skip
     x = layers.BatchNormalization(axis=bn_axis, name="stem_bn")(x)
@@ -177,7 +189,7 @@ def EfficientNet(
 
     blocks_args = copy.deepcopy(blocks_args)
     b = 0
-    blocks = float(sum(round_repeats(args["repeats"]) for args in blocks_args))
+    blocks = float(sum(round_repeats(args["repeats"], depth_coefficient) for args in blocks_args))
     for i, args in enumerate(blocks_args):
         if args["repeats"] <= 0:
             raise ValueError(
@@ -185,7 +197,7 @@ def EfficientNet(
             )
         args["filters_in"] = round_filters(args["filters_in"])
         args["filters_out"] = round_filters(args["filters_out"])
-        for j in range(round_repeats(args.pop("repeats"))):
+        for j in range(round_repeats(args.pop("repeats"), depth_coefficient)):
             if j > 0:
                 args["strides"] = 1
                 args["filters_in"] = args["filters_out"]
@@ -193,7 +205,7 @@ def EfficientNet(
             b += 1
 
     x = layers.Conv2D(
-        round_filters(1280), 1, padding="same", use_bias=False, kernel_initializer=_conv_init(),
+        round_filters(1280), 1, padding="same", use_bias=False, kernel_initializer=conv_initializer(),
         name="top_conv",
     )(x)  # fmt: skip
     x = layers.BatchNormalization(axis=bn_axis, name="top_bn")(x)
@@ -209,28 +221,6 @@ def EfficientNet(
         x = _builder.classifier_top(x, False, pooling, classes, classifier_activation)
     return _builder.finish(input_tensor, img_input, x, name, weights, path)
 
-
-_DOC = """Instantiates the {model} architecture (Keras 3's layers, names and weight order).
-
-    The default input size is {size}x{size} (at least 32x32). The input normalization is part of
-    the model: feed pixels in [0, 255] (`efficientnet.preprocess_input` is the identity).
-
-    Args:
-        {args}
-
-    Returns:
-        A `keras.Model`.
-
-    Raises:
-        ValueError: For invalid `weights`, `classes`, `input_shape` or `classifier_activation`,
-            or when the ImageNet weights file is not on this machine.
-
-    Example:
-
-    ```python
-    model = keras.applications.{model}(weights=None, include_top=False, pooling="avg")
-    ```
-    """
 
 # width, depth, resolution, dropout of B0..B7.
 _VARIANTS = {
@@ -248,25 +238,18 @@ _VARIANTS = {
 def _variant(key):
     width, depth, size, dropout = _VARIANTS[key]
 
-    def model_fn(
-        include_top=True,
-        weights="imagenet",
-        input_tensor=None,
-        input_shape=None,
-        pooling=None,
-        classes=1000,
-        classifier_activation="softmax",
-        name=f"efficientnet{key}",
-    ):
+    def build(include_top, weights, input_tensor, input_shape, pooling, classes, classifier_activation, name):
         return EfficientNet(
             width, depth, size, dropout, name=name, include_top=include_top, weights=weights,
             input_tensor=input_tensor, input_shape=input_shape, pooling=pooling, classes=classes,
             classifier_activation=classifier_activation, weights_name=key,
         )  # fmt: skip
 
-    model_fn.__name__ = model_fn.__qualname__ = f"EfficientNet{key.upper()}"
-    model_fn.__doc__ = _DOC.format(model=model_fn.__name__, size=size, args=_builder.DOC_COMMON_ARGS)
-    return model_fn
+    public_name = f"EfficientNet{key.upper()}"
+    about = f"""The default input size is {size}x{size} (at least 32x32). The input normalization is part of
+    the model: feed pixels in [0, 255] (`efficientnet.preprocess_input` is the identity)."""
+    doc = _builder.model_doc(public_name, about)
+    return _builder.standard_variant(public_name, f"efficientnet{key}", build, __name__, doc)
 
 
 EfficientNetB0 = _variant("b0")
@@ -279,18 +262,9 @@ EfficientNetB6 = _variant("b6")
 EfficientNetB7 = _variant("b7")
 
 
-def preprocess_input(x, data_format=None):
-    """Returns `x` unchanged: EfficientNet models normalize their input themselves (as in Keras).
-
-    Args:
-        x: A floating point NumPy array or tensor, pixels in [0, 255].
-        data_format: Unused; kept for the common signature.
-
-    Returns:
-        `x`.
-    """
-    del data_format
-    return x
+preprocess_input = _builder.unchanged_preprocess_input(
+    "EfficientNet models normalize their input themselves", __name__
+)
 
 
 def decode_predictions(preds, top=5):

@@ -9,10 +9,10 @@ is the stage's `survival_probability` value.
 """
 
 import copy
-import math
 
 from keraslike import initializers, layers
 from keraslike.applications import _builder, imagenet_utils
+from keraslike.applications.efficientnet import conv_initializer, round_repeats, squeeze_excite
 
 _WEIGHTS_URL = _builder.KERAS_APPS_URL + "efficientnet_v2/"
 
@@ -62,34 +62,11 @@ _BLOCKS = {
 DEFAULT_BLOCKS_ARGS = {name: [dict(zip(_KEYS, row)) for row in rows] for name, rows in _BLOCKS.items()}
 
 
-def _conv_init():
-    return initializers.VarianceScaling(scale=2.0, mode="fan_out", distribution="truncated_normal")
-
-
 def round_filters(filters, width_coefficient, min_depth, depth_divisor):
     """Scales `filters` by `width_coefficient`, rounded to a multiple of `depth_divisor`."""
     filters *= width_coefficient
     minimum_depth = min_depth or depth_divisor
     return int(max(minimum_depth, int(filters + depth_divisor / 2) // depth_divisor * depth_divisor))
-
-
-def round_repeats(repeats, depth_coefficient):
-    """Scales a stage's block count by `depth_coefficient`, rounded up."""
-    return int(math.ceil(depth_coefficient * repeats))
-
-
-def _se(x, input_filters, filters, se_ratio, activation, name):
-    filters_se = max(1, int(input_filters * se_ratio))
-    se = layers.GlobalAveragePooling2D(name=f"{name}se_squeeze")(x)
-    se_shape = (filters, 1, 1) if _builder.bn_axis() == 1 else (1, 1, filters)
-    se = layers.Reshape(se_shape, name=f"{name}se_reshape")(se)
-    se = layers.Conv2D(
-        filters_se, 1, padding="same", activation=activation, kernel_initializer=_conv_init(), name=f"{name}se_reduce"
-    )(se)
-    se = layers.Conv2D(
-        filters, 1, padding="same", activation="sigmoid", kernel_initializer=_conv_init(), name=f"{name}se_expand"
-    )(se)
-    return layers.multiply([x, se], name=f"{name}se_excite")
 
 
 def _residual(x, inputs, strides, input_filters, output_filters, survival_probability, name):
@@ -120,21 +97,21 @@ def MBConvBlock(
         x = inputs
         if expand_ratio != 1:
             x = layers.Conv2D(
-                filters=filters, kernel_size=1, strides=1, kernel_initializer=_conv_init(), padding="same",
+                filters=filters, kernel_size=1, strides=1, kernel_initializer=conv_initializer(), padding="same",
                 use_bias=False, name=f"{name}expand_conv",
             )(x)  # fmt: skip
             x = layers.BatchNormalization(axis=bn_axis, momentum=bn_momentum, name=f"{name}expand_bn")(x)
             x = layers.Activation(activation, name=f"{name}expand_activation")(x)
         x = layers.DepthwiseConv2D(
-            kernel_size=kernel_size, strides=strides, depthwise_initializer=_conv_init(), padding="same",
+            kernel_size=kernel_size, strides=strides, depthwise_initializer=conv_initializer(), padding="same",
             use_bias=False, name=f"{name}dwconv2",
         )(x)  # fmt: skip
         x = layers.BatchNormalization(axis=bn_axis, momentum=bn_momentum, name=f"{name}bn")(x)
         x = layers.Activation(activation, name=f"{name}activation")(x)
         if 0 < se_ratio <= 1:
-            x = _se(x, input_filters, filters, se_ratio, activation, name)
+            x = squeeze_excite(x, input_filters, filters, se_ratio, activation, name)
         x = layers.Conv2D(
-            filters=output_filters, kernel_size=1, strides=1, kernel_initializer=_conv_init(), padding="same",
+            filters=output_filters, kernel_size=1, strides=1, kernel_initializer=conv_initializer(), padding="same",
             use_bias=False, name=f"{name}project_conv",
         )(x)  # fmt: skip
         x = layers.BatchNormalization(axis=bn_axis, momentum=bn_momentum, name=f"{name}project_bn")(x)
@@ -163,16 +140,16 @@ def FusedMBConvBlock(
         x = inputs
         if expand_ratio != 1:
             x = layers.Conv2D(
-                filters, kernel_size=kernel_size, strides=strides, kernel_initializer=_conv_init(),
+                filters, kernel_size=kernel_size, strides=strides, kernel_initializer=conv_initializer(),
                 padding="same", use_bias=False, name=f"{name}expand_conv",
             )(x)  # fmt: skip
             x = layers.BatchNormalization(axis=bn_axis, momentum=bn_momentum, name=f"{name}expand_bn")(x)
             x = layers.Activation(activation=activation, name=f"{name}expand_activation")(x)
         if 0 < se_ratio <= 1:
-            x = _se(x, input_filters, filters, se_ratio, activation, name)
+            x = squeeze_excite(x, input_filters, filters, se_ratio, activation, name)
         x = layers.Conv2D(
             output_filters, kernel_size=1 if expand_ratio != 1 else kernel_size,
-            strides=1 if expand_ratio != 1 else strides, kernel_initializer=_conv_init(), padding="same",
+            strides=1 if expand_ratio != 1 else strides, kernel_initializer=conv_initializer(), padding="same",
             use_bias=False, name=f"{name}project_conv",
         )(x)  # fmt: skip
         x = layers.BatchNormalization(axis=bn_axis, momentum=bn_momentum, name=f"{name}project_bn")(x)
@@ -244,7 +221,7 @@ def EfficientNetV2(
             x = layers.Rescaling(scale=1.0 / 128.0, offset=-1)(x)
     x = layers.Conv2D(
         filters=filters_of(blocks_args[0]["input_filters"]), kernel_size=3, strides=2,
-        kernel_initializer=_conv_init(), padding="same", use_bias=False, name="stem_conv",
+        kernel_initializer=conv_initializer(), padding="same", use_bias=False, name="stem_conv",
     )(x)  # fmt: skip
     x = layers.BatchNormalization(axis=bn_axis, momentum=bn_momentum, name="stem_bn")(x)
     x = layers.Activation(activation, name="stem_activation")(x)
@@ -271,7 +248,7 @@ def EfficientNetV2(
             b += 1
 
     x = layers.Conv2D(
-        filters=filters_of(1280), kernel_size=1, strides=1, kernel_initializer=_conv_init(), padding="same",
+        filters=filters_of(1280), kernel_size=1, strides=1, kernel_initializer=conv_initializer(), padding="same",
         use_bias=False, name="top_conv",
     )(x)  # fmt: skip
     x = layers.BatchNormalization(axis=bn_axis, momentum=bn_momentum, name="top_bn")(x)
@@ -290,28 +267,10 @@ def EfficientNetV2(
     return _builder.finish(input_tensor, img_input, x, name, weights, path)
 
 
-_DOC = """Instantiates the {model} architecture (Keras 3's layers, names and weight order).
-
-    The default input size is {size}x{size} (at least 32x32). With `include_preprocessing=True`
-    (the default) the model normalizes its input itself: feed pixels in [0, 255].
-
-    Args:
-        {args}
-        include_preprocessing: Whether the model starts with its input normalization.
-
-    Returns:
-        A `keras.Model`.
-
-    Raises:
-        ValueError: For invalid `weights`, `classes`, `input_shape` or `classifier_activation`,
-            or when the ImageNet weights file is not on this machine.
-
-    Example:
-
-    ```python
-    model = keras.applications.{model}(weights=None, include_top=False, pooling="avg")
-    ```
-    """
+_ABOUT = """The default input size is {size}x{size} (at least 32x32). With `include_preprocessing=True`
+    (the default) the model normalizes its input itself: feed pixels in [0, 255]."""
+_ARGS = _builder.DOC_COMMON_ARGS + """
+        include_preprocessing: Whether the model starts with its input normalization."""
 
 # public name suffix: (width, depth, default size, weights_name)
 _VARIANTS = {
@@ -348,7 +307,7 @@ def _variant(suffix):
         )  # fmt: skip
 
     model_fn.__name__ = model_fn.__qualname__ = f"EfficientNetV2{suffix}"
-    model_fn.__doc__ = _DOC.format(model=model_fn.__name__, size=size, args=_builder.DOC_COMMON_ARGS)
+    model_fn.__doc__ = _builder.model_doc(model_fn.__name__, _ABOUT.format(size=size), args=_ARGS)
     return model_fn
 
 
@@ -361,18 +320,9 @@ EfficientNetV2M = _variant("M")
 EfficientNetV2L = _variant("L")
 
 
-def preprocess_input(x, data_format=None):
-    """Returns `x` unchanged: EfficientNetV2 models preprocess their input themselves (as in Keras).
-
-    Args:
-        x: A floating point NumPy array or tensor, pixels in [0, 255].
-        data_format: Unused; kept for the common signature.
-
-    Returns:
-        `x`.
-    """
-    del data_format
-    return x
+preprocess_input = _builder.unchanged_preprocess_input(
+    "EfficientNetV2 models preprocess their input themselves", __name__
+)
 
 
 def decode_predictions(preds, top=5):

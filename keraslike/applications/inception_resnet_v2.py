@@ -120,27 +120,6 @@ def InceptionResNetV2(
     classifier_activation="softmax",
     name="inception_resnet_v2",
 ):
-    """Instantiates the Inception-ResNet v2 architecture (Keras 3's layers, names, weight order).
-
-    The default input size is 299x299 (at least 75x75). Expects inputs preprocessed with
-    `keras.applications.inception_resnet_v2.preprocess_input` (scaled to [-1, 1]).
-
-    Args:
-        {args}
-
-    Returns:
-        A `keras.Model`.
-
-    Raises:
-        ValueError: For invalid `weights`, `classes`, `input_shape` or `classifier_activation`,
-            or when the ImageNet weights file is not on this machine.
-
-    Example:
-
-    ```python
-    model = keras.applications.InceptionResNetV2(weights=None, include_top=False, pooling="avg")
-    ```
-    """
     file_name = f"inception_resnet_v2_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
     img_input, path = _builder.start(
         weights=weights, include_top=include_top, classes=classes, pooling=pooling,
@@ -202,7 +181,11 @@ def InceptionResNetV2(
     return _builder.finish(input_tensor, img_input, x, name, weights, path)
 
 
-InceptionResNetV2.__doc__ = InceptionResNetV2.__doc__.replace("{args}", _builder.DOC_COMMON_ARGS)
+InceptionResNetV2.__doc__ = _builder.model_doc(
+    "InceptionResNetV2",
+    """The default input size is 299x299 (at least 75x75). Expects inputs preprocessed with
+    `keras.applications.inception_resnet_v2.preprocess_input` (scaled to [-1, 1]).""",
+)
 
 
 def preprocess_input(x, data_format=None):

@@ -94,27 +94,6 @@ def InceptionV3(
     classifier_activation="softmax",
     name="inception_v3",
 ):
-    """Instantiates the Inception v3 architecture (Keras 3's layers, names and weight order).
-
-    The default input size is 299x299 (at least 75x75). Expects inputs preprocessed with
-    `keras.applications.inception_v3.preprocess_input` (scaled to [-1, 1]).
-
-    Args:
-        {args}
-
-    Returns:
-        A `keras.Model`.
-
-    Raises:
-        ValueError: For invalid `weights`, `classes`, `input_shape` or `classifier_activation`,
-            or when the ImageNet weights file is not on this machine.
-
-    Example:
-
-    ```python
-    model = keras.applications.InceptionV3(weights=None, include_top=False, pooling="avg")
-    ```
-    """
     file_name = f"inception_v3_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
     img_input, path = _builder.start(
         weights=weights, include_top=include_top, classes=classes, pooling=pooling,
@@ -166,7 +145,11 @@ def InceptionV3(
     return _builder.finish(input_tensor, img_input, x, name, weights, path)
 
 
-InceptionV3.__doc__ = InceptionV3.__doc__.replace("{args}", _builder.DOC_COMMON_ARGS)
+InceptionV3.__doc__ = _builder.model_doc(
+    "InceptionV3",
+    """The default input size is 299x299 (at least 75x75). Expects inputs preprocessed with
+    `keras.applications.inception_v3.preprocess_input` (scaled to [-1, 1]).""",
+)
 
 
 def preprocess_input(x, data_format=None):

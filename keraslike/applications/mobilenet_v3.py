@@ -222,13 +222,9 @@ def MobileNetV3(
     return _builder.finish(input_tensor, img_input, x, name, weights, path)
 
 
-_DOC = """Instantiates the {model} architecture (Keras 3's layers, names and weight order).
-
-    The input rescaling to [-1, 1] is the model's first layer (with the default
-    `include_preprocessing=True`): feed pixels in [0, 255].
-
-    Args:
-        input_shape: Optional shape tuple (height and width at least 32). By default the
+_ABOUT = """The input rescaling to [-1, 1] is the model's first layer (with the default
+    `include_preprocessing=True`): feed pixels in [0, 255]."""
+_ARGS = """input_shape: Optional shape tuple (height and width at least 32). By default the
             model takes any size, `(None, None, 3)`.
         alpha: Width multiplier of every layer's filters. Pretrained weights exist for 0.75
             and 1.0 (1.0 only with `minimalistic`).
@@ -244,21 +240,10 @@ _DOC = """Instantiates the {model} architecture (Keras 3's layers, names and wei
         classifier_activation: Activation of the top layer (`None` for logits); only `None` or
             `"softmax"` with pretrained weights.
         include_preprocessing: Whether the model starts with the `Rescaling` to [-1, 1].
-        name: The model's name.
-
-    Returns:
-        A `keras.Model`.
-
-    Raises:
-        ValueError: For invalid `weights`, `classes`, `alpha`, `input_shape`, `input_tensor` or
-            `classifier_activation`, or when the ImageNet weights file is not on this machine.
-
-    Example:
-
-    ```python
-    model = keras.applications.{model}(weights=None, input_shape=(96, 96, 3), classes=10)
-    ```
-    """
+        name: The model's name."""
+_RAISES = """For invalid `weights`, `classes`, `alpha`, `input_shape`, `input_tensor` or
+            `classifier_activation`, or when the ImageNet weights file is not on this machine."""
+_EXAMPLE = "model = keras.applications.{model}(weights=None, input_shape=(96, 96, 3), classes=10)"
 
 
 def MobileNetV3Small(
@@ -302,21 +287,14 @@ def MobileNetV3Large(
 
 
 for _fn in (MobileNetV3Small, MobileNetV3Large):
-    _fn.__doc__ = _DOC.format(model=_fn.__name__)
+    _fn.__doc__ = _builder.model_doc(
+        _fn.__name__, _ABOUT, args=_ARGS, raises=_RAISES, example=_EXAMPLE.format(model=_fn.__name__)
+    )
 
 
-def preprocess_input(x, data_format=None):
-    """Returns `x` unchanged: MobileNetV3 models rescale their input themselves (as in Keras).
-
-    Args:
-        x: A floating point NumPy array or tensor.
-        data_format: Unused; kept for the common signature.
-
-    Returns:
-        `x`.
-    """
-    del data_format
-    return x
+preprocess_input = _builder.unchanged_preprocess_input(
+    "MobileNetV3 models rescale their input themselves", __name__
+)
 
 
 def decode_predictions(preds, top=5):

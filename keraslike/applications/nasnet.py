@@ -206,13 +206,9 @@ def NASNet(
     return _builder.finish(input_tensor, img_input, x, name, weights, path)
 
 
-_DOC = """Instantiates the {model} architecture (Keras 3's layers, names and weight order).
-
-    The default input size is {size}x{size}{notop}. `channels_last` only. Expects inputs
-    preprocessed with `keras.applications.nasnet.preprocess_input` (scaled to [-1, 1]).
-
-    Args:
-        input_shape: Optional shape tuple (height and width at least 32; static with ImageNet
+_ABOUT = """The default input size is {size}x{size}{notop}. `channels_last` only. Expects inputs
+    preprocessed with `keras.applications.nasnet.preprocess_input` (scaled to [-1, 1])."""
+_ARGS = """input_shape: Optional shape tuple (height and width at least 32; static with ImageNet
             weights).
         include_top: Whether to include the classifier at the top of the network.
         weights: `None` (random initialization), `"imagenet"` (Keras's pretrained file, read from
@@ -223,21 +219,7 @@ _DOC = """Instantiates the {model} architecture (Keras 3's layers, names and wei
         classes: Number of classes, when `include_top` is True and `weights` is not `"imagenet"`.
         classifier_activation: Activation of the top layer (`None` for logits); only `None` or
             `"softmax"` with pretrained weights.
-        name: The model's name.
-
-    Returns:
-        A `keras.Model`.
-
-    Raises:
-        ValueError: For invalid `weights`, `classes`, `input_shape` or `classifier_activation`,
-            under `channels_first`, or when the ImageNet weights file is not on this machine.
-
-    Example:
-
-    ```python
-    model = keras.applications.{model}(weights=None, include_top=False, pooling="avg")
-    ```
-    """
+        name: The model's name."""
 
 
 def NASNetMobile(
@@ -278,8 +260,10 @@ def NASNetLarge(
     )  # fmt: skip
 
 
-NASNetMobile.__doc__ = _DOC.format(model="NASNetMobile", size=224, notop=" (also without top)")
-NASNetLarge.__doc__ = _DOC.format(model="NASNetLarge", size=331, notop="")
+for _fn, _size, _notop in ((NASNetMobile, 224, " (also without top)"), (NASNetLarge, 331, "")):
+    _fn.__doc__ = _builder.model_doc(
+        _fn.__name__, _ABOUT.format(size=_size, notop=_notop), args=_ARGS, channels_last_only=True
+    )
 
 
 def preprocess_input(x, data_format=None):

@@ -92,79 +92,19 @@ def ResNetV2(
     return _builder.finish(input_tensor, img_input, x, name, weights, path)
 
 
-_DOC = """Instantiates the {model} architecture (Keras 3's layers, names and weight order).
+def _variant(public_name, weights_name, blocks_per_stack):
+    def build(*args):
+        return ResNetV2(blocks_per_stack, weights_name, *args)
 
-    The default input size is 224x224 (at least 32x32). Expects inputs preprocessed with
-    `keras.applications.resnet_v2.preprocess_input` (scaled to [-1, 1]).
-
-    Args:
-        {args}
-
-    Returns:
-        A `keras.Model`.
-
-    Raises:
-        ValueError: For invalid `weights`, `classes`, `input_shape` or `classifier_activation`,
-            or when the ImageNet weights file is not on this machine.
-
-    Example:
-
-    ```python
-    model = keras.applications.{model}(weights=None, include_top=False, pooling="avg")
-    ```
-    """
+    about = """The default input size is 224x224 (at least 32x32). Expects inputs preprocessed with
+    `keras.applications.resnet_v2.preprocess_input` (scaled to [-1, 1])."""
+    doc = _builder.model_doc(public_name, about)
+    return _builder.standard_variant(public_name, weights_name, build, __name__, doc)
 
 
-def ResNet50V2(
-    include_top=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="resnet50v2",
-):
-    return ResNetV2(
-        (3, 4, 6, 3), "resnet50v2", include_top, weights, input_tensor, input_shape, pooling, classes,
-        classifier_activation, name,
-    )  # fmt: skip
-
-
-def ResNet101V2(
-    include_top=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="resnet101v2",
-):
-    return ResNetV2(
-        (3, 4, 23, 3), "resnet101v2", include_top, weights, input_tensor, input_shape, pooling,
-        classes, classifier_activation, name,
-    )  # fmt: skip
-
-
-def ResNet152V2(
-    include_top=True,
-    weights="imagenet",
-    input_tensor=None,
-    input_shape=None,
-    pooling=None,
-    classes=1000,
-    classifier_activation="softmax",
-    name="resnet152v2",
-):
-    return ResNetV2(
-        (3, 8, 36, 3), "resnet152v2", include_top, weights, input_tensor, input_shape, pooling,
-        classes, classifier_activation, name,
-    )  # fmt: skip
-
-
-for _fn in (ResNet50V2, ResNet101V2, ResNet152V2):
-    _fn.__doc__ = _DOC.format(model=_fn.__name__, args=_builder.DOC_COMMON_ARGS)
+ResNet50V2 = _variant("ResNet50V2", "resnet50v2", (3, 4, 6, 3))
+ResNet101V2 = _variant("ResNet101V2", "resnet101v2", (3, 4, 23, 3))
+ResNet152V2 = _variant("ResNet152V2", "resnet152v2", (3, 8, 36, 3))
 
 
 def preprocess_input(x, data_format=None):

@@ -37,27 +37,6 @@ def Xception(
     classifier_activation="softmax",
     name="xception",
 ):
-    """Instantiates the Xception architecture (Keras 3's layers, names and weight order).
-
-    The default input size is 299x299 (at least 71x71). Expects inputs preprocessed with
-    `keras.applications.xception.preprocess_input` (scaled to [-1, 1]).
-
-    Args:
-        {args}
-
-    Returns:
-        A `keras.Model`.
-
-    Raises:
-        ValueError: For invalid `weights`, `classes`, `input_shape` or `classifier_activation`,
-            or when the ImageNet weights file is not on this machine.
-
-    Example:
-
-    ```python
-    model = keras.applications.Xception(weights=None, include_top=False, input_shape=(96, 96, 3))
-    ```
-    """
     file_name = f"xception_weights_tf_dim_ordering_tf_kernels{'' if include_top else '_notop'}.h5"
     img_input, path = _builder.start(
         weights=weights, include_top=include_top, classes=classes, pooling=pooling,
@@ -106,7 +85,12 @@ def Xception(
     return _builder.finish(input_tensor, img_input, x, name, weights, path)
 
 
-Xception.__doc__ = Xception.__doc__.replace("{args}", _builder.DOC_COMMON_ARGS)
+Xception.__doc__ = _builder.model_doc(
+    "Xception",
+    """The default input size is 299x299 (at least 71x71). Expects inputs preprocessed with
+    `keras.applications.xception.preprocess_input` (scaled to [-1, 1]).""",
+    example='model = keras.applications.Xception(weights=None, include_top=False, input_shape=(96, 96, 3))',
+)
 
 
 def preprocess_input(x, data_format=None):
