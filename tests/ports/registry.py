@@ -32,6 +32,7 @@ PORTS = [
     "vision_super_resolution_sub_pixel",
     "structured_data_collaborative_filtering_movielens",
     "generative_wgan_gp",
+    "nlp_masked_language_modeling",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is

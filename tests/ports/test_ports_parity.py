@@ -32,6 +32,7 @@ EVALUATION_PARITY = [
     "nlp_ner_transformers",
     "vision_cct",
     "generative_wgan_gp",
+    "nlp_masked_language_modeling",
 ]
 
 
