@@ -2,12 +2,11 @@
 operation lists, draws and mixing).
 
 Which operation runs is drawn on the host (a CPU generator seeded from the layer's
-`SeedGenerator`, or Python's `random` for AugMix, as Keras), so choosing costs no device read
-and only the chosen operations run; Keras computes every operation and selects with `where`,
-which gives the same images.
+`SeedGenerator`), so choosing costs no device read and only the chosen operations run; Keras's
+RandAugment computes every operation and selects with `where`, which gives the same images.
+Keras's AugMix picks its operations with Python's unseeded `random`, so `seed=` does not repeat
+its images; keraslike's picks follow the seed (see `AugMix`).
 """
-
-import random as python_random
 
 import torch
 
@@ -27,6 +26,10 @@ from keraslike.layers.preprocessing.color_filters import (
 )
 from keraslike.layers.preprocessing.geometric import RandomRotation, RandomTranslation
 from keraslike.layers.preprocessing.geometric_warp import RandomShear
+from keraslike.random.seed_generator import SeedGenerator
+
+# Sets AugMix's choice stream apart from the 32-bit seeds of the generator's own draws.
+_CHOICE_STREAM = 1 << 40
 
 _GEOMETRIC = ("random_shear", "random_translation", "random_rotation")
 _TONE = ("random_posterization", "solarization", "auto_contrast", "equalization")
@@ -142,8 +145,14 @@ class AugMix(_Policy):
 
     `num_chains` chains of up to `chain_depth` random operations each are applied to copies of
     the batch, mixed with Dirichlet(`alpha`) weights, and the mix is blended with the original
-    by a Beta(`alpha`, `alpha`) weight. Outputs are clipped to `value_range`. As in Keras, the
-    operations are chosen with Python's `random` (seeded by `keras.utils.set_random_seed`).
+    by a Beta(`alpha`, `alpha`) weight. Outputs are clipped to `value_range`.
+
+    Each step of each chain runs one of the operations or none, uniformly, as in Keras. Keras
+    picks them with Python's unseeded `random`; keraslike picks them from the layer's
+    `SeedGenerator` (a host stream keyed by its state, which the picks do not advance), so two
+    layers with the same `seed` give the same images and a restored state repeats them. The
+    mixing weights and the operations' own parameters are drawn from the generator with
+    Keras's calls in Keras's order: given the same picks, the images are Keras's.
 
     Args:
         value_range: The range of the pixel values (default `(0, 255)`).
@@ -178,15 +187,32 @@ class AugMix(_Policy):
         chain_weights = chain_weights / chain_weights.sum(-1, keepdim=True)
         blend = self.beta((), self.alpha, device, generator)
         chains = []
-        for _ in range(self.num_chains):
+        for picks in self._choose_operations(generator):
             steps = []
-            for _ in range(self.chain_depth):
-                name = python_random.choice(self._operation_names + (None,))
+            for name in picks:
                 if name is not None:
                     drawn = self._op(name).get_random_transformation(images, seed=generator)
                     steps.append((name, drawn))
             chains.append(steps)
         return chain_weights, blend, chains
+
+    def _choose_operations(self, generator):
+        """The operation (a name, or `None` for none) of each step of each chain.
+
+        Drawn on the host from a stream keyed by the generator's state before this batch's
+        draws (kept apart from the draws' own seeds by a high bit), without advancing it: the
+        generator then advances exactly as Keras's does for the same picks.
+        """
+        if isinstance(generator, SeedGenerator):
+            seed, counter = generator.state.tolist()  # a CPU buffer: no device sync
+        else:
+            seed, counter = int(generator), 0
+        host = torch.Generator()
+        host.manual_seed(((seed + counter) & 0xFFFFFFFF) | _CHOICE_STREAM)
+        options = self._operation_names + (None,)
+        picks = torch.randint(0, len(options), (self.num_chains, self.chain_depth),
+                              generator=host)
+        return [[options[i] for i in row] for row in picks.tolist()]
 
     def apply_transformation(self, images, transformation):
         chain_weights, blend, chains = transformation

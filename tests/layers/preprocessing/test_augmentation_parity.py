@@ -60,19 +60,58 @@ def _config(layer):
     return config
 
 
+def _replay_aug_mix_picks(monkeypatch, ours):
+    """Keras's AugMix picks its operations with Python's unseeded `random` (its `seed` does not
+    reach them); keraslike's follow the seed. Make Keras pick what keraslike picked, so the
+    rest (mixing weights, operations' parameters, images) can be compared."""
+    from keras.src.layers.preprocessing.image_preprocessing import aug_mix
+
+    picks = []
+    choose = ours._choose_operations
+
+    def recording(generator):
+        chosen = choose(generator)
+        picks.extend(name for row in chosen for name in row)
+        return chosen
+
+    class Replay:
+        @staticmethod
+        def choice(options):
+            name = picks.pop(0)
+            assert name in options
+            return name
+
+    monkeypatch.setattr(ours, "_choose_operations", recording)
+    monkeypatch.setattr(aug_mix, "py_random", Replay)
+
+
 @pytest.mark.parametrize("name,kwargs", CASES, ids=lambda v: v if isinstance(v, str) else "")
-def test_fixed_seed_outputs_equal_keras(name, kwargs):
+def test_fixed_seed_outputs_equal_keras(name, kwargs, monkeypatch):
     kwargs = dict(kwargs) if name == "Equalization" else dict(kwargs, seed=42)
     oracle, ours = getattr(keras.layers, name)(**kwargs), getattr(layers, name)(**kwargs)
+    if name == "AugMix":
+        _replay_aug_mix_picks(monkeypatch, ours)
     x = _inputs(kwargs)
-    for step in range(2):
-        random.seed(step)  # AugMix picks operations with Python's `random`, as Keras
+    for _ in range(2):
+        out = ours(x, training=True)  # first: AugMix's picks are then replayed to Keras
         expected = oracle(x, training=True).cpu().numpy()
-        random.seed(step)
-        out = ours(x, training=True)
         assert isinstance(out, torch.Tensor) and out.shape == expected.shape
         np.testing.assert_allclose(out.numpy(), expected, rtol=0, atol=5e-4)
     assert _config(ours) == _config(oracle)
+
+
+def test_aug_mix_seed_repeats_without_python_random():
+    x = torch.as_tensor(X)
+    a, b = layers.AugMix(seed=7), layers.AugMix(seed=7)
+    random.seed(0)
+    first = a(x, training=True)
+    random.seed(1)  # Python's global generator no longer matters (Keras's picks use it)
+    np.testing.assert_array_equal(b(x, training=True).numpy(), first.numpy())
+    picks = [a._choose_operations(a.generator) for _ in range(2)]
+    assert picks[0] == picks[1]  # picking does not advance the generator...
+    a(x, training=True)
+    assert a._choose_operations(a.generator) != picks[0]  # ...the batch's draws do
+    assert not np.array_equal(layers.AugMix(seed=8)(x, training=True).numpy(), first.numpy())
 
 
 @pytest.fixture
