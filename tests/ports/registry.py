@@ -33,6 +33,7 @@ PORTS = [
     "structured_data_collaborative_filtering_movielens",
     "generative_wgan_gp",
     "nlp_masked_language_modeling",
+    "vision_mlp_image_classification",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is

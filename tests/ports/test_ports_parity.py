@@ -33,6 +33,7 @@ EVALUATION_PARITY = [
     "vision_cct",
     "generative_wgan_gp",
     "nlp_masked_language_modeling",
+    "vision_mlp_image_classification",
 ]
 
 
