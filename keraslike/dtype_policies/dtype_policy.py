@@ -311,7 +311,7 @@ class GPTQDTypePolicy(_GroupedDTypePolicy):
 class AWQDTypePolicy(_GroupedDTypePolicy):
     """The policy of an AWQ-quantized layer: mode `"awq/<weight_bits>/<group_size>"`.
 
-    keraslike records and serializes it; AWQ calibration itself is not implemented.
+    A layer built with it holds AWQ's quantized weights (see `model.quantize("awq")`).
     """
 
     _algorithm = "awq"

@@ -3,10 +3,11 @@
 import warnings
 
 from keraslike.layers.layer import Layer
+from keraslike.quantizers.awq_core import awq_quantize
 from keraslike.quantizers.gptq_core import gptq_quantize, should_quantize_layer
 from keraslike.quantizers.quantization_config import validate_and_resolve_config
 
-_CALIBRATORS = {"gptq": gptq_quantize}
+_CALIBRATORS = {"gptq": gptq_quantize, "awq": awq_quantize}
 
 
 def quantize_model(model, mode=None, config=None, filters=None, **kwargs):
@@ -40,8 +41,6 @@ def quantize_model(model, mode=None, config=None, filters=None, **kwargs):
         )
     config = validate_and_resolve_config(mode, config)
     mode = config.mode
-    if mode == "awq":
-        raise NotImplementedError("AWQ calibration is not implemented in keraslike yet.")
     if not getattr(model, "built", True):
         raise ValueError(
             f'Cannot quantize model "{model.name}": it is not built yet. Build it (call it on '

@@ -133,8 +133,17 @@ def run_block(block, x):
     return block(x, training=False)
 
 
-def pre_block_inputs(dataloader, structure, device=None):
+def _device_of(structure):
+    """Where the structure's weights live (the calibration samples go there)."""
+    for layer in list(structure.get("pre_block_layers", [])) + list(structure["sequential_blocks"]):
+        for tensor in list(layer.parameters()) + list(layer.buffers()):
+            return tensor.device
+    return None
+
+
+def pre_block_inputs(dataloader, structure):
     """The samples after the structure's `pre_block_layers`, one tensor per sample."""
+    device = _device_of(structure)
     inputs = []
     for batch in dataloader:
         x = torch.as_tensor(np.asarray(batch), dtype=torch.int32, device=device)
@@ -144,58 +153,74 @@ def pre_block_inputs(dataloader, structure, device=None):
     return inputs
 
 
-def check_structure(structure, mode):
-    """The structure's blocks; raises Keras's ValueError when there are none."""
+def check_structure(structure, message):
+    """The structure's blocks; raises ValueError(`message`) when there are none."""
     if not isinstance(structure, dict):
         raise ValueError(
-            f"For mode='{mode}', the quantization structure must be a dictionary with keys "
-            f"'pre_block_layers' and 'sequential_blocks'. Received: {type(structure).__name__}"
+            "The quantization structure must be a dictionary with keys 'pre_block_layers' and "
+            f"'sequential_blocks'. Received: {type(structure).__name__}"
         )
     blocks = structure.get("sequential_blocks", [])
     if not blocks:
-        raise ValueError("No sequential blocks found in the provided structure to quantize.")
+        raise ValueError(message)
     return blocks
 
 
-def check_calibration_inputs(config, mode):
-    """Keras's check that the config carries a dataset and a tokenizer."""
-    if config.dataset is None or config.tokenizer is None:
-        name = mode.upper()
-        raise ValueError(
-            f"{name} quantization requires a dataset and a tokenizer. Please provide them in "
-            f"the `{name}Config`."
-        )
+def calibrate_blocks(dataloader, structure, mode, num_samples, make_state, filters=None,
+                     empty_message="No sequential blocks found in the provided structure to "
+                                   "quantize."):
+    """The block-by-block loop GPTQ and AWQ share.
 
-
-def _flat_sink(state):
-    # Keras flattens each input to `(-1, rows)`: an attention output's `(..., heads, head_dim)`
-    # inputs become `heads * head_dim` features.
-    return lambda x: state.update_hessian_with_batch(x.reshape(-1, state.rows))
-
-
-def apply_gptq_layerwise(dataloader, config, structure, filters=None):
-    """Calibrates and quantizes the structure's blocks one after the other.
-
-    Raises:
-        ValueError: When the structure has no sequential blocks.
+    Args:
+        dataloader: Token windows `(samples, 1, sequence_length)`.
+        structure: `{"pre_block_layers": [...], "sequential_blocks": [...]}`.
+        mode: `"gptq"` or `"awq"`: the layers in that mode are calibrated.
+        num_samples: At most this many samples are used.
+        make_state: `layer -> state` with `rows`, `observe(x2d)`, `quantize()`, `free()`.
+        filters: Which layers to calibrate (see `should_quantize_layer`).
+        empty_message: The ValueError's message for a structure without blocks.
     """
-    blocks = check_structure(structure, "gptq")
+    blocks = check_structure(structure, empty_message)
     with torch.no_grad():
         inputs = pre_block_inputs(dataloader, structure)
-        num_samples = min(config.num_samples, len(inputs))
+        num_samples = min(num_samples, len(inputs))
         for index, block in enumerate(blocks):
-            targets = find_layers_in_block(block, "gptq", filters)
+            targets = find_layers_in_block(block, mode, filters)
             if targets:
-                states = {name: GPTQ(layer, config) for name, layer in targets.items()}
+                states = {name: make_state(layer) for name, layer in targets.items()}
                 sinks = {name: _flat_sink(state) for name, state in states.items()}
                 with stream_inputs(targets, sinks):
                     for i in range(num_samples):
                         run_block(block, inputs[i])
                 for state in states.values():
-                    state.quantize_and_correct_layer()
+                    state.quantize()
                     state.free()
             if index < len(blocks) - 1:
                 inputs = [run_block(block, inputs[i])[0] for i in range(num_samples)]
+
+
+def _flat_sink(state):
+    # Keras flattens each input to `(-1, rows)`: an attention output's `(..., heads, head_dim)`
+    # inputs become `heads * head_dim` features.
+    return lambda x: state.observe(x.reshape(-1, state.rows))
+
+
+class _GPTQState(GPTQ):
+    def observe(self, x):
+        self.update_hessian_with_batch(x)
+
+    def quantize(self):
+        self.quantize_and_correct_layer()
+
+
+def apply_gptq_layerwise(dataloader, config, structure, filters=None):
+    """Calibrates and quantizes the structure's blocks one after the other with GPTQ.
+
+    Raises:
+        ValueError: When the structure has no sequential blocks.
+    """
+    calibrate_blocks(dataloader, structure, "gptq", config.num_samples,
+                     lambda layer: _GPTQState(layer, config), filters)
 
 
 def gptq_quantize(config, structure, filters=None):
@@ -204,7 +229,11 @@ def gptq_quantize(config, structure, filters=None):
     Raises:
         ValueError: Without a dataset/tokenizer, or a usable structure.
     """
-    check_calibration_inputs(config, "gptq")
+    if config.dataset is None or config.tokenizer is None:
+        raise ValueError(
+            "GPTQ quantization requires a dataset and a tokenizer. Please provide them in the "
+            "`GPTQConfig`."
+        )
     dataloader = get_dataloader(
         config.tokenizer, config.sequence_length, config.dataset, num_samples=config.num_samples
     )

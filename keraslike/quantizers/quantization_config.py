@@ -245,7 +245,8 @@ class GPTQConfig(_CalibratedConfig):
 class AWQConfig(_CalibratedConfig):
     """Settings of AWQ quantization (Keras's names and checks; 4-bit only).
 
-    keraslike records and serializes them; `quantize("awq")` raises NotImplementedError.
+    `model.quantize("awq", config=AWQConfig(...))` calibrates the model's Dense/EinsumDense
+    layers block by block (`keraslike/quantizers/awq_core.py`).
     """
 
     _mode = "awq"

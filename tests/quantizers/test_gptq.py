@@ -1,7 +1,5 @@
 """GPTQ calibration: parity with Keras 3.15 on a small Embedding + two Dense/EinsumDense blocks."""
 
-import contextlib
-
 import numpy as np
 import pytest
 import torch
@@ -10,88 +8,22 @@ import keraslike
 from keraslike.quantizers import GPTQConfig
 from keraslike.quantizers.gptq import GPTQ, compute_quantization_parameters
 
+from tests.quantizers.calibration_models import (
+    SEQ,
+    build_model,
+    quantized_layers,
+    quantized_pair,
+    tokens,
+)
+
 keras = pytest.importorskip("keras")
 
-VOCAB, SEQ, DIM = 40, 8, 16
-
-
-def _build(lib):
-    layers = lib.layers
-    inputs = lib.Input((SEQ,), dtype="int32")
-    embedding = layers.Embedding(VOCAB, DIM)
-    blocks = []
-    for _ in range(2):
-        blocks.append(lib.Sequential([
-            layers.Dense(DIM, activation="relu"),
-            layers.EinsumDense("btd,dhk->bthk", (None, 2, 8)),  # (in, heads, head_dim)
-            layers.EinsumDense("bthk,hkd->btd", (None, DIM), bias_axes="d"),  # (heads, dim, out)
-            layers.Dense(DIM),
-        ]))
-    x = embedding(inputs)
-    for block in blocks:
-        x = block(x)
-    model = lib.Model(inputs, x)
-    return model, {"pre_block_layers": [embedding], "sequential_blocks": blocks}
-
-
-def _tokens():
-    rng = np.random.default_rng(0)
-    return [rng.integers(0, VOCAB, size=(1, SEQ)) for _ in range(6)]
-
-
-@pytest.fixture(autouse=True)
-def _keras_streams_hessians(monkeypatch):
-    """Keras 3.15 on torch never fills its Hessians: its `stream_hessians` patches `layer.call`,
-    which a layer inside a built functional model does not go through, so every Hessian stays
-    zero and GPTQ degrades to rounding (Keras skips its own GPTQ model tests on torch). The
-    oracle here is Keras's algorithm with the streaming working, as on its other backends:
-    the same `(-1, rows)` inputs, fed through torch forward pre-hooks."""
-    from keras.src.quantizers import gptq_core as k_core
-
-    @contextlib.contextmanager
-    def stream_hessians(layers_map, gptq_objects):
-        def hook_for(name):
-            def hook(module, args):
-                state = gptq_objects[name]
-                state.update_hessian_with_batch(args[0].reshape(-1, state.rows))
-            return hook
-
-        handles = [layer.register_forward_pre_hook(hook_for(name))
-                   for name, layer in layers_map.items()]
-        try:
-            yield
-        finally:
-            for handle in handles:
-                handle.remove()
-
-    monkeypatch.setattr(k_core, "stream_hessians", stream_hessians)
-
-
 def _pair(from_model=False, **options):
-    """The same float model in Keras and keraslike, both GPTQ-quantized on the same data.
-
-    `from_model`: the structure comes from `model.get_quantization_layer_structure` (a config
-    holding layers cannot be serialized, in Keras either), else from the config.
-    """
-    k_model, k_structure = _build(keras)
-    ours, structure = _build(keraslike)
-    ours.set_weights(k_model.get_weights())
-    settings = dict(tokenizer=lambda s: s, num_samples=4, sequence_length=SEQ, group_size=8)
-    settings.update(options)
-    if from_model:
-        k_model.get_quantization_layer_structure = lambda mode, s=k_structure: s
-        ours.get_quantization_layer_structure = lambda mode, s=structure: s
-        k_structure = structure = None
-    k_model.quantize("gptq", config=keras.quantizers.GPTQConfig(
-        dataset=_tokens(), quantization_layer_structure=k_structure, **settings))
-    ours.quantize("gptq", config=GPTQConfig(
-        dataset=_tokens(), quantization_layer_structure=structure, **settings))
-    return k_model, ours, structure
+    return quantized_pair(keras, keraslike, "gptq", from_model, **options)
 
 
 def _quantized_layers(model):
-    return [layer for block in model.layers[2:] for layer in block.layers
-            if layer.quantization_mode == "gptq"]
+    return quantized_layers(model, "gptq")
 
 
 @pytest.mark.slow
@@ -103,7 +35,7 @@ def _quantized_layers(model):
     {"weight_bits": 3, "group_size": 4, "activation_order": True, "symmetric": True},
 ], ids=["default", "per_channel_sym", "act_order", "8bit_per_tensor", "3bit_groups_act_order"])
 def test_gptq_matches_keras(options):
-    k_model, ours, _ = _pair(**options)
+    k_model, ours = _pair(**options)
     k_layers, our_layers = _quantized_layers(k_model), _quantized_layers(ours)
     assert len(k_layers) == len(our_layers) == 8
     for k_layer, layer in zip(k_layers, our_layers):
@@ -118,7 +50,7 @@ def test_gptq_matches_keras(options):
                 assert diff.max() <= 1 and (diff > 0).mean() < 0.01, layer.name
             else:
                 np.testing.assert_allclose(w, k_w, rtol=1e-5, atol=1e-6)
-    x = np.stack([t[0] for t in _tokens()[:3]])
+    x = np.stack([t[0] for t in tokens()[:3]])
     np.testing.assert_allclose(
         ours.predict(x, verbose=0), k_model.predict(x, verbose=0), rtol=1e-4, atol=1e-4
     )
@@ -155,8 +87,8 @@ def test_quantization_parameters_match_keras():
 
 @pytest.mark.slow
 def test_saved_files_load_in_keras(tmp_path):
-    k_model, ours, _ = _pair(from_model=True)
-    x = np.stack([t[0] for t in _tokens()[:2]])
+    k_model, ours = _pair(from_model=True)
+    x = np.stack([t[0] for t in tokens()[:2]])
     expected = ours.predict(x, verbose=0)
     path = str(tmp_path / "gptq.keras")
     ours.save(path)
@@ -177,7 +109,7 @@ def test_saved_files_load_in_keras(tmp_path):
 
 @pytest.mark.slow
 def test_keras_written_file_without_zero_points_is_refused(tmp_path):
-    k_model, _, _ = _pair(from_model=True)
+    k_model, _ = _pair(from_model=True)
     path = str(tmp_path / "keras_gptq.keras")
     k_model.save(path)  # Keras 3.15 leaves `kernel_zero` out of GPTQ layers (and cannot reload)
     with pytest.raises(ValueError, match="has 5 weights, the file 4"):
@@ -185,10 +117,10 @@ def test_keras_written_file_without_zero_points_is_refused(tmp_path):
 
 
 def test_bad_input():
-    model, structure = _build(keraslike)
+    model, structure = build_model(keraslike)
     with pytest.raises(ValueError, match="a valid quantization structure"):
         model.quantize("gptq", config=GPTQConfig(dataset=["a"], tokenizer=lambda s: s))
-    model, structure = _build(keraslike)
+    model, structure = build_model(keraslike)
     with pytest.raises(ValueError, match="must be an instance of `QuantizationConfig`"):
         model.quantize("gptq", config={"weight_bits": 4})
     with pytest.raises(ValueError, match="you must pass a `GPTQConfig`"):
@@ -205,10 +137,10 @@ def test_bad_input():
 
 
 def test_filters_skip_layers_and_lora_is_refused():
-    model, structure = _build(keraslike)
+    model, structure = build_model(keraslike)
     skipped = structure["sequential_blocks"][0].layers[0]
     model.quantize("gptq", filters=lambda layer: layer is not skipped, config=GPTQConfig(
-        _tokens(), lambda s: s, num_samples=2, sequence_length=SEQ, group_size=8,
+        tokens(), lambda s: s, num_samples=2, sequence_length=SEQ, group_size=8,
         quantization_layer_structure=structure))
     assert skipped.quantization_mode is None
     calibrated = structure["sequential_blocks"][0].layers[3]
