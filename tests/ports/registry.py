@@ -34,6 +34,7 @@ PORTS = [
     "generative_wgan_gp",
     "nlp_masked_language_modeling",
     "vision_mlp_image_classification",
+    "nlp_text_classification_with_switch_transformer",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is
