@@ -22,7 +22,7 @@ import math
 
 import torch
 
-from keraslike.dtype_policies import AWQDTypePolicy, DTypePolicyMap, GPTQDTypePolicy
+from keraslike.dtype_policies import AWQDTypePolicy, GPTQDTypePolicy
 from keraslike.graph.shape_inference import torch_dtype
 from keraslike.quantizers.gptq import dequantize_with_sz_map
 from keraslike.quantizers.quantization_config import AWQConfig, GPTQConfig
@@ -42,8 +42,6 @@ def calibration_settings(layer, config, mode):
     if isinstance(config, _CONFIGS[mode]):
         return config.weight_bits, config.group_size
     policy = layer.dtype_policy
-    if isinstance(policy, DTypePolicyMap):
-        policy = policy[layer.path]
     if isinstance(policy, _POLICIES[mode]):
         return policy.weight_bits, policy.group_size
     raise ValueError(

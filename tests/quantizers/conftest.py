@@ -7,12 +7,12 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def _keras_streams_calibration_inputs(monkeypatch):
-    """Keras 3.15 on torch never streams calibration inputs: its `stream_hessians` and
-    `stream_activations` patch `layer.call`, which a layer inside a built functional model does
-    not go through there, so GPTQ's Hessians stay zero (plain rounding) and AWQ's activation
-    magnitudes stay zero (Keras skips its own GPTQ/AWQ model tests on torch). The oracle here is
-    Keras's algorithm with the streaming working, as on its other backends: the same
-    `(-1, rows)` inputs, fed through torch forward pre-hooks."""
+    """Keras 3.15 never streams calibration inputs: its `stream_hessians` and
+    `stream_activations` patch `layer.call`, but a layer in GPTQ/AWQ mode is called through
+    `quantized_call` (`keras/src/ops/operation.py`), so GPTQ's Hessians and AWQ's activation
+    magnitudes stay zero (plain rounding; Keras skips its own GPTQ/AWQ model tests on torch).
+    The oracle here is Keras's algorithm with the streaming working: the same `(-1, rows)`
+    inputs, fed through torch forward pre-hooks."""
     keras = pytest.importorskip("keras")
     del keras
     from keras.src.quantizers import awq_core, gptq_core

@@ -136,3 +136,17 @@ def test_bad_input():
         model.quantize("awq", config=AWQConfig(
             [np.arange(8)], lambda s: s, sequence_length=4, num_samples=1,
             quantization_layer_structure={"pre_block_layers": [], "sequential_blocks": []}))
+
+
+@pytest.mark.slow
+def test_residual_blocks_match_keras():
+    k_model, ours = quantized_pair(keras, keraslike, "awq", residual=True)
+    k_layers, our_layers = quantized_layers(k_model, "awq"), quantized_layers(ours, "awq")
+    assert len(k_layers) == len(our_layers) == 8
+    for k_layer, layer in zip(k_layers, our_layers):
+        for k_w, w in zip(k_layer.get_weights(), layer.get_weights()):
+            np.testing.assert_allclose(w, k_w, rtol=1e-5, atol=1e-6, err_msg=layer.name)
+    x = np.stack([t[0] for t in tokens()[:3]])
+    np.testing.assert_allclose(
+        ours.predict(x, verbose=0), k_model.predict(x, verbose=0), rtol=1e-4, atol=1e-4
+    )
