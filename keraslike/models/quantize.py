@@ -71,3 +71,15 @@ def quantize_model(model, mode=None, config=None, filters=None, **kwargs):
                 "dictionary with keys 'pre_block_layers' and 'sequential_blocks'."
             )
         _CALIBRATORS[mode](config, structure, filters=filters)
+        left = [layer.name for layer in model.modules()
+                if getattr(layer, "_quant_mode", None) == mode and not layer._is_calibrated()]
+        if left:
+            # Keras leaves them so silently; they compute with their float kernels, and a Keras
+            # file has no place for those (saving them raises).
+            warnings.warn(
+                f"{mode.upper()} put layers {left} in {mode} mode but calibrated none of them "
+                "(they are outside the structure's sequential blocks): they keep computing with "
+                "their float kernels and cannot be saved to a Keras file. Leave them out of "
+                "`model.quantize` with `filters`.",
+                stacklevel=3,
+            )

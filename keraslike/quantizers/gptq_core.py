@@ -111,15 +111,14 @@ def stream_inputs(layers, sinks):
     handles = []
 
     def hook_for(name):
-        def hook(module, args, kwargs=None):
-            inputs = args[0] if args else (kwargs or {}).get("inputs")
-            sinks[name](inputs)
+        def hook(module, args, kwargs):
+            sinks[name](args[0] if args else kwargs["inputs"])
 
         return hook
 
     try:
         for name, layer in layers.items():
-            handles.append(layer.register_forward_pre_hook(hook_for(name)))
+            handles.append(layer.register_forward_pre_hook(hook_for(name), with_kwargs=True))
         yield
     finally:
         for handle in handles:

@@ -232,3 +232,16 @@ def test_error_feedback_beats_rounding_on_the_calibration_inputs():
         state.quantize_and_correct_layer()
         errors[name] = float(((x @ float_kernel - layer(x)) ** 2).mean())
     assert errors["gptq"] < 0.9 * errors["rounding"], errors
+
+
+def test_layers_outside_the_blocks_are_named_and_not_saved(tmp_path):
+    model, structure = build_model(keraslike)
+    head = keraslike.layers.Dense(3, name="head")
+    model = keraslike.Model(model.inputs, head(model.outputs[0]))
+    with pytest.warns(UserWarning, match=r"\['head'\].*calibrated none"):
+        model.quantize("gptq", config=GPTQConfig(
+            tokens(), lambda s: s, num_samples=2, sequence_length=SEQ, group_size=8,
+            quantization_layer_structure=structure))
+    assert not head.is_gptq_calibrated and head.kernel.dtype == torch.float32
+    with pytest.raises(ValueError, match='"head" is in GPTQ mode but was never calibrated'):
+        model.save_weights(str(tmp_path / "m.weights.h5"))
