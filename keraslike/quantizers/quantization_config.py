@@ -238,7 +238,9 @@ class GPTQConfig(_CalibratedConfig):
             "group_size": self.group_size,
             "symmetric": self.symmetric,
             "activation_order": self.activation_order,
-            "quantization_layer_structure": self.quantization_layer_structure,
+            # The structure holds layers (Keras writes them and recurses forever when a layer's
+            # config is saved); it only steers the calibration, so it is not written.
+            "quantization_layer_structure": None,
         }
 
 
@@ -286,7 +288,9 @@ class AWQConfig(_CalibratedConfig):
             "sequence_length": self.sequence_length,
             "group_size": self.group_size,
             "num_grid_points": self.num_grid_points,
-            "quantization_layer_structure": self.quantization_layer_structure,
+            # The structure holds layers (Keras writes them and recurses forever when a layer's
+            # config is saved); it only steers the calibration, so it is not written.
+            "quantization_layer_structure": None,
         }
 
 

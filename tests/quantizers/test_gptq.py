@@ -245,3 +245,16 @@ def test_layers_outside_the_blocks_are_named_and_not_saved(tmp_path):
     assert not head.is_gptq_calibrated and head.kernel.dtype == torch.float32
     with pytest.raises(ValueError, match='"head" is in GPTQ mode but was never calibrated'):
         model.save_weights(str(tmp_path / "m.weights.h5"))
+
+
+def test_a_config_holding_the_structure_still_saves(tmp_path):
+    model, structure = build_model(keraslike)
+    config = GPTQConfig(tokens(), lambda s: s, num_samples=2, sequence_length=SEQ, group_size=8,
+                        quantization_layer_structure=structure)
+    assert config.get_config()["quantization_layer_structure"] is None
+    model.quantize("gptq", config=config)
+    path = str(tmp_path / "m.keras")
+    model.save(path)  # Keras 3.15 recurses forever here
+    x = np.stack([t[0] for t in tokens()[:2]])
+    np.testing.assert_allclose(keraslike.saving.load_model(path).predict(x, verbose=0),
+                               model.predict(x, verbose=0), rtol=1e-6, atol=1e-6)
