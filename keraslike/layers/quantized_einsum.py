@@ -388,6 +388,8 @@ class EinsumQuantizationMixin(CalibratedQuantizationMixin):
         if bias is not None:
             if mode == "float8" and self.compute_dtype == "float32":
                 bias = bias.to(torch.bfloat16).to(bias.dtype)  # as Keras (XLA's bias fusion)
+            elif mode in CALIBRATED_MODES:
+                bias = bias.to(dtype)  # Keras autocasts the bias to the compute dtype
             y = y + bias
         if self._act is not None:
             y = self._act(y)

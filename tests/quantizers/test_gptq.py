@@ -258,3 +258,29 @@ def test_a_config_holding_the_structure_still_saves(tmp_path):
     x = np.stack([t[0] for t in tokens()[:2]])
     np.testing.assert_allclose(keraslike.saving.load_model(path).predict(x, verbose=0),
                                model.predict(x, verbose=0), rtol=1e-6, atol=1e-6)
+
+
+def test_mixed_precision_layer_matches_keras():
+    from keras.src.quantizers.gptq import GPTQ as KerasGPTQ
+
+    layers = []
+    for lib in (keras, keraslike):
+        layer = lib.layers.Dense(8, dtype="mixed_bfloat16")
+        layer.build((None, 16))
+        layers.append(layer)
+    k_layer, layer = layers
+    layer.set_weights(k_layer.get_weights())
+    x = np.random.default_rng(7).standard_normal((32, 16)).astype("float32")
+    for lib, target, cls in ((keras, k_layer, KerasGPTQ), (keraslike, layer, GPTQ)):
+        config = lib.quantizers.GPTQConfig(None, None, group_size=8)
+        target.quantize("gptq", config=config)
+        state = cls(target, config)
+        state.update_hessian_with_batch(x if lib is keras else torch.as_tensor(x))
+        state.quantize_and_correct_layer()
+    assert layer.dtype_policy.name == "gptq/4/8_from_mixed_bfloat16"
+    for k_w, w in zip(k_layer.get_weights(), layer.get_weights()):
+        np.testing.assert_allclose(w, k_w, rtol=1e-6, atol=1e-6)
+    k_y, y = k_layer(x), layer(x)
+    assert y.dtype == k_y.dtype == torch.bfloat16
+    np.testing.assert_allclose(y.float().detach().numpy(), k_y.float().detach().numpy(),
+                               rtol=1e-2, atol=2e-2)
