@@ -26,6 +26,25 @@ PARITY = [
     "structured_data_collaborative_filtering_movielens",
 ]
 
+# Earlier ports without the `on_model` / `shuffle` arguments: `Model.fit` itself is wrapped in
+# both libraries for the run (Keras's initial weights recorded, then copied in; unshuffled).
+# Only ports whose models are built before `fit` and draw no random numbers while training.
+FIT_WRAPPED_PARITY = [
+    "timeseries_classification_from_scratch",
+    "nlp_addition_rnn",
+    "vision_autoencoder",
+    "generative_lstm_character_level_text_generation",
+]
+# (nlp_bidirectional_lstm_imdb, nlp_lstm_seq2seq and vision_knowledge_distillation also train
+# the same numbers this way, but take 7-13 s; timeseries_weather_forecasting and
+# vision_siamese_contrastive have their own parity tests.)
+
+# A conv bias followed by BatchNormalization has a true gradient of zero: Adam turns the float
+# noise of its computed gradient into learning-rate-sized steps, so those biases match only to
+# about the learning rate, and the losses to ~1e-4 (every other weight matches tightly).
+# Per port: (History rtol, weights atol).
+TOLERANCES = {"timeseries_classification_from_scratch": (1e-4, 3e-3)}
+
 # Ports whose training draws random numbers (dropout): compared are their `History.results`
 # (evaluations from the copied initial weights), the History's keys and the weights' shapes.
 EVALUATION_PARITY = [
@@ -55,6 +74,44 @@ def _run_both(name):
     return expected, result, theirs, ours
 
 
+def _wrapped_fit(lib, before_fit):
+    """Replaces `lib.Model.fit` by one calling `before_fit(model)` and training unshuffled."""
+    original = lib.Model.fit
+
+    def fit(self, *args, **kwargs):
+        kwargs["shuffle"] = False
+        before_fit(self)
+        return original(self, *args, **kwargs)
+
+    lib.Model.fit = fit
+    return original
+
+
+def _run_both_wrapped(name):
+    module = importlib.import_module(f"tests.ports.{name}")
+    theirs, ours, initial = [], [], []
+
+    def record(model):
+        theirs.append(model)
+        initial.append([np.asarray(w) for w in model.get_weights()])
+
+    def copy_in(model):
+        model.set_weights(initial[len(ours)])
+        ours.append(model)
+
+    original = _wrapped_fit(keras, record)
+    try:
+        expected = module.run(keras)
+    finally:
+        keras.Model.fit = original
+    original = _wrapped_fit(keraslike, copy_in)
+    try:
+        result = module.run(keraslike)
+    finally:
+        keraslike.Model.fit = original
+    return expected, result, theirs, ours
+
+
 def _flat(results):
     """`{name: History dict or evaluate dict}` flattened to `{"name/key": numbers}`."""
     return {f"{name}/{key}": np.asarray(value, dtype="float64")
@@ -81,18 +138,21 @@ def test_port_evaluates_like_keras_from_the_same_weights(name):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", PARITY)
+@pytest.mark.parametrize("name", PARITY + FIT_WRAPPED_PARITY)
 def test_port_trains_like_keras_from_the_same_weights(name):
-    expected, result, theirs, ours = _run_both(name)
+    expected, result, theirs, ours = (_run_both_wrapped if name in FIT_WRAPPED_PARITY else _run_both)(name)
+    assert all(len(w) > 0 for w in (m.get_weights() for m in theirs)), "a model was not built before fit"
     # A port may also keep the logs of its earlier fits and evaluations in `History.results`.
     _compare_results(expected, result)
     expected, result = expected.history, result.history
+    history_rtol, weights_atol = TOLERANCES.get(name, (1e-5, 1e-5))
     assert sorted(result) == sorted(expected)
     for key in expected:
-        np.testing.assert_allclose(result[key], expected[key], rtol=1e-5, atol=1e-6, err_msg=key)
+        np.testing.assert_allclose(result[key], expected[key], rtol=history_rtol, atol=1e-6, err_msg=key)
     assert len(ours) == len(theirs) > 0
     for k, (a, b) in enumerate(zip(theirs, ours)):
         wa, wb = a.get_weights(), b.get_weights()
         assert [w.shape for w in wb] == [np.shape(w) for w in wa], f"model {k}"
         for i, (x, y) in enumerate(zip(wa, wb)):
-            np.testing.assert_allclose(y, np.asarray(x), rtol=1e-4, atol=1e-5, err_msg=f"model {k} weight {i}")
+            np.testing.assert_allclose(y, np.asarray(x), rtol=1e-4, atol=weights_atol,
+                                       err_msg=f"model {k} weight {i}")
