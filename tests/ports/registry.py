@@ -35,6 +35,7 @@ PORTS = [
     "nlp_masked_language_modeling",
     "vision_mlp_image_classification",
     "nlp_text_classification_with_switch_transformer",
+    "vision_conv_lstm",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is

@@ -24,6 +24,7 @@ PARITY = [
     "vision_convmixer",
     "vision_super_resolution_sub_pixel",
     "structured_data_collaborative_filtering_movielens",
+    "vision_conv_lstm",
 ]
 
 # Earlier ports without the `on_model` / `shuffle` arguments: `Model.fit` itself is wrapped in
