@@ -36,6 +36,7 @@ PORTS = [
     "vision_mlp_image_classification",
     "nlp_text_classification_with_switch_transformer",
     "vision_conv_lstm",
+    "vision_attention_mil_classification",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is

@@ -25,6 +25,7 @@ PARITY = [
     "vision_super_resolution_sub_pixel",
     "structured_data_collaborative_filtering_movielens",
     "vision_conv_lstm",
+    "vision_attention_mil_classification",
 ]
 
 # Earlier ports without the `on_model` / `shuffle` arguments: `Model.fit` itself is wrapped in
