@@ -3,11 +3,15 @@
 import warnings
 
 from keraslike.layers.layer import Layer
-from keraslike.quantizers.awq_core import awq_quantize
-from keraslike.quantizers.gptq_core import gptq_quantize, should_quantize_layer
+from keraslike.quantizers.awq_core import apply_awq_layerwise
+from keraslike.quantizers.gptq_core import (
+    apply_gptq_layerwise,
+    calibration_data,
+    should_quantize_layer,
+)
 from keraslike.quantizers.quantization_config import validate_and_resolve_config
 
-_CALIBRATORS = {"gptq": gptq_quantize, "awq": awq_quantize}
+_CALIBRATORS = {"gptq": apply_gptq_layerwise, "awq": apply_awq_layerwise}
 
 
 def quantize_model(model, mode=None, config=None, filters=None, **kwargs):
@@ -46,6 +50,19 @@ def quantize_model(model, mode=None, config=None, filters=None, **kwargs):
             f'Cannot quantize model "{model.name}": it is not built yet. Build it (call it on '
             "data, or `model.build(input_shape)`) first."
         )
+    if mode in _CALIBRATORS:
+        # Everything the calibration needs is checked before any layer changes.
+        structure = config.quantization_layer_structure
+        if structure is None:
+            structure = model.get_quantization_layer_structure(mode)
+        if structure is None:
+            raise ValueError(
+                f"For mode={mode!r}, a valid quantization structure must be provided either via "
+                "`config.quantization_layer_structure` or by overriding "
+                "`model.get_quantization_layer_structure(mode)`. The structure should be a "
+                "dictionary with keys 'pre_block_layers' and 'sequential_blocks'."
+            )
+        dataloader = calibration_data(config, structure, mode)
     seen = set()
     for layer in model.modules():
         if not isinstance(layer, Layer) or id(layer) in seen or layer is model:
@@ -60,17 +77,7 @@ def quantize_model(model, mode=None, config=None, filters=None, **kwargs):
         except NotImplementedError as error:
             warnings.warn(str(error), stacklevel=3)
     if mode in _CALIBRATORS:
-        structure = config.quantization_layer_structure
-        if structure is None:
-            structure = model.get_quantization_layer_structure(mode)
-        if structure is None:
-            raise ValueError(
-                f"For mode={mode!r}, a valid quantization structure must be provided either via "
-                "`config.quantization_layer_structure` or by overriding "
-                "`model.get_quantization_layer_structure(mode)`. The structure should be a "
-                "dictionary with keys 'pre_block_layers' and 'sequential_blocks'."
-            )
-        _CALIBRATORS[mode](config, structure, filters=filters)
+        _CALIBRATORS[mode](dataloader, config, structure, filters=filters)
         left = [layer.name for layer in model.modules()
                 if getattr(layer, "_quant_mode", None) == mode and not layer._is_calibrated()]
         if left:

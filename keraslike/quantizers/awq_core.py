@@ -7,7 +7,7 @@ quantized by the AWQ scale search (`awq.py`).
 """
 
 from keraslike.quantizers.awq import AWQ
-from keraslike.quantizers.gptq_core import calibrate_blocks, get_dataloader
+from keraslike.quantizers.gptq_core import calibrate_blocks, calibration_data
 
 
 class _AWQState(AWQ):
@@ -24,10 +24,8 @@ def apply_awq_layerwise(dataloader, config, structure, filters=None):
     Raises:
         ValueError: When the structure has no sequential blocks.
     """
-    calibrate_blocks(
-        dataloader, structure, "awq", config.num_samples, lambda layer: _AWQState(layer, config),
-        filters, empty_message="No sequential blocks found in the structure to quantize.",
-    )
+    calibrate_blocks(dataloader, structure, "awq", config.num_samples,
+                     lambda layer: _AWQState(layer, config), filters)
 
 
 def awq_quantize(config, structure, filters=None):
@@ -36,12 +34,5 @@ def awq_quantize(config, structure, filters=None):
     Raises:
         ValueError: Without a dataset/tokenizer, or a usable structure.
     """
-    if config.dataset is None or config.tokenizer is None:
-        raise ValueError(
-            "AWQ quantization requires a dataset and tokenizer. Please provide them in the "
-            "AWQConfig."
-        )
-    dataloader = get_dataloader(
-        config.tokenizer, config.sequence_length, config.dataset, num_samples=config.num_samples
-    )
-    apply_awq_layerwise(dataloader[: config.num_samples], config, structure, filters=filters)
+    dataloader = calibration_data(config, structure, "awq")
+    apply_awq_layerwise(dataloader, config, structure, filters=filters)

@@ -152,8 +152,20 @@ def pre_block_inputs(dataloader, structure):
     return inputs
 
 
-def check_structure(structure, message):
-    """The structure's blocks; raises ValueError(`message`) when there are none."""
+_MISSING_DATA = {
+    "gptq": "GPTQ quantization requires a dataset and a tokenizer. Please provide them in the "
+            "`GPTQConfig`.",
+    "awq": "AWQ quantization requires a dataset and tokenizer. Please provide them in the "
+           "AWQConfig.",
+}
+_NO_BLOCKS = {
+    "gptq": "No sequential blocks found in the provided structure to quantize.",
+    "awq": "No sequential blocks found in the structure to quantize.",
+}
+
+
+def check_structure(structure, mode):
+    """The structure's blocks; raises Keras's ValueError when there are none."""
     if not isinstance(structure, dict):
         raise ValueError(
             "The quantization structure must be a dictionary with keys 'pre_block_layers' and "
@@ -161,13 +173,30 @@ def check_structure(structure, message):
         )
     blocks = structure.get("sequential_blocks", [])
     if not blocks:
-        raise ValueError(message)
+        raise ValueError(_NO_BLOCKS[mode])
     return blocks
 
 
-def calibrate_blocks(dataloader, structure, mode, num_samples, make_state, filters=None,
-                     empty_message="No sequential blocks found in the provided structure to "
-                                   "quantize."):
+def calibration_data(config, structure, mode):
+    """Checks the config's dataset/tokenizer and the structure, and cuts the calibration windows.
+
+    `model.quantize` calls it before it converts any layer, so bad input leaves the model as it
+    was (Keras converts the layers first).
+
+    Raises:
+        ValueError: Without a dataset or tokenizer, a structure without blocks, or too little
+            data. TypeError: For a dataset that is not an iterable.
+    """
+    if config.dataset is None or config.tokenizer is None:
+        raise ValueError(_MISSING_DATA[mode])
+    check_structure(structure, mode)
+    dataloader = get_dataloader(
+        config.tokenizer, config.sequence_length, config.dataset, num_samples=config.num_samples
+    )
+    return dataloader[: config.num_samples]
+
+
+def calibrate_blocks(dataloader, structure, mode, num_samples, make_state, filters=None):
     """The block-by-block loop GPTQ and AWQ share.
 
     Args:
@@ -177,9 +206,8 @@ def calibrate_blocks(dataloader, structure, mode, num_samples, make_state, filte
         num_samples: At most this many samples are used.
         make_state: `layer -> state` with `rows`, `observe(x2d)`, `quantize()`, `free()`.
         filters: Which layers to calibrate (see `should_quantize_layer`).
-        empty_message: The ValueError's message for a structure without blocks.
     """
-    blocks = check_structure(structure, empty_message)
+    blocks = check_structure(structure, mode)
     with torch.no_grad():
         inputs = pre_block_inputs(dataloader, structure)
         num_samples = min(num_samples, len(inputs))
@@ -228,12 +256,5 @@ def gptq_quantize(config, structure, filters=None):
     Raises:
         ValueError: Without a dataset/tokenizer, or a usable structure.
     """
-    if config.dataset is None or config.tokenizer is None:
-        raise ValueError(
-            "GPTQ quantization requires a dataset and a tokenizer. Please provide them in the "
-            "`GPTQConfig`."
-        )
-    dataloader = get_dataloader(
-        config.tokenizer, config.sequence_length, config.dataset, num_samples=config.num_samples
-    )
-    apply_gptq_layerwise(dataloader[: config.num_samples], config, structure, filters=filters)
+    dataloader = calibration_data(config, structure, "gptq")
+    apply_gptq_layerwise(dataloader, config, structure, filters=filters)

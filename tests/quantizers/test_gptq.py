@@ -120,7 +120,13 @@ def test_bad_input():
     model, structure = build_model(keraslike)
     with pytest.raises(ValueError, match="a valid quantization structure"):
         model.quantize("gptq", config=GPTQConfig(dataset=["a"], tokenizer=lambda s: s))
-    model, structure = build_model(keraslike)
+    assert all(layer.quantization_mode is None for layer in model.layers)  # left as it was
+    with pytest.raises(TypeError, match="must be an iterable"):
+        model.quantize("gptq", config=GPTQConfig(dataset="text", tokenizer=lambda s: s,
+                                                 quantization_layer_structure=structure))
+    with pytest.raises(ValueError, match="Provided dataset is empty"):
+        model.quantize("gptq", config=GPTQConfig(dataset=[], tokenizer=lambda s: s,
+                                                 quantization_layer_structure=structure))
     with pytest.raises(ValueError, match="must be an instance of `QuantizationConfig`"):
         model.quantize("gptq", config={"weight_bits": 4})
     with pytest.raises(ValueError, match="you must pass a `GPTQConfig`"):
