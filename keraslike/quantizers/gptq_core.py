@@ -1,14 +1,15 @@
 """GPTQ calibration of a model, block by block, as Keras 3.15's `gptq_core.py` does it.
 
-`model.quantize("gptq", config=GPTQConfig(...))` first puts every selected Dense/EinsumDense in
-GPTQ mode, then calls `gptq_quantize`: the calibration text (or token arrays) becomes
-`num_samples` windows of `sequence_length` tokens, which run through the structure's
-`pre_block_layers`; then each of its `sequential_blocks` in turn is run on every sample with
-forward pre-hooks that stream each target layer's inputs into its Hessian, the target layers are
-quantized, and the (now quantized) block's outputs feed the next block.
+`model.quantize("gptq", config=GPTQConfig(...))` checks the config and structure and cuts the
+calibration text (or token arrays) into `num_samples` windows of `sequence_length` tokens
+(`calibration_data`), puts every selected Dense/EinsumDense in GPTQ mode, then calibrates
+(`apply_gptq_layerwise`): the windows run through the structure's `pre_block_layers`; then each
+of its `sequential_blocks` in turn is run on every sample with forward pre-hooks that stream each
+target layer's inputs into its Hessian, the target layers are quantized, and the (now quantized)
+block's outputs feed the next block. AWQ (`awq_core.py`) shares the loop (`calibrate_blocks`).
 
-This module knows layers only by what they declare (`_calibrated_build`, `_calibration_kernel`,
-`_store_calibrated` and `quantization_mode`), so `quantizers/` stays below `layers/`.
+This module knows layers only by what they declare (`_calibration_kernel`, `_store_calibrated`,
+`_is_calibrated`, `_quant_mode`), so `quantizers/` stays below `layers/`.
 """
 
 import contextlib
