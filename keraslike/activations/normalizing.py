@@ -3,6 +3,8 @@
 import torch
 import torch.nn.functional as F
 
+from keraslike.ops.nn import warn_if_softmax_axis_has_size_one
+
 
 def _over_axes(fn, x, axis):
     """Applies a softmax-like `fn(x, dim)` over `axis`: an int, a tuple of ints, or `None` (all)."""
@@ -34,6 +36,7 @@ def softmax(x, axis=-1):
     >>> keras.activations.softmax(torch.tensor([[1.0, 1.0]]))
     tensor([[0.5000, 0.5000]])
     """
+    warn_if_softmax_axis_has_size_one(x, axis)
     return _over_axes(F.softmax, x, axis)
 
 

@@ -6,6 +6,8 @@ crossentropies and the normalization ops; convolution and pooling live in `nn_co
 here.
 """
 
+import warnings
+
 import torch
 import torch.nn.functional as F
 
@@ -201,9 +203,26 @@ def _softmax_like(fn, x, axis):
     return fn(x, dim=axis)
 
 
+def warn_if_softmax_axis_has_size_one(x, axis):
+    """Warns, as Keras does, when a softmax runs over an axis of size 1 (the result is always 1).
+
+    The check reads the static shape only (no host sync); a symbolic call warns once, when
+    the graph is built.
+    """
+    if isinstance(axis, int) and -x.dim() <= axis < x.dim() and x.shape[axis] == 1:
+        warnings.warn(
+            f"You are using a softmax over axis {axis} of a tensor of shape {x.shape}. This axis "
+            "has size 1. The softmax operation will always return the value 1, which is likely "
+            "not what you intended. Did you mean to use a sigmoid instead?",
+            stacklevel=3,
+        )
+
+
 @keras_op
 def softmax(x, axis=-1):
     """Softmax over `axis` (an int, a tuple of axes, or `None` for all)."""
+    x = _t(x)
+    warn_if_softmax_axis_has_size_one(x, axis)
     return _softmax_like(F.softmax, x, axis)
 
 

@@ -1,5 +1,7 @@
 """Parity of keraslike.ops' neural-network ops with Keras 3 (torch backend), eager and in a graph."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -173,3 +175,20 @@ def test_grouped_conv():
         x.permute(0, 3, 1, 2), kernel.permute(3, 2, 0, 1), padding=1, groups=2
     ).permute(0, 2, 3, 1)
     torch.testing.assert_close(out, expected)
+
+
+def test_softmax_over_an_axis_of_size_one_warns_like_keras():
+    # keras-io's endpoint layer pattern takes a softmax of one logit (always 1): Keras warns.
+    with pytest.warns(UserWarning, match="softmax over axis -1 .* This axis has size 1"):
+        out = keraslike.ops.softmax(torch.zeros(3, 1))
+    assert torch.equal(out, torch.ones(3, 1))
+    with pytest.warns(UserWarning, match="has size 1"):  # eager only, as in Keras
+        keraslike.layers.Dense(1, activation="softmax")(np.ones((2, 4), "float32"))
+    with pytest.warns(UserWarning, match="has size 1"):
+        keraslike.activations.softmax(torch.zeros(2, 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        keraslike.ops.softmax(torch.zeros(3, 2))
+        keraslike.ops.softmax(torch.zeros(3, 1), axis=0)
+        keraslike.ops.softmax(torch.zeros(3, 1), axis=None)
+        keraslike.layers.Dense(1, activation="softmax")(keraslike.Input((4,)))

@@ -37,6 +37,7 @@ PORTS = [
     "nlp_text_classification_with_switch_transformer",
     "vision_conv_lstm",
     "vision_attention_mil_classification",
+    "vision_3d_image_classification",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is

@@ -52,6 +52,7 @@ TOLERANCES = {"timeseries_classification_from_scratch": (1e-4, 3e-3)}
 EVALUATION_PARITY = [
     "nlp_ner_transformers",
     "vision_cct",
+    "vision_3d_image_classification",
     "generative_wgan_gp",
     "nlp_masked_language_modeling",
     "vision_mlp_image_classification",
