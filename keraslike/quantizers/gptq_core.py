@@ -35,17 +35,20 @@ def should_quantize_layer(layer, filters):
     return True
 
 
-def get_dataloader(tokenizer, sequence_length, dataset, num_samples=128, *, seed=42):
-    """Calibration windows: an int32 array `(num_samples, 1, sequence_length)`.
+def get_dataloader(tokenizer, sequence_length, dataset, num_samples=128, *, strategy="strided",
+                   seed=42, stride=None, eos_id=None):
+    """Calibration windows: an int32 array `(num_samples, 1, sequence_length)`, as Keras cuts them.
 
-    Strings are tokenized with `tokenizer.tokenize`, arrays are flattened; everything is joined,
-    repeated until long enough, and `num_samples` windows are taken at a stride from an offset
-    derived from `hash(("gptq-calib", seed))`, exactly as Keras does (so, as in Keras, the
-    windows depend on Python's string hashing, i.e. on `PYTHONHASHSEED`).
+    Strings are tokenized with `tokenizer.tokenize` (with `eos_id` between documents when given),
+    arrays are flattened; everything is joined, repeated until long enough, and `num_samples`
+    windows are taken: `"strided"` (the default) at a stride from an offset derived from
+    `hash(("gptq-calib", seed))`, exactly as Keras does (so, as in Keras, the windows depend on
+    Python's string hashing, i.e. on `PYTHONHASHSEED`); `"linspace"` evenly spread; `"random"`
+    from `numpy.random.default_rng(seed)`.
 
     Raises:
         TypeError: When `dataset` is not an iterable (or is a string).
-        ValueError: When it is empty or too short for one window.
+        ValueError: When it is empty or too short for one window, or for an unknown strategy.
     """
     if not hasattr(dataset, "__iter__") or isinstance(dataset, (str, bytes)):
         raise TypeError(
@@ -57,12 +60,15 @@ def get_dataloader(tokenizer, sequence_length, dataset, num_samples=128, *, seed
     if not items:
         raise ValueError("Provided dataset is empty.")
     pieces = []
-    for item in items:
-        if isinstance(item, str):
+    strings = isinstance(items[0], str)
+    for i, item in enumerate(items):
+        if strings:
             item = tokenizer.tokenize(item)
         if isinstance(item, torch.Tensor):
             item = item.detach().cpu().numpy()
         pieces.append(np.asarray(item).reshape(-1).astype(np.int32, copy=False))
+        if strings and eos_id is not None and i < len(items) - 1:
+            pieces.append(np.array([eos_id], dtype=np.int32))
     tokens = pieces[0] if len(pieces) == 1 else np.concatenate(pieces).astype(np.int32)
     required = num_samples * sequence_length
     if tokens.size < required:
@@ -73,9 +79,18 @@ def get_dataloader(tokenizer, sequence_length, dataset, num_samples=128, *, seed
             f"Not enough tokens to form one sample of length {sequence_length} "
             f"(have {tokens.size})."
         )
-    stride = max(1, (max_start + 1) // num_samples)
-    offset = abs(hash(("gptq-calib", seed))) % (max_start + 1) if max_start > 0 else 0
-    starts = (offset + np.arange(num_samples, dtype=np.int64) * stride) % (max_start + 1)
+    if strategy == "random":
+        starts = np.random.default_rng(seed).integers(0, max_start + 1, size=num_samples,
+                                                      dtype=np.int64)
+    elif strategy == "linspace":
+        starts = np.linspace(0, max_start, num_samples, dtype=np.int64)
+    elif strategy == "strided":
+        if stride is None:
+            stride = max(1, (max_start + 1) // num_samples)
+        offset = abs(hash(("gptq-calib", seed))) % (max_start + 1) if max_start > 0 else 0
+        starts = (offset + np.arange(num_samples, dtype=np.int64) * stride) % (max_start + 1)
+    else:
+        raise ValueError(f"Unknown strategy: {strategy}")
     windows = np.lib.stride_tricks.sliding_window_view(tokens, sequence_length)
     return windows[starts].astype(np.int32)[:, None, :]
 

@@ -290,3 +290,27 @@ def test_mixed_precision_layer_matches_keras():
     assert y.dtype == k_y.dtype == torch.bfloat16
     np.testing.assert_allclose(y.float().detach().numpy(), k_y.float().detach().numpy(),
                                rtol=1e-2, atol=2e-2)
+
+
+@pytest.mark.parametrize("strategy", ["strided", "linspace", "random"])
+@pytest.mark.parametrize("kind", ["strings", "tokens", "short"])
+def test_calibration_windows_match_keras(strategy, kind):
+    from keras.src.quantizers.gptq_core import get_dataloader as keras_dataloader
+
+    from keraslike.quantizers.gptq_core import get_dataloader
+
+    def tokenize(text):
+        return np.array([ord(c) % 50 for c in text])
+
+    tokenize.tokenize = tokenize
+    dataset = {
+        "strings": ["the quick brown fox", "jumps over", "the lazy dog" * 3],
+        "tokens": [np.arange(30).reshape(1, 30), np.arange(7)],
+        "short": [np.arange(5)],  # repeated until long enough
+    }[kind]
+    options = dict(num_samples=6, strategy=strategy, seed=3, eos_id=1 if kind == "strings" else None)
+    ours = get_dataloader(tokenize, 8, dataset, **options)
+    assert ours.shape == (6, 1, 8) and ours.dtype == np.int32
+    np.testing.assert_array_equal(ours, keras_dataloader(tokenize, 8, dataset, **options))
+    with pytest.raises(ValueError, match="Unknown strategy"):
+        get_dataloader(tokenize, 8, dataset, strategy="bogus")
