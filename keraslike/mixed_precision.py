@@ -1,8 +1,11 @@
 """Mixed precision: `keras.mixed_precision.set_global_policy("mixed_float16" | "mixed_bfloat16")`.
 
-Layers created under a mixed policy keep float32 weights and compute in float16/bfloat16: `fit`,
-`evaluate` and `predict` run the forward pass under `torch.autocast`, and `fit` scales the loss
-for float16 (dynamic loss scaling, as Keras's LossScaleOptimizer does).
+Layers created under a mixed policy keep float32 weights and compute in float16/bfloat16: their
+calls run under `torch.autocast` (`fit`, `evaluate` and `predict` enter it for the whole step,
+an eager call for itself) and return outputs in the compute dtype, as Keras's layers do; a layer
+with a float policy inside a mixed model computes in its own dtype (`layers/mixed_call.py`).
+`fit` computes the loss in float32 and scales it for float16 (dynamic loss scaling, as Keras's
+LossScaleOptimizer does).
 """
 
 from keraslike.backend import config

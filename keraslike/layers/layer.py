@@ -35,6 +35,7 @@ from keraslike.layers.layer_losses import LayerLosses
 from keraslike.layers.layer_repr import layer_extra_repr
 from keraslike.layers.layer_weights import LayerWeights, WeightSpec  # noqa: F401 - re-exported
 from keraslike import regularizers
+from keraslike.layers.mixed_call import note_mixed_layer
 from keraslike.mixed_precision import default_policy_name
 
 
@@ -248,21 +249,28 @@ class Layer(LayerWeights, LayerLosses, LayerCalling, nn.Module, Operation):
         self._refresh_autocast()
 
     def _refresh_autocast(self, bump=True):
-        # `_autocast_to`, read on every call and by execution plans: the torch dtype floating
-        # inputs are cast to, or None. Mixed policies are left to the autocast context of
-        # fit/evaluate/predict (their weights stay float32). A torch dtype conversion of the
-        # module (`.double()`, `.half()`, `.to(dtype)`) sets the dtype it computes in from then
-        # on. Plans rebuild their steps on a bump.
+        # Read on every call and by execution plans: `_autocast_to`, the torch dtype floating
+        # inputs are cast to (Keras's input autocast), or None; `_mixed_compute`, the compute
+        # dtype of a mixed policy (its weights stay float32: calls run under `torch.autocast`
+        # and cast their outputs, see `mixed_call.py`), or None. A torch dtype conversion of
+        # the module (`.double()`, `.half()`, `.to(dtype)`) sets the dtype it computes in from
+        # then on. Plans rebuild their steps on a bump.
         policy_name = self._dtype_policy_name
         converted = self.__dict__.get("_converted_dtype")
         compute = converted or torch_dtype(dtype_policies.get(policy_name).compute_dtype)
         self._compute_torch_dtype = compute
+        policy = dtype_policies.get(policy_name)
+        mixed = converted is None and policy_name.startswith("mixed_")
+        self._mixed_compute = compute if mixed and compute.is_floating_point else None
+        # A plain float policy (`"float32"`, ...; not mixed, not quantized): inside a mixed
+        # model it computes in its own dtype, autocast off.
+        self._float_policy = compute.is_floating_point and (converted is not None or (
+            policy.quantization_mode is None and policy.compute_dtype == policy.variable_dtype))
+        if self._mixed_compute is not None:
+            note_mixed_layer()
         target = None
-        if self._autocast_enabled and self._convert_input_args and (
-            converted is not None or not policy_name.startswith("mixed_")
-        ):
-            if compute.is_floating_point:
-                target = compute
+        if self._autocast_enabled and self._convert_input_args and compute.is_floating_point:
+            target = compute
         self._autocast_to = target
         if bump:
             hook_registry.bump()

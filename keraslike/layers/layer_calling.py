@@ -18,6 +18,7 @@ from keraslike.graph.plan import cast_floating
 from keraslike.graph.shape_inference import infer_output_spec, torch_dtype
 from keraslike.layers.input_spec import assert_input_compatibility
 from keraslike.layers.layer_remat import remat_call
+from keraslike.layers.mixed_call import float_call, mixed_call, mixed_layers_exist
 
 _SIGNATURES = {}
 _EAGER_TYPES = (torch.Tensor, np.ndarray)
@@ -57,6 +58,11 @@ class LayerCalling:
     """Mixin of `Layer`: calls (see the module docstring). Expects `nn.Module` state."""
 
     _remat_mode = None  # the `keras.RematScope` the layer was created in (`Layer.__init__`)
+    # Whether a call under a mixed policy casts its floating outputs to the compute dtype (as
+    # Keras's layers compute them); a model's outputs are its layers', left as they come.
+    _casts_mixed_outputs = True
+    _mixed_compute = None  # set by `Layer._refresh_autocast`, as `_float_policy`
+    _float_policy = False
 
     def call(self, *args, **kwargs):
         """The layer's computation on torch tensors. Subclasses override it."""
@@ -145,6 +151,7 @@ class LayerCalling:
             self._maybe_build(args, kwargs)
             hook_registry.bump()  # plans that call this layer may now call it directly
         call = self.call if self._remat_mode is None else remat_call(self, args, kwargs)
+        call = self._with_precision(call)
         collected = _context.losses
         if collected is not None:  # inside a model's or a layer's call
             self._last_collection = collected
@@ -177,8 +184,20 @@ class LayerCalling:
         activity regularizer, no `add_loss`), else `nn.Module.__call__` (hooks, then `forward`).
         """
         if self._needs_module_call():
-            return nn.Module.__call__.__get__(self)
-        return self.call
+            return nn.Module.__call__.__get__(self)  # `forward` adds the precision handling
+        return self._with_precision(self.call)
+
+    def _with_precision(self, call):
+        """`call` with the dtype handling of a mixed precision policy (`mixed_call.py`): under a
+        mixed policy, autocast and outputs in the compute dtype; for a plain float policy once
+        mixed layers exist, autocast off inside mixed calls; otherwise `call` itself (quantized
+        policies such as `"int8_from_mixed_bfloat16"` compute their own dtypes)."""
+        mixed = self._mixed_compute
+        if mixed is not None:
+            return mixed_call(call, mixed, cast_outputs=self._casts_mixed_outputs)
+        if self._float_policy and mixed_layers_exist():
+            return float_call(call)
+        return call
 
     @property
     def module_callable(self):

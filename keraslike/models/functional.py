@@ -58,6 +58,8 @@ class Model(Trainer, Layer):
     ```
     """
 
+    _casts_mixed_outputs = False  # as Keras: a model's outputs are in its layers' dtypes
+
     @filter_traceback
     def __init__(self, *args, **kwargs):
         inputs = kwargs.pop("inputs", args[0] if len(args) > 0 else None)

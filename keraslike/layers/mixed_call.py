@@ -1,0 +1,103 @@
+"""Calls of layers under a mixed precision policy (`"mixed_float16"`, `"mixed_bfloat16"`), with
+Keras 3's dtypes.
+
+Keras casts a mixed layer's floating inputs and float32 variables to the compute dtype, so every
+layer's outputs are in the compute dtype (eagerly as symbolically), and a layer with a float
+policy (`Dense(10, dtype="float32")`, Keras's advice for a model's last layer) computes in
+float32 even inside a mixed model. keraslike keeps float32 weights and lets `torch.autocast` cast
+them: a mixed layer's call runs under `torch.autocast(compute dtype)` (entered by the outermost
+mixed call; `fit`, `evaluate` and `predict` enter one for the whole step) and its floating
+outputs are cast to the compute dtype (torch's autocast keeps softmax, normalizations and
+lookups in float32; Keras's layers do not). Inside such a mixed call, a layer with a float
+policy runs with autocast off, so it computes in its own dtype, as in Keras.
+
+Float layers need that guard only once a mixed layer exists in the process: until then plans
+call them directly, at no cost (`note_mixed_layer` bumps the hook version when the first one is
+made, so plans re-derive their steps).
+"""
+
+import torch
+
+from keraslike.graph import hook_registry, nest
+from keraslike.graph.plan import cast_floating
+
+_AUTOCAST_DEVICES = ("cpu", "cuda")
+
+
+class _State:
+    __slots__ = ("mixed_layers_exist", "depth")
+
+    def __init__(self):
+        self.mixed_layers_exist = False  # set once, when the first mixed layer is made
+        self.depth = 0  # nesting of mixed calls running now (their autocast is keraslike's)
+
+
+_state = _State()
+
+
+def note_mixed_layer():
+    """Records that a layer with a mixed policy exists (float layers then get their guard)."""
+    if not _state.mixed_layers_exist:
+        _state.mixed_layers_exist = True
+        hook_registry.bump()
+
+
+def mixed_layers_exist():
+    """Whether a layer with a mixed policy was made in this process."""
+    return _state.mixed_layers_exist
+
+
+def _device_type(args, kwargs):
+    first = args[0] if args else None
+    if isinstance(first, torch.Tensor):
+        return first.device.type
+    for x in nest.flatten((args, kwargs)):
+        if isinstance(x, torch.Tensor):
+            return x.device.type
+    return None
+
+
+def _autocasting(device_type, dtype):
+    """Whether torch's autocast is already on for `device_type` with `dtype`."""
+    return torch.is_autocast_enabled(device_type) and torch.get_autocast_dtype(device_type) == dtype
+
+
+def mixed_call(fn, dtype, cast_outputs=True):
+    """`fn` as a mixed layer's call: under `torch.autocast(dtype)` (unless one is already on),
+    floating outputs cast to `dtype` (with `cast_outputs`; a model's outputs are its layers')."""
+
+    def call(*args, **kwargs):
+        device_type = _device_type(args, kwargs)
+        _state.depth += 1
+        try:
+            if device_type not in _AUTOCAST_DEVICES or _autocasting(device_type, dtype):
+                outputs = fn(*args, **kwargs)  # (`meta` tensors of shape inference: no autocast)
+            else:
+                with torch.autocast(device_type, dtype=dtype):
+                    outputs = fn(*args, **kwargs)
+        finally:
+            _state.depth -= 1
+        return cast_floating(outputs, dtype) if cast_outputs else outputs
+
+    return call
+
+
+def float_call(fn):
+    """`fn` as a float-policy layer's call: inside a mixed call, with autocast off (the layer
+    computes in its own dtype, as Keras's do); elsewhere (a user's own `torch.autocast`
+    included) unchanged."""
+
+    def call(*args, **kwargs):
+        if _state.depth == 0:
+            return fn(*args, **kwargs)
+        device_type = _device_type(args, kwargs)
+        if device_type not in _AUTOCAST_DEVICES or not torch.is_autocast_enabled(device_type):
+            return fn(*args, **kwargs)
+        depth, _state.depth = _state.depth, 0
+        try:
+            with torch.autocast(device_type, enabled=False):
+                return fn(*args, **kwargs)
+        finally:
+            _state.depth = depth
+
+    return call
