@@ -99,3 +99,27 @@ def test_float_layers_keep_a_users_own_autocast():
     with torch.autocast("cpu", dtype=torch.bfloat16):
         assert layer(torch.ones(2, 4)).dtype == torch.bfloat16
     assert layer(torch.ones(2, 4)).dtype == torch.float32
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("name", ["mixed_float16", "mixed_bfloat16"])
+def test_mixed_layers_and_fit_on_cuda(name):
+    keraslike.mixed_precision.set_global_policy(name)
+    try:
+        compute = getattr(torch, name.split("_")[1])
+        x = torch.randn(8, 6, device="cuda")
+        for layer in (keraslike.layers.Dense(4), keraslike.layers.Activation("softmax"),
+                      keraslike.layers.BatchNormalization(), keraslike.layers.LayerNormalization()):
+            layer.build(tuple(x.shape))
+            layer.to("cuda")
+            assert layer(x).dtype == compute, type(layer).__name__
+        model = _model(keraslike)
+        model.to("cuda")
+        assert model(x).dtype == torch.float32  # the float32 head
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        y = np.random.default_rng(3).integers(0, 3, (64,))
+        data = np.random.default_rng(4).standard_normal((64, 6)).astype("float32")
+        losses = model.fit(data, y, batch_size=16, epochs=3, verbose=0).history["loss"]
+        assert np.isfinite(losses).all() and losses[-1] < losses[0]
+    finally:
+        keraslike.mixed_precision.set_global_policy("float32")

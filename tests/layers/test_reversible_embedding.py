@@ -245,3 +245,24 @@ def test_quantize_refuses_subclasses_and_float8():
     layer.build()
     with pytest.raises(NotImplementedError, match="float8"):
         layer.quantize("float8")
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("mode", ["int8", "int4"])
+@pytest.mark.parametrize("tie_weights", [True, False], ids=["tied", "untied"])
+def test_quantized_reverse_on_cuda_equals_cpu(mode, tie_weights):
+    """On the GPU the int8 x int8 reverse product is exact too (`torch._int_mm` where cuBLASLt
+    takes the shapes: 32 rows, sizes multiples of 8): logits equal the CPU ones."""
+    layer = keraslike.layers.ReversibleEmbedding(24, 16, tie_weights=tie_weights)
+    layer.build()
+    config = (keraslike.quantizers.Int4QuantizationConfig(
+        block_size=-1, activation_quantizer=keraslike.quantizers.AbsMaxQuantizer(axis=-1))
+        if mode == "int4" else None)
+    layer.quantize(mode, config=config)
+    hidden = torch.randn(32, 16)
+    ids = torch.randint(0, 24, (4, 5))
+    expected = layer(hidden, reverse=True), layer(ids)
+    layer.to("cuda")
+    got = layer(hidden.cuda(), reverse=True), layer(ids.cuda())
+    for a, b in zip(got, expected):
+        torch.testing.assert_close(a.cpu(), b, rtol=1e-6, atol=1e-6)
