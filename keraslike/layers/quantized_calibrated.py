@@ -18,6 +18,7 @@ The float kernel is `((q - zero[:, g]) * scale[:, g]).T`, divided row-wise by `a
 AWQ. Keras files store `bias, kernel, kernel_scale, kernel_zero, [awq_scales,] g_idx`.
 """
 
+import contextlib
 import math
 
 import torch
@@ -68,17 +69,23 @@ class CalibratedQuantizationMixin:
         groups = 1 if group_size == -1 else math.ceil(rows / group_size)
         self._calib_shape = (rows, columns, tuple(kernel_shape), bits)
         packed = (columns + 1) // 2 if bits == 4 else columns
-        self.add_weight(shape=(packed, rows), initializer="zeros", dtype="uint8", trainable=False,
-                        name="kernel", torch_name="quantized_kernel")
-        self.add_weight(shape=(columns, groups), initializer="ones", trainable=False,
-                        name="kernel_scale")
-        self.add_weight(shape=(columns, groups), initializer="zeros", dtype="uint8",
-                        trainable=False, name=self._calibrated_zero_name,
-                        torch_name="kernel_zero")
-        if mode == "awq":
-            self.add_weight(shape=(rows,), initializer="ones", trainable=False, name="awq_scales")
-        self.add_weight(shape=(rows,), initializer="zeros", dtype="float32", trainable=False,
-                        name="g_idx")
+        float_spec = self._float_kernel_spec()
+        # Next to the float kernel (a model moved to a GPU before `quantize`), else the default.
+        place = (torch.device(self._find_tensor(float_spec.attr).device) if float_spec is not None
+                 else contextlib.nullcontext())
+        with place:
+            self.add_weight(shape=(packed, rows), initializer="zeros", dtype="uint8",
+                            trainable=False, name="kernel", torch_name="quantized_kernel")
+            self.add_weight(shape=(columns, groups), initializer="ones", trainable=False,
+                            name="kernel_scale")
+            self.add_weight(shape=(columns, groups), initializer="zeros", dtype="uint8",
+                            trainable=False, name=self._calibrated_zero_name,
+                            torch_name="kernel_zero")
+            if mode == "awq":
+                self.add_weight(shape=(rows,), initializer="ones", trainable=False,
+                                name="awq_scales")
+            self.add_weight(shape=(rows,), initializer="zeros", dtype="float32", trainable=False,
+                            name="g_idx")
         self._set_calibrated(mode, calibrated)
 
     def _set_calibrated(self, mode, value):

@@ -88,3 +88,12 @@ def test_einsum_dense_weights_from_policy(equation, output_shape, input_shape, w
     k_layer = keras.layers.EinsumDense(equation, output_shape, dtype="gptq/4/-1_from_float32")
     k_layer.build(input_shape)
     assert [(tuple(w.shape), w.dtype) for w in k_layer.weights] == weights
+
+
+@pytest.mark.parametrize("mode", ["gptq", "awq"])
+def test_quantized_weights_are_created_next_to_the_kernel(mode):
+    layer = layers.Dense(units=4)
+    layer.build((None, 8))
+    layer.to("meta")  # stands for a GPU: the new weights must not land on the default device
+    layer.quantize(mode, config=CONFIGS[mode]())
+    assert {t.device.type for t in layer.state_dict().values()} == {"meta"}
