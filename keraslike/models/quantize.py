@@ -86,7 +86,7 @@ def quantize_model(model, mode=None, config=None, filters=None, **kwargs):
             warnings.warn(
                 f"{mode.upper()} put layers {left} in {mode} mode but calibrated none of them "
                 "(they are outside the structure's sequential blocks): they keep computing with "
-                "their float kernels and cannot be saved to a Keras file. Leave them out of "
-                "`model.quantize` with `filters`.",
+                "their float kernels, which no saved file can hold (Keras files refuse them; a "
+                "native file will not load). Leave them out of `model.quantize` with `filters`.",
                 stacklevel=3,
             )
