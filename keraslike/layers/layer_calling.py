@@ -63,6 +63,7 @@ class LayerCalling:
     _casts_mixed_outputs = True
     _mixed_compute = None  # set by `Layer._refresh_autocast`, as `_float_policy`
     _float_policy = False
+    _takes_half_inputs = False  # see `_note_half_inputs`
 
     def call(self, *args, **kwargs):
         """The layer's computation on torch tensors. Subclasses override it."""
@@ -185,19 +186,34 @@ class LayerCalling:
         """
         if self._needs_module_call():
             return nn.Module.__call__.__get__(self)  # `forward` adds the precision handling
-        return self._with_precision(self.call)
+        return self._with_precision(self.call, in_plan=True)
 
-    def _with_precision(self, call):
+    def _with_precision(self, call, in_plan=False):
         """`call` with the dtype handling of a mixed precision policy (`mixed_call.py`): under a
-        mixed policy, autocast and outputs in the compute dtype; for a plain float policy once
-        mixed layers exist, autocast off inside mixed calls; otherwise `call` itself (quantized
-        policies such as `"int8_from_mixed_bfloat16"` compute their own dtypes)."""
+        mixed policy, autocast and outputs in the compute dtype; for a plain float policy, once
+        mixed layers exist, autocast off inside mixed calls (in a plan: only for a layer that
+        takes half-precision inputs in some graph, so float graphs keep direct, fusable
+        calls); otherwise `call` itself (quantized policies such as
+        `"int8_from_mixed_bfloat16"` compute their own dtypes)."""
         mixed = self._mixed_compute
         if mixed is not None:
             return mixed_call(call, mixed, cast_outputs=self._casts_mixed_outputs)
-        if self._float_policy and mixed_layers_exist():
+        if self._float_policy and mixed_layers_exist() and (
+            not in_plan or self._takes_half_inputs
+        ):
             return float_call(call)
         return call
+
+    def _note_half_inputs(self, args, kwargs):
+        # A float-policy layer fed half-precision tensors in a graph (Keras's float32 head of a
+        # mixed model): its plan calls get the autocast-off guard from now on (a bump).
+        dtype = self._compute_torch_dtype
+        for x in symbolic_tensors((args, kwargs)):
+            x_dtype = torch_dtype(x.dtype)
+            if x_dtype.is_floating_point and x_dtype.itemsize < dtype.itemsize:
+                self._takes_half_inputs = True
+                hook_registry.bump()
+                return
 
     @property
     def module_callable(self):
@@ -250,6 +266,8 @@ class LayerCalling:
             self.input_spec, nest.flatten(first) if isinstance(first, (list, tuple)) else first, self.name
         )
         self._maybe_build(args, kwargs)
+        if self._float_policy and not self._takes_half_inputs and mixed_layers_exist():
+            self._note_half_inputs(args, kwargs)
         previous_mask = kwargs.get("mask")
         if previous_mask is None and first is not None:
             masks = [getattr(x, "_keras_mask", None) for x in nest.flatten(first)]

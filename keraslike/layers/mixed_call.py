@@ -11,9 +11,11 @@ outputs are cast to the compute dtype (torch's autocast keeps softmax, normaliza
 lookups in float32; Keras's layers do not). Inside such a mixed call, a layer with a float
 policy runs with autocast off, so it computes in its own dtype, as in Keras.
 
-Float layers need that guard only once a mixed layer exists in the process: until then plans
-call them directly, at no cost (`note_mixed_layer` bumps the hook version when the first one is
-made, so plans re-derive their steps).
+Float layers need that guard only once a mixed layer exists in the process, and in execution
+plans only where a graph feeds them half-precision tensors (`Layer._note_half_inputs`, at the
+symbolic call): float graphs keep calling their layers directly (and fusing them, see
+`graph/fusion.py`). Both facts bump the hook version when they first hold, so plans re-derive
+their steps.
 """
 
 import torch
