@@ -123,3 +123,14 @@ def test_mixed_layers_and_fit_on_cuda(name):
         assert np.isfinite(losses).all() and losses[-1] < losses[0]
     finally:
         keraslike.mixed_precision.set_global_policy("float32")
+
+
+def test_float_graphs_keep_direct_calls_after_mixed_layers_exist(keras_oracle, policy):
+    mixed = _model(keraslike)  # its float32 head takes half-precision inputs: guarded
+    head = mixed.layers[-1]
+    assert head.runtime_callable != head.call
+    keraslike.mixed_precision.set_global_policy("float32")
+    inputs = keraslike.Input((6,))
+    dense = keraslike.layers.Dense(3)
+    keraslike.Model(inputs, dense(inputs))
+    assert dense.runtime_callable == dense.call  # a float graph: direct (fusable) calls
