@@ -59,6 +59,9 @@ class Model(Trainer, Layer):
     """
 
     _casts_mixed_outputs = False  # as Keras: a model's outputs are in its layers' dtypes
+    # A call checks the inputs' known non-batch sizes against the model's Inputs (Keras's input
+    # spec). Sequential overrides it: Keras checks its rank only and leaves sizes to its layers.
+    _checks_all_input_sizes = True
 
     @filter_traceback
     def __init__(self, *args, **kwargs):
@@ -112,7 +115,8 @@ class Model(Trainer, Layer):
         self._input_dtypes = [torch_dtype(t.dtype) for t in flat_inputs]
         # Per input: (rank, [(axis, size) for each known non-batch size]) for the per-call check.
         self._input_checks = [
-            (len(t.shape), [(a, d) for a, d in enumerate(t.shape) if d is not None and a > 0])
+            (len(t.shape), [(a, d) for a, d in enumerate(t.shape) if d is not None and a > 0
+                            and (self._checks_all_input_sizes or a == len(t.shape) - 1)])
             for t in flat_inputs
         ]
         self._single_output = isinstance(outputs, KerasTensor)
@@ -288,8 +292,9 @@ class Model(Trainer, Layer):
             return
         expected = self._flat_inputs[i].shape
         actual = x.shape
+        checked = range(len(expected)) if self._checks_all_input_sizes else [len(expected) - 1]
         if len(actual) != len(expected) or any(
-            e is not None and e != a for e, a in zip(expected, actual)
+            expected[a] is not None and expected[a] != actual[a] for a in checked
         ):
             raise ValueError(
                 f'Input "{self._input_layers[i].name}" of model "{self.name}" is incompatible with '

@@ -29,6 +29,12 @@ class Sequential(Model):
     ```
     """
 
+    # As Keras's Sequential, a call does not check the input's sizes against the built ones, so a
+    # stack built on one sequence length runs on others (keras-io's Transformer feed-forward
+    # blocks). Keras leaves the sizes to the layers' input specs, which the built graph does not
+    # re-check per call: the rank and the last (feature) axis are checked here instead.
+    _checks_all_input_sizes = False
+
     def __init__(self, layers=None, trainable=True, name=None):
         super().__init__(trainable=trainable, name=name or None)
         self._stack = []

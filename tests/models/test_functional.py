@@ -279,3 +279,24 @@ def test_explicit_training_reaches_sublayers_of_custom_layers():
     model.train()
     torch.testing.assert_close(model(data, training=False), data)
     assert model.training
+
+
+def test_sequential_runs_on_other_sizes_than_it_was_built_for_as_in_keras():
+    # Keras's Sequential checks the rank, not the sizes (keras-io's Transformer blocks build a
+    # feed-forward Sequential on one sequence length and run it on others); a Functional model
+    # keeps checking its Inputs' sizes.
+    stack = keras.Sequential([layers.Dense(4)])
+    out = stack(np.ones((2, 10, 16), "float32"))
+    shorter = np.random.default_rng(0).random((3, 7, 16)).astype("float32")
+    kernel, bias = stack.layers[0].get_weights()
+    np.testing.assert_allclose(stack(shorter).detach().numpy(), shorter @ kernel + bias, rtol=1e-5, atol=1e-6)
+    assert tuple(out.shape) == (2, 10, 4)
+    np.testing.assert_allclose(stack.predict(shorter, verbose=0), shorter @ kernel + bias, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match=r'model "sequential.*expected shape=\(None, 10, 16\).*\(3, 16\)'):
+        stack(np.ones((3, 16), "float32"))  # another rank
+    with pytest.raises(ValueError, match=r"expected shape=\(None, 10, 16\).*\(3, 10, 5\)"):
+        stack(np.ones((3, 10, 5), "float32"))  # another feature size: still a ValueError
+    x = keras.Input((10, 16))
+    functional = keras.Model(x, layers.Dense(4)(x))
+    with pytest.raises(ValueError, match=r"expected shape=\(None, 10, 16\).*\(3, 7, 16\)"):
+        functional(shorter)

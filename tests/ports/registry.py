@@ -38,6 +38,7 @@ PORTS = [
     "vision_conv_lstm",
     "vision_attention_mil_classification",
     "vision_3d_image_classification",
+    "nlp_neural_machine_translation_with_transformer",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is

@@ -53,6 +53,7 @@ EVALUATION_PARITY = [
     "nlp_ner_transformers",
     "vision_cct",
     "vision_3d_image_classification",
+    "nlp_neural_machine_translation_with_transformer",
     "generative_wgan_gp",
     "nlp_masked_language_modeling",
     "vision_mlp_image_classification",
