@@ -39,6 +39,7 @@ PORTS = [
     "vision_attention_mil_classification",
     "vision_3d_image_classification",
     "nlp_neural_machine_translation_with_transformer",
+    "guides_functional_api",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is

@@ -26,6 +26,7 @@ PARITY = [
     "structured_data_collaborative_filtering_movielens",
     "vision_conv_lstm",
     "vision_attention_mil_classification",
+    "guides_functional_api",
 ]
 
 # Earlier ports without the `on_model` / `shuffle` arguments: `Model.fit` itself is wrapped in
