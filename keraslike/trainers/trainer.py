@@ -84,7 +84,6 @@ class Trainer:
         """
         self.optimizer = optimizers_module.get(optimizer)
         names = structures.training_output_names(self)
-        self.loss = loss
         self._compile_config = {
             "optimizer": optimizer,
             "loss": loss,
@@ -96,14 +95,18 @@ class Trainer:
             "jit_compile": jit_compile,
         }
         dict_outputs = isinstance(getattr(self, "_outputs_struct", None), dict)
-        self._compile_loss = (
-            CompileLoss(loss, loss_weights, names, dict_outputs) if loss is not None else None
-        )
-        self._compile_metrics = (
-            CompileMetrics(metrics, weighted_metrics, names, self._compile_loss)
-            if metrics is not None or weighted_metrics is not None
-            else None
-        )
+        # As Keras 3: compiling again without `loss` (or without metrics) keeps the loss (the
+        # metrics) of the previous `compile`; only what is given is replaced.
+        if loss is not None:
+            self.loss = loss
+            self._compile_loss = CompileLoss(loss, loss_weights, names, dict_outputs)
+        else:
+            self.loss = getattr(self, "loss", None)
+            self._compile_loss = getattr(self, "_compile_loss", None)
+        if metrics is not None or weighted_metrics is not None:
+            self._compile_metrics = CompileMetrics(metrics, weighted_metrics, names, self._compile_loss)
+        else:
+            self._compile_metrics = getattr(self, "_compile_metrics", None)
         self._loss_tracker = RunningMean("loss")
         self.run_eagerly = run_eagerly
         self.steps_per_execution = steps_per_execution

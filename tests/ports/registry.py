@@ -40,6 +40,7 @@ PORTS = [
     "vision_3d_image_classification",
     "nlp_neural_machine_translation_with_transformer",
     "guides_functional_api",
+    "guides_making_new_layers_and_models_via_subclassing",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is

@@ -55,6 +55,7 @@ EVALUATION_PARITY = [
     "vision_cct",
     "vision_3d_image_classification",
     "nlp_neural_machine_translation_with_transformer",
+    "guides_making_new_layers_and_models_via_subclassing",
     "generative_wgan_gp",
     "nlp_masked_language_modeling",
     "vision_mlp_image_classification",

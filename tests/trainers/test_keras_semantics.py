@@ -218,3 +218,31 @@ def test_fit_on_an_empty_sequence_batch_does_not_raise():
     model.compile("sgd", "mse")
     history = model.fit(np.zeros((2, 0, 3), "float32"), np.zeros((2, 0, 10), "float32"), verbose=0)
     assert history.history["loss"] == [0.0]
+
+
+def test_compiling_again_without_a_loss_keeps_the_previous_loss_and_metrics(keras):
+    # keras-io's subclassing guide compiles a model with "mse", fits, then compiles with only an
+    # optimizer: Keras 3 keeps the MSE (and the metrics) in the loss, it does not drop them.
+    rng = np.random.default_rng(0)
+    x, y = rng.random((8, 3)).astype("float32"), rng.random((8, 3)).astype("float32")
+    results = {}
+    for name, lib in _libs(keras):
+        class Penalty(lib.layers.Layer):
+            def call(self, inputs):
+                self.add_loss(1e-2 * lib.ops.mean(inputs))
+                return inputs
+
+        inputs = lib.Input((3,))
+        model = lib.Model(inputs, Penalty()(lib.layers.Dense(3, kernel_initializer="ones")(inputs)))
+        model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+        model.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False)
+        model.compile(optimizer="adam")
+        history = model.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False).history
+        results[name] = (history, model.evaluate(x, y, verbose=0), model.loss, model.get_compile_config()["loss"])
+    ours, theirs = results["keraslike"], results["keras"]
+    assert sorted(ours[0]) == sorted(theirs[0]) == ["loss", "mae"]
+    for key in theirs[0]:
+        np.testing.assert_allclose(ours[0][key], theirs[0][key], rtol=1e-5, err_msg=key)
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-5)
+    assert ours[0]["loss"][0] > 0.5  # the MSE is still there (the penalty alone is ~0.015)
+    assert ours[2:] == theirs[2:] == ("mse", None)
