@@ -201,7 +201,7 @@ class LayerCalling:
         if self._float_policy and mixed_layers_exist() and (
             not in_plan or self._takes_half_inputs
         ):
-            return float_call(call)
+            return float_call(call, in_mixed_graph=in_plan)
         return call
 
     def _note_half_inputs(self, args, kwargs):

@@ -84,13 +84,14 @@ def mixed_call(fn, dtype, cast_outputs=True):
     return call
 
 
-def float_call(fn):
-    """`fn` as a float-policy layer's call: inside a mixed call, with autocast off (the layer
-    computes in its own dtype, as Keras's do); elsewhere (a user's own `torch.autocast`
-    included) unchanged."""
+def float_call(fn, in_mixed_graph=False):
+    """`fn` as a float-policy layer's call: with autocast off inside a mixed call, or under any
+    autocast for a layer of a mixed graph (`predict` runs a plan under autocast without a
+    model call), so the layer computes in its own dtype, as Keras's do; elsewhere (a user's own
+    `torch.autocast` around float layers) unchanged."""
 
     def call(*args, **kwargs):
-        if _state.depth == 0:
+        if _state.depth == 0 and not in_mixed_graph:
             return fn(*args, **kwargs)
         device_type = _device_type(args, kwargs)
         if device_type not in _AUTOCAST_DEVICES or not torch.is_autocast_enabled(device_type):

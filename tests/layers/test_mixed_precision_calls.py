@@ -70,6 +70,7 @@ def _model(lib):
 
 def test_mixed_model_with_a_float32_head_calls_and_trains_like_keras(keras_oracle, policy):
     keras = keras_oracle
+    keras.utils.set_random_seed(0)  # fixed weights: half-precision trajectories then repeat
     theirs, ours = _model(keras), _model(keraslike)
     ours.set_weights(theirs.get_weights())
     assert theirs.outputs[0].dtype == ours.outputs[0].dtype == "float32"
@@ -79,6 +80,9 @@ def test_mixed_model_with_a_float32_head_calls_and_trains_like_keras(keras_oracl
     got = ours(torch.as_tensor(X2))
     assert got.dtype == torch.float32
     np.testing.assert_allclose(got.detach().numpy(), expected, rtol=2e-2, atol=2e-2)
+    predicted = ours.predict(X2, verbose=0)  # a plan run under autocast, no model call
+    assert predicted.dtype == theirs.predict(X2, verbose=0).dtype == np.float32
+    np.testing.assert_allclose(predicted, expected, rtol=2e-2, atol=2e-2)
     y = np.random.default_rng(2).integers(0, 3, (4,))
     losses = []
     for lib, model in ((keras, theirs), (keraslike, ours)):
