@@ -10,7 +10,7 @@ import sys
 
 import torch
 
-from keraslike.graph import fusion, hook_registry, nest
+from keraslike.graph import fusion, hook_registry, layout, nest
 from keraslike.graph.call_context import state as _context
 from keraslike.graph.keras_tensor import KerasTensor
 from keraslike.graph.shape_inference import torch_dtype
@@ -228,11 +228,20 @@ class ExecutionPlan:
             else:
                 fn = operation.module_callable
             steps.append(self._compile_step(node, self._slot, frees, fn))
-        if direct:  # graph/fusion.py: elementwise chains as one call; says what invalidates it
+        if direct:  # graph/layout.py, graph/fusion.py: each says what invalidates it
+            steps, finish = layout.propagate(
+                self.step_nodes, steps, self._slot, self.output_slots, self._recompile_step
+            )
             steps, self._direct_nodes = fusion.fuse_steps(
                 self.step_nodes, steps, self._frees, self._slot, self.output_slots
             )
+            if finish is not None:
+                steps.append(finish)
+                self._direct_nodes = self._direct_nodes + self.step_nodes[-1:]
         return steps
+
+    def _recompile_step(self, index, fn):
+        return self._compile_step(self.step_nodes[index], self._slot, self._frees[index], fn)
 
     def current_steps(self):
         """The steps to run now: direct layer calls unless a torch hook must see the call."""

@@ -56,6 +56,11 @@ class ReLU(Layer):
         # What `call` computes, for graph/fusion.py's elementwise rules (re-read per call).
         return ("relu", self.negative_slope, self.max_value, self.threshold)
 
+    _layout_free = True  # graph/layout.py: element by element, any layout
+
+    def _channels_first_call(self, rank):
+        return self.call
+
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
 

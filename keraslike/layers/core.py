@@ -10,6 +10,7 @@ from keraslike.graph import nest
 from keraslike.graph.keras_tensor import KerasTensor
 from keraslike.graph.shape_inference import infer_output_spec
 from keraslike.layers.input_spec import InputSpec
+from keraslike.layers.layer_utils import is_elementwise_activation
 from keraslike.layers.layer import Layer
 from keraslike.layers.lora import LoraMixin, lora_config
 from keraslike.layers.quantized_dense import DenseQuantizationMixin
@@ -190,6 +191,16 @@ class Activation(Layer):
 
     def call(self, inputs):
         return self.activation(inputs)
+
+    _layout_free = True  # graph/layout.py: element by element, any layout (when elementwise)
+
+    def _channels_first_call(self, rank):
+        return self._call_channels_first if is_elementwise_activation(self.activation) else None
+
+    def _call_channels_first(self, x):
+        if not is_elementwise_activation(self.activation):  # reassigned since the plan compiled
+            return self.activation(x.movedim(1, -1)).movedim(-1, 1)
+        return self.activation(x)
 
     def _fusion_form(self):
         # What `call` computes, for graph/fusion.py's elementwise rules (re-read per call).

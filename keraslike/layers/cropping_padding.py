@@ -154,6 +154,15 @@ class _ZeroPadding(Layer):
     def call(self, inputs):
         return F.pad(inputs, self._flat)
 
+    def _channels_first_call(self, rank):
+        # graph/layout.py: `call` on channels-first views (the spatial pads without the channel's).
+        if self.data_format != "channels_last" or rank != self._rank + 2:
+            return None
+        return self._call_channels_first
+
+    def _call_channels_first(self, inputs):
+        return F.pad(inputs, self._flat[2:])
+
     def compute_output_shape(self, input_shape):
         shape = list(input_shape)
         for axis, (before, after) in zip(self._axes, self._pairs()):

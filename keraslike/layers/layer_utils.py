@@ -4,6 +4,10 @@ Errors name the layer (class and name), the argument and the value received, wit
 exception type (`ValueError`).
 """
 
+import torch
+
+from keraslike import activations
+from keraslike.activations import rectifiers, squashing
 from keraslike.backend import config as backend_config
 
 
@@ -112,3 +116,19 @@ def _first_weight(root):
                 if tensor is not None:
                     return module, kind, name
     return None
+
+
+# Activations computed element by element (every one of `rectifiers` and `squashing`, and the
+# torch functions `activations.runtime_form` returns for some): they give the same values on any
+# layout of the same tensor. `normalizing` (softmax, glu, ...) works along an axis: not listed.
+_ELEMENTWISE = {
+    id(fn)
+    for module in (rectifiers, squashing)
+    for fn in vars(module).values()
+    if callable(fn) and getattr(fn, "__module__", None) == module.__name__
+} | {id(torch.relu), id(torch.tanh), id(torch.sigmoid), id(activations.linear)}
+
+
+def is_elementwise_activation(fn):
+    """Whether the activation `fn` (or `None`: no activation) is computed element by element."""
+    return fn is None or id(fn) in _ELEMENTWISE

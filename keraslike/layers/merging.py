@@ -75,6 +75,11 @@ class Merge(Layer):
             result = self._merge(result, x)
         return result
 
+    _layout_free = True  # graph/layout.py: element by element, any layout of equal-rank inputs
+
+    def _channels_first_call(self, rank):
+        return self.call
+
 
 class Add(Merge):
     """Adds a list of inputs element-wise (shapes must broadcast).

@@ -280,6 +280,19 @@ class BaseGlobalPooling(Layer):
             return torch.amax(inputs, dim=self._axes, keepdim=self.keepdims)
         return torch.mean(inputs, dim=self._axes, keepdim=self.keepdims)
 
+    def _channels_first_call(self, rank):
+        # graph/layout.py: `call` on channels-first views (without keepdims the output, (N, C),
+        # is the same in both layouts).
+        if self.data_format != "channels_last" or rank != len(self._axes) + 2:
+            return None
+        return self._call_channels_first
+
+    def _call_channels_first(self, inputs):
+        axes = tuple(range(2, inputs.ndim))
+        if self._mode == "max":
+            return torch.amax(inputs, dim=axes, keepdim=self.keepdims)
+        return torch.mean(inputs, dim=axes, keepdim=self.keepdims)
+
     def compute_output_shape(self, input_shape):
         rank = len(input_shape) - 2
         if self.data_format == "channels_last":

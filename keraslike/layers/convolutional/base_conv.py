@@ -22,7 +22,7 @@ from keraslike.layers.convolutional.padding import (
 )
 from keraslike.layers.input_spec import InputSpec
 from keraslike.layers.layer import Layer
-from keraslike.layers.layer_utils import serialize_or_none
+from keraslike.layers.layer_utils import is_elementwise_activation, serialize_or_none
 from keraslike.layers.lora import LoraMixin, lora_config
 from keraslike.layers.weight_layout import IDENTITY, conv_layout
 
@@ -328,6 +328,18 @@ class BaseConv(LoraMixin, ConvMixin, Layer):
         if self._act is not None:
             outputs = self._act(outputs)
         return outputs
+
+    def _channels_first_call(self, rank):
+        # graph/layout.py: `call` on channels-first views.
+        if not self._channels_last or rank != self.rank + 2 or not is_elementwise_activation(self._act):
+            return None
+        return self._call_channels_first
+
+    def _call_channels_first(self, x):
+        if self._custom_convolution_op or self.lora_enabled:  # set after the plan was compiled
+            return self.call(x.permute(self._cl_perm)).permute(self._cf_perm)
+        outputs = self._conv(x, self.weight, self.bias, self.groups)
+        return self._act(outputs) if self._act is not None else outputs
 
     def compute_output_shape(self, input_shape):
         self._check_valid_size(input_shape)

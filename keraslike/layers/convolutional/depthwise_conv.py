@@ -7,6 +7,7 @@ output channel `c * dm + m` being Keras's `[..., c, m]` (`DepthwiseLayout`).
 
 from keraslike import constraints, initializers, regularizers
 from keraslike.layers.convolutional.base_conv import ConvMixin, serialize_or_none
+from keraslike.layers.layer_utils import is_elementwise_activation
 from keraslike.layers.layer import Layer
 from keraslike.layers.weight_layout import Layout
 
@@ -117,6 +118,16 @@ class BaseDepthwiseConv(ConvMixin, Layer):
         if self._act is not None:
             outputs = self._act(outputs)
         return outputs
+
+    def _channels_first_call(self, rank):
+        # graph/layout.py: `call` on channels-first views.
+        if not self._channels_last or rank != self.rank + 2 or not is_elementwise_activation(self._act):
+            return None
+        return self._call_channels_first
+
+    def _call_channels_first(self, x):
+        outputs = self._conv(x, self.weight, self.bias, self._groups)
+        return self._act(outputs) if self._act is not None else outputs
 
     def compute_output_shape(self, input_shape):
         self._check_valid_size(input_shape)

@@ -226,9 +226,26 @@ class BatchNormalization(Layer):
                 f"inputs. Received: mask.shape={tuple(mask.shape)}, "
                 f"inputs.shape={tuple(inputs.shape)}"
             )
+        return self._call_on_axis(inputs, self.axis % inputs.ndim, training, mask)
+
+    def _channels_first_call(self, rank):
+        # graph/layout.py: `call` on channels-first views, for a layer normalizing the last axis.
+        if rank < 3 or self.axis % rank != rank - 1:
+            return None
+        return self._call_channels_first
+
+    def _call_channels_first(self, inputs, training=None, mask=None):
+        if training is None:
+            training = self.training
+        if self.axis % inputs.ndim != inputs.ndim - 1:  # changed since the plan was compiled
+            perm = (0,) + tuple(range(2, inputs.ndim)) + (1,)
+            out = self.call(inputs.permute(perm), training=training, mask=mask)
+            return out.movedim(-1, 1)
+        return self._call_on_axis(inputs, 1, training, mask)
+
+    def _call_on_axis(self, inputs, axis, training, mask):
         if inputs.dtype not in _LOW_PRECISION and inputs.dtype != self.running_mean.dtype:
             inputs = inputs.to(self.running_mean.dtype)  # e.g. float64 data into a float32 layer
-        axis = self.axis % inputs.ndim
         train = bool(training) and self.trainable
         if not train:
             if inputs.ndim < 2:

@@ -1,0 +1,217 @@
+"""Layout propagation in execution plans (keraslike/graph/layout.py): image layers pass
+channels-first views along, with the numbers, gradients, BatchNorm statistics and hooks of the
+plain plan, and far fewer permutes."""
+
+import collections
+import random
+
+import pytest
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
+import keraslike as keras
+from keraslike import layers
+from keraslike.graph import hook_registry, layout
+
+
+class _Count(TorchDispatchMode):
+    def __init__(self):
+        super().__init__()
+        self.ops = collections.Counter()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.ops[func.overloadpacket.__name__] += 1
+        return func(*args, **(kwargs or {}))
+
+
+@pytest.fixture
+def without_layout(monkeypatch):
+    """Turns the pass off (and back on) for the plans compiled next."""
+
+    def switch(off):
+        if off:
+            monkeypatch.setattr(layout, "propagate", lambda nodes, steps, *args: (steps, None))
+        else:
+            monkeypatch.undo()
+        hook_registry.bump()
+
+    yield switch
+    hook_registry.bump()
+
+
+def _permutes(model, x, **kwargs):
+    with torch.no_grad(), _Count() as count:
+        model(x, **kwargs)
+    return count.ops["permute"] + count.ops["movedim"]
+
+
+def _block(x, rng, channels):
+    kind = rng.choice(["conv", "depthwise", "residual", "se", "pad_stride"])
+    if kind == "conv":
+        x = layers.Conv2D(channels, rng.choice([1, 3]), padding="same", activation=rng.choice([None, "relu"]))(x)
+        x = layers.BatchNormalization()(x)
+        return layers.Activation(rng.choice(["relu", "swish", "hard_swish"]))(x)
+    if kind == "depthwise":
+        x = layers.DepthwiseConv2D(3, padding="same", use_bias=False)(x)
+        return layers.ReLU(6.0)(layers.BatchNormalization()(x))
+    if kind == "residual":
+        y = layers.Conv2D(channels, 3, padding="same")(x)
+        y = layers.BatchNormalization()(y)
+        return layers.Add()([x, y]) if rng.random() < 0.5 else x + y * 0.5
+    if kind == "se":
+        s = layers.GlobalAveragePooling2D(keepdims=rng.random() < 0.5)(x)
+        if len(s.shape) == 2:
+            s = layers.Reshape((1, 1, channels))(s)
+        s = layers.Conv2D(channels, 1, activation="sigmoid")(s)
+        return layers.Multiply()([x, s])
+    x = layers.ZeroPadding2D(((0, 1), (0, 1)))(x)
+    return layers.Conv2D(channels, 3, strides=2, padding="valid")(x)
+
+
+def _random_model(seed):
+    rng = random.Random(seed)
+    channels = rng.choice([4, 6])
+    inputs = keras.Input((rng.choice([8, 9]), 8, 3))
+    x = layers.Conv2D(channels, 3, padding="same")(inputs)
+    for _ in range(rng.randint(2, 5)):
+        x = _block(x, rng, channels)
+    head = rng.choice(["gap", "flatten", "image"])
+    if head == "gap":
+        outputs = layers.Dense(3)(layers.GlobalAveragePooling2D()(x))
+    elif head == "flatten":
+        outputs = layers.Dense(3)(layers.Flatten()(x))
+    else:
+        outputs = x
+    return keras.Model(inputs, outputs)
+
+
+def _randomize_bn(model):
+    for module in model.modules():
+        if isinstance(module, layers.BatchNormalization):
+            with torch.no_grad():
+                module.running_mean.uniform_(-0.5, 0.5)
+                module.running_var.uniform_(0.5, 2.0)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_image_graphs_match_the_plain_plan(seed, without_layout):
+    torch.manual_seed(seed)
+    model = _random_model(seed)
+    _randomize_bn(model)
+    twin = _random_model(seed)
+    twin.set_weights(model.get_weights())
+    x = torch.randn(2, *model.input.shape[1:])
+
+    def run(m, training):
+        xin = x.clone().requires_grad_(True)
+        out = m(xin, training=training)
+        out.square().sum().backward()
+        stats = [b.clone() for name, b in m.named_buffers() if "running" in name]
+        return out.detach(), [xin.grad] + [p.grad for p in m.parameters()], stats
+
+    fast_permutes = _permutes(model, x)
+    for training in (False, True):
+        got = run(model, training)
+        without_layout(True)
+        want = run(twin, training)
+        slow_permutes = _permutes(twin, x)
+        without_layout(False)
+        torch.testing.assert_close(got[0], want[0], rtol=1e-5, atol=1e-5)
+        for a, b in zip(got[1], want[1]):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+        for a, b in zip(got[2], want[2]):  # BatchNorm moving statistics after a training call
+            torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6)
+        model.zero_grad()
+        twin.zero_grad()
+    assert fast_permutes < slow_permutes
+
+
+def test_conv_chain_permutes_only_at_the_ends():
+    inputs = keras.Input((8, 8, 3))
+    x = layers.Conv2D(4, 3, padding="same")(inputs)
+    x = layers.BatchNormalization()(x)
+    x = layers.ReLU()(x)
+    y = layers.DepthwiseConv2D(3, padding="same")(x)
+    x = layers.Add()([x, layers.BatchNormalization()(y)])
+    model = keras.Model(inputs, x)
+    assert _permutes(model, torch.randn(1, 8, 8, 3)) == 2  # in, and the output back
+    assert tuple(model(torch.randn(2, 8, 8, 3)).shape) == (2, 8, 8, 4)
+
+
+def _conv_model():
+    inputs = keras.Input((6, 6, 3))
+    conv = layers.Conv2D(4, 3, padding="same", name="conv")
+    act = layers.Activation("relu", name="act")
+    x = act(layers.BatchNormalization()(conv(inputs)))
+    return keras.Model(inputs, layers.Conv2D(2, 1)(x)), conv, act
+
+
+def test_lora_enabled_after_the_plan_compiled_is_seen(without_layout):
+    torch.manual_seed(0)
+    model, conv, _ = _conv_model()
+    x = torch.randn(2, 6, 6, 3)
+    model(x)  # compiles the channels-first steps
+    conv.enable_lora(2)
+    with torch.no_grad():
+        conv.lora_kernel_b.normal_()
+    got = model(x)
+    without_layout(True)
+    torch.testing.assert_close(got, model(x))
+
+
+def test_activation_reassigned_after_the_plan_compiled_is_seen(without_layout):
+    torch.manual_seed(0)
+    model, _, act = _conv_model()
+    x = torch.randn(2, 6, 6, 3)
+    model(x)
+    act.activation = keras.activations.softmax  # along the channels: not element by element
+    got = model(x)
+    without_layout(True)
+    torch.testing.assert_close(got, model(x))
+
+
+def test_hooked_layer_sees_channels_last_inputs():
+    model, conv, _ = _conv_model()
+    seen = []
+    conv.register_forward_hook(lambda module, args, output: seen.append((args[0].shape, output.shape)))
+    model(torch.randn(2, 6, 6, 3))
+    assert seen == [(torch.Size([2, 6, 6, 3]), torch.Size([2, 6, 6, 4]))]
+
+
+def test_channels_first_models_are_left_alone(without_layout):
+    keras.config.set_image_data_format("channels_first")
+    try:
+        inputs = keras.Input((3, 6, 6))
+        x = layers.Conv2D(4, 3, padding="same")(inputs)
+        x = layers.BatchNormalization(axis=1)(x)
+        model = keras.Model(inputs, layers.GlobalAveragePooling2D()(x))
+    finally:
+        keras.config.set_image_data_format("channels_last")
+    x = torch.randn(2, 3, 6, 6)
+    got = model(x)
+    assert _permutes(model, x) == 0
+    without_layout(True)
+    torch.testing.assert_close(got, model(x))
+
+
+@pytest.mark.slow
+def test_layout_model_compiles_fullgraph():
+    torch.manual_seed(0)
+    model = _random_model(3)
+    x = torch.randn(2, *model.input.shape[1:])
+    # Inference only: BatchNormalization under torch.compile with autograd on fails on torch
+    # 2.13 with or without this pass ("Multiple dispatch failed for aten.detach").
+    with torch.no_grad():
+        torch.testing.assert_close(torch.compile(model, fullgraph=True)(x), model(x))
+    # Without BatchNormalization, forward and backward.
+    inputs = keras.Input((6, 6, 3))
+    a = layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
+    b = layers.DepthwiseConv2D(3, padding="same")(a)
+    out = layers.GlobalAveragePooling2D()(layers.Add()([a, b * 0.5]))
+    small = keras.Model(inputs, out)
+    assert _permutes(small, torch.randn(1, 6, 6, 3)) == 1
+    x = torch.randn(2, 6, 6, 3)
+    got = torch.compile(small, fullgraph=True)(x)
+    torch.testing.assert_close(got, small(x))
+    got.sum().backward()
+    assert all(p.grad is not None for p in small.parameters())
