@@ -64,6 +64,7 @@ def _register_builtins():
     }
     classes.update({"Model": Model, "Functional": Model, "Sequential": Sequential})
     _registry.register_builtin_layers(classes)
+    _registry.register_lazy_layers(layers._load_lazy.exported, _lazy_layer)
     for package, modules in (
         (optimizers, ("keras.optimizers", "keras.src.optimizers", "keras.src.backend.torch.optimizers")),
         (initializers, ("keras.initializers", "keras.src.initializers")),
@@ -85,6 +86,12 @@ def _register_builtins():
     _registry.register_class_namespace(
         ("keras.src.applications", "keraslike.applications"), _application_layer
     )
+
+
+def _lazy_layer(name):
+    """The built-in layer `keras.layers.<name>` of a family that loads on first use, or `None`."""
+    cls = getattr(layers, name, None)
+    return cls if isinstance(cls, type) and issubclass(cls, Layer) else None
 
 
 def _application_layer(class_name):

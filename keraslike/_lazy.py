@@ -37,4 +37,35 @@ def lazy_submodules(package, names):
         return module
 
     load.names = names
+    load.package = package
     return load
+
+
+def lazy_exports(load, exports):
+    """Returns `get(name)` for the names a package re-exports from its lazy subpackages.
+
+    `keras.layers.TextVectorization` imports `keraslike.layers.preprocessing` on first access
+    (through `load`, so the architecture test sees the edge) and stores the class on the
+    package; a lazy subpackage itself is returned as `load` returns it.
+
+    Args:
+        load: The function `lazy_submodules` returned for the package.
+        exports: Dict lazy subpackage name -> tuple of the names the package re-exports from it.
+
+    Returns:
+        A function for the package's `__getattr__` (`AttributeError` for unknown names); its
+        `names` are the re-exported names and the lazy subpackages, `exported` the names alone.
+    """
+    owner = {name: sub for sub, names in exports.items() for name in names}
+
+    def get(name):
+        sub = owner.get(name)
+        if sub is None:
+            return load(name)
+        value = getattr(load(sub), name)
+        setattr(sys.modules[load.package], name, value)
+        return value
+
+    get.exported = frozenset(owner)
+    get.names = get.exported | load.names
+    return get

@@ -60,3 +60,46 @@ from keraslike.trainers.trainer import Trainer
 print(json.dumps(getattr(Trainer.get_metrics_result, "_torchdynamo_disable", False)))
 """
     assert _run(code) is True
+
+
+@pytest.mark.slow
+def test_preprocessing_export_source_and_feature_space_load_on_first_use_and_by_name():
+    # Each lookup runs in its own fresh process: the registry must resolve a lazily loaded
+    # class by name before anything touched its family.
+    lazy = ("keraslike.layers.preprocessing", "keraslike.export.torch_source",
+            "keraslike.utils.feature_space")
+    code = f"""
+import json, sys
+import keraslike as keras
+print(json.dumps([m in sys.modules for m in {lazy!r}]))
+"""
+    assert _run(code) == [False, False, False]
+    lookups = {
+        "deserialize": "keras.layers.deserialize({'module': 'keras.layers', 'class_name': "
+        "'Rescaling', 'config': {'scale': 2.0, 'offset': 1.0}, 'registered_name': None})",
+        "builtin": "keraslike.serialization.registry.builtin_layer('TextVectorization')",
+        "from_config": "keras.Sequential.from_config({'name': 's', 'layers': [{'module': "
+        "'keras.layers', 'class_name': 'CenterCrop', 'config': {'height': 2, 'width': 2}, "
+        "'registered_name': None}]}).layers[0]",
+    }
+    for what, expression in lookups.items():
+        code = f"""
+import json
+import sys
+import keraslike, keraslike as keras
+assert "keraslike.layers.preprocessing" not in sys.modules
+obj = {expression}
+from keraslike.layers import preprocessing
+cls = obj if isinstance(obj, type) else type(obj)
+print(json.dumps([cls.__module__.startswith("keraslike.layers.preprocessing"),
+                  getattr(preprocessing, cls.__name__) is cls]))
+"""
+        assert _run(code) == [True, True], what
+    code = """
+import json
+import keraslike as keras
+layer = keras.layers.Rescaling(0.5)
+print(json.dumps([keras.layers.serialize(layer)["module"], "Rescaling" in dir(keras.layers),
+                  keras.utils.FeatureSpace.__name__, keras.export.to_torch_source.__name__]))
+"""
+    assert _run(code) == ["keras.layers", True, "FeatureSpace", "to_torch_source"]

@@ -8,7 +8,6 @@ of `model.inputs`) and return one tensor per output (in the order of `model.outp
 
 from keraslike.export.exporter import FORMATS, export_model
 from keraslike.export.signature import InputSignature, signature_of
-from keraslike.export.torch_source import to_torch_source, verify_torch_source
 from keraslike.export.verify import ExportVerificationError
 
 __all__ = [
@@ -22,6 +21,18 @@ __all__ = [
 ]
 
 from keraslike._api_gaps import module_getattr as _module_getattr  # noqa: E402
+from keraslike._lazy import lazy_exports as _lazy_exports  # noqa: E402
+from keraslike._lazy import lazy_submodules as _lazy_submodules  # noqa: E402
 
+# Ejecting to torch source loads on first use (its translators name every layer family,
+# the preprocessing layers included, which load lazily themselves: keraslike/README.md).
+_load_lazy = _lazy_exports(
+    _lazy_submodules("keraslike.export", ("torch_source",)),
+    {"torch_source": ("to_torch_source", "verify_torch_source")},
+)
 # Keras 3's `keras.export.ExportArchive` (TF SavedModel) raises an AttributeError that says so.
-__getattr__ = _module_getattr("keraslike.export")
+__getattr__ = _module_getattr("keraslike.export", fallback=_load_lazy)
+
+
+def __dir__():
+    return sorted(set(globals()) | _load_lazy.names)

@@ -45,49 +45,6 @@ from keraslike.layers.normalization import (
     LayerNormalization,
     UnitNormalization,
 )
-from keraslike.layers.preprocessing import (
-    AutoContrast,
-    CategoryEncoding,
-    CenterCrop,
-    Discretization,
-    HashedCrossing,
-    Hashing,
-    IntegerLookup,
-    Normalization,
-    Pipeline,
-    RandomBrightness,
-    RandomColorDegeneration,
-    RandomContrast,
-    RandomCrop,
-    RandomFlip,
-    RandomGrayscale,
-    RandomInvert,
-    RandomRotation,
-    RandomTranslation,
-    RandomZoom,
-    Rescaling,
-    Resizing,
-    Solarization,
-    StringLookup,
-    TextVectorization,
-)
-from keraslike.layers.preprocessing import (  # image augmentation (issue 12)
-    AugMix,
-    CutMix,
-    Equalization,
-    MixUp,
-    RandAugment,
-    RandomColorJitter,
-    RandomElasticTransform,
-    RandomErasing,
-    RandomGaussianBlur,
-    RandomHue,
-    RandomPerspective,
-    RandomPosterization,
-    RandomSaturation,
-    RandomSharpness,
-    RandomShear,
-)
 from keraslike.layers.rms_normalization import RMSNormalization
 from keraslike.layers.spectral_normalization import SpectralNormalization
 from keraslike.layers.regularization import (
@@ -225,5 +182,57 @@ def deserialize(config, custom_objects=None):
 
 
 from keraslike._api_gaps import module_getattr as _module_getattr  # noqa: E402
+from keraslike._lazy import lazy_exports as _lazy_exports  # noqa: E402
+from keraslike._lazy import lazy_submodules as _lazy_submodules  # noqa: E402
 
-__getattr__ = _module_getattr("keraslike.layers")
+# The preprocessing layers (22 modules) load on first access (keraslike/README.md); the package
+# root registers these names with the registry, which resolves them when a config names one.
+_load_lazy = _lazy_exports(
+    _lazy_submodules("keraslike.layers", ("preprocessing",)),
+    {"preprocessing": (
+        "AugMix",
+        "AutoContrast",
+        "CategoryEncoding",
+        "CenterCrop",
+        "CutMix",
+        "Discretization",
+        "Equalization",
+        "HashedCrossing",
+        "Hashing",
+        "IntegerLookup",
+        "MixUp",
+        "Normalization",
+        "Pipeline",
+        "RandAugment",
+        "RandomBrightness",
+        "RandomColorDegeneration",
+        "RandomColorJitter",
+        "RandomContrast",
+        "RandomCrop",
+        "RandomElasticTransform",
+        "RandomErasing",
+        "RandomFlip",
+        "RandomGaussianBlur",
+        "RandomGrayscale",
+        "RandomHue",
+        "RandomInvert",
+        "RandomPerspective",
+        "RandomPosterization",
+        "RandomRotation",
+        "RandomSaturation",
+        "RandomSharpness",
+        "RandomShear",
+        "RandomTranslation",
+        "RandomZoom",
+        "Rescaling",
+        "Resizing",
+        "Solarization",
+        "StringLookup",
+        "TextVectorization",
+    )},
+)
+__getattr__ = _module_getattr("keraslike.layers", fallback=_load_lazy)
+
+
+def __dir__():
+    return sorted(set(globals()) | _load_lazy.names)

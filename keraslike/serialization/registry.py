@@ -18,8 +18,10 @@ _SAFE_MODE = contextvars.ContextVar("keraslike_safe_mode", default=None)
 _UNSAFE_GLOBALLY = [False]
 _KERAS_PACKAGES = ("keras", "keraslike", "tf_keras", "tensorflow")
 
-# Filled by `register_builtin_layers`, `register_deserializer`, `register_serializer`.
+# Filled by `register_builtin_layers` (and `register_lazy_layers`), `register_deserializer`,
+# `register_serializer`.
 _LAYER_TABLE = {}
+_LAZY_LAYERS = {}  # public name -> get(name): built-in layers whose family loads on first use
 _DESERIALIZERS = []  # (Keras module prefix, deserialize(config, custom_objects=None))
 _SERIALIZERS = []  # (base class, serialize(obj))
 _FUNCTION_NAMESPACES = []  # (Keras module prefix, get(name))
@@ -186,19 +188,44 @@ def register_builtin_layers(classes):
         _LAYER_TABLE.setdefault(cls.__name__, cls)
 
 
+def register_lazy_layers(names, get):
+    """Adds built-in layer classes whose family is imported on first use (the preprocessing
+    layers): `get(name)` returns the class (importing its family) or `None` if it is no layer.
+
+    They enter the layer table the first time a lookup needs one of them, all at once, so a
+    config naming `"TextVectorization"` finds it whether or not the user touched the family.
+    """
+    for name in names:
+        _LAZY_LAYERS[name] = get
+
+
+def _resolve_lazy_layers():
+    pending = list(_LAZY_LAYERS.items())
+    _LAZY_LAYERS.clear()
+    register_builtin_layers(
+        {name: cls for name, cls in ((name, get(name)) for name, get in pending) if cls is not None}
+    )
+
+
 def layer_classes():
     """Dict class name -> class of every built-in layer and model class."""
+    if _LAZY_LAYERS:
+        _resolve_lazy_layers()
     return _LAYER_TABLE
 
 
 def builtin_layer(name):
     """The built-in layer or model class called `name` (`"Sequential"`, `"Lambda"`), or `None`."""
-    return _LAYER_TABLE.get(name)
+    cls = _LAYER_TABLE.get(name)
+    if cls is None and name in _LAZY_LAYERS:
+        _resolve_lazy_layers()
+        cls = _LAYER_TABLE.get(name)
+    return cls
 
 
 def is_builtin_subclass(cls, name):
     """Whether `cls` is (a subclass of) the built-in layer class `name`."""
-    base = _LAYER_TABLE.get(name)
+    base = builtin_layer(name)
     return base is not None and isinstance(cls, type) and issubclass(cls, base)
 
 
@@ -206,6 +233,8 @@ def is_builtin_layer_class(cls):
     """Whether `cls` is one of keraslike's exported layer classes (saved under `keras.layers`)."""
     if not cls.__module__.startswith("keraslike."):
         return False
+    if cls.__name__ not in _LAYER_TABLE and _LAZY_LAYERS:
+        _resolve_lazy_layers()  # a lazy family's class (exported under another name, maybe)
     return _LAYER_TABLE.get(cls.__name__) is cls
 
 
@@ -303,11 +332,12 @@ def resolve_class(config, custom_objects=None, builtin=None, what="layer"):
     obj = _lookup_custom([registered_name, class_name], custom)
     if obj is not None:
         return obj
-    table = layer_classes() if builtin is None else builtin
     keras_module = module is None or str(module).split(".")[0] in _KERAS_PACKAGES
     custom_name = bool(registered_name) and ">" in str(registered_name)
-    if keras_module and class_name in table and not custom_name:
-        return table[class_name]
+    if keras_module and not custom_name:
+        found = builtin_layer(class_name) if builtin is None else builtin.get(class_name)
+        if found is not None:
+            return found
     obj = None if custom_name else _lookup_namespace(module, class_name)
     if obj is not None:
         return obj

@@ -28,7 +28,6 @@ from keraslike.utils.keras_api_utils import (
     pack_x_y_sample_weight,
     unpack_x_y_sample_weight,
 )
-from keraslike.utils.feature_space import FeatureSpace
 from keraslike.utils.file_utils import get_file
 from keraslike.utils.image_dataset_utils import image_dataset_from_directory
 from keraslike.utils.image_utils import array_to_img, img_to_array, load_img, save_img
@@ -82,3 +81,16 @@ __all__ = [
     "to_categorical",
 ]
 
+from keraslike._api_gaps import module_getattr as _module_getattr  # noqa: E402
+from keraslike._lazy import lazy_exports as _lazy_exports  # noqa: E402
+from keraslike._lazy import lazy_submodules as _lazy_submodules  # noqa: E402
+
+# FeatureSpace is built on the preprocessing layers, which load on first use (keraslike/README.md).
+_load_lazy = _lazy_exports(
+    _lazy_submodules("keraslike.utils", ("feature_space",)), {"feature_space": ("FeatureSpace",)}
+)
+__getattr__ = _module_getattr("keraslike.utils", fallback=_load_lazy)
+
+
+def __dir__():
+    return sorted(set(globals()) | _load_lazy.names)
