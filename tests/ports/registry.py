@@ -41,6 +41,7 @@ PORTS = [
     "nlp_neural_machine_translation_with_transformer",
     "guides_functional_api",
     "guides_making_new_layers_and_models_via_subclassing",
+    "guides_writing_your_own_callbacks",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is
