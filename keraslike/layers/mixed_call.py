@@ -27,11 +27,12 @@ _AUTOCAST_DEVICES = ("cpu", "cuda")
 
 
 class _State:
-    __slots__ = ("mixed_layers_exist", "depth")
+    __slots__ = ("mixed_layers_exist", "depth", "dtype")
 
     def __init__(self):
         self.mixed_layers_exist = False  # set once, when the first mixed layer is made
         self.depth = 0  # nesting of mixed calls running now (their autocast is keraslike's)
+        self.dtype = None  # the autocast dtype of the outermost mixed call running now
 
 
 _state = _State()
@@ -69,8 +70,16 @@ def mixed_call(fn, dtype, cast_outputs=True):
     floating outputs cast to `dtype` (with `cast_outputs`; a model's outputs are its layers')."""
 
     def call(*args, **kwargs):
+        if _state.depth and _state.dtype is dtype:  # inside a mixed call of this dtype (a
+            _state.depth += 1                         # model's layers): its autocast holds
+            try:
+                outputs = fn(*args, **kwargs)
+            finally:
+                _state.depth -= 1
+            return cast_floating(outputs, dtype) if cast_outputs else outputs
         device_type = _device_type(args, kwargs)
-        _state.depth += 1
+        depth, outer = _state.depth, _state.dtype
+        _state.depth, _state.dtype = depth + 1, dtype
         try:
             if device_type not in _AUTOCAST_DEVICES or _autocasting(device_type, dtype):
                 outputs = fn(*args, **kwargs)  # (`meta` tensors of shape inference: no autocast)
@@ -78,7 +87,7 @@ def mixed_call(fn, dtype, cast_outputs=True):
                 with torch.autocast(device_type, dtype=dtype):
                     outputs = fn(*args, **kwargs)
         finally:
-            _state.depth -= 1
+            _state.depth, _state.dtype = depth, outer
         return cast_floating(outputs, dtype) if cast_outputs else outputs
 
     return call
@@ -96,11 +105,12 @@ def float_call(fn, in_mixed_graph=False):
         device_type = _device_type(args, kwargs)
         if device_type not in _AUTOCAST_DEVICES or not torch.is_autocast_enabled(device_type):
             return fn(*args, **kwargs)
-        depth, _state.depth = _state.depth, 0
+        depth, outer = _state.depth, _state.dtype
+        _state.depth, _state.dtype = 0, None
         try:
             with torch.autocast(device_type, enabled=False):
                 return fn(*args, **kwargs)
         finally:
-            _state.depth = depth
+            _state.depth, _state.dtype = depth, outer
 
     return call
