@@ -215,3 +215,20 @@ def test_layout_model_compiles_fullgraph():
     torch.testing.assert_close(got, small(x))
     got.sum().backward()
     assert all(p.grad is not None for p in small.parameters())
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("name", ["MobileNetV3Small", "EfficientNetB0", "ResNet50V2"])
+def test_applications_on_cuda_match_the_plain_plan_with_fewer_ops(name, without_layout):
+    model = getattr(keras.applications, name)(weights=None, input_shape=(64, 64, 3)).to("cuda")
+    x = torch.rand(2, 64, 64, 3, device="cuda") * 255
+    with torch.no_grad():
+        got = model(x)
+        with _Count() as fast:
+            model(x)
+        without_layout(True)
+        want = model(x)
+        with _Count() as slow:
+            model(x)
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
+    assert sum(fast.ops.values()) < sum(slow.ops.values())
