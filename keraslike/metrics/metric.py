@@ -12,6 +12,7 @@ moved there (once; later calls find it in place). Numpy inputs go to the state's
 import torch
 
 from keraslike.backend.naming import to_snake_case, uniquify
+from keraslike.layers.variable import as_buffer_variable
 from keraslike.losses.loss import as_tensor, standardize_dtype, torch_dtype
 
 
@@ -52,7 +53,10 @@ class Metric(torch.nn.Module):
         return list(self.buffers())
 
     def add_variable(self, shape, initializer="zeros", dtype=None, aggregation="sum", name=None):
-        """Creates a zero-filled state tensor registered as buffer `name`, and returns it.
+        """Creates a zero-filled state variable registered as buffer `name`, and returns it.
+
+        In a metric class written outside keraslike the state is a tensor with Keras's
+        Variable methods (`assign`, `assign_add`, `assign_sub`, `value`, `numpy()`).
 
         Args:
             shape: Shape of the state tensor.
@@ -67,8 +71,31 @@ class Metric(torch.nn.Module):
             raise ValueError("`add_variable` needs a `name`: the state is registered as that buffer.")
         dtype = torch_dtype(dtype) if dtype is not None else self._torch_dtype
         tensor = torch.zeros(tuple(shape), dtype=dtype, device=self._state_device())
+        if self._state_as_variables():
+            tensor = as_buffer_variable(tensor, name, f"{self.name}/{name}")
         self.register_buffer(name, tensor)
         return tensor
+
+    @classmethod
+    def _state_as_variables(cls):
+        # A metric written for Keras (a user's subclass) updates its state with Keras's Variable
+        # API (`assign`, `assign_add`, `value`, `numpy()`): its buffers get it. keraslike's own
+        # metrics update plain buffers with in-place torch ops, which `torch.compile` (AOT
+        # autograd) takes; a tensor subclass there fails to dispatch.
+        return not cls.__module__.startswith("keraslike.")
+
+    def _apply(self, fn, *args, **kwargs):
+        # `.to()` replaces buffers by plain tensors: give the state its Variable API back.
+        names = {key: buffer.__dict__.get("_keras_name", key) for key, buffer in self._buffers.items()
+                 if buffer is not None}
+        result = super()._apply(fn, *args, **kwargs)
+        if not self._state_as_variables():
+            return result
+        for key, buffer in list(self._buffers.items()):
+            if buffer is not None and type(buffer) is torch.Tensor:
+                name = names.get(key, key)
+                self._buffers[key] = as_buffer_variable(buffer, name, f"{self.name}/{name}")
+        return result
 
     add_weight = add_variable
 

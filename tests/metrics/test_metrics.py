@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+import keraslike
 import keraslike.losses as L
 import keraslike.metrics as M
 
@@ -521,3 +522,47 @@ def test_custom_metric_in_the_keras_style():
     assert float(metric.result()) == 2.0
     metric.reset_state()
     assert float(metric.result()) == 0.0
+
+
+def _true_positives_class(lib):
+    """keras-io's training guide's custom metric, written against `lib`."""
+    ops = lib.ops
+
+    class CategoricalTruePositives(lib.metrics.Metric):
+        def __init__(self, name="categorical_true_positives", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.true_positives = self.add_variable(shape=(), name="ctp", initializer="zeros")
+
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            y_pred = ops.reshape(ops.argmax(y_pred, axis=1), (-1, 1))
+            values = ops.cast(ops.cast(y_true, "int32") == ops.cast(y_pred, "int32"), "float32")
+            if sample_weight is not None:
+                values = ops.multiply(values, ops.cast(sample_weight, "float32"))
+            self.true_positives.assign_add(ops.sum(values))
+
+        def result(self):
+            return self.true_positives.value
+
+        def reset_state(self):
+            self.true_positives.assign(0.0)
+
+    return CategoricalTruePositives
+
+
+def test_metric_state_has_the_variable_api_custom_metrics_use():
+    rng = np.random.default_rng(3)
+    y_true = rng.integers(0, 4, size=(12, 1))
+    y_pred = rng.random((12, 4)).astype("float32")
+    weights = rng.random((12, 1)).astype("float32")
+    ours, theirs = _true_positives_class(keraslike)(), _true_positives_class(keras)()
+    for metric in (ours, theirs):
+        metric.update_state(y_true, y_pred)
+        metric.update_state(y_true, y_pred, sample_weight=weights)
+    np.testing.assert_allclose(float(ours.result()), float(theirs.result()), rtol=1e-6)
+    assert float(ours.result()) > 0
+    ours.reset_state()
+    assert float(ours.result()) == 0.0
+    assert ours.true_positives.name == "ctp" and ours.variables[0] is ours.true_positives
+    ours.to(torch.float64)  # a move replaces the buffer: it keeps the Variable API
+    ours.true_positives.assign_add(2.0)
+    assert ours.true_positives.dtype == torch.float64 and float(ours.true_positives.numpy()) == 2.0

@@ -42,6 +42,7 @@ PORTS = [
     "guides_functional_api",
     "guides_making_new_layers_and_models_via_subclassing",
     "guides_writing_your_own_callbacks",
+    "guides_training_with_built_in_methods",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is

@@ -28,6 +28,7 @@ PARITY = [
     "vision_attention_mil_classification",
     "guides_functional_api",
     "guides_writing_your_own_callbacks",
+    "guides_training_with_built_in_methods",
 ]
 
 # Earlier ports without the `on_model` / `shuffle` arguments: `Model.fit` itself is wrapped in
