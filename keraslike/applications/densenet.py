@@ -5,6 +5,8 @@ Reference: [Densely Connected Convolutional Networks](https://arxiv.org/abs/1608
 blocks halve the channels (1x1 convolution) and the resolution (2x2 average pooling).
 """
 
+import functools
+
 from keraslike import layers
 from keraslike.applications import _builder, imagenet_utils
 from keraslike.backend import config
@@ -97,9 +99,7 @@ def DenseNet(
 
 
 def _variant(public_name, weights_name):
-    def build(*args):
-        return DenseNet(_BLOCKS[weights_name], *args)
-
+    build = functools.partial(DenseNet, _BLOCKS[weights_name])
     about = """The default input size is 224x224 (at least 32x32); `channels_last` only. Expects inputs
     preprocessed with `keras.applications.densenet.preprocess_input` (scaled to [0, 1], then
     normalized with ImageNet's channel means and standard deviations)."""

@@ -6,6 +6,8 @@ convolution a bias; torchvision's ResNet ("v1.5") strides the 3x3 convolution in
 weights compute a different function here and no torchvision import is offered.
 """
 
+import functools
+
 from keraslike import layers
 from keraslike.applications import _builder, imagenet_utils
 
@@ -92,13 +94,13 @@ def ResNet(
     return _builder.finish(input_tensor, img_input, x, name, weights, imagenet_path)
 
 
-def _variant(public_name, weights_name, blocks_per_stack):
-    def build(*args):
-        return ResNet(blocks_per_stack, weights_name, *args)
-
-    about = """The default input size is 224x224 (at least 32x32). Expects inputs preprocessed with
+_ABOUT = """The default input size is 224x224 (at least 32x32). Expects inputs preprocessed with
     `keras.applications.resnet.preprocess_input` (RGB to BGR, ImageNet mean subtracted)."""
-    doc = _builder.model_doc(public_name, about)
+
+
+def _variant(public_name, weights_name, blocks_per_stack):
+    build = functools.partial(ResNet, blocks_per_stack, weights_name)
+    doc = _builder.model_doc(public_name, _ABOUT)
     return _builder.standard_variant(public_name, weights_name, build, __name__, doc)
 
 

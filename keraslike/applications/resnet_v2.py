@@ -5,6 +5,8 @@ Reference: [Identity Mappings in Deep Residual Networks](https://arxiv.org/abs/1
 stack, on the 3x3 convolution, with a 1x1 max-pool as the identity shortcut's downsampling.
 """
 
+import functools
+
 from keraslike import layers
 from keraslike.applications import _builder, imagenet_utils
 
@@ -92,13 +94,13 @@ def ResNetV2(
     return _builder.finish(input_tensor, img_input, x, name, weights, path)
 
 
-def _variant(public_name, weights_name, blocks_per_stack):
-    def build(*args):
-        return ResNetV2(blocks_per_stack, weights_name, *args)
-
-    about = """The default input size is 224x224 (at least 32x32). Expects inputs preprocessed with
+_ABOUT = """The default input size is 224x224 (at least 32x32). Expects inputs preprocessed with
     `keras.applications.resnet_v2.preprocess_input` (scaled to [-1, 1])."""
-    doc = _builder.model_doc(public_name, about)
+
+
+def _variant(public_name, weights_name, blocks_per_stack):
+    build = functools.partial(ResNetV2, blocks_per_stack, weights_name)
+    doc = _builder.model_doc(public_name, _ABOUT)
     return _builder.standard_variant(public_name, weights_name, build, __name__, doc)
 
 
