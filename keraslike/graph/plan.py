@@ -202,6 +202,8 @@ class ExecutionPlan:
         self.output_slots = [slot[id(t)] for t in outputs]
         self.step_nodes = runnable
         self._slot = slot
+        for node in runnable:  # cached now: the first run may be traced by torch.compile
+            training_parameter(node.operation)
         self._frees = [
             sorted({slot[id(t)] for t in node.input_tensors if last_use[slot[id(t)]] == index} - kept)
             for index, node in enumerate(runnable)
@@ -218,6 +220,9 @@ class ExecutionPlan:
         # The list that collected the losses added (`add_loss`, activity regularizers) during the
         # most recent run: the whole outermost call's list when this plan ran nested inside one.
         self.loss_collection = None
+        # Built now, not by the first run: a first run traced by torch.compile that built them
+        # would change what its own guards read and compile a second time.
+        self.current_steps()
 
     def _compile(self, direct):
         steps = []

@@ -28,6 +28,7 @@ from keraslike.graph.shape_inference import dtype_name, torch_dtype
 from keraslike.layers.layer_calling import (  # noqa: F401 - re-exported
     LayerCalling,
     _call_info,
+    _prefill_call_info,
     _call_signature,
     _shape_of,
 )
@@ -124,6 +125,9 @@ class Layer(LayerWeights, LayerLosses, LayerCalling, nn.Module, Operation):
         **kwargs,
     ):
         super().__init__()
+        # Cached before any call: a first call traced by torch.compile that filled the cache
+        # would fail its own guard on it and compile twice.
+        _prefill_call_info(type(self))
         input_shape = kwargs.pop("input_shape", None)
         batch_input_shape = kwargs.pop("batch_input_shape", None)
         batch_size = kwargs.pop("batch_size", None)

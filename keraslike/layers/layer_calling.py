@@ -50,6 +50,16 @@ def _call_info(cls):
     return found
 
 
+def _prefill_call_info(cls):
+    """Caches `_call_info(cls)` ahead of the first call (`Layer.__init__`), so a first call
+    traced by dynamo reads the cache without changing it (a change fails the trace's guards)."""
+    if cls not in _SIGNATURES:
+        try:
+            _call_info(cls)
+        except (TypeError, ValueError):
+            pass  # no inspectable `call`: the first call reports it, as before
+
+
 def _shape_of(structure):
     return nest.map_structure(lambda x: tuple(x.shape) if hasattr(x, "shape") else x, structure)
 
