@@ -43,6 +43,7 @@ PORTS = [
     "guides_making_new_layers_and_models_via_subclassing",
     "guides_writing_your_own_callbacks",
     "guides_training_with_built_in_methods",
+    "guides_working_with_rnns",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is

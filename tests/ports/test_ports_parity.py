@@ -29,6 +29,7 @@ PARITY = [
     "guides_functional_api",
     "guides_writing_your_own_callbacks",
     "guides_training_with_built_in_methods",
+    "guides_working_with_rnns",
 ]
 
 # Earlier ports without the `on_model` / `shuffle` arguments: `Model.fit` itself is wrapped in
