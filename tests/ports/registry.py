@@ -44,9 +44,17 @@ PORTS = [
     "guides_writing_your_own_callbacks",
     "guides_training_with_built_in_methods",
     "guides_working_with_rnns",
+    "guides_understanding_masking_and_padding",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is
 # `xfail(strict=True)`: it starts failing the suite the day the gap is closed, so the entry is
 # removed then). Each entry: (the exception type keraslike raises, the reason quoting it).
-KNOWN_FAILURES = {}
+KNOWN_FAILURES = {
+    "guides_understanding_masking_and_padding": (
+        AttributeError,
+        "eager layer outputs carry no `_keras_mask` and eager calls do not read it "
+        "(keraslike/layers/layer_calling.py; tests/layers/test_eager_masks.py): "
+        "'Tensor' object has no attribute '_keras_mask'",
+    ),
+}
