@@ -147,3 +147,39 @@ def test_helper_name_clash_is_refused(tmp_path):
     model = keras.Model(inputs, Clash(name="clash_layer")(inputs))
     with pytest.raises(ValueError, match='"clash_layer".*helper named "same_pads"'):
         to_torch_source(model, tmp_path / "m.py")
+
+
+def _settled(model):
+    for module in model.modules():
+        if isinstance(module, layers.BatchNormalization):
+            with torch.no_grad():
+                module.running_mean.uniform_(-1, 1)
+                module.running_var.uniform_(0.5, 2)
+                if module.bias is not None:
+                    module.bias.uniform_(-1, 1)
+    return model
+
+
+def test_inception_xception_nasnet_building_blocks_eject(tmp_path):
+    # BatchNormalization with scale or center off, SeparableConv1D/2D, Cropping1D/2D.
+    inputs = keras.Input((9, 9, 3))
+    x = layers.SeparableConv2D(4, 3, padding="same", strides=2, depth_multiplier=2, activation="relu")(inputs)
+    x = layers.BatchNormalization(scale=False)(x)
+    x = layers.SeparableConv2D(5, 2, padding="valid", use_bias=False)(x)
+    x = layers.BatchNormalization(center=False)(x)
+    x = layers.Cropping2D(((1, 0), (0, 2)))(x)
+    x = layers.Reshape((-1, 5))(x)
+    x = layers.SeparableConv1D(3, 2, padding="same")(x)
+    x = layers.Cropping1D((0, 1))(x)
+    model = _settled(keras.Model(inputs, x))
+    ejected = _assert_ejected_matches(model, tmp_path, torch.randn(2, 9, 9, 3))
+    assert any(k.endswith("pointwise.weight") for k in ejected.state_dict())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name,size", [("InceptionV3", 75), ("InceptionResNetV2", 75), ("Xception", 71), ("NASNetMobile", 32)]
+)
+def test_families_with_separable_convs_or_unscaled_batchnorm_eject(name, size, tmp_path):
+    model = getattr(keras.applications, name)(weights=None, input_shape=(size, size, 3), include_top=False)
+    _assert_ejected_matches(_settled(model), tmp_path, torch.rand(1, size, size, 3) * 2 - 1)

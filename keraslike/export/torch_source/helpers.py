@@ -70,6 +70,36 @@ class Normalize(nn.Module):
         std = torch.clamp(torch.sqrt(self.variance), min=self.epsilon)
         return self.mean + x * std if self.invert else (x - self.mean) / std
 ''',
+    "KerasBatchNorm": '''
+class KerasBatchNorm(nn.Module):
+    """Batch normalization over dim 1 with Keras's optional gamma (`scale`) and beta (`center`)."""
+
+    def __init__(self, features, eps, momentum, scale=True, center=True):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(features)) if scale else None
+        self.bias = nn.Parameter(torch.zeros(features)) if center else None
+        self.register_buffer("running_mean", torch.zeros(features))
+        self.register_buffer("running_var", torch.ones(features))
+        self.eps, self.momentum = eps, momentum
+
+    def forward(self, x):
+        return F.batch_norm(
+            x, self.running_mean, self.running_var, self.weight, self.bias, self.training, self.momentum, self.eps
+        )
+''',
+    "SeparableConv": '''
+class SeparableConv(nn.Module):
+    """A depthwise convolution (groups = input channels) followed by a 1x1 pointwise one."""
+
+    def __init__(self, rank, channels, depth_multiplier, filters, kernel_size, stride, dilation, bias=True):
+        super().__init__()
+        conv = (nn.Conv1d, nn.Conv2d, nn.Conv3d)[rank - 1]
+        self.depthwise = conv(
+            channels, channels * depth_multiplier, kernel_size, stride=stride, dilation=dilation,
+            groups=channels, bias=False,
+        )
+        self.pointwise = conv(channels * depth_multiplier, filters, 1, bias=bias)
+''',
     "recurrent": '''
 def recurrent(rnn, x, return_sequences, go_backwards):
     """Runs a batch-first nn.LSTM/GRU/RNN as a Keras recurrent layer: the last output, or all of

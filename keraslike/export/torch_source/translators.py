@@ -115,6 +115,18 @@ def _zero_padding(layer):
     return Translation(call=lambda module, inputs, node: f"F.pad({inputs[0]}, {list(layer._flat)!r})")
 
 
+def _cropping(layer):
+    axes, pairs = layer._axes, layer._pairs()
+
+    def call(module, inputs, node):
+        index = [":"] * len(node.input_tensors[0].shape)
+        for axis, (before, after) in zip(axes, pairs):
+            index[axis] = f"{before}:{-after}" if after else f"{before}:"
+        return f"{inputs[0]}[{', '.join(index)}]"
+
+    return Translation(call=call)
+
+
 def _up_sampling(layer):
     _channels_last(layer)
     if getattr(layer, "_mode", "nearest-exact") != "nearest-exact":
@@ -161,6 +173,29 @@ def _conv(layer, groups=None):
 def _depthwise_conv(layer):
     # Stored like nn.ConvNd(in, in * depth_multiplier, k, groups=in): a grouped convolution.
     return _conv(layer, groups=layer._groups)
+
+
+def _separable_conv(layer):
+    _channels_last(layer)
+    rank = layer.rank
+    depthwise, pointwise = layer.depthwise_weight, layer.pointwise_weight
+    channels = depthwise.shape[0] // layer.depth_multiplier
+    ctor = (
+        f"SeparableConv({rank}, {channels}, {layer.depth_multiplier}, {pointwise.shape[0]}, "
+        f"{tuple(layer.kernel_size)!r}, {tuple(layer.strides)!r}, {tuple(layer.dilation_rate)!r}, "
+        f"bias={layer.bias is not None})"
+    )
+    state = {"depthwise.weight": depthwise, "pointwise.weight": pointwise}
+    if layer.bias is not None:
+        state["pointwise.bias"] = layer.bias
+    padding = "" if layer.padding == "valid" else f", {layer.padding!r}"
+
+    def call(module, inputs, node):
+        inner = f"conv_channels_last({module}.depthwise, {inputs[0]}{padding})"
+        inner = f"conv_channels_last({module}.pointwise, {inner})"
+        return activation_expression(layer.activation, inner, layer)
+
+    return Translation(ctor, state, call, helpers=("conv_channels_last", "SeparableConv"))
 
 
 def _relu(layer):
@@ -251,12 +286,19 @@ def _batch_norm(layer):
         _refuse(layer, "renorm and synchronized batch normalization are not supported")
     features = layer.running_mean.shape[0]
     # Keras's momentum m updates moving = moving * m + batch * (1 - m): torch's momentum is 1 - m.
-    ctor = (
-        f"nn.BatchNorm1d({features}, eps={layer.epsilon!r}, momentum={round(1.0 - layer.momentum, 12)!r}, "
-        f"affine={layer.weight is not None and layer.bias is not None})"
-    )
-    if (layer.weight is None) != (layer.bias is None):
-        _refuse(layer, "center and scale must be both on or both off")
+    momentum = round(1.0 - layer.momentum, 12)
+    helpers = ()
+    if (layer.weight is None) == (layer.bias is None):
+        ctor = (
+            f"nn.BatchNorm1d({features}, eps={layer.epsilon!r}, momentum={momentum!r}, "
+            f"affine={layer.weight is not None})"
+        )
+    else:  # center or scale off (Inception's `scale=False`): nn.BatchNorm has both or neither
+        ctor = (
+            f"KerasBatchNorm({features}, {layer.epsilon!r}, {momentum!r}, "
+            f"scale={layer.weight is not None}, center={layer.bias is not None})"
+        )
+        helpers = ("KerasBatchNorm",)
     state = _tensors(layer, "weight", "bias", "running_mean", "running_var")
     axis = layer.axis
 
@@ -270,7 +312,7 @@ def _batch_norm(layer):
             return f"{module}({inputs[0]}.flatten(2)).reshape({inputs[0]}.shape)"
         _refuse(layer, f"axis={axis} is not supported")
 
-    return Translation(ctor, state, call)
+    return Translation(ctor, state, call, helpers=helpers)
 
 
 def _layer_norm(layer):
@@ -367,6 +409,9 @@ TRANSLATORS = {
     L.ZeroPadding1D: _zero_padding,
     L.ZeroPadding2D: _zero_padding,
     L.ZeroPadding3D: _zero_padding,
+    L.Cropping1D: _cropping,
+    L.Cropping2D: _cropping,
+    L.Cropping3D: _cropping,
     L.UpSampling1D: _up_sampling_1d,
     L.UpSampling2D: _up_sampling,
     L.UpSampling3D: _up_sampling,
@@ -375,6 +420,8 @@ TRANSLATORS = {
     L.Conv3D: _conv,
     L.DepthwiseConv1D: _depthwise_conv,
     L.DepthwiseConv2D: _depthwise_conv,
+    L.SeparableConv1D: _separable_conv,
+    L.SeparableConv2D: _separable_conv,
     L.ReLU: _relu,
     L.Rescaling: _rescaling,
     L.Normalization: _normalization,
