@@ -45,6 +45,7 @@ PORTS = [
     "guides_training_with_built_in_methods",
     "guides_working_with_rnns",
     "guides_understanding_masking_and_padding",
+    "guides_sequential_model",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is

@@ -30,6 +30,7 @@ PARITY = [
     "guides_writing_your_own_callbacks",
     "guides_training_with_built_in_methods",
     "guides_working_with_rnns",
+    "guides_sequential_model",
 ]
 
 # Earlier ports without the `on_model` / `shuffle` arguments: `Model.fit` itself is wrapped in
