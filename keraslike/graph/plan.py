@@ -5,6 +5,7 @@ result slots and frees the slots whose last use it was. No graph walking, dict b
 recursion happens per call, and the loop traces cleanly under `torch.compile`.
 """
 
+import copy
 import inspect
 import sys
 
@@ -183,6 +184,7 @@ class ExecutionPlan:
     """
 
     def __init__(self, inputs, outputs, nodes):
+        self._graph = (list(inputs), list(outputs), list(nodes))  # for __deepcopy__
         slot = {id(t): i for i, t in enumerate(inputs)}
         input_ids = set(slot)
         runnable = [
@@ -223,6 +225,11 @@ class ExecutionPlan:
         # Built now, not by the first run: a first run traced by torch.compile that built them
         # would change what its own guards read and compile a second time.
         self.current_steps()
+
+    def __deepcopy__(self, memo):
+        # Slots are keyed by tensor ids and steps close over the layers: a copied plan is
+        # rebuilt over the copied graph (the copied model's own layers), never copied as is.
+        return ExecutionPlan(*copy.deepcopy(self._graph, memo))
 
     def _compile(self, direct):
         steps = []

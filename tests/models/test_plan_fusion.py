@@ -1,6 +1,7 @@
 """Execution-plan fusion (keraslike/graph/fusion.py): fused chains compute what the unfused
 nodes compute, forward and backward, and near-misses are left alone."""
 
+import copy
 import random
 
 import pytest
@@ -233,3 +234,22 @@ def test_fused_model_compiles_fullgraph_and_trains():
     torch.testing.assert_close(out, eager)
     out.sum().backward()
     assert all(p.grad is not None for p in model.parameters())
+
+
+@pytest.mark.parametrize("called_first", [False, True])
+def test_deepcopied_model_runs_its_own_layers(called_first):
+    # The plan's slots are keyed by tensor ids and its steps close over layers: a deep copy
+    # rebuilds it over the copied graph (it failed with a KeyError, or ran the original's layers).
+    inputs = keras.Input((4,))
+    h = layers.Dense(4)(inputs)
+    model = keras.Model(inputs, layers.Dense(2)(layers.ReLU(6.0)(h + 3.0) * (1.0 / 6.0)))
+    x = torch.randn(3, 4)
+    if called_first:
+        model(x)
+    twin = copy.deepcopy(model)
+    torch.testing.assert_close(twin(x), model(x))
+    with torch.no_grad():
+        for p in twin.parameters():
+            p.zero_()
+    assert torch.count_nonzero(twin(x)) == 0
+    assert torch.count_nonzero(model(x)) > 0
