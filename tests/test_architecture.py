@@ -24,6 +24,8 @@ _OPTIONAL = {
     "IPython", "scipy", "pandas", "tensorboard", "torch.utils.tensorboard", "safetensors",
     "safetensors.torch", "torch.distributed", "torch.backends.cudnn.rnn", "torch.nn.attention",
     "torch._dynamo", "torch.onnx", "torch.export", "tqdm", "matplotlib", "requests",
+    # Required, but about a second to import and needed only for bfloat16 NumPy arrays.
+    "ml_dtypes",
     # FSDP2 and DTensor: seconds to import, needed only once a model is sharded.
     "torch.distributed.fsdp", "torch.distributed.tensor", "torch.distributed.device_mesh",
 }

@@ -37,6 +37,7 @@ from keraslike.layers.layer_repr import layer_extra_repr
 from keraslike.layers.layer_weights import LayerWeights, WeightSpec  # noqa: F401 - re-exported
 from keraslike import regularizers
 from keraslike.layers.mixed_call import note_mixed_layer
+from keraslike.layers.variable import keras_layout_view
 from keraslike.mixed_precision import default_policy_name
 
 
@@ -211,7 +212,7 @@ class Layer(LayerWeights, LayerLosses, LayerCalling, nn.Module, Operation):
             return d["_modules"][name]
         for spec in d.get("_weight_specs", ()):
             if spec.name == name:
-                return spec.layout.to_keras(self._find_tensor(spec.attr))
+                return keras_layout_view(self._find_tensor(spec.attr), spec.layout)
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     # ------------------------------------------------------------------ dtype

@@ -15,6 +15,7 @@ import torch
 from keraslike.graph.shape_inference import dtype_name, real_default_device, torch_dtype
 from keraslike.layers.variable import Variable, as_buffer_variable
 from keraslike.layers.weight_layout import IDENTITY
+from keraslike.ops.core import array_to_tensor, tensor_to_numpy
 from keraslike import constraints, initializers, regularizers
 
 
@@ -293,7 +294,7 @@ class LayerWeights:
         # Copies, as Keras's: a CPU tensor's `.numpy()` shares its memory, so later training
         # would silently change arrays the caller kept (e.g. a snapshot to restore).
         return [
-            spec.layout.to_keras(_whole(layer._find_tensor(spec.attr))).detach().cpu().numpy().copy()
+            tensor_to_numpy(spec.layout.to_keras(_whole(layer._find_tensor(spec.attr)))).copy()
             for layer, spec in self._weight_entries()
         ]
 
@@ -312,7 +313,7 @@ class LayerWeights:
         with torch.no_grad():
             for (layer, spec), value in zip(entries, weights):
                 target = layer._find_tensor(spec.attr)
-                value = torch.as_tensor(np.asarray(value))
+                value = array_to_tensor(value)
                 expected = spec.layout.keras_shape(target.shape)
                 if tuple(value.shape) != expected:
                     raise ValueError(

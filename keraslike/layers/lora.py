@@ -13,6 +13,7 @@ import torch
 
 from keraslike import initializers
 from keraslike.graph.shape_inference import torch_dtype
+from keraslike.layers.variable import keras_layout_view
 from keraslike.layers.weight_layout import IDENTITY
 
 
@@ -155,7 +156,9 @@ class LoraMixin:
                 f"You must build the layer before accessing `{self._lora_base_name}` "
                 f'(layer "{self.name}").'
             )
-        return self._merged_keras_kernel()
+        if self.lora_enabled or getattr(self, "_quant_mode", None) is not None:
+            return self._merged_keras_kernel()  # a computed tensor, as Keras's
+        return keras_layout_view(self._find_tensor(spec.attr), spec.layout)
 
     # ------------------------------------------------------------ Keras files (`.keras`, `.h5`)
 

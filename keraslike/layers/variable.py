@@ -9,9 +9,10 @@ is `v`, `v.assign(v - lr * v.value.grad)` is consistent; Keras's layouts are at 
 boundary (`get_weights`, `layer.kernel`).
 """
 
-import numpy as np
 import torch
 from torch import nn
+
+from keraslike.ops.core import array_to_tensor, tensor_to_numpy
 
 
 class _VariableAPI:
@@ -44,7 +45,7 @@ class _VariableAPI:
     def assign(self, value):
         """Copies `value` (same shape, in the stored layout) into the weight; returns it."""
         with torch.no_grad():
-            self.copy_(torch.as_tensor(np.asarray(value) if not isinstance(value, torch.Tensor) else value))
+            self.copy_(array_to_tensor(value))
         return self
 
     def assign_add(self, value):
@@ -61,7 +62,15 @@ class _VariableAPI:
 
     def numpy(self, *, force=False):
         """The weight's value as a numpy array (detached, on the host)."""
+        if self.dtype == torch.bfloat16:
+            return tensor_to_numpy(self.detach().as_subclass(torch.Tensor))
         return torch.Tensor.numpy(self.detach().cpu(), force=force)
+
+    def __array__(self, dtype=None, copy=None):
+        array = self.numpy()
+        if dtype is not None and array.dtype != dtype:
+            return array.astype(dtype)
+        return array.copy() if copy else array
 
 
 class Variable(_VariableAPI, nn.Parameter):
@@ -94,6 +103,36 @@ class BufferVariable(_VariableAPI, torch.Tensor):
 
     def __repr__(self):
         return f"<Variable path={self.path}, shape={tuple(self.shape)}, dtype={self.dtype}>"
+
+
+class KerasLayoutView(_VariableAPI, torch.Tensor):
+    """A weight seen in Keras's layout (e.g. a Dense kernel as `(input_dim, units)`).
+
+    It is a view of the stored weight, so it has Keras's Variable API: `numpy()` and `np.array`
+    give the values, `assign` writes through to the stored weight, `path`/`name`/`trainable` are
+    the weight's. Ops on it return plain tensors and keep the autograd link to the weight.
+    """
+
+    __torch_function__ = torch._C._disabled_torch_function_impl
+
+    def __repr__(self):
+        return f"<Variable path={self.path}, shape={tuple(self.shape)}, dtype={self.dtype}>"
+
+
+def keras_layout_view(stored, layout):
+    """`stored` (a weight in torch's layout) seen in Keras's layout, with the Variable API.
+
+    Under `torch.compile` (and for identity layouts) the plain view is returned: a tensor
+    subclass would only cost the compiler a guard.
+    """
+    view = layout.to_keras(stored)
+    if view is stored or torch.compiler.is_compiling():
+        return view
+    result = view.as_subclass(KerasLayoutView)
+    for key in ("_keras_name", "_keras_path"):
+        if key in stored.__dict__:
+            result.__dict__[key] = stored.__dict__[key]
+    return result
 
 
 def as_buffer_variable(tensor, name, path):

@@ -86,6 +86,8 @@ def to_tensor(x, dtype=None, device=None):
     if isinstance(x, (torch.SymInt, torch.SymFloat)):
         return torch.as_tensor(x, dtype=dtype, device=device)
     array = np.asarray(x)
+    if array.dtype.name == "bfloat16":  # ml_dtypes's, as Keras's `convert_to_numpy` gives
+        return array_to_tensor(array).to(device=device, dtype=dtype or torch.bfloat16)
     if array.dtype == np.uint32:
         array = array.astype(np.int64)
     elif array.dtype == np.uint16:
@@ -147,20 +149,58 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
     return to_tensor(x, dtype=dtype)
 
 
+def tensor_to_numpy(tensor):
+    """Converts one torch tensor to a NumPy array as Keras does on torch.
+
+    The tensor is detached and moved to the CPU; a `bfloat16` tensor becomes an `ml_dtypes.bfloat16`
+    array (NumPy has no bfloat16 of its own). The result may share memory with a CPU tensor.
+
+    Args:
+        tensor: A `torch.Tensor`.
+
+    Returns:
+        A NumPy array.
+    """
+    tensor = tensor.detach()
+    if tensor.device.type != "cpu":
+        tensor = tensor.cpu()
+    if tensor.dtype == torch.bfloat16:
+        # Imported here: ml_dtypes takes about a second to import and only bfloat16 results need it.
+        import ml_dtypes
+
+        return tensor.float().numpy().astype(ml_dtypes.bfloat16)
+    return tensor.numpy()
+
+
+def array_to_tensor(value):
+    """A CPU tensor of `value` (an array-like), sharing memory where NumPy allows.
+
+    `ml_dtypes.bfloat16` arrays (what Keras and `tensor_to_numpy` give for bfloat16) become
+    `torch.bfloat16` tensors; torch cannot read that NumPy dtype itself.
+
+    Args:
+        value: A NumPy array, a tensor, or anything `np.asarray` accepts.
+
+    Returns:
+        A `torch.Tensor`.
+    """
+    if isinstance(value, torch.Tensor):
+        return value
+    array = np.asarray(value)
+    if array.dtype.name == "bfloat16":
+        return torch.from_numpy(array.astype(np.float32)).to(torch.bfloat16)
+    return torch.as_tensor(array)
+
+
 def convert_to_numpy(x):
-    """Converts a tensor (or a list of them) to a NumPy array (`bfloat16` becomes `float32`)."""
+    """Converts a tensor (or a list of them) to a NumPy array (`bfloat16` gives `ml_dtypes.bfloat16`)."""
     if isinstance(x, KerasTensor):
         raise ValueError(
             "A symbolic tensor has no value and cannot be converted to NumPy. "
             f"Received: {x!r}"
         )
     if isinstance(x, torch.Tensor):
-        x = x.detach()
-        if x.device.type != "cpu":
-            x = x.cpu()
-        if x.dtype == torch.bfloat16:
-            x = x.float()
-        return x.numpy()
+        return tensor_to_numpy(x)
     if isinstance(x, (list, tuple)):
         return np.array([convert_to_numpy(e) for e in x])
     return np.asarray(x)

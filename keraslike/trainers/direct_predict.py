@@ -22,6 +22,7 @@ import torch
 from keraslike.graph import hook_registry, nest
 from keraslike.layers.layer import Layer
 from keraslike.layers.layer_utils import WeightProbe
+from keraslike.ops.core import tensor_to_numpy
 from keraslike.trainers import step_state
 
 
@@ -152,9 +153,9 @@ def predict(model, facts, x, batch_size):
     if device.type == "cpu":
         # A copy: an output may be a view of the input or of a weight (`predict` returns arrays
         # of its own, as the loop's concatenation did).
-        arrays = [np.array(t.detach().numpy()) for t in flat]
+        arrays = [np.array(tensor_to_numpy(t)) for t in flat]
     else:
-        arrays = [t.detach().cpu().numpy() for t in flat]
+        arrays = [tensor_to_numpy(t) for t in flat]
     if model._single_output:
         return arrays[0]
     return nest.pack_like(model._outputs_struct, arrays)

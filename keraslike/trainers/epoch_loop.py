@@ -10,6 +10,7 @@ import torch
 
 from keraslike.callbacks import CallbackList
 from keraslike.graph import nest
+from keraslike.ops.core import tensor_to_numpy
 from keraslike.trainers import distributed, symbolic_build
 
 
@@ -212,7 +213,7 @@ def predict(model, data, verbose, callbacks):
     if outputs is None:
         raise ValueError("Unexpected result of `predict`: the data produced no batches.")
     if distributed.active() and getattr(data, "shard", None) is not None and hasattr(data, "batch_sizes"):
-        arrays = [t.cpu().numpy() for t in distributed.gather_predictions(data, outputs)]
+        arrays = [tensor_to_numpy(t) for t in distributed.gather_predictions(data, outputs)]
     else:
-        arrays = [torch.cat(parts).cpu().numpy() for parts in outputs]
+        arrays = [tensor_to_numpy(torch.cat(parts)) for parts in outputs]
     return nest.pack_like(structure, arrays)

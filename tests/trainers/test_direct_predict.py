@@ -135,3 +135,29 @@ def test_a_cpu_built_model_takes_the_direct_path_once_the_loop_moved_it():
     assert model.get_layer(index=1).weight.device.type == "cuda"
     np.testing.assert_allclose(model.predict_on_batch(x), first, rtol=1e-6)
     assert model.__dict__["_direct_predict"][2] is not None
+
+
+@pytest.mark.parametrize("path", ["predict", "predict_on_batch", "predict_with_callback"])
+def test_bfloat16_outputs_come_back_as_ml_dtypes_bfloat16_like_keras(path):
+    import ml_dtypes
+
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(3, dtype="mixed_bfloat16")(inputs))
+    x = np.random.default_rng(0).normal(size=(5, 4)).astype("float32")
+    if path == "predict":
+        out = model.predict(x, verbose=0)
+    elif path == "predict_on_batch":
+        out = model.predict_on_batch(x)
+    else:
+        out = model.predict(x, verbose=0, callbacks=[keras.callbacks.Callback()])
+    assert out.dtype == ml_dtypes.bfloat16 and out.shape == (5, 3)
+    expected = model(torch.as_tensor(x)).float().detach().numpy()
+    np.testing.assert_array_equal(out.astype("float32"), expected)
+
+
+def test_convert_to_numpy_of_bfloat16_is_ml_dtypes_bfloat16():
+    import ml_dtypes
+
+    out = keras.ops.convert_to_numpy(torch.tensor([1.5, -2.0], dtype=torch.bfloat16))
+    assert out.dtype == ml_dtypes.bfloat16
+    np.testing.assert_array_equal(out.astype("float32"), [1.5, -2.0])

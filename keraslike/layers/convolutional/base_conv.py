@@ -302,7 +302,7 @@ class BaseConv(LoraMixin, ConvMixin, Layer):
         return outputs.permute(self._cl_perm) if self._channels_last else outputs
 
     def _call_through_convolution_op(self, inputs):
-        outputs = self.convolution_op(inputs, self.kernel)
+        outputs = self.convolution_op(inputs, self._merged_keras_kernel())
         if self.use_bias:
             shape = (self.filters,) if self._channels_last else (self.filters,) + (1,) * self.rank
             outputs = outputs + self.bias.reshape(shape)
