@@ -16,6 +16,7 @@ from keraslike.graph.keras_tensor import KerasTensor
 from keraslike.layers.input_layer import InputLayer
 from keraslike.layers.layer import Layer
 from keraslike.saving import serialization_lib
+from keraslike.serialization.registry import CustomObjectScope
 from keraslike.saving.serialization_lib import (
     deserialize_value,
     is_functional,
@@ -215,7 +216,7 @@ def _is_leaf(value):
     )
 
 
-def functional_from_config(cls, config, custom_objects=None):
+def _functional_from_config(cls, config, custom_objects=None):
     """Rebuilds a functional model from `functional_config` (or Keras 3's `get_config()`).
 
     Args:
@@ -336,7 +337,7 @@ def sequential_config(model):
     return config
 
 
-def sequential_from_config(cls, config, custom_objects=None):
+def _sequential_from_config(cls, config, custom_objects=None):
     """Rebuilds a Sequential model from `sequential_config` (or Keras 3's / tf.keras's config).
 
     Raises:
@@ -361,3 +362,19 @@ def sequential_from_config(cls, config, custom_objects=None):
     if config.get("trainable") is False:
         model.trainable = False
     return model
+
+
+def functional_from_config(cls, config, custom_objects=None):
+    """Rebuilds a functional model from its config (see `_functional_from_config`).
+
+    `custom_objects` are in scope for the whole rebuild, as in Keras: a layer's own
+    `from_config` (a Dense resolving a registered custom activation by name) sees them too.
+    """
+    with CustomObjectScope(custom_objects or {}):
+        return _functional_from_config(cls, config, custom_objects=custom_objects)
+
+
+def sequential_from_config(cls, config, custom_objects=None):
+    """Rebuilds a Sequential model from its config, `custom_objects` in scope throughout."""
+    with CustomObjectScope(custom_objects or {}):
+        return _sequential_from_config(cls, config, custom_objects=custom_objects)

@@ -300,3 +300,21 @@ def test_sequential_runs_on_other_sizes_than_it_was_built_for_as_in_keras():
     functional = keras.Model(x, layers.Dense(4)(x))
     with pytest.raises(ValueError, match=r"expected shape=\(None, 10, 16\).*\(3, 7, 16\)"):
         functional(shorter)
+
+
+def test_from_config_custom_objects_reach_a_layers_own_from_config():
+    # keras-io's saving guide rebuilds a model whose Dense uses a registered custom activation,
+    # passing it only through `custom_objects`: Dense's own `from_config` must see it too.
+    def custom_fn(x):
+        return x**2
+
+    registered = keras.saving.register_keras_serializable(package="ports_test", name="square")(custom_fn)
+    x = keras.Input((3,))
+    model = keras.Model(x, layers.Dense(2, activation=registered)(x))
+    config = model.get_config()
+    keras.saving.get_custom_objects().pop("ports_test>square")
+    rebuilt = keras.Model.from_config(config, custom_objects={"ports_test>square": custom_fn})
+    assert rebuilt.layers[1].activation is custom_fn
+    stack = keras.Sequential([keras.Input((3,)), layers.Dense(2, activation=registered)])
+    rebuilt = keras.Sequential.from_config(stack.get_config(), custom_objects={"ports_test>square": custom_fn})
+    assert rebuilt.layers[0].activation is custom_fn

@@ -46,6 +46,7 @@ PORTS = [
     "guides_working_with_rnns",
     "guides_understanding_masking_and_padding",
     "guides_sequential_model",
+    "guides_serialization_and_saving",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is
