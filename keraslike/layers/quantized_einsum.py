@@ -179,6 +179,7 @@ class EinsumQuantizationMixin(CalibratedQuantizationMixin):
     """`quantize("int8")`, the int8 build and call, and Keras's file layout for EinsumDense."""
 
     _quant_mode = None
+    _quantize_type_name = "EinsumDense"  # `type_check` refuses subclasses of this class
     _calibrated_zero_name = "zero_point"
 
     def _calibrated_dims(self, kernel_shape):
@@ -210,7 +211,7 @@ class EinsumQuantizationMixin(CalibratedQuantizationMixin):
                 equation with `...`.
             ValueError: For an unbuilt or already quantized layer, or a bad mode/config.
         """
-        if type_check and type(self).__name__ != "EinsumDense":
+        if type_check and type(self).__name__ != self._quantize_type_name:
             raise NotImplementedError(
                 f"Layer {type(self).__name__} does not have a `quantize()` method implemented."
             )
@@ -359,7 +360,8 @@ class EinsumQuantizationMixin(CalibratedQuantizationMixin):
             flat = merged.reshape(_flat_shape(merged.shape, info))
             return quantize_int4(flat, self._int4_block_size)[name]
         if mode is not None:
-            return self._find_tensor(name) if name != "bias" else self.bias
+            spec = next(s for s in self._weight_specs if s.name == name)
+            return spec.layout.to_keras(self._find_tensor(spec.attr))
         return super()._keras_store_value(name)
 
     def _quantized_call(self, inputs, training=None):
@@ -380,7 +382,8 @@ class EinsumQuantizationMixin(CalibratedQuantizationMixin):
         else:
             if self.lora_enabled:
                 raise NotImplementedError("Currently, `_float8_call` doesn't support LoRA")
-            y = float8_contract(self, self._einsum, x, self._find_tensor("kernel"), training)
+            kernel = self._find_tensor(self._float_kernel_spec().attr)
+            y = float8_contract(self, self._einsum, x, kernel, training)
         if self.lora_enabled:
             lora = torch.einsum(self.equation, inputs, self.lora_kernel_a)
             y = (y + self._lora_scale * torch.matmul(lora, self.lora_kernel_b)).to(dtype)

@@ -6,6 +6,11 @@ the `attention_output` kernel is `(num_heads, head_dim, *output_shape)`. Each is
 once its contracted and produced axes are flattened, so it is stored as an `nn.Linear`-style
 `weight (out_units, in_units)` and `bias (out_units,)` and applied with one `F.linear`; only the
 activations are reshaped (views), never the weights.
+
+`quantize(mode)` (and a quantized dtype policy) reuse EinsumDense's quantization
+(`EinsumQuantizationMixin`): the layer carries the einsum equation Keras's MultiHeadAttention
+gives the same sublayer, so the quantized weights' names, shapes, order and scales are Keras's.
+Once quantized it computes as EinsumDense does (the float path keeps `F.linear`).
 """
 
 import math
@@ -14,7 +19,9 @@ import torch.nn.functional as F
 
 from keraslike import initializers
 from keraslike.layers.layer import Layer
-from keraslike.layers.weight_layout import Layout
+from keraslike.layers.lora import LoraMixin
+from keraslike.layers.quantized_einsum import EinsumQuantizationMixin
+from keraslike.layers.weight_layout import IDENTITY, Layout
 
 
 class FlatKernelLayout(Layout):
@@ -62,7 +69,20 @@ def _with_axes(initializer, input_axes, output_axes):
     return initializer
 
 
-class HeadProjection(Layer):
+def projection_equation(free_dims, bound_dims, output_dims):
+    """The einsum equation Keras's MultiHeadAttention gives a projection (`_build_proj_equation`).
+
+    `free_dims` leading input axes pass through, `bound_dims` are contracted with the kernel's
+    first axes and `output_dims` come from the kernel's last axes (e.g. `"abc,cde->abde"`).
+    """
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    free = letters[:free_dims]
+    bound = letters[free_dims:free_dims + bound_dims]
+    out = letters[free_dims + bound_dims:free_dims + bound_dims + output_dims]
+    return f"{free}{bound},{bound}{out}->{free}{out}"
+
+
+class HeadProjection(EinsumQuantizationMixin, LoraMixin, Layer):
     """Contracts the last `len(in_shape)` axes of its input into `out_shape` (Keras's EinsumDense).
 
     Args:
@@ -72,7 +92,12 @@ class HeadProjection(Layer):
         kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
         kernel_constraint, bias_constraint: As for `Dense`.
         activation: Optional callable applied to the output (the gate uses `sigmoid`).
+
+    Quantization: `quantize(mode)` as `EinsumDense.quantize` (int8, int4, float8, gptq, awq),
+    with the equation Keras's MultiHeadAttention uses for this sublayer at this input rank.
     """
+
+    _quantize_type_name = "HeadProjection"
 
     def __init__(
         self,
@@ -104,8 +129,22 @@ class HeadProjection(Layer):
         self.kernel_constraint = kernel_constraint
         self.bias_constraint = bias_constraint
         self.activation = activation
+        self._act = activation
+        self._init_lora(None, None)
+        self.quantization_config = None
+        self.gptq_unpacked_column_size = None
+        self.equation = None
 
     def build(self, input_shape=None):
+        rank = len(input_shape) if input_shape is not None else len(self.in_shape) + 2
+        self.equation = projection_equation(
+            rank - len(self.in_shape), len(self.in_shape), len(self.out_shape)
+        )
+        kernel_shape = self.in_shape + self.out_shape
+        if self.quantization_mode is not None and self._build_quantized_from_policy(kernel_shape):
+            self._add_bias(keras_layout=True)
+            self.built = True
+            return
         self.add_weight(
             shape=self.in_shape + self.out_shape,
             initializer=self.kernel_initializer,
@@ -115,6 +154,11 @@ class HeadProjection(Layer):
             torch_name="weight",
             layout=FlatKernelLayout(self.in_shape, self.out_shape),
         )
+        self._add_bias(keras_layout=self._quant_mode is not None)
+        self.built = True
+
+    def _add_bias(self, keras_layout):
+        # Quantized, the layer computes as EinsumDense does, with the bias in Keras's shape.
         if self.use_bias:
             self.add_weight(
                 shape=self.out_shape,
@@ -122,13 +166,40 @@ class HeadProjection(Layer):
                 regularizer=self.bias_regularizer,
                 constraint=self.bias_constraint,
                 name="bias",
-                layout=FlatBiasLayout(self.out_shape),
+                **({} if keras_layout else {"layout": FlatBiasLayout(self.out_shape)}),
             )
         else:
             self.bias = None
-        self.built = True
 
-    def call(self, inputs):
+    def quantize(self, mode=None, type_check=True, config=None):
+        """Quantizes the layer in place, as `EinsumDense.quantize` (same modes and arguments)."""
+        super().quantize(mode, type_check=type_check, config=config)
+        spec = next((s for s in self._weight_specs if s.name == "bias"), None)
+        if spec is not None and isinstance(spec.layout, FlatBiasLayout):
+            # The quantized call adds the bias as EinsumDense does: in Keras's shape.
+            self.bias.data = self.bias.data.reshape(self.out_shape)
+            spec.layout = IDENTITY
+
+    @property
+    def kernel(self):
+        """The kernel in Keras's layout `(*in_shape, *out_shape)`."""
+        return self._kernel_property()
+
+    def _einsum(self, x, kernel):
+        # The float8 contraction over the stored `(out_units, in_units)` kernel.
+        return self._linear(x, kernel, None)
+
+    def _linear(self, inputs, weight, bias):
+        if len(self.in_shape) > 1:
+            inputs = inputs.flatten(-len(self.in_shape))
+        outputs = F.linear(inputs, weight, bias)
+        if len(self.out_shape) > 1:
+            outputs = outputs.unflatten(-1, self.out_shape)
+        return outputs
+
+    def call(self, inputs, training=None):
+        if self._quant_mode is not None:
+            return self._quantized_call(inputs, training)
         if len(self.in_shape) > 1:
             inputs = inputs.flatten(-len(self.in_shape))
         outputs = F.linear(inputs, self.weight, self.bias)
