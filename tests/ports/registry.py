@@ -47,6 +47,7 @@ PORTS = [
     "guides_understanding_masking_and_padding",
     "guides_sequential_model",
     "guides_serialization_and_saving",
+    "keras_recipes_reproducibility_recipes",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is
