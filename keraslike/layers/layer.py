@@ -37,7 +37,7 @@ from keraslike.layers.layer_repr import layer_extra_repr
 from keraslike.layers.layer_weights import LayerWeights, WeightSpec  # noqa: F401 - re-exported
 from keraslike import regularizers
 from keraslike.layers.mixed_call import note_mixed_layer
-from keraslike.layers.variable import keras_layout_view
+from keraslike.layers.variable import BufferVariable, keras_layout_view, set_buffer_attribute
 from keraslike.mixed_precision import default_policy_name
 
 
@@ -199,6 +199,9 @@ class Layer(LayerWeights, LayerLosses, LayerCalling, nn.Module, Operation):
             value = nn.ModuleList(value)  # track sublayers kept in a list, as Keras does
         elif isinstance(value, torch.Tensor) and "_weight_specs" in self.__dict__:
             self._rename_weight(value, name)
+        if isinstance(value, BufferVariable):
+            set_buffer_attribute(self, name, value)
+            return
         super().__setattr__(name, value)
 
     def __getattr__(self, name):

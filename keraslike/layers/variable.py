@@ -88,15 +88,22 @@ class Variable(_VariableAPI, nn.Parameter):
         return f"<Variable path={self.path}, shape={tuple(self.shape)}, dtype={self.dtype}>"
 
 
-class BufferVariable(_VariableAPI, torch.Tensor):
-    """A non-trainable weight (a registered buffer) with Keras's Variable API."""
+class BufferVariable(_VariableAPI, nn.Parameter):
+    """A non-trainable weight (a registered buffer) with Keras's Variable API.
 
-    __torch_function__ = torch._C._disabled_torch_function_impl
+    It lives in the module's buffers (not in `parameters()`, never `requires_grad`). It is an
+    `nn.Parameter` subclass only because `torch.compile`'s AOT autograd takes parameters and plain
+    tensors as graph inputs but refuses other tensor subclasses. `nn.Module.__setattr__` would
+    register it as a parameter: modules set it with `set_buffer_attribute`.
+    """
+
+    def __new__(cls, data=None):
+        return nn.Parameter.__new__(cls, data, False)
 
     def __deepcopy__(self, memo):
         if id(self) in memo:
             return memo[id(self)]
-        result = torch.Tensor.clone(self).as_subclass(BufferVariable)
+        result = BufferVariable(torch.Tensor.clone(self))
         result.__dict__.update(self.__dict__)
         memo[id(self)] = result
         return result
@@ -135,9 +142,21 @@ def keras_layout_view(stored, layout):
     return result
 
 
+def set_buffer_attribute(module, name, value):
+    """What `nn.Module.__setattr__` does for a plain tensor, for a `BufferVariable` `value`.
+
+    The buffer called `name` is replaced; any other name becomes a plain attribute.
+    """
+    buffers = module.__dict__["_buffers"]
+    if name in buffers:
+        buffers[name] = value
+    else:
+        object.__setattr__(module, name, value)
+
+
 def as_buffer_variable(tensor, name, path):
     """`tensor` viewed as a `BufferVariable` (no copy), named `name` at `path`."""
-    variable = tensor.as_subclass(BufferVariable)
+    variable = BufferVariable(tensor.detach())
     variable.__dict__["_keras_name"] = name
     variable.__dict__["_keras_path"] = path
     return variable

@@ -12,7 +12,7 @@ moved there (once; later calls find it in place). Numpy inputs go to the state's
 import torch
 
 from keraslike.backend.naming import to_snake_case, uniquify
-from keraslike.layers.variable import as_buffer_variable
+from keraslike.layers.variable import BufferVariable, as_buffer_variable, set_buffer_attribute
 from keraslike.losses.loss import as_tensor, standardize_dtype, torch_dtype
 
 
@@ -109,6 +109,9 @@ class Metric(torch.nn.Module):
                     del buffers[old_name]
                     self.register_buffer(name, value)
                     return
+        if isinstance(value, BufferVariable):
+            set_buffer_attribute(self, name, value)
+            return
         super().__setattr__(name, value)
 
     def _state_device(self):
