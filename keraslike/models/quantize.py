@@ -17,6 +17,8 @@ _CALIBRATORS = {"gptq": apply_gptq_layerwise, "awq": apply_awq_layerwise}
 def quantize_model(model, mode=None, config=None, filters=None, **kwargs):
     """Quantizes, in place, every leaf layer of `model` that has a `quantize` method.
 
+    Selected leaf layers without one are skipped with a warning, as in Keras.
+
     For `"gptq"`/`"awq"` the selected Dense/EinsumDense layers are then calibrated block by
     block over `config.quantization_layer_structure` (or, when the config has none,
     `model.get_quantization_layer_structure(mode)`), with `config.dataset`/`config.tokenizer`.
@@ -70,7 +72,15 @@ def quantize_model(model, mode=None, config=None, filters=None, **kwargs):
         seen.add(id(layer))
         if any(isinstance(sub, Layer) for sub in layer.children()):
             continue  # composite layers: their leaves are visited themselves
-        if not should_quantize_layer(layer, filters) or not hasattr(layer, "quantize"):
+        if not should_quantize_layer(layer, filters):
+            continue
+        if not hasattr(layer, "quantize"):
+            # Keras's base `Layer.quantize` raises NotImplementedError, which `model.quantize`
+            # turns into this warning for every selected leaf layer it cannot quantize.
+            warnings.warn(
+                f"Layer {type(layer).__name__} does not have a `quantize` method implemented.",
+                stacklevel=3,
+            )
             continue
         try:
             layer.quantize(mode, type_check=type_check, config=config)

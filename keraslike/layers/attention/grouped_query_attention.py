@@ -15,7 +15,7 @@ from keraslike import constraints, initializers, regularizers
 from keraslike.backend.naming import uniquify
 from keraslike.graph.keras_tensor import KerasTensor
 from keraslike.layers.attention.multi_head_attention import _expand_mask, _large_negative
-from keraslike.layers.attention.projection import HeadProjection
+from keraslike.layers.attention.projection import HeadProjection, refuse_quantized_policy
 from keraslike.layers.attention.query_value_key import QueryValueKeyCalls
 from keraslike.layers.layer import Layer
 from keraslike.layers.layer_utils import serialize_or_none as _serialize
@@ -217,6 +217,7 @@ class GroupQueryAttention(QueryValueKeyCalls, Layer):
              use_causal_mask=False):
         if key is None:
             key = value
+        refuse_quantized_policy(self, "GroupedQueryAttention")
         if training is None:
             training = self.training
         if self._flash_attention and return_attention_scores:

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from keraslike import constraints, initializers, regularizers
 from keraslike.backend.naming import uniquify
 from keraslike.graph.keras_tensor import KerasTensor
-from keraslike.layers.attention.projection import HeadProjection
+from keraslike.layers.attention.projection import HeadProjection, refuse_quantized_policy
 from keraslike.layers.attention.query_value_key import QueryValueKeyCalls
 from keraslike.layers.layer import Layer
 from keraslike.layers.layer_utils import serialize_or_none as _serialize
@@ -395,6 +395,7 @@ class MultiHeadAttention(QueryValueKeyCalls, Layer):
     ):
         if key is None:
             key = value
+        refuse_quantized_policy(self, "MultiHeadAttention")
         if training is None:
             training = self.training
         if self._flash_attention and return_attention_scores:

@@ -69,6 +69,22 @@ def _with_axes(initializer, input_axes, output_axes):
     return initializer
 
 
+def refuse_quantized_policy(layer, keras_class_name):
+    """Raises Keras's NotImplementedError for an attention layer with a quantized dtype policy.
+
+    Keras 3.15.1 has no quantized call for MultiHeadAttention or GroupedQueryAttention itself
+    (`dtype="int8_from_float32"` fails at the first call); `model.quantize` quantizes their
+    projections instead.
+    """
+    mode = layer.quantization_mode
+    if mode is not None:
+        raise NotImplementedError(
+            f"Layer {keras_class_name} does not have a `_{mode}_call` method implemented "
+            f'(layer "{layer.name}", dtype policy "{layer.dtype_policy.name}"). Quantize the '
+            "model with `model.quantize(mode)` instead, which quantizes the projections."
+        )
+
+
 def projection_equation(free_dims, bound_dims, output_dims):
     """The einsum equation Keras's MultiHeadAttention gives a projection (`_build_proj_equation`).
 
