@@ -241,3 +241,28 @@ def test_calibrated_projection_equals_einsum_dense(mode, which):
     x = np.concatenate(data[:3])
     np.testing.assert_allclose(ours.predict(x, verbose=0), reference.predict(x, verbose=0),
                                rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("quantize", [None, "int8"])
+def test_lora_on_projections_matches_keras(quantize):
+    """`enable_lora` on an attention sublayer (as on Keras's EinsumDense) changes the output."""
+    ours, theirs = _mha_pair(keraslike, keras3)
+    for model in (ours, theirs):
+        mha = model.layers[-1]
+        if quantize:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model.quantize(quantize)
+        mha._query_dense.enable_lora(2)
+        mha._output_dense.enable_lora(2)
+    assert _paths(ours) == _paths(theirs)
+    assert len(ours.trainable_weights) == len(theirs.trainable_weights)
+    rng = np.random.default_rng(7)
+    weights = [w if not np.issubdtype(w.dtype, np.floating) or "lora" not in p
+               else rng.normal(size=w.shape).astype("float32")
+               for w, p in zip(theirs.get_weights(), _paths(theirs))]
+    theirs.set_weights(weights)
+    ours.set_weights(weights)
+    x = _inputs()
+    got = np.asarray(ours.predict(x, verbose=0))
+    np.testing.assert_allclose(got, keras3.ops.convert_to_numpy(theirs(x)), rtol=1e-4, atol=1e-4)

@@ -17,6 +17,8 @@ import math
 
 import torch.nn.functional as F
 
+import torch
+
 from keraslike import initializers
 from keraslike.layers.layer import Layer
 from keraslike.layers.lora import LoraMixin
@@ -216,11 +218,10 @@ class HeadProjection(EinsumQuantizationMixin, LoraMixin, Layer):
     def call(self, inputs, training=None):
         if self._quant_mode is not None:
             return self._quantized_call(inputs, training)
-        if len(self.in_shape) > 1:
-            inputs = inputs.flatten(-len(self.in_shape))
-        outputs = F.linear(inputs, self.weight, self.bias)
-        if len(self.out_shape) > 1:
-            outputs = outputs.unflatten(-1, self.out_shape)
+        outputs = self._linear(inputs, self.weight, self.bias)
+        if self.lora_enabled:  # `enable_lora` on the sublayer, as on Keras's EinsumDense
+            lora = torch.einsum(self.equation, inputs, self.lora_kernel_a)
+            outputs = outputs + self._lora_scale * torch.matmul(lora, self.lora_kernel_b)
         if self.activation is not None:
             outputs = self.activation(outputs)
         return outputs
