@@ -9,6 +9,7 @@ import os
 import warnings
 
 import numpy as np
+import torch
 import pytest
 
 import keraslike
@@ -266,3 +267,25 @@ def test_lora_on_projections_matches_keras(quantize):
     x = _inputs()
     got = np.asarray(ours.predict(x, verbose=0))
     np.testing.assert_allclose(got, keras3.ops.convert_to_numpy(theirs(x)), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("policy", ["int8_from_float32", "int4_from_float32",
+                                    "float8_from_float32"])
+def test_projection_with_quantized_policy_builds_as_einsum_dense(policy):
+    """A projection built under a quantized policy is Keras's EinsumDense sublayer so built."""
+    projection = HeadProjection((8,), (2, 3), dtype=policy)
+    projection.build((None, 4, 8))
+    dense = keraslike.layers.EinsumDense("abc,cde->abde", (None, 2, 3), bias_axes="de",
+                                         dtype=policy)
+    dense.build((None, 4, 8))
+    rng = np.random.default_rng(0)
+    weights = [(rng.integers(-7, 8, size=w.shape) if w.dtype == np.int8
+                else rng.uniform(0.5, 2.0, size=w.shape)).astype(w.dtype)
+               for w in dense.get_weights()]
+    dense.set_weights(weights)
+    projection.set_weights(weights)
+    assert [w.shape for w in projection.get_weights()] == [w.shape for w in weights]
+    assert [w.path.split("/")[-1] for w in projection.weights] == [
+        w.path.split("/")[-1] for w in dense.weights]
+    x = torch.randn(2, 4, 8)
+    torch.testing.assert_close(projection(x), dense(x))
