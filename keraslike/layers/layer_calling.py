@@ -32,8 +32,9 @@ def _call_signature(cls):
 
 
 def _call_info(cls):
-    """(takes `training`, takes `mask`, positional parameter names, default of `training`) of
-    `cls.call`, cached per class. The default is `None` unless `call` declares another."""
+    """(takes `training`, takes `mask`, positional parameter names, default of `training`,
+    overrides `compute_mask`) of `cls.call`, cached per class (a class's methods are fixed once
+    it is defined). The default is `None` unless `call` declares another."""
     found = _SIGNATURES.get(cls)
     if found is None:
         params = inspect.signature(cls.call).parameters
@@ -46,7 +47,8 @@ def _call_info(cls):
         default = None
         if training is not None and training.default is not inspect.Parameter.empty:
             default = training.default
-        found = _SIGNATURES[cls] = ("training" in params, "mask" in params, positional, default)
+        masks = cls.compute_mask is not LayerCalling.compute_mask
+        found = _SIGNATURES[cls] = ("training" in params, "mask" in params, positional, default, masks)
     return found
 
 
@@ -80,7 +82,8 @@ class LayerCalling:
         raise NotImplementedError(f"Layer {type(self).__name__} does not define `call()`.")
 
     def __call__(self, *args, **kwargs):
-        if not kwargs and len(args) == 1 and type(args[0]) in _EAGER_TYPES:
+        if (not kwargs and len(args) == 1 and type(args[0]) in _EAGER_TYPES
+                and getattr(args[0], "_keras_mask", None) is None):
             # The common eager call, `layer(tensor)` or `layer(array)`: nothing to filter; a
             # floating input of another dtype than the compute dtype is cast (Keras's autocast).
             if type(args[0]) is np.ndarray:
@@ -91,8 +94,8 @@ class LayerCalling:
                     args = (cast_floating(args[0], target),)
             if self.input_spec is not None:
                 assert_input_compatibility(self.input_spec, args[0], self.name)
-            takes_training, _, _, default = _call_info(type(self))
-            if default is None:
+            takes_training, _, _, default, masks = _call_info(type(self))
+            if default is None and not masks:  # a layer computing an output mask: slow path
                 training = _context.training
                 if training is None or not takes_training:
                     return nn.Module.__call__(self, args[0])
@@ -109,28 +112,56 @@ class LayerCalling:
     def _eager_call(self, args, kwargs):
         # Keras's call context: an explicit `training` wins, else the enclosing call's value,
         # else a non-None default of `call`; that value is also the context of the sublayers.
-        takes_training, takes_mask, _, default = _call_info(type(self))
+        takes_training, takes_mask, _, default, masks = _call_info(type(self))
         outer = _context.training
         training = kwargs.pop("training", None)
         if training is None:
             training = outer if outer is not None else default
         if takes_training and training is not None:
             kwargs["training"] = training
+        # Keras converts every numpy array of the arguments, nested or keyword.
+        args, kwargs = nest.map_structure(self._array_to_tensor, (args, kwargs))
+        # Keras's eager masks: the masks attached to the first argument's tensors are the
+        # `mask` when none is given, and the input mask of `compute_mask`.
+        first = args[0] if args else None
+        previous_mask = kwargs.get("mask")
+        if previous_mask is None and first is not None:
+            found = [getattr(x, "_keras_mask", None) for x in nest.flatten(first)]
+            if any(m is not None for m in found):
+                previous_mask = nest.pack_like(first, found)
+                if takes_mask:
+                    kwargs["mask"] = previous_mask
         if not takes_mask and "mask" in kwargs:
             del kwargs["mask"]
-        if args and isinstance(args[0], np.ndarray):
-            args = (self._to_tensor(args[0]),) + args[1:]
         if self._autocast_to is not None:
             args, kwargs = cast_floating((args, kwargs), self._autocast_to)
         if self.input_spec is not None and args and isinstance(args[0], torch.Tensor):
             assert_input_compatibility(self.input_spec, args[0], self.name)
         if training is outer:
-            return nn.Module.__call__(self, *args, **kwargs)
-        _context.training = training
-        try:
-            return nn.Module.__call__(self, *args, **kwargs)
-        finally:
-            _context.training = outer
+            outputs = nn.Module.__call__(self, *args, **kwargs)
+        else:
+            _context.training = training
+            try:
+                outputs = nn.Module.__call__(self, *args, **kwargs)
+            finally:
+                _context.training = outer
+        if first is not None and (masks or (previous_mask is not None and self.supports_masking)):
+            self._set_eager_masks(first, previous_mask, outputs)
+        return outputs
+
+    def _array_to_tensor(self, leaf):
+        return self._to_tensor(leaf) if isinstance(leaf, np.ndarray) else leaf
+
+    def _set_eager_masks(self, inputs, previous_mask, outputs):
+        """Attaches `compute_mask`'s masks to eager outputs that carry none yet (as Keras)."""
+        mask = self.compute_mask(inputs, previous_mask)
+        if mask is None:
+            return
+        out_list = nest.flatten(outputs)
+        mask_list = nest.flatten(mask) if isinstance(mask, (list, tuple)) else [mask] * len(out_list)
+        for out, m in zip(out_list, mask_list):
+            if isinstance(out, torch.Tensor) and m is not None and getattr(out, "_keras_mask", None) is None:
+                out._keras_mask = m
 
     def _to_tensor(self, array):
         """A numpy array as a tensor (no copy when it can be shared), floats in the compute

@@ -54,10 +54,4 @@ PORTS = [
 # `xfail(strict=True)`: it starts failing the suite the day the gap is closed, so the entry is
 # removed then). Each entry: (the exception type keraslike raises, the reason quoting it).
 KNOWN_FAILURES = {
-    "guides_understanding_masking_and_padding": (
-        AttributeError,
-        "eager layer outputs carry no `_keras_mask` and eager calls do not read it "
-        "(keraslike/layers/layer_calling.py; tests/layers/test_eager_masks.py): "
-        "'Tensor' object has no attribute '_keras_mask'",
-    ),
 }
