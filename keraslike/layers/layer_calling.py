@@ -21,6 +21,7 @@ from keraslike.layers.layer_remat import remat_call
 from keraslike.layers.mixed_call import float_call, mixed_call, mixed_layers_exist
 
 _SIGNATURES = {}
+_MASK_ARGUMENTS = {}
 _EAGER_TYPES = (torch.Tensor, np.ndarray)
 # A policy's name says its compute dtype (`"mixed_float16"` -> float16): cached per name.
 _COMPUTE_DTYPES = {}
@@ -49,6 +50,21 @@ def _call_info(cls):
             default = training.default
         masks = cls.compute_mask is not LayerCalling.compute_mask
         found = _SIGNATURES[cls] = ("training" in params, "mask" in params, positional, default, masks)
+    return found
+
+
+def _mask_arguments(cls):
+    """(argument name, positional index or None) of each `call` argument `x` that has an
+    `x_mask` argument (MultiHeadAttention's `query`/`query_mask`), cached per class."""
+    found = _MASK_ARGUMENTS.get(cls)
+    if found is None:
+        params = list(inspect.signature(cls.call).parameters)
+        positional = _call_info(cls)[2]
+        found = _MASK_ARGUMENTS[cls] = tuple(
+            (name, positional.index(name) if name in positional else None)
+            for name in params
+            if name != "mask" and f"{name}_mask" in params
+        )
     return found
 
 
@@ -133,6 +149,13 @@ class LayerCalling:
                     kwargs["mask"] = previous_mask
         if not takes_mask and "mask" in kwargs:
             del kwargs["mask"]
+        for name, index in _mask_arguments(type(self)):
+            # Keras's `x_mask` rule: an argument's attached masks fill its `x_mask` when unset.
+            value = args[index] if index is not None and index < len(args) else kwargs.get(name)
+            if value is not None and kwargs.get(f"{name}_mask") is None:
+                found = [getattr(x, "_keras_mask", None) for x in nest.flatten(value)]
+                if any(m is not None for m in found):
+                    kwargs[f"{name}_mask"] = nest.pack_like(value, found)
         if self._autocast_to is not None:
             args, kwargs = cast_floating((args, kwargs), self._autocast_to)
         if self.input_spec is not None and args and isinstance(args[0], torch.Tensor):

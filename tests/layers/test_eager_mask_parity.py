@@ -28,7 +28,20 @@ _HEADS = {
     "gru": lambda lib: lib.layers.GRU(3, return_sequences=True),
     "bidirectional": lambda lib: lib.layers.Bidirectional(lib.layers.LSTM(2)),
     "gap": lambda lib: lib.layers.GlobalAveragePooling1D(),
+    "mha": lambda lib: _SelfAttention(lib),
 }
+
+
+def _SelfAttention(lib):
+    class SelfAttention(lib.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.mha = lib.layers.MultiHeadAttention(num_heads=2, key_dim=2)
+
+        def call(self, x):
+            return self.mha(x, x)
+
+    return SelfAttention()
 
 
 @pytest.mark.parametrize("head", sorted(_HEADS))
