@@ -155,10 +155,16 @@ def _own_store_hooks(layer):
 def _keras_values(layer, weights):
     hooks = _own_store_hooks(layer)
     if hooks is None or not weights:
-        return [spec.layout.to_keras(tensor.detach()) for spec, tensor in weights]
+        return [(str(i), spec.layout.to_keras(tensor.detach())) for i, (spec, tensor) in enumerate(weights)]
     store = {}
     hooks[0](store)
-    return [torch.as_tensor(store[str(i)]) for i in range(len(store))]
+    # The store's own keys, as Keras writes them ("0", "1", ... or any name, e.g. "variables").
+    return [(key, torch.as_tensor(store[key])) for key in sorted(store, key=_store_order)]
+
+
+def _store_order(key):
+    """Index keys in numeric order, then named keys by name."""
+    return (0, int(key), "") if key.isdigit() else (1, 0, key)
 
 
 def materialized(skeleton):
@@ -186,8 +192,8 @@ def write_weights(f, model, include_optimizer=True):
         for vars_path, name, weights in weight_groups(path, layer):
             group = f.create_group(vars_path)
             group.attrs["name"] = name
-            for i, value in enumerate(_keras_values(layer, weights)):
-                h5_tensors.write_tensor(group, str(i), value)
+            for key, value in _keras_values(layer, weights):
+                h5_tensors.write_tensor(group, key, value)
             written.update(id(tensor) for _, tensor in weights)
     optimizer = getattr(model, "optimizer", None)
     if include_optimizer and optimizer is not None and hasattr(optimizer, "_variables"):
@@ -322,7 +328,7 @@ def check_shapes(f, model, filepath):
                 group = _safe_group(f, vars_path.replace("layers", "_layer_checkpoint_dependencies", 1), h5py)
             if group is None:
                 raise SavedFileError(filepath, f"the weights of layer {layer.name!r} are missing.")
-            keys = sorted(group.keys(), key=lambda k: int(k) if k.isdigit() else 1 << 30)
+            keys = sorted(group.keys(), key=_store_order)
             if len(keys) != len(expected):
                 raise SavedFileError(
                     filepath,
@@ -404,7 +410,7 @@ def _read_group(f, vars_path, layer, weights, report, visited_groups, loads, h5p
         report.missing.extend(f"{label}/{s.name}" for s, _ in weights)
         return
     visited_groups.add(group.name)
-    keys = sorted(group.keys(), key=lambda k: int(k) if k.isdigit() else 1 << 30)
+    keys = sorted(group.keys(), key=_store_order)
     hooks = _own_store_hooks(layer) if weights else None
     if hooks is not None:
         expected = {}
@@ -416,7 +422,7 @@ def _read_group(f, vars_path, layer, weights, report, visited_groups, loads, h5p
             )
             return
         store = _DatasetStore()
-        for key, (index, value) in zip(keys, sorted(expected.items(), key=lambda kv: int(kv[0]))):
+        for key, (index, value) in zip(keys, sorted(expected.items(), key=lambda kv: _store_order(kv[0]))):
             dataset = _open_dataset(group, key, h5py, filepath)
             if tuple(dataset.shape) != tuple(value.shape):
                 report.mismatched.append(f"{label}/{index}: {tuple(dataset.shape)} vs {tuple(value.shape)}")
@@ -449,7 +455,7 @@ def _check_unexpected(f, visited, report, h5py):
 
 def read_optimizer(group, model, optimizer, filepath, h5py):
     """Loads Keras-ordered optimizer variables, converting slots to their weights' torch layouts."""
-    keys = sorted(group.keys(), key=lambda k: int(k) if k.isdigit() else 1 << 30)
+    keys = sorted(group.keys(), key=_store_order)
     state = optimizer._keras_state()
     if len(keys) != len(state):
         warnings.warn(
