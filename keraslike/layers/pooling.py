@@ -9,7 +9,7 @@ pooling divides by the number of real (unpadded) elements of each window.
 import torch
 import torch.nn.functional as F
 
-from keraslike.layers.convolutional.base_conv import to_channels_first, to_channels_last
+from keraslike.graph.layout import to_channels_first, to_channels_last
 from keraslike.layers.convolutional.padding import (
     check_output_positive,
     conv_output_length,
@@ -61,8 +61,8 @@ class BasePooling(Layer):
         self.input_spec = InputSpec(ndim=rank + 2)
         self._rank = rank
         self._channels_last = self.data_format == "channels_last"
-        self._cf_perm = to_channels_first(rank)
-        self._cl_perm = to_channels_last(rank)
+        self._cf_perm = to_channels_first(rank + 2)  # rank spatial dims, batch and channels
+        self._cl_perm = to_channels_last(rank + 2)
         self._fn = _MAX_POOL[rank] if pool_mode == "max" else _AVG_POOL[rank]
 
     def _spatial(self, shape):

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from keraslike import activations, constraints, initializers, regularizers
+from keraslike.graph.layout import to_channels_first, to_channels_last
 from keraslike.layers.convolutional.padding import (
     SamePadding,
     check_output_positive,
@@ -28,16 +29,6 @@ from keraslike.layers.weight_layout import IDENTITY, conv_layout
 
 CONV_FN = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 CONV_TRANSPOSE_FN = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
-
-
-def to_channels_first(rank):
-    """Permutation taking a channels-last tensor of `rank` spatial dims to channels-first."""
-    return (0, rank + 1) + tuple(range(1, rank + 1))
-
-
-def to_channels_last(rank):
-    """Permutation taking a channels-first tensor of `rank` spatial dims to channels-last."""
-    return (0,) + tuple(range(2, rank + 2)) + (1,)
 
 
 class ConvMixin:
@@ -59,8 +50,8 @@ class ConvMixin:
                 f"Received: strides={self.strides} and dilation_rate={self.dilation_rate}",
             )
         self._channels_last = self.data_format == "channels_last"
-        self._cf_perm = to_channels_first(rank)
-        self._cl_perm = to_channels_last(rank)
+        self._cf_perm = to_channels_first(rank + 2)  # rank spatial dims, batch and channels
+        self._cl_perm = to_channels_last(rank + 2)
         self._same = None
         if self.padding == "same":
             self._same = SamePadding(self.kernel_size, self.strides, self.dilation_rate)
