@@ -21,6 +21,14 @@ A layer takes part by declaring, on its class:
 - `_layout_free = True` for element-by-element layers (activations, merges): they take the
   layout their inputs come in (all inputs of one rank), and never cause a permute themselves.
 
+A `ZeroPadding` layer may also declare `_foldable_padding(rank)` (its padding, one int per
+spatial dim and the same on both sides, or None), and a convolution
+`_channels_first_padded_call(rank, padding)` (its channels-first call on the unpadded input,
+passing the padding to torch's kernel, or None): where a channels-first "valid" convolution is
+the only reader of a channels-first ZeroPadding's output, the padding step passes its input
+through and the convolution pads inside the kernel, as a hand-written module writes
+`nn.Conv2d(..., padding=p)` (one copy of the activation fewer).
+
 Python operators recorded on KerasTensors (`x + 3.0`, `a * b`) are element by element too.
 
 Decided per node, in plan order, tracking the layout each value slot holds: a node runs
@@ -202,6 +210,38 @@ def _converting(step, conversions):
     return converted_for_this_step
 
 
+def _unpadded(x):
+    # A folded ZeroPadding's step: its only reader, a convolution, pads inside the kernel.
+    return x
+
+
+def _padding_folds(nodes, decisions, slot, output_slots):
+    """{pad index: (conv index, per-dim padding)} for each channels-first `ZeroPadding` whose
+    output only a channels-first "valid" convolution reads (and the model does not return)."""
+    readers = {}
+    for index, node in enumerate(nodes):
+        for t in node.input_tensors:
+            readers.setdefault(slot[id(t)], []).append(index)
+    kept = set(output_slots)
+    folds = {}
+    for index, (node, decision) in enumerate(zip(nodes, decisions)):
+        declared = getattr(node.operation, "_foldable_padding", None)
+        if declared is None or decision.mode != _CF or len(node.output_tensors) != 1:
+            continue
+        padding = declared(decision.rank)
+        out = slot[id(node.output_tensors[0])]
+        reads = readers.get(out, [])
+        if padding is None or out in kept or len(reads) != 1:
+            continue
+        conv = reads[0]
+        fold = getattr(nodes[conv].operation, "_channels_first_padded_call", None)
+        if decisions[conv].mode != _CF or decisions[conv].conversions or fold is None:
+            continue
+        if fold(decisions[conv].rank, padding) is not None:
+            folds[index] = (conv, padding)
+    return folds
+
+
 def propagate(nodes, steps, slot, output_slots, compile_step):
     """Rewrites compiled direct steps so image layers pass channels-first views along.
 
@@ -220,10 +260,16 @@ def propagate(nodes, steps, slot, output_slots, compile_step):
     decisions, layout = _decide(nodes, slot)
     if all(d.mode == "cl" and not d.conversions for d in decisions):
         return steps, None
+    folds = _padding_folds(nodes, decisions, slot, output_slots)
+    padded = {conv: padding for conv, padding in folds.values()}
     new_steps = []
     for index, (node, step, decision) in enumerate(zip(nodes, steps, decisions)):
         operation = node.operation
-        if decision.mode in ("cf", "free") and not isinstance(operation, TorchFunction):
+        if index in folds:
+            step = compile_step(index, _unpadded)
+        elif index in padded:
+            step = compile_step(index, operation._channels_first_padded_call(decision.rank, padded[index]))
+        elif decision.mode in ("cf", "free") and not isinstance(operation, TorchFunction):
             fn = operation._channels_first_call(decision.rank)
             if fn != operation.call:
                 step = compile_step(index, fn)

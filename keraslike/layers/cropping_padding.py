@@ -163,6 +163,13 @@ class _ZeroPadding(Layer):
     def _call_channels_first(self, inputs):
         return F.pad(inputs, self._flat[2:])
 
+    def _foldable_padding(self, rank):
+        # graph/layout.py: the per-dim padding a "valid" convolution reading this layer's output
+        # may take instead (torch pads both sides alike), or None.
+        if self._channels_first_call(rank) is None or any(b != a for b, a in self._pairs()):
+            return None
+        return tuple(b for b, _ in self._pairs())
+
     def compute_output_shape(self, input_shape):
         shape = list(input_shape)
         for axis, (before, after) in zip(self._axes, self._pairs()):

@@ -81,13 +81,21 @@ class BasePooling(Layer):
 
     def call(self, inputs):
         x = inputs.permute(self._cf_perm) if self._channels_last else inputs
-        if self._padding == "same":
-            outputs = self._pool_same(x)
-        else:
-            outputs = self._fn(x, self.pool_size, self.strides)
+        outputs = self._call_channels_first(x)
         if self._channels_last:
             outputs = outputs.permute(self._cl_perm)
         return outputs
+
+    def _channels_first_call(self, rank):
+        # graph/layout.py: `call` on channels-first views.
+        if not self._channels_last or rank != self._rank + 2:
+            return None
+        return self._call_channels_first
+
+    def _call_channels_first(self, x):
+        if self._padding == "same":
+            return self._pool_same(x)
+        return self._fn(x, self.pool_size, self.strides)
 
     def _pool_same(self, x):
         pads = [

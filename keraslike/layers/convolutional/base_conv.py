@@ -16,6 +16,7 @@ from keraslike.layers.convolutional.padding import (
     SamePadding,
     check_output_positive,
     conv_output_length,
+    flat_pad,
     layer_error,
     standardize_data_format,
     standardize_padding,
@@ -116,9 +117,12 @@ class ConvMixin:
             self.padding,
         )
 
-    def _conv(self, x, weight, bias, groups):
-        """Runs the torch convolution on channels-first `x` with Keras's padding modes."""
-        padding = 0
+    def _conv(self, x, weight, bias, groups, padding=0):
+        """Runs the torch convolution on channels-first `x` with Keras's padding modes.
+
+        `padding` (int or one int per spatial dim) zero-pads both sides first: only for a
+        `"valid"` convolution reading a `ZeroPadding` layer's input (graph/layout.py folds it).
+        """
         if self._same is not None:
             x, padding = self._same.apply(x)
         elif self.padding == "causal":
@@ -126,6 +130,23 @@ class ConvMixin:
         return CONV_FN[self.rank](
             x, weight, bias, self.strides, padding, self.dilation_rate, groups
         )
+
+    def _channels_first_padded_call(self, rank, padding):
+        """graph/layout.py: the channels-first call on inputs a `ZeroPadding` layer would pad by
+        `padding` (one int per spatial dim, both sides) first, or None where it cannot fold.
+
+        The padding goes to torch's convolution (no padded copy), as a hand-written module
+        passes it to `nn.Conv2d`.
+        """
+        cf_call = getattr(self, "_channels_first_call", None)
+        if self.padding != "valid" or cf_call is None or cf_call(rank) is None:
+            return None
+        padding = tuple(padding)
+
+        def call_padded(x):
+            return self._call_channels_first(x, padding)
+
+        return call_padded
 
     def _common_config(self):
         return {
@@ -326,10 +347,12 @@ class BaseConv(LoraMixin, ConvMixin, Layer):
             return None
         return self._call_channels_first
 
-    def _call_channels_first(self, x):
+    def _call_channels_first(self, x, padding=0):
         if self._custom_convolution_op or self.lora_enabled:  # set after the plan was compiled
+            if padding:
+                x = F.pad(x, flat_pad([(p, p) for p in padding]))
             return self.call(x.permute(self._cl_perm)).permute(self._cf_perm)
-        outputs = self._conv(x, self.weight, self.bias, self.groups)
+        outputs = self._conv(x, self.weight, self.bias, self.groups, padding)
         return self._act(outputs) if self._act is not None else outputs
 
     def compute_output_shape(self, input_shape):

@@ -125,8 +125,8 @@ class BaseDepthwiseConv(ConvMixin, Layer):
             return None
         return self._call_channels_first
 
-    def _call_channels_first(self, x):
-        outputs = self._conv(x, self.weight, self.bias, self._groups)
+    def _call_channels_first(self, x, padding=0):
+        outputs = self._conv(x, self.weight, self.bias, self._groups, padding)
         return self._act(outputs) if self._act is not None else outputs
 
     def compute_output_shape(self, input_shape):
