@@ -37,33 +37,72 @@ def device(device_name):
 
 
 class name_scope:  # noqa: N801 - Keras's name
-    """Context manager that prefixes names: inside `name_scope("block")`, `current_path()` is
-    `"block"`, nested scopes join with `/`.
+    """Context manager that prefixes the paths of variables created inside it.
+
+    Inside `name_scope("block")`, `current_path()` is `"block"` and a weight `kernel` created
+    there has the path `"block/kernel"`; nested scopes join with `/`. Layers open a scope named
+    after themselves while they build and are called, so a sublayer's weights read
+    `"block/dense/kernel"`, as in Keras.
 
     Args:
-        name: The scope's name.
-        **kwargs: Accepted for Keras compatibility (`caller`, `deduplicate`, `override_parent`).
+        name: The scope's name (no `/`).
+        caller: Optional object opening the scope (a layer). With `deduplicate`, a scope opened
+            by the same caller with the same name directly inside its own adds nothing, and a
+            caller that records `_parent_path` always re-enters under that parent.
+        deduplicate: See `caller`. Defaults to `True`.
+        override_parent: Optional absolute path replacing the enclosing scopes' path.
+
+    Example:
+
+    ```python
+    with keras.name_scope("block"):
+        layer = keras.layers.Dense(2)
+        layer.build((None, 3))
+    layer.kernel.path  # "block/dense/kernel"
+    ```
     """
 
-    def __init__(self, name, **kwargs):
+    def __init__(self, name, caller=None, deduplicate=True, override_parent=None):
         if not isinstance(name, str) or "/" in name:
             raise ValueError(
                 f"Argument `name` must be a string and cannot contain character `/`. Received: name={name}"
             )
         self.name = name
-        self.override_parent = kwargs.get("override_parent")
+        self.caller = caller
+        self.deduplicate = deduplicate
+        if override_parent is None and deduplicate:
+            override_parent = getattr(caller, "_parent_path", None)
+        self.override_parent = override_parent
+        self._pushed = False
 
     def __enter__(self):
         stack = getattr(_SCOPES, "stack", None)
         if stack is None:
             stack = _SCOPES.stack = []
+        if self.deduplicate and stack and self.caller is not None:
+            top = stack[-1]
+            if top.caller is self.caller and top.name == self.name:
+                return self
         stack.append(self)
+        self._pushed = True
         return self
 
     def __exit__(self, *exc):
-        _SCOPES.stack.pop()
+        if self._pushed:
+            self._pushed = False
+            _SCOPES.stack.pop()
 
     @staticmethod
     def current_path():
         """The `/`-joined names of the active scopes (`""` outside any scope)."""
-        return "/".join(scope.name for scope in getattr(_SCOPES, "stack", None) or [])
+        return current_path()
+
+
+def current_path():
+    """The path of the active name scopes: `/`-joined names, an `override_parent` restarting it."""
+    parts = []
+    for scope in getattr(_SCOPES, "stack", None) or ():
+        if scope.override_parent is not None:
+            parts = [p for p in scope.override_parent.split("/") if p]
+        parts.append(scope.name)
+    return "/".join(parts)

@@ -12,6 +12,7 @@ Weights live under torch's names and layouts; `get_weights`/`set_weights` and Ke
 attributes speak Keras's layouts through each weight's declared `Layout`.
 """
 
+import functools
 import inspect
 
 import torch
@@ -19,6 +20,7 @@ from torch import nn
 
 from keraslike import dtype_policies
 from keraslike.backend import config
+from keraslike.backend.device import current_path, name_scope
 from keraslike.backend.naming import to_snake_case, uniquify
 from keraslike.backend.remat import get_current_remat_mode
 from keraslike.backend.traceback_utils import filter_traceback
@@ -42,6 +44,20 @@ from keraslike.mixed_precision import default_policy_name
 
 
 _BUILD_PARAMS = {}
+
+
+def _build_in_name_scope(build):
+    """`build` run inside the layer's name scope (Keras's build wrapper): the weights it creates,
+    its sublayers' included, get paths under the layer's (`block/dense/kernel`)."""
+
+    @functools.wraps(build)
+    def build_in_scope(self, *args, **kwargs):
+        with self._open_name_scope():
+            self._path = current_path()
+            return build(self, *args, **kwargs)
+
+    build_in_scope._keraslike_in_name_scope = True
+    return build_in_scope
 
 
 def _policy_name(dtype):
@@ -114,6 +130,9 @@ class Layer(LayerWeights, LayerLosses, LayerCalling, nn.Module, Operation):
         init = cls.__dict__.get("__init__")
         if init is not None and not getattr(init, "_keraslike_filters_traceback", False):
             cls.__init__ = filter_traceback(init)
+        build = cls.__dict__.get("build")
+        if build is not None and not getattr(build, "_keraslike_in_name_scope", False):
+            cls.build = _build_in_name_scope(build)
 
     def __init__(
         self,
@@ -298,6 +317,22 @@ class Layer(LayerWeights, LayerLosses, LayerCalling, nn.Module, Operation):
 
     # ------------------------------------------------------------------ building
 
+    # Keras's variable paths: the scope path where the layer first opened its name scope (its
+    # first build or call), under which every later scope of the layer re-opens.
+    _parent_path = None
+    _path = None
+
+    @property
+    def path(self):
+        """The layer's path (`"block/dense"`): its name under the scopes it was built in; `None`
+        before it is built."""
+        return self._path
+
+    def _open_name_scope(self):
+        if self._parent_path is None:
+            self._parent_path = current_path()
+        return name_scope(self.name, caller=self)
+
     def build(self, input_shape):
         """Creates the layer's weights for inputs of `input_shape` (batch dimension included)."""
         self.built = True
@@ -384,3 +419,6 @@ class Layer(LayerWeights, LayerLosses, LayerCalling, nn.Module, Operation):
     def extra_repr(self):
         """The layer's defining arguments and weight shapes, for `print(layer)`."""
         return layer_extra_repr(self)
+
+
+Layer.build = _build_in_name_scope(Layer.build)  # subclasses' `build`s are wrapped as defined

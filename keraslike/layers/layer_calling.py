@@ -210,11 +210,24 @@ class LayerCalling:
                 tensor = tensor.to(dtype)
         return tensor
 
+    # Whether the next eager call opens the layer's name scope (Keras opens it on every call):
+    # only until a first call completes, when the sublayers its `call` builds are built.
+    _scope_next_call = True
+
     def forward(self, *args, **kwargs):
         """Runs `call` (building the layer first if needed): the `nn.Module` entry point."""
-        if not self.built:
-            self._maybe_build(args, kwargs)
-            hook_registry.bump()  # plans that call this layer may now call it directly
+        if not self.built or (not torch.compiler.is_compiling() and self._scope_next_call):
+            with self._open_name_scope():
+                if not self.built:
+                    self._maybe_build(args, kwargs)
+                    hook_registry.bump()  # plans that call this layer may now call it directly
+                outputs = self._forward(args, kwargs)
+            if not torch.compiler.is_compiling():
+                self._scope_next_call = False
+            return outputs
+        return self._forward(args, kwargs)
+
+    def _forward(self, args, kwargs):
         call = self.call if self._remat_mode is None else remat_call(self, args, kwargs)
         call = self._with_precision(call)
         collected = _context.losses
@@ -329,7 +342,8 @@ class LayerCalling:
         assert_input_compatibility(
             self.input_spec, nest.flatten(first) if isinstance(first, (list, tuple)) else first, self.name
         )
-        self._maybe_build(args, kwargs)
+        with self._open_name_scope():
+            self._maybe_build(args, kwargs)
         if self._float_policy and not self._takes_half_inputs and mixed_layers_exist():
             self._note_half_inputs(args, kwargs)
         previous_mask = kwargs.get("mask")
@@ -343,7 +357,8 @@ class LayerCalling:
             kwargs = {k: v for k, v in kwargs.items() if k != "mask"}
         if not takes_training:
             kwargs.pop("training", None)
-        outputs = self.compute_output_spec(*args, **kwargs)
+        with self._open_name_scope():  # sublayers first built by `call` get paths under ours
+            outputs = self.compute_output_spec(*args, **kwargs)
         Node(self, args, kwargs, outputs)
         if first is not None:
             self._set_output_masks(first, previous_mask, outputs)

@@ -12,6 +12,7 @@ from contextlib import nullcontext as _nullcontext
 import numpy as np
 import torch
 
+from keraslike.backend.device import current_path, name_scope
 from keraslike.graph.shape_inference import dtype_name, real_default_device, torch_dtype
 from keraslike.layers.variable import Variable, as_buffer_variable
 from keraslike.layers.weight_layout import IDENTITY
@@ -30,7 +31,7 @@ class WeightSpec:
     """
 
     __slots__ = ("name", "attr", "layout", "regularizer", "constraint", "trainable", "frozen",
-                 "overwritten")
+                 "overwritten", "path")
 
     def __init__(self, name, attr, layout, regularizer=None, constraint=None, trainable=True):
         self.name = name
@@ -41,6 +42,13 @@ class WeightSpec:
         self.trainable = trainable
         self.frozen = False
         self.overwritten = False
+        self.path = None  # Keras's variable path (`block/dense/kernel`), set by `add_weight`
+
+
+def _renamed_path(path, layer_name, name):
+    """`path` with its last part (the weight's name) replaced by `name`."""
+    parent = path.rpartition("/")[0] if path else layer_name
+    return f"{parent}/{name}"
 
 
 def _module_spec(path, param):
@@ -61,8 +69,9 @@ class LayerWeights:
                 spec.attr = name
                 if spec.name.startswith("variable"):
                     spec.name = name
+                    spec.path = _renamed_path(spec.path, self.name, name)
                     value.__dict__["_keras_name"] = name
-                    value.__dict__["_keras_path"] = f"{self.name}/{name}"
+                    value.__dict__["_keras_path"] = spec.path
                 return
 
     def _apply(self, fn, *args, **kwargs):
@@ -72,7 +81,7 @@ class LayerWeights:
             buffer = self._buffers.get(spec.attr)
             if buffer is not None and type(buffer) is torch.Tensor:
                 self._buffers[spec.attr] = as_buffer_variable(
-                    buffer, spec.name, f"{self.name}/{spec.name}"
+                    buffer, spec.name, spec.path or f"{self.name}/{spec.name}"
                 )
         return result
 
@@ -142,7 +151,9 @@ class LayerWeights:
         if name is None:
             name = "variable" if not self._weight_specs else f"variable_{len(self._weight_specs)}"
         attr = torch_name or name
-        path = f"{self.name}/{name}"
+        # Keras's path: the scopes the weight is created in, the layer's own included.
+        with name_scope(self.name, caller=self):
+            path = f"{current_path()}/{name}"
         if trainable:
             variable = Variable(value, requires_grad=self._trainable)
             variable.__dict__["_keras_name"] = name
@@ -159,6 +170,7 @@ class LayerWeights:
             constraints.get(constraint),
             trainable,
         )
+        spec.path = path
         if overwrite_with_gradient and trainable:
             spec.overwritten = True
             tensor.requires_grad_(False)

@@ -48,6 +48,8 @@ PORTS = [
     "guides_sequential_model",
     "guides_serialization_and_saving",
     "keras_recipes_reproducibility_recipes",
+    "guides_writing_a_custom_training_loop_in_torch",
+    "generative_pixelcnn",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is

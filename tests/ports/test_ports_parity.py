@@ -31,6 +31,8 @@ PARITY = [
     "guides_training_with_built_in_methods",
     "guides_working_with_rnns",
     "guides_sequential_model",
+    "guides_writing_a_custom_training_loop_in_torch",
+    "generative_pixelcnn",
 ]
 
 # Earlier ports without the `on_model` / `shuffle` arguments: `Model.fit` itself is wrapped in
