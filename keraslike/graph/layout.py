@@ -195,6 +195,7 @@ def _converting(step, conversions):
                 values[s] = values[s].permute(perm)
             step(values, training)
 
+        converted.spec = ("convert", conversions, step)  # for graph/plan_codegen.py
         return converted
 
     def converted_for_this_step(values, training):
@@ -207,6 +208,7 @@ def _converting(step, conversions):
         for s, value in kept:
             values[s] = value
 
+    converted_for_this_step.spec = ("convert", conversions, step)
     return converted_for_this_step
 
 
@@ -285,4 +287,5 @@ def propagate(nodes, steps, slot, output_slots, compile_step):
         for s, perm in finals:
             values[s] = values[s].permute(perm)
 
+    finish.spec = ("finish", finals)
     return new_steps, finish

@@ -11,7 +11,7 @@ import sys
 
 import torch
 
-from keraslike.graph import fusion, hook_registry, layout, nest
+from keraslike.graph import fusion, hook_registry, layout, nest, plan_codegen
 from keraslike.graph.call_context import state as _context
 from keraslike.graph.keras_tensor import KerasTensor
 from keraslike.graph.shape_inference import torch_dtype
@@ -133,6 +133,8 @@ def _single_arg_step(fn, src, dst, kwargs, free_src, with_training, node_trainin
                 values[src] = None
             values[dst] = fn(x)
 
+    # What `plan_codegen` writes out in its place (the same computation).
+    step.spec = ("single", fn, src, dst, kwargs, free_src, with_training, node_training)
     return step
 
 
@@ -149,6 +151,7 @@ def _list_arg_step(fn, srcs, dst, kwargs, frees, with_training, node_training):
         else:
             values[dst] = fn(xs, **kwargs)
 
+    step.spec = ("list", fn, srcs, dst, kwargs, frees, with_training, node_training)
     return step
 
 
@@ -219,6 +222,10 @@ class ExecutionPlan:
         self._direct_steps = None
         self._direct_nodes = runnable  # per direct step, its node (a fused step: its last node)
         self._module_call_steps = None
+        # Per list of steps, the generated function running them (`plan_codegen`), regenerated
+        # with the list: `(run, refs, step_of, nodes)`.
+        self._direct_runner = None
+        self._module_call_runner = None
         # The list that collected the losses added (`add_loss`, activity regularizers) during the
         # most recent run: the whole outermost call's list when this plan ran nested inside one.
         self.loss_collection = None
@@ -257,14 +264,21 @@ class ExecutionPlan:
 
     def current_steps(self):
         """The steps to run now: direct layer calls unless a torch hook must see the call."""
+        self.current_runner()
+        return self._module_call_steps if hook_registry.global_hooks_active() else self._direct_steps
+
+    def current_runner(self):
+        """`(run, refs, step_of, nodes)` of the steps to run now (`plan_codegen.generate`)."""
         if hook_registry.global_hooks_active():
-            if self._module_call_steps is None:
+            if self._module_call_runner is None:
                 self._module_call_steps = self._compile(direct=False)
-            return self._module_call_steps
+                self._module_call_runner = _runner(self._module_call_steps, self.step_nodes)
+            return self._module_call_runner
         if self._hook_version != hook_registry.version:
             self._direct_steps = self._compile(direct=True)
+            self._direct_runner = _runner(self._direct_steps, self._direct_nodes)
             self._hook_version = hook_registry.version
-        return self._direct_steps
+        return self._direct_runner
 
     def _compile_step(self, node, slot, frees, fn):
         operation = node.operation
@@ -333,19 +347,23 @@ class ExecutionPlan:
             _context.losses = []  # the outermost call: a fresh list of this forward's losses
         self.loss_collection = _context.losses
         values = list(inputs) + [None] * (self.num_slots - self.num_inputs)
-        steps = self.current_steps()
-        index = 0
+        runner = self.current_runner()
         try:
-            for index, step in enumerate(steps):
-                step(values, training)
+            runner[0](values, training, runner[1])
         except Exception as error:
-            nodes = self._direct_nodes if steps is self._direct_steps else self.step_nodes
-            _annotate(error, nodes[index])
+            index = runner[2](error.__traceback__)
+            if index is not None:
+                _annotate(error, runner[3][index])
             raise
         finally:
             _context.training = outer_training
             _context.losses = outer_losses
         return [values[s] for s in self.output_slots]
+
+
+def _runner(steps, nodes):
+    run, refs, step_of = plan_codegen.generate(steps, nodes[-1].operation.name if nodes else "empty")
+    return run, refs, step_of, nodes
 
 
 def _annotate(error, node):

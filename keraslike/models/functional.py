@@ -11,7 +11,8 @@ from keraslike import saving
 from keraslike.backend.naming import to_snake_case, uniquify
 from keraslike.backend.traceback_utils import filter_traceback
 from keraslike.export import export_model
-from keraslike.graph import nest
+from keraslike.graph import hook_registry, nest
+from keraslike.graph.call_context import state as _context
 from keraslike.graph.keras_tensor import KerasTensor
 from keraslike.graph.plan import ExecutionPlan
 from keraslike.graph.shape_inference import torch_dtype
@@ -300,6 +301,52 @@ class Model(Trainer, Layer):
                 f'Input "{self._input_layers[i].name}" of model "{self.name}" is incompatible with '
                 f"the model: expected shape={expected}, found shape={tuple(actual)}"
             )
+
+    # Whether `forward`, `call` and `compute_mask` of the class are Model's whenever the model
+    # has a graph (a subclass overriding one gets False, unless it declares True itself, as
+    # Sequential does).
+    _plan_entry = True
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "_plan_entry" not in cls.__dict__:
+            cls._plan_entry = cls._plan_entry and not any(
+                name in cls.__dict__ for name in ("call", "forward", "compute_mask")
+            )
+
+    def __call__(self, *args, **kwargs):
+        if not kwargs and len(args) == 1:
+            # The common call `model(tensor)` runs the plan at once. What the `Layer.__call__` ->
+            # `nn.Module.__call__` -> `forward` -> `call` chain would check or do on the way is
+            # checked here first (anything else takes the chain): eagerly that is four fewer
+            # Python frames, and under `torch.compile` the trace reads, and dynamo guards on
+            # every compiled call, a few attributes instead of the whole chain.
+            x = args[0]
+            if type(x) is torch.Tensor and self._runs_plan_directly(x):
+                results = self._plan.run([x])
+                return results[0] if self._single_output else nest.pack_like(self._outputs_struct, results)
+        return Layer.__call__(self, *args, **kwargs)
+
+    def _runs_plan_directly(self, x):
+        """Whether `model(x)` is exactly `self._plan.run([x])` (see `__call__`): a graph model
+        of Model's own call, one input tensor of the right dtype and sizes carrying no mask, no
+        torch hook, activity regularizer, input autocast or input spec on the model, no
+        enclosing call context asking another module mode, not under `torch.jit.trace`."""
+        training = _context.training
+        return (
+            self._plan_entry
+            and self._plan is not None
+            and getattr(x, "_keras_mask", None) is None
+            and (training is None or bool(training) == self.training)
+            and self._activity_regularizer is None
+            and self._autocast_to is None
+            and self.input_spec is None
+            and not (self._forward_hooks or self._forward_pre_hooks or self._backward_hooks
+                     or self._backward_pre_hooks or hook_registry.global_hooks_active())
+            and not torch._C._get_tracing_state()
+            and len(self._input_dtypes) == 1
+            and self._tensor_fits(x)
+        )
 
     def forward(self, inputs, *more_inputs, **kwargs):
         """The `nn.Module` entry point; a named first argument lets `torch.export` map

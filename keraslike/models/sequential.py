@@ -122,6 +122,8 @@ class Sequential(Model):
     def _sublayers(self):
         return list(self._stack)
 
+    _plan_entry = True  # with a graph, `call` and `forward` are Model's (see Model.__call__)
+
     def call(self, *inputs, training=None, mask=None):
         """Runs the stack: through the built graph when there is one, else layer by layer."""
         if self._is_graph_network:
