@@ -50,6 +50,7 @@ PORTS = [
     "keras_recipes_reproducibility_recipes",
     "guides_writing_a_custom_training_loop_in_torch",
     "generative_pixelcnn",
+    "guides_transfer_learning",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is

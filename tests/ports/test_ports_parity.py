@@ -65,6 +65,7 @@ EVALUATION_PARITY = [
     "generative_wgan_gp",
     "nlp_masked_language_modeling",
     "vision_mlp_image_classification",
+    "guides_transfer_learning",
 ]
 
 
