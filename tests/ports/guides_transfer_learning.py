@@ -1,9 +1,9 @@
 """Port of keras-io `guides/transfer_learning.py` (Transfer learning & fine-tuning, fchollet).
 
 Changed: data (cats vs dogs from TFDS resized to 150x150 -> seeded random pixels in [0, 255)
-of shape (n, 71, 71, 3), Xception's smallest input, with 0/1 labels; n=16 / 8, numpy arrays
+of shape (n, 71, 71, 3), Xception's smallest input, with 0/1 labels; n=8 / 8, numpy arrays
 given to `fit` in batches of 8), `keras.applications.Xception(weights="imagenet")` ->
-`weights=None` (no downloads), epochs 20 / 10 -> 3 / 1, the labels made learnable (label-1 images brighter), `verbose=0`, prints and plots ->
+`weights=None` (no downloads), epochs 20 / 10 -> 2 / 1, the labels made learnable (label-1 images brighter), `verbose=0`, prints and plots ->
 assertions, the library passed in as `keras`. The `trainable` API section (Dense,
 BatchNormalization, a frozen layer in a Sequential keeping its weights through `fit`, recursive
 freezing) and the end-to-end model (augmentation, `Rescaling(1 / 127.5, offset=-1)`, the frozen
@@ -84,8 +84,8 @@ def run(keras, on_model=None, shuffle=True):
     # The end-to-end example, on synthetic "cats vs dogs".
     size = (71, 71)
     # Learnable: "dogs" (label 1) are the brighter images.
-    y_train = rng.integers(0, 2, size=(16, 1)).astype("float32")
-    x_train = rng.uniform(0, 128, size=(16,) + size + (3,)).astype("float32") + 127 * y_train[:, :, None, None]
+    y_train = rng.integers(0, 2, size=(8, 1)).astype("float32")
+    x_train = rng.uniform(0, 128, size=(8,) + size + (3,)).astype("float32") + 127 * y_train[:, :, None, None]
     y_val = rng.integers(0, 2, size=(8, 1)).astype("float32")
     x_val = rng.uniform(0, 128, size=(8,) + size + (3,)).astype("float32") + 127 * y_val[:, :, None, None]
     batch_size = 8
@@ -135,7 +135,7 @@ def run(keras, on_model=None, shuffle=True):
     results["initial_evaluation"] = model.evaluate(x_val, y_val, batch_size=batch_size, verbose=0,
                                                    return_dict=True)
     frozen = [np.array(w) for w in base_model.weights]
-    epochs = 3
+    epochs = 2
     first = model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs,
                       validation_data=(x_val, y_val), verbose=0, shuffle=shuffle)
     for before, after in zip(frozen, base_model.weights):

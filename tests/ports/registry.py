@@ -51,6 +51,7 @@ PORTS = [
     "guides_writing_a_custom_training_loop_in_torch",
     "generative_pixelcnn",
     "guides_transfer_learning",
+    "vision_involution",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is

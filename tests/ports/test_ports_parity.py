@@ -33,6 +33,7 @@ PARITY = [
     "guides_sequential_model",
     "guides_writing_a_custom_training_loop_in_torch",
     "generative_pixelcnn",
+    "vision_involution",
 ]
 
 # Earlier ports without the `on_model` / `shuffle` arguments: `Model.fit` itself is wrapped in
@@ -52,7 +53,9 @@ FIT_WRAPPED_PARITY = [
 # noise of its computed gradient into learning-rate-sized steps, so those biases match only to
 # about the learning rate, and the losses to ~1e-4 (every other weight matches tightly).
 # Per port: (History rtol, weights atol).
-TOLERANCES = {"timeseries_classification_from_scratch": (1e-4, 3e-3)}
+# vision_involution: a barely-active ReLU channel of the conv model has gradients of float-noise
+# size, which Adam likewise turns into steps; those kernels match to ~5e-5, the losses to 1e-7.
+TOLERANCES = {"timeseries_classification_from_scratch": (1e-4, 3e-3), "vision_involution": (1e-5, 1e-4)}
 
 # Ports whose training draws random numbers (dropout): compared are their `History.results`
 # (evaluations from the copied initial weights), the History's keys and the weights' shapes.
