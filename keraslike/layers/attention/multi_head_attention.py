@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from keraslike import constraints, initializers, regularizers
 from keraslike.backend.naming import uniquify
 from keraslike.graph.keras_tensor import KerasTensor
+from keraslike.layers.attention.attention_hooks import AttentionHooks, overrides_attention_hooks
 from keraslike.layers.attention.projection import HeadProjection, refuse_quantized_policy
 from keraslike.layers.attention.query_value_key import QueryValueKeyCalls
 from keraslike.layers.layer import Layer
@@ -69,7 +70,7 @@ def _expand_mask(mask, rank, axis):
     return mask
 
 
-class MultiHeadAttention(QueryValueKeyCalls, Layer):
+class MultiHeadAttention(AttentionHooks, QueryValueKeyCalls, Layer):
     """Multi-head attention ("Attention is all you need"), Keras 3's `MultiHeadAttention`.
 
     Projects `query`, `key` and `value` into `num_heads` heads, takes scaled dot-product
@@ -207,6 +208,14 @@ class MultiHeadAttention(QueryValueKeyCalls, Layer):
         self.seed = seed
         self._inverse_sqrt_key_dim = 1.0 / float(key_dim) ** 0.5
 
+    # Whether the class overrides one of Keras's attention steps (`_compute_attention`, ...):
+    # its calls then go through them (see `attention_hooks`). A fact of the class.
+    _keras_attention_hooks = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._keras_attention_hooks = overrides_attention_hooks(cls, MultiHeadAttention)
+
     num_heads = property(lambda self: self._num_heads)
     key_dim = property(lambda self: self._key_dim)
     value_dim = property(lambda self: self._value_dim)
@@ -271,9 +280,8 @@ class MultiHeadAttention(QueryValueKeyCalls, Layer):
         key_shape = value_shape if key_shape is None else key_shape
         self._check_shapes(query_shape, value_shape, key_shape)
         # Keras's MHA builds internal Softmax and Dropout layers here, which take those default
-        # names; reserve them so the layers a user creates next are named as in Keras.
-        uniquify("softmax")
-        uniquify("dropout")
+        # names (so the layers a user creates next are named as in Keras).
+        softmax_name, dropout_name = uniquify("softmax"), uniquify("dropout")
         heads = self._num_heads
         self.query_dense = self._projection((query_shape[-1],), (heads, self._key_dim), "query")
         self.query_dense.build(query_shape)
@@ -298,6 +306,7 @@ class MultiHeadAttention(QueryValueKeyCalls, Layer):
             rank, self._attention_axes
         )
         self._n_attention_axes = len(self._attention_axes)
+        self._build_attention_layers(scores_rank, softmax_name, dropout_name)
         out_shape = tuple(self._output_shape) if self._output_shape else (query_shape[-1],)
         self.output_dense = self._projection(
             (heads, self._value_dim), out_shape, "attention_output"
@@ -403,6 +412,10 @@ class MultiHeadAttention(QueryValueKeyCalls, Layer):
                 f'Layer "{self.name}": returning attention scores is not supported when flash '
                 "attention is enabled. Please disable flash attention to access attention scores."
             )
+        if self._keras_attention_hooks:
+            return self._call_through_hooks(query, value, key, query_mask, value_mask, key_mask,
+                                            attention_mask, return_attention_scores, training,
+                                            use_causal_mask)
         causal_only = (
             use_causal_mask
             and query_mask is None
