@@ -52,6 +52,7 @@ PORTS = [
     "generative_pixelcnn",
     "guides_transfer_learning",
     "vision_involution",
+    "vision_vit_small_ds",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is

@@ -69,6 +69,7 @@ EVALUATION_PARITY = [
     "nlp_masked_language_modeling",
     "vision_mlp_image_classification",
     "guides_transfer_learning",
+    "vision_vit_small_ds",
 ]
 
 
