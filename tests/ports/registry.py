@@ -53,6 +53,7 @@ PORTS = [
     "guides_transfer_learning",
     "vision_involution",
     "vision_vit_small_ds",
+    "keras_recipes_approximating_non_function_mappings",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is

@@ -34,6 +34,7 @@ PARITY = [
     "guides_writing_a_custom_training_loop_in_torch",
     "generative_pixelcnn",
     "vision_involution",
+    "keras_recipes_approximating_non_function_mappings",
 ]
 
 # Earlier ports without the `on_model` / `shuffle` arguments: `Model.fit` itself is wrapped in
