@@ -3,8 +3,12 @@ network written as plain PyTorch, and torchvision.
 
 For ResNet50V2, EfficientNetB0, ConvNeXtTiny and MobileNetV3Small (random weights, copied from
 the Keras 3 model so outputs can be compared), at batch 1 and 32, prints the median time per
-forward (inference mode) and paired ratios:
+forward (inference mode) and paired ratios (all models timed once per repeat, in an order
+rotated every repeat; BatchNorm statistics randomized so no BN is an identity):
 - ours / Keras 3 (goal: < 1);
+- ours / hand-written torch (ResNet50V2, EfficientNetB0: scripts/handwritten_applications.py,
+  `nn.Conv2d`/`nn.BatchNorm2d` on NCHW channels_last tensors as a PyTorch user writes them;
+  issue 16's goal: <= 1.05);
 - ours / plain torch: the same network written out by `keraslike.export.to_torch_source` (one
   `nn.Module`, `nn.Conv2d`/`nn.BatchNorm`/`nn.Linear` and functional ops on channels-last
   activations, no keraslike at run time), with its "same" convolutions given torch's own
@@ -26,16 +30,17 @@ GPU: python scripts/bench_applications.py --device cuda --repeats 10 --count-ops
 import argparse
 import collections
 import os
-import time
 import runpy
+import statistics
 import tempfile
+import time
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from bench_common import paired_timings, ratio_report  # noqa: E402
+import handwritten_applications  # noqa: E402
 from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
 
 import keraslike  # noqa: E402
@@ -118,10 +123,33 @@ def _keras_model(name, size):
     return getattr(keras.applications, name)(weights=None, input_shape=(size, size, 3))
 
 
+def _timings(fns, repeats, clock):
+    """Times each of `fns` (a dict) once per repeat, rotating the order every repeat (no one
+    always runs first or after the same neighbour); returns the per-repeat times of each."""
+    names = list(fns)
+    times = {n: [] for n in names}
+    for r in range(repeats):
+        order = names[r % len(names):] + names[: r % len(names)]
+        for n in order:
+            start = clock()
+            fns[n]()
+            times[n].append(clock() - start)
+    return times
+
+
+def _report(label, ours, theirs):
+    ratios = sorted(a / b for a, b in zip(ours, theirs))
+    return (
+        f"{label:<44} ours {statistics.median(ours) * 1e3:8.2f} ms  theirs {statistics.median(theirs) * 1e3:8.2f} ms"
+        f"  ratio median {statistics.median(ratios):.3f} (min {ratios[0]:.3f}, max {ratios[-1]:.3f}, n {len(ratios)})"
+    )
+
+
 def bench(name, size, batches, repeats, device, count_ops=False):
     theirs = _keras_model(name, size)
     ours = getattr(keraslike.applications, name)(weights=None, input_shape=(size, size, 3))
     if theirs is not None:
+        _randomize_batchnorm(theirs)
         ours.set_weights(theirs.get_weights())
     else:
         print(f"{name}: Keras 3 not installed, its comparison skipped", flush=True)
@@ -130,54 +158,70 @@ def bench(name, size, batches, repeats, device, count_ops=False):
     except ValueError as error:  # layers the ejection cannot write yet
         plain = None
         print(f"{name}: no plain-torch equivalent ({str(error).splitlines()[1][2:80]}...)", flush=True)
+    hand = handwritten_applications.build(name, ours)
+    if hand is not None:
+        hand = hand.to(device)
     ours = ours.to(device).eval()
     theirs_tv = _torchvision_model(name, device)
+    if theirs_tv is not None:
+        theirs_tv = theirs_tv.to(memory_format=torch.channels_last)
     if device != "cpu" and theirs is not None:
         theirs = theirs.to(device)
     if count_ops:
         x1 = torch.rand(1, size, size, 3, device=device) * 255
         print(f"{name}:", flush=True)
         _count_ops("ours", lambda: ours(x1))
+        if hand is not None:
+            _count_ops("hand-written torch", lambda: hand(x1))
         if plain is not None:
-            _count_ops("plain torch", lambda: plain(x1))
+            _count_ops("plain torch (ejected)", lambda: plain(x1))
         if theirs_tv is not None:
             x1_tv = x1.permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
-            _count_ops("torchvision", lambda: theirs_tv.to(memory_format=torch.channels_last)(x1_tv))
+            _count_ops("torchvision", lambda: theirs_tv(x1_tv))
     for batch in batches:
         x_np = np.random.default_rng(0).uniform(0, 255, (batch, size, size, 3)).astype("float32")
         x = torch.as_tensor(x_np, device=device)
+
+        def sync(out):
+            if device == "cuda":
+                torch.cuda.synchronize()
+            return out
+
+        fns = {"ours": lambda: sync(ours(x))}
         with torch.inference_mode():
             got = ours(x)
-
-            def sync(out):
-                if device == "cuda":
-                    torch.cuda.synchronize()
-                return out
-
-            if theirs is not None:
-                diff = (got - theirs(x, training=False)).abs().max().item()
-                t_ours, t_keras = paired_timings(
-                    lambda: sync(ours(x)), lambda: sync(theirs(x, training=False)), repeats, min_time=0.0,
-                    clock=CLOCK[0],
-                )
-                print(ratio_report(f"{name} b{batch} vs Keras 3", t_ours, t_keras).replace("torch ", "keras "),
-                      f" max|diff| {diff:.1e}", flush=True)  # fmt: skip
+            notes = {}
+            if hand is not None:
+                fns["hand-written torch"] = lambda: sync(hand(x))
+                notes["hand-written torch"] = (hand(x) - got).abs().max().item()
             if plain is not None:
-                plain_diff = (plain(x) - got).abs().max().item()
-                t_ours, t_plain = paired_timings(
-                    lambda: sync(ours(x)), lambda: sync(plain(x)), repeats, min_time=0.0, clock=CLOCK[0]
-                )
-                print(ratio_report(f"{name} b{batch} vs plain torch", t_ours, t_plain),
-                      f" max|diff| {plain_diff:.1e}", flush=True)  # fmt: skip
+                fns["plain torch (ejected)"] = lambda: sync(plain(x))
+                notes["plain torch (ejected)"] = (plain(x) - got).abs().max().item()
+            if theirs is not None:
+                fns["Keras 3"] = lambda: sync(theirs(x, training=False))
+                notes["Keras 3"] = (theirs(x, training=False) - got).abs().max().item()
             if theirs_tv is not None:
                 x_nchw = x.permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
-                tv = theirs_tv.to(memory_format=torch.channels_last)
-                t_ours, t_tv = paired_timings(
-                    lambda: sync(ours(x)), lambda: sync(tv(x_nchw)), repeats, min_time=0.0, clock=CLOCK[0]
-                )
-                print(ratio_report(f"{name} b{batch} vs torchvision", t_ours, t_tv), flush=True)
+                fns["torchvision"] = lambda: sync(theirs_tv(x_nchw))
+            times = _timings(fns, repeats, CLOCK[0])
+        for ref in fns:
+            if ref != "ours":
+                diff = f"  max|diff| {notes[ref]:.1e}" if ref in notes else "  (other weights)"
+                print(_report(f"{name} b{batch} vs {ref}", times["ours"], times[ref]) + diff, flush=True)
     if theirs_tv is None:
         print(f"{name}: torchvision not importable, skipped", flush=True)
+
+
+def _randomize_batchnorm(model):
+    """Non-trivial BatchNorm statistics (fresh ones make every BN an identity up to epsilon)."""
+    rng = np.random.default_rng(0)
+    for layer in model.layers:
+        if type(layer).__name__ == "BatchNormalization":
+            weights = layer.get_weights()
+            layer.set_weights(
+                [rng.uniform(0.5, 1.5, w.shape).astype(w.dtype) if i in (0, 3) else
+                 rng.uniform(-0.5, 0.5, w.shape).astype(w.dtype) for i, w in enumerate(weights)]
+            )  # fmt: skip
 
 
 def main():

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from keraslike import regularizers
 from keraslike.backend import config as backend_config
+from keraslike.graph.layout import to_channels_first, to_channels_last
 from keraslike.graph.shape_inference import torch_dtype
 from keraslike.layers.input_spec import InputSpec
 from keraslike.layers.layer import Layer
@@ -65,6 +66,22 @@ class Dropout(Layer):
         if self.noise_shape is not None:
             shape = tuple(s if n is None else n for n, s in zip(self.noise_shape, inputs.shape))
         return _masked(self, inputs, shape)
+
+    # graph/layout.py: a per-sample mask (noise_shape `(None, 1, ..., 1)`, EfficientNet's
+    # stochastic depth) is the same in both layouts; other masks keep channels-last draws.
+    _layout_free = True
+
+    def _channels_first_call(self, rank):
+        shape = self.noise_shape
+        if shape is None or len(shape) != rank or any(n != 1 for n in shape[1:]):
+            return None
+        return self._call_channels_first
+
+    def _call_channels_first(self, inputs, training=None):
+        if self._channels_first_call(inputs.ndim) is None:  # noise_shape set since the plan compiled
+            outputs = self.call(inputs.permute(to_channels_last(inputs.ndim)), training)
+            return outputs.permute(to_channels_first(inputs.ndim))
+        return self.call(inputs, training)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)

@@ -111,7 +111,9 @@ def materialize(model, device="cpu"):
                     continue
                 new = replaced.get(id(old))
                 if new is None:
-                    data = torch.empty(old.shape, dtype=old.dtype, device=device)
+                    # Same strides: layers may store a weight in another memory format
+                    # (convolution kernels are channels_last).
+                    data = torch.empty_strided(old.shape, old.stride(), dtype=old.dtype, device=device)
                     if is_param:  # keeps the class: a Variable stays a Variable
                         new = type(old)(data, requires_grad=old.requires_grad)
                     else:

@@ -86,3 +86,42 @@ def test_training_step_keeps_channels_last():
     assert out.is_contiguous()
     out.sum().backward()
     assert all(p.grad is not None for p in model.trainable_weights)
+
+
+def test_kernels_are_stored_channels_last_and_keep_their_values(tmp_path):
+    # A contiguous kernel under channels_last activations is converted by torch's CPU/cuDNN
+    # convolutions at every call: the layers store their kernels channels_last instead.
+    inputs = keras.Input(shape=(6, 6, 3))
+    x = layers.Conv2D(4, 3, name="c")(inputs)
+    x = layers.DepthwiseConv2D(3, name="dw")(x)
+    x = layers.SeparableConv2D(5, 1, name="sep")(x)
+    model = keras.Model(inputs, x)
+    kernels = [model.get_layer("c").weight, model.get_layer("dw").weight,
+               model.get_layer("sep").depthwise_weight, model.get_layer("sep").pointwise_weight]  # fmt: skip
+    for kernel in kernels:
+        assert kernel.is_contiguous(memory_format=torch.channels_last)
+    assert not model.get_layer("c").weight.is_contiguous()  # (4, 3, 3, 3): the formats differ
+    values = [np.random.default_rng(i).normal(size=w.shape).astype("float32") for i, w in enumerate(model.get_weights())]
+    model.set_weights(values)
+    for got, want in zip(model.get_weights(), values):
+        np.testing.assert_array_equal(got, want)
+    assert model.get_layer("c").weight.is_contiguous(memory_format=torch.channels_last)
+    x = torch.randn(2, 6, 6, 3)
+    expected = model(x)
+    for name in ("m.safetensors", "m.keras"):
+        path = str(tmp_path / name)
+        model.save(path)
+        loaded = keras.saving.load_model(path)
+        assert loaded.get_layer("c").weight.is_contiguous(memory_format=torch.channels_last), name
+        torch.testing.assert_close(loaded(x), expected)
+    conv = torch.nn.Conv2d(3, 4, 3)
+    conv.load_state_dict({k: v for k, v in model.get_layer("c").state_dict().items()})
+    torch.testing.assert_close(
+        conv(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1), model.get_layer("c")(x)
+    )  # the state_dict loads straight into the torch module
+
+
+def test_channels_first_layers_keep_contiguous_kernels():
+    conv = layers.Conv2D(4, 3, data_format="channels_first")
+    conv.build((None, 3, 6, 6))
+    assert conv.weight.is_contiguous()

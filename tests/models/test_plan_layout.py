@@ -169,6 +169,80 @@ def test_pooling_keeps_channels_first(without_layout):
     torch.testing.assert_close(got, model(x))
 
 
+class _ConvStrides(TorchDispatchMode):
+    """Records the (shape, strides) of every convolution's input and output."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        if "convolution" in func.overloadpacket.__name__:
+            self.seen.append((tuple(args[0].shape), args[0].stride(), args[1].stride(), out.stride()))
+        return out
+
+
+@pytest.mark.parametrize("keepdims", [True, False])
+def test_squeeze_excite_keeps_the_plain_plans_kernels(keepdims, without_layout):
+    inputs = keras.Input((6, 6, 8))
+    x = layers.Conv2D(8, 3, padding="same")(inputs)
+    s = layers.GlobalAveragePooling2D(keepdims=keepdims)(x)
+    if not keepdims:
+        s = layers.Reshape((1, 1, 8))(s)
+    s = layers.Conv2D(2, 1, activation="relu")(s)
+    s = layers.Conv2D(8, 1, activation="sigmoid")(s)
+    x = layers.Multiply()([x, s])
+    model = keras.Model(inputs, layers.BatchNormalization()(layers.Conv2D(4, 1)(x)))
+    _randomize_bn(model)
+    x = torch.randn(2, 6, 6, 8)
+    fast_permutes = _permutes(model, x)
+    with torch.no_grad(), _ConvStrides() as fast:
+        got = model(x)
+    without_layout(True)
+    assert _permutes(model, x) > fast_permutes
+    with torch.no_grad(), _ConvStrides() as plain:
+        want = model(x)
+    # The 1x1-pixel convolutions see the strides of a permuted channels-last tensor, as in the
+    # plain plan: torch picks the same kernels, and the numbers are the same. (Run channels-
+    # first, an activation's output would get contiguous strides, (C, 1, 1, 1), and the next
+    # convolution another kernel: graph/layout.py keeps single-pixel tensors channels-last.)
+    assert fast.seen == plain.seen
+    torch.testing.assert_close(got, want, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("noise_shape", [(None, 1, 1, 1), (None, 1, 1, 4)])
+def test_per_sample_dropout_keeps_channels_first(noise_shape, without_layout):
+    inputs = keras.Input((6, 6, 4))
+    x = layers.Conv2D(4, 3, padding="same")(inputs)
+    y = layers.Dropout(0.5, noise_shape=noise_shape, seed=3)(layers.Conv2D(4, 1)(x))
+    model = keras.Model(inputs, layers.Conv2D(3, 1)(layers.Add()([x, y])))
+    twin = keras.Model.from_config(model.get_config())
+    twin.set_weights(model.get_weights())
+    x = torch.randn(2, 6, 6, 4)
+    assert _permutes(model, x) == (2 if noise_shape == (None, 1, 1, 1) else 4)
+    got = [model(x, training=True) for _ in range(2)]
+    without_layout(True)
+    want = [twin(x, training=True) for _ in range(2)]  # the same seeded draws
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b)
+    assert not torch.equal(got[0], got[1])
+
+
+def test_dropout_noise_shape_changed_after_the_plan_compiled_is_seen(without_layout):
+    inputs = keras.Input((6, 6, 4))
+    drop = layers.Dropout(0.5, noise_shape=(None, 1, 1, 1), seed=3)
+    model = keras.Model(inputs, layers.Conv2D(3, 1)(drop(layers.Conv2D(4, 1)(inputs))))
+    x = torch.randn(2, 6, 6, 4)
+    model(x, training=True)  # compiled with the per-sample mask
+    drop.noise_shape = (None, 1, 1, 4)
+    drop.seed_generator = type(drop.seed_generator)(3)
+    got = model(x, training=True)
+    without_layout(True)
+    drop.seed_generator = type(drop.seed_generator)(3)
+    torch.testing.assert_close(got, model(x, training=True))
+
+
 def _padded_conv_model(padding, conv):
     inputs = keras.Input((8, 7, 3))
     x = layers.Conv2D(4, 1)(inputs)

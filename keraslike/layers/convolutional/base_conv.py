@@ -117,6 +117,23 @@ class ConvMixin:
             self.padding,
         )
 
+    def _store_channels_last(self, *names):
+        """Restrides the named kernels to channels_last memory (same values and shapes).
+
+        A channels-last layer's convolutions read channels_last activations; torch's CPU
+        (oneDNN) and cuDNN kernels convert a contiguous kernel to the activations' memory
+        format at every call (measured: ResNet50V2's batch-1 CPU forward 1.4x slower), which a
+        hand-written module avoids with `module.to(memory_format=torch.channels_last)`. Loading
+        (`copy_`) and `.to(device)` keep the strides; files are written contiguous.
+        """
+        if not self._channels_last or self.rank not in (2, 3):
+            return
+        memory_format = torch.channels_last if self.rank == 2 else torch.channels_last_3d
+        with torch.no_grad():
+            for name in names:
+                weight = getattr(self, name)
+                weight.data = weight.data.contiguous(memory_format=memory_format)
+
     def _conv(self, x, weight, bias, groups, padding=0):
         """Runs the torch convolution on channels-first `x` with Keras's padding modes.
 
@@ -272,6 +289,7 @@ class BaseConv(LoraMixin, ConvMixin, Layer):
             )
         else:
             self.bias = None
+        self._store_channels_last("weight")
         self.built = True
         self._maybe_enable_lora()
 

@@ -108,6 +108,7 @@ class BaseDepthwiseConv(ConvMixin, Layer):
             )
         else:
             self.bias = None
+        self._store_channels_last("weight")
         self.built = True
 
     def call(self, inputs):
