@@ -19,6 +19,7 @@ plan (re)builds that list (`ExecutionPlan.current_steps`), so it is exactly as f
 steps. It is compiled from source text built here in memory (never read from a file).
 """
 
+import builtins
 import linecache
 import math
 
@@ -137,7 +138,9 @@ def generate(steps, name="plan"):
     filename = f"<keraslike plan {name} #{_COUNTER[0]}>"
     # Registered so tracebacks through the generated code show its lines.
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace = {"__builtins__": {}}
+    # Real builtins: C code called from the generated frame (an import in torch's Python
+    # dispatch under a TorchDispatchMode) looks `__import__` up in the frame's builtins.
+    namespace = {"__builtins__": builtins}
     exec(compile(source, filename, "exec"), namespace)  # noqa: S102  (source built above)
     run = namespace["run"]
     code = run.__code__
