@@ -272,11 +272,11 @@ class ExecutionPlan:
         if hook_registry.global_hooks_active():
             if self._module_call_runner is None:
                 self._module_call_steps = self._compile(direct=False)
-                self._module_call_runner = _runner(self._module_call_steps, self.step_nodes)
+                self._module_call_runner = _runner(self, self._module_call_steps, self.step_nodes)
             return self._module_call_runner
         if self._hook_version != hook_registry.version:
             self._direct_steps = self._compile(direct=True)
-            self._direct_runner = _runner(self._direct_steps, self._direct_nodes)
+            self._direct_runner = _runner(self, self._direct_steps, self._direct_nodes)
             self._hook_version = hook_registry.version
         return self._direct_runner
 
@@ -346,10 +346,9 @@ class ExecutionPlan:
         if outer_losses is None:
             _context.losses = []  # the outermost call: a fresh list of this forward's losses
         self.loss_collection = _context.losses
-        values = list(inputs) + [None] * (self.num_slots - self.num_inputs)
         runner = self.current_runner()
         try:
-            runner[0](values, training, runner[1])
+            return runner[0](inputs, training, runner[1])
         except Exception as error:
             index = runner[2](error.__traceback__)
             if index is not None:
@@ -358,11 +357,12 @@ class ExecutionPlan:
         finally:
             _context.training = outer_training
             _context.losses = outer_losses
-        return [values[s] for s in self.output_slots]
 
 
-def _runner(steps, nodes):
-    run, refs, step_of = plan_codegen.generate(steps, nodes[-1].operation.name if nodes else "empty")
+def _runner(plan, steps, nodes):
+    run, refs, step_of = plan_codegen.generate(
+        steps, plan.num_inputs, plan.num_slots, plan.output_slots, nodes[-1].operation.name if nodes else "empty"
+    )
     return run, refs, step_of, nodes
 
 

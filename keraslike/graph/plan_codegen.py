@@ -111,29 +111,33 @@ def _write_step(w, index, step):
         w.emit(index, f"{w.ref(step)}(v, training)")
 
 
-def generate(steps, name="plan"):
+def generate(steps, num_inputs, num_slots, output_slots, name="plan"):
     """Compiles `steps` (each `step(values, training)`) into one function.
 
     Args:
         steps: The steps, in order.
+        num_inputs: How many input values fill the first slots.
+        num_slots: How many value slots the steps use.
+        output_slots: The slots returned, in order.
         name: A label for tracebacks (`<keraslike plan NAME>`).
 
     Returns:
-        `(run, refs, step_of)`: `run(v, training, refs)` runs every step on the value list
-        `v`; `refs` is the tuple to pass; `step_of(traceback)` is the index of the step whose
-        line raised (or None when the error did not come from the generated code).
+        `(run, refs, step_of)`: `run(inputs, training, refs)` fills the slots from the list
+        `inputs`, runs every step and returns the list of output values; `refs` is the tuple
+        to pass; `step_of(traceback)` is the index of the step whose line raised (or None when
+        the error did not come from a step's line).
     """
     w = _Writer()
     for index, step in enumerate(steps):
         _write_step(w, index, step)
-    body = w.lines or ["pass"]
-    unpack = []
+    slots = [f"inputs[{i}]" for i in range(num_inputs)] + ["None"] * (num_slots - num_inputs)
+    header = ["def run(inputs, training, refs):"]
     if w.refs:
-        names = ", ".join(f"r{i}" for i in range(len(w.refs)))
-        unpack = [f"({names},) = refs"]
-    header = ["def run(v, training, refs):"] + ["    " + line for line in unpack]
-    first_body_line = len(header) + 1  # 1-based line number of the first body line
-    source = "\n".join(header + ["    " + line for line in body]) + "\n"
+        header.append("    (" + ", ".join(f"r{i}" for i in range(len(w.refs))) + ",) = refs")
+    header.append("    v = [" + ", ".join(slots) + "]")
+    first_body_line = len(header) + 1  # 1-based line number of the first step line
+    footer = ["    return [" + ", ".join(f"v[{s}]" for s in output_slots) + "]"]
+    source = "\n".join(header + ["    " + line for line in w.lines] + footer) + "\n"
     _COUNTER[0] += 1
     filename = f"<keraslike plan {name} #{_COUNTER[0]}>"
     # Registered so tracebacks through the generated code show its lines.

@@ -323,7 +323,7 @@ class Model(Trainer, Layer):
             # every compiled call, a few attributes instead of the whole chain.
             x = args[0]
             if type(x) is torch.Tensor and self._runs_plan_directly(x):
-                results = self._plan.run([x])
+                results = self._plan.run([x], None)
                 return results[0] if self._single_output else nest.pack_like(self._outputs_struct, results)
         return Layer.__call__(self, *args, **kwargs)
 
