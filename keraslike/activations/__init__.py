@@ -185,3 +185,35 @@ def runtime_form(activation):
 
 
 _DIRECT_TORCH = {relu: torch.relu, tanh: torch.tanh, sigmoid: torch.sigmoid}
+
+
+class LayerActivation:
+    """The `activation` attribute of a layer whose `call` applies `self._act`.
+
+    Assigning `layer.activation` (in `__init__` or any time later, as Keras allows) also sets
+    `layer._act = runtime_form(activation)`, so `call` reads one attribute and never applies a
+    stale activation. An activation given as a module (a layer) is registered as a submodule by
+    `nn.Module.__setattr__`, which skips descriptors: the layer sets `_act` itself then.
+
+    Example:
+
+    ```python
+    class Dense(Layer):
+        activation = activations.LayerActivation()
+    ```
+    """
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, layer, owner=None):
+        if layer is None:
+            return self
+        d = layer.__dict__  # the value is kept under the attribute's own name
+        if self.name in d:
+            return d[self.name]
+        return d["_modules"][self.name]
+
+    def __set__(self, layer, value):
+        layer.__dict__[self.name] = value
+        layer.__dict__["_act"] = runtime_form(value)

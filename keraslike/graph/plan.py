@@ -239,6 +239,7 @@ class ExecutionPlan:
         return ExecutionPlan(*copy.deepcopy(self._graph, memo))
 
     def _compile(self, direct):
+        """`(steps, nodes)`: the steps, and per step the node its errors name."""
         steps = []
         for node, frees in zip(self.step_nodes, self._frees):
             operation = node.operation
@@ -247,17 +248,21 @@ class ExecutionPlan:
             else:
                 fn = operation.module_callable
             steps.append(self._compile_step(node, self._slot, frees, fn))
+            nested = getattr(operation, "_plan", None)
+            if isinstance(nested, ExecutionPlan):
+                # A nested model's plan was built before this graph's layers were (each build
+                # bumps the version): bring it up to date now rather than inside a trace.
+                nested.current_runner()
+        nodes = self.step_nodes
         if direct:  # graph/layout.py, graph/fusion.py: each says what invalidates it
             steps, finish = layout.propagate(
                 self.step_nodes, steps, self._slot, self.output_slots, self._recompile_step
             )
-            steps, self._direct_nodes = fusion.fuse_steps(
-                self.step_nodes, steps, self._frees, self._slot, self.output_slots
-            )
+            steps, nodes = fusion.fuse_steps(self.step_nodes, steps, self._frees, self._slot, self.output_slots)
             if finish is not None:
                 steps.append(finish)
-                self._direct_nodes = self._direct_nodes + self.step_nodes[-1:]
-        return steps
+                nodes = nodes + self.step_nodes[-1:]
+        return steps, nodes
 
     def _recompile_step(self, index, fn):
         return self._compile_step(self.step_nodes[index], self._slot, self._frees[index], fn)
@@ -271,12 +276,22 @@ class ExecutionPlan:
         """`(run, refs, step_of, nodes)` of the steps to run now (`plan_codegen.generate`)."""
         if hook_registry.global_hooks_active():
             if self._module_call_runner is None:
-                self._module_call_steps = self._compile(direct=False)
-                self._module_call_runner = _runner(self, self._module_call_steps, self.step_nodes)
+                steps, nodes = self._compile(direct=False)
+                if torch.compiler.is_compiling():
+                    return _loop_runner(self, steps, nodes)
+                self._module_call_steps = steps
+                self._module_call_runner = _runner(self, steps, nodes)
             return self._module_call_runner
         if self._hook_version != hook_registry.version:
-            self._direct_steps = self._compile(direct=True)
-            self._direct_runner = _runner(self, self._direct_steps, self._direct_nodes)
+            steps, nodes = self._compile(direct=True)
+            if torch.compiler.is_compiling():
+                # Stale inside a trace (a layer built or a hook registered since the last
+                # eager call): a trace cannot run `exec`, and caching here would change what
+                # its own guards read (a second compile). Run the fresh steps in a loop and
+                # keep nothing; the next eager call caches them.
+                return _loop_runner(self, steps, nodes)
+            self._direct_steps, self._direct_nodes = steps, nodes
+            self._direct_runner = _runner(self, steps, nodes)
             self._hook_version = hook_registry.version
         return self._direct_runner
 
@@ -357,6 +372,23 @@ class ExecutionPlan:
         finally:
             _context.training = outer_training
             _context.losses = outer_losses
+
+
+def _run_loop(inputs, training, refs):
+    steps, num_slots, output_slots = refs
+    values = list(inputs) + [None] * (num_slots - len(inputs))
+    for step in steps:
+        step(values, training)
+    return [values[s] for s in output_slots]
+
+
+def _unknown_step(traceback):
+    return None
+
+
+def _loop_runner(plan, steps, nodes):
+    """A runner calling `steps` in a loop (the steps' own closures; nothing generated)."""
+    return _run_loop, (steps, plan.num_slots, plan.output_slots), _unknown_step, nodes
 
 
 def _runner(plan, steps, nodes):

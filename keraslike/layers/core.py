@@ -56,6 +56,8 @@ class Dense(DenseQuantizationMixin, LoraMixin, Layer):
     ```
     """
 
+    activation = activations.LayerActivation()  # assigning it also sets `_act`, which call applies
+
     def __init__(
         self,
         units,

@@ -54,6 +54,8 @@ class EinsumDense(EinsumQuantizationMixin, LoraMixin, Layer):
     ```
     """
 
+    activation = activations.LayerActivation()  # assigning it also sets `_act`, which call applies
+
     def __init__(
         self,
         equation,

@@ -69,11 +69,13 @@ def _mask_arguments(cls):
 
 
 def _prefill_call_info(cls):
-    """Caches `_call_info(cls)` ahead of the first call (`Layer.__init__`), so a first call
-    traced by dynamo reads the cache without changing it (a change fails the trace's guards)."""
+    """Caches `_call_info(cls)` and `_mask_arguments(cls)` ahead of the first call
+    (`Layer.__init__`), so a first call traced by dynamo reads the caches without changing them
+    (a change fails the trace's guards: a second compile)."""
     if cls not in _SIGNATURES:
         try:
             _call_info(cls)
+            _mask_arguments(cls)
         except (TypeError, ValueError):
             pass  # no inspectable `call`: the first call reports it, as before
 

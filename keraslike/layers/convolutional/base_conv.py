@@ -35,6 +35,8 @@ CONV_TRANSPOSE_FN = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_tra
 class ConvMixin:
     """Argument handling, layout helpers and checks shared by every convolution layer."""
 
+    activation = activations.LayerActivation()  # assigning it also sets `_act`, which call applies
+
     def _init_conv_args(
         self, rank, kernel_size, strides, padding, data_format, dilation_rate, allow_causal=False
     ):
