@@ -11,7 +11,9 @@ import copy
 import torch
 
 from keraslike import initializers
-from keraslike.backend.naming import uniquify
+from keraslike.backend.device import current_path
+from keraslike.backend.naming import creation_index, uniquify
+from keraslike.backend.variable_operands import check_assign_shape, variable_array_ufunc
 from keraslike.ops.core import to_tensor, to_torch_dtype
 
 
@@ -61,6 +63,10 @@ class Variable(torch.nn.Parameter):
         variable = torch.nn.Parameter.__new__(cls, value.detach(), requires_grad=grad)
         variable._trainable = bool(trainable)
         variable._name = name or uniquify("variable")
+        # Keras's path: the name scopes it is created in (a layer's while it builds).
+        parent = current_path()
+        variable._path = f"{parent}/{variable._name}" if parent else variable._name
+        variable._creation_index = creation_index()
         variable.aggregation = aggregation
         variable.synchronization = synchronization
         variable.autocast = autocast
@@ -77,6 +83,7 @@ class Variable(torch.nn.Parameter):
         result.__dict__.update(copy.deepcopy(
             {k: v for k, v in self.__dict__.items() if k not in ("_name", "_trainable")}, memo
         ))
+        result._path = self.path
         memo[id(self)] = result
         return result
 
@@ -90,8 +97,13 @@ class Variable(torch.nn.Parameter):
 
     @property
     def path(self):
-        """The variable's path (its name; layers report their own paths for their weights)."""
-        return self._name
+        """The variable's path: its name under the name scopes it was created in (`dense/v`)."""
+        return self.__dict__.get("_path", self._name)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        # `variable * array` stays on the autograd graph, as Keras's Variable.
+        return variable_array_ufunc(self, ufunc, method, inputs, kwargs,
+                                    lambda x: isinstance(x, Variable))
 
     @property
     def trainable(self):
@@ -111,6 +123,7 @@ class Variable(torch.nn.Parameter):
 
     def assign(self, value):
         """Sets the variable's value in place (same shape); returns the variable."""
+        check_assign_shape(self, value)
         with torch.no_grad():
             self.copy_(to_tensor(value, device=self.device))
         return self
@@ -132,5 +145,5 @@ class Variable(torch.nn.Parameter):
         return self.detach().cpu().numpy()
 
     def __repr__(self):
-        return (f"<Variable path={self._name}, shape={tuple(self.shape)}, "
+        return (f"<Variable path={self.path}, shape={tuple(self.shape)}, "
                 f"dtype={str(self.dtype).replace('torch.', '')}, value={self.detach().cpu()}>")

@@ -1,8 +1,16 @@
 """Unique default names (`dense`, `dense_1`, ...) per session, as Keras assigns them."""
 
+import itertools
 import re
 
 _NAME_COUNTS = {}
+_CREATED = itertools.count()
+
+
+def creation_index():
+    """An increasing number per weight created (Keras lists a layer's weights in creation
+    order, whether made by `add_weight` or assigned as a `keras.Variable`)."""
+    return next(_CREATED)
 
 
 def to_snake_case(name):

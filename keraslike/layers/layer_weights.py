@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from keraslike.backend.device import current_path, name_scope
+from keraslike.backend.naming import creation_index
 from keraslike.graph.shape_inference import dtype_name, real_default_device, torch_dtype
 from keraslike.layers.variable import Variable, as_buffer_variable
 from keraslike.layers.weight_layout import IDENTITY
@@ -31,7 +32,7 @@ class WeightSpec:
     """
 
     __slots__ = ("name", "attr", "layout", "regularizer", "constraint", "trainable", "frozen",
-                 "overwritten", "path")
+                 "overwritten", "path", "creation_index")
 
     def __init__(self, name, attr, layout, regularizer=None, constraint=None, trainable=True):
         self.name = name
@@ -43,6 +44,7 @@ class WeightSpec:
         self.frozen = False
         self.overwritten = False
         self.path = None  # Keras's variable path (`block/dense/kernel`), set by `add_weight`
+        self.creation_index = None  # set by `add_weight`: orders it among `keras.Variable`s
 
 
 def _renamed_path(path, layer_name, name):
@@ -171,6 +173,7 @@ class LayerWeights:
             trainable,
         )
         spec.path = path
+        spec.creation_index = creation_index()
         if overwrite_with_gradient and trainable:
             spec.overwritten = True
             tensor.requires_grad_(False)
@@ -226,12 +229,25 @@ class LayerWeights:
 
         def visit(layer):
             specs = layer._weight_specs
-            for spec in [s for s in specs if s.trainable] + [s for s in specs if not s.trainable]:
-                add(layer, spec, layer._find_tensor(spec.attr))
             known = {s.attr for s in specs}
-            for attr, param in layer._parameters.items():
-                if param is not None and attr not in known:
+            direct = [(attr, param) for attr, param in layer._parameters.items()
+                      if param is not None and attr not in known]
+            # `keras.Variable`s assigned to the layer take their place in creation order among
+            # its `add_weight` weights, trainable ones then the others, as Keras tracks them.
+            variables = [(a, p) for a, p in direct if hasattr(p, "_creation_index")]
+            for trainable in (True, False):
+                pending = [(a, p) for a, p in variables if p._trainable == trainable]
+                for spec in [s for s in specs if s.trainable == trainable]:
+                    while pending and spec.creation_index is not None and (
+                        pending[0][1]._creation_index < spec.creation_index
+                    ):
+                        attr, param = pending.pop(0)
+                        add(layer, _module_spec(attr, param), param)
+                    add(layer, spec, layer._find_tensor(spec.attr))
+                for attr, param in pending:
                     add(layer, _module_spec(attr, param), param)
+            for attr, param in direct:  # other parameters (plain `nn.Parameter`s)
+                add(layer, _module_spec(attr, param), param)
             if layer.__dict__.get("_plan") is not None:  # a functional model: graph order
                 for sub in layer._sublayers():
                     visit(sub)

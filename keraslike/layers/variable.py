@@ -9,37 +9,20 @@ is `v`, `v.assign(v - lr * v.value.grad)` is consistent; Keras's layouts are at 
 boundary (`get_weights`, `layer.kernel`).
 """
 
-import numpy as np
 import torch
 from torch import nn
 
+from keraslike.backend.variable_operands import check_assign_shape, variable_array_ufunc
 from keraslike.ops.core import array_to_tensor, tensor_to_numpy
-
-
-# numpy ufuncs a weight may meet as `weight <op> array`, and the torch function computing each.
-_TORCH_UFUNCS = {
-    np.add: torch.add, np.subtract: torch.sub, np.multiply: torch.mul,
-    np.true_divide: torch.true_divide, np.floor_divide: torch.floor_divide,
-    np.remainder: torch.remainder, np.power: torch.pow, np.matmul: torch.matmul,
-    np.maximum: torch.maximum, np.minimum: torch.minimum,
-}  # (comparisons reach numpy reflected, `array > weight`, which Keras also leaves to numpy)
 
 
 class _VariableAPI:
     """The Keras Variable methods shared by `Variable` and `BufferVariable`."""
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        # `weight * array`: torch's operator declines numpy arrays and numpy takes over. As
-        # Keras's Variable (`ops.multiply(value, array)`), the weight first gives a tensor on the
-        # autograd graph (numpy would detach it, or fail on a weight that requires grad);
-        # `array * weight` stays numpy's, a detached array, as in Keras.
-        torch_op = _TORCH_UFUNCS.get(ufunc)
-        if method == "__call__" and not kwargs and torch_op is not None and inputs[0] is self:
-            device = self.device
-            return torch_op(*(torch.as_tensor(x, device=device) if isinstance(x, (np.ndarray, np.generic))
-                              else x for x in inputs))
-        arrays = tuple(x.numpy() if isinstance(x, _VariableAPI) else x for x in inputs)
-        return getattr(ufunc, method)(*arrays, **kwargs)
+        # `weight * array` stays on the autograd graph, as Keras's Variable (see the helper).
+        return variable_array_ufunc(self, ufunc, method, inputs, kwargs,
+                                    lambda x: isinstance(x, _VariableAPI))
 
     @property
     def value(self):
@@ -67,6 +50,7 @@ class _VariableAPI:
 
     def assign(self, value):
         """Copies `value` (same shape, in the stored layout) into the weight; returns it."""
+        check_assign_shape(self, value)
         with torch.no_grad():
             self.copy_(array_to_tensor(value))
         return self
