@@ -198,6 +198,33 @@ class LayerWeights:
             self._find_tensor(s.attr) for s in self._weight_specs if s.trainable == trainable
         ]
 
+    def _own_weight_specs(self, keras_tracked_only=False):
+        """Specs of the layer's own weights (not its sublayers'), in Keras's order.
+
+        `keras.Variable`s assigned to the layer take their place in creation order among its
+        `add_weight` weights, trainable ones then the others, as Keras tracks them; any other
+        `nn.Parameter` it holds comes last (`keras_tracked_only` leaves those out: Keras's
+        files hold only what Keras tracks).
+        """
+        specs = self._weight_specs
+        known = {s.attr for s in specs}
+        direct = [(attr, param) for attr, param in self._parameters.items()
+                  if param is not None and attr not in known]
+        variables = [(a, p) for a, p in direct if hasattr(p, "_creation_index")]
+        result = []
+        for trainable in (True, False):
+            pending = [(a, p) for a, p in variables if p._trainable == trainable]
+            for spec in [s for s in specs if s.trainable == trainable]:
+                while pending and spec.creation_index is not None and (
+                    pending[0][1]._creation_index < spec.creation_index
+                ):
+                    result.append(_module_spec(*pending.pop(0)))
+                result.append(spec)
+            result.extend(_module_spec(a, p) for a, p in pending)
+        if not keras_tracked_only:
+            result.extend(_module_spec(a, p) for a, p in direct if not hasattr(p, "_creation_index"))
+        return result
+
     def _weight_entries(self):
         """(layer, spec) for every weight, in Keras's order, each tensor once.
 
@@ -228,26 +255,8 @@ class LayerWeights:
             children(layer, module, prefix)
 
         def visit(layer):
-            specs = layer._weight_specs
-            known = {s.attr for s in specs}
-            direct = [(attr, param) for attr, param in layer._parameters.items()
-                      if param is not None and attr not in known]
-            # `keras.Variable`s assigned to the layer take their place in creation order among
-            # its `add_weight` weights, trainable ones then the others, as Keras tracks them.
-            variables = [(a, p) for a, p in direct if hasattr(p, "_creation_index")]
-            for trainable in (True, False):
-                pending = [(a, p) for a, p in variables if p._trainable == trainable]
-                for spec in [s for s in specs if s.trainable == trainable]:
-                    while pending and spec.creation_index is not None and (
-                        pending[0][1]._creation_index < spec.creation_index
-                    ):
-                        attr, param = pending.pop(0)
-                        add(layer, _module_spec(attr, param), param)
-                    add(layer, spec, layer._find_tensor(spec.attr))
-                for attr, param in pending:
-                    add(layer, _module_spec(attr, param), param)
-            for attr, param in direct:  # other parameters (plain `nn.Parameter`s)
-                add(layer, _module_spec(attr, param), param)
+            for spec in layer._own_weight_specs():
+                add(layer, spec, layer._find_tensor(spec.attr))
             if layer.__dict__.get("_plan") is not None:  # a functional model: graph order
                 for sub in layer._sublayers():
                     visit(sub)

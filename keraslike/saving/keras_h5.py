@@ -103,10 +103,9 @@ def walk_layers(model):
 
 
 def own_weights(layer):
-    """The layer's own `(spec, tensor)` pairs in Keras's order (trainable first)."""
-    specs = [s for s in layer._weight_specs if s.trainable]
-    specs += [s for s in layer._weight_specs if not s.trainable]
-    return [(s, layer._find_tensor(s.attr)) for s in specs]
+    """The layer's own `(spec, tensor)` pairs in Keras's order (trainable first), the
+    `keras.Variable`s it holds included, as Keras's files hold them."""
+    return [(s, layer._find_tensor(s.attr)) for s in layer._own_weight_specs(keras_tracked_only=True)]
 
 
 def _vars_path(path):

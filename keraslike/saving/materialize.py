@@ -114,8 +114,9 @@ def materialize(model, device="cpu"):
                     # Same strides: layers may store a weight in another memory format
                     # (convolution kernels are channels_last).
                     data = torch.empty_strided(old.shape, old.stride(), dtype=old.dtype, device=device)
-                    if is_param:  # keeps the class: a Variable stays a Variable
-                        new = type(old)(data, requires_grad=old.requires_grad)
+                    if is_param:  # keeps the class: a Variable stays a Variable (whatever
+                        # its constructor takes: `keras.Variable`'s is Keras's)
+                        new = torch.nn.Parameter.__new__(type(old), data, old.requires_grad)
                     else:
                         new = data if type(old) is torch.Tensor else data.as_subclass(type(old))
                     new.__dict__.update(old.__dict__)
