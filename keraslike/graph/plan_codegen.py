@@ -20,6 +20,7 @@ steps. It is compiled from source text built here in memory (never read from a f
 """
 
 import builtins
+import inspect
 import linecache
 import math
 
@@ -67,11 +68,38 @@ class _Writer:
         return f", **{self.ref(kwargs)}"
 
 
-def _training_call(w, fn, args, kw, with_training, node_training):
+def _callable(w, fn):
+    """`fn` as an expression: `rK.method` for a method bound to an object whose class defines
+    it (a layer's `call`), else `rK` (the bound method itself)."""
+    owner, func = getattr(fn, "__self__", None), getattr(fn, "__func__", None)
+    name = getattr(func, "__name__", None)
+    if (owner is not None and name is not None and name.isidentifier()
+            and getattr(type(owner), name, None) is func and name not in getattr(owner, "__dict__", {})):
+        return f"{w.ref(owner)}.{name}"
+    return w.ref(fn)
+
+
+def _defaults_training_to_none(fn):
+    """Whether `fn` is a method whose `training` parameter defaults to None (so passing
+    `training=None` is the same as passing nothing)."""
+    func = getattr(fn, "__func__", None)
+    if func is None:
+        return False
+    try:
+        param = inspect.signature(func).parameters.get("training")
+    except (TypeError, ValueError):
+        return False
+    return param is not None and param.default is None
+
+
+def _training_call(w, fn, args, kw, with_training, node_training, fn_object=None):
     """The call expression of a step, with Keras's rule for `training` (see `plan.py`)."""
     if not with_training:
         return f"{fn}({args}{kw})"
     if node_training is None:
+        if _defaults_training_to_none(fn_object):
+            # One call form whatever `training` is: under dynamo, no guard on the defaults.
+            return f"{fn}({args}, training=training{kw})"
         return f"({fn}({args}{kw}) if training is None else {fn}({args}, training=training{kw}))"
     return f"{fn}({args}, training=({w.value(node_training)} if training is None else training){kw})"
 
@@ -84,14 +112,14 @@ def _write_step(w, index, step):
         w.emit(index, f"x = v[{src}]")
         if free_src:
             w.emit(index, f"v[{src}] = None")
-        call = _training_call(w, w.ref(fn), "x", w.kwargs(kwargs), with_training, node_training)
+        call = _training_call(w, _callable(w, fn), "x", w.kwargs(kwargs), with_training, node_training, fn)
         w.emit(index, f"v[{dst}] = {call}")
     elif kind == "list":
         _, fn, srcs, dst, kwargs, frees, with_training, node_training = spec
         w.emit(index, "x = [" + ", ".join(f"v[{s}]" for s in srcs) + "]")
         for s in frees:
             w.emit(index, f"v[{s}] = None")
-        call = _training_call(w, w.ref(fn), "x", w.kwargs(kwargs), with_training, node_training)
+        call = _training_call(w, _callable(w, fn), "x", w.kwargs(kwargs), with_training, node_training, fn)
         w.emit(index, f"v[{dst}] = {call}")
     elif kind == "convert":
         _, conversions, inner = spec
