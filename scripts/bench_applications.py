@@ -123,17 +123,21 @@ def _keras_model(name, size):
     return getattr(keras.applications, name)(weights=None, input_shape=(size, size, 3))
 
 
-def _timings(fns, repeats, clock):
-    """Times each of `fns` (a dict) once per repeat, rotating the order every repeat (no one
-    always runs first or after the same neighbour); returns the per-repeat times of each."""
+def _timings(fns, repeats, clock, number=1):
+    """Times each of `fns` (a dict) `number` calls per repeat, rotating the order every repeat
+    (no one always runs first or after the same neighbour); returns the per-call times of each
+    repeat."""
     names = list(fns)
+    for fn in fns.values():  # warm-up (allocator, cuDNN/oneDNN kernel choice)
+        fn()
     times = {n: [] for n in names}
     for r in range(repeats):
         order = names[r % len(names):] + names[: r % len(names)]
         for n in order:
             start = clock()
-            fns[n]()
-            times[n].append(clock() - start)
+            for _ in range(number):
+                fns[n]()
+            times[n].append((clock() - start) / number)
     return times
 
 
@@ -203,7 +207,7 @@ def bench(name, size, batches, repeats, device, count_ops=False):
             if theirs_tv is not None:
                 x_nchw = x.permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
                 fns["torchvision"] = lambda: sync(theirs_tv(x_nchw))
-            times = _timings(fns, repeats, CLOCK[0])
+            times = _timings(fns, repeats, CLOCK[0], number=1 if device == "cpu" else 10)
         for ref in fns:
             if ref != "ours":
                 diff = f"  max|diff| {notes[ref]:.1e}" if ref in notes else "  (other weights)"
