@@ -1,4 +1,5 @@
-"""Keras 3 `.keras` archives: a zip of `config.json`, `metadata.json` and `model.weights.h5`.
+"""Keras 3 `.keras` archives: a zip of `config.json`, `metadata.json`, `model.weights.h5` and
+the `assets/` files of layers' `save_assets` (`archive_assets`).
 
 Written so Keras 3 loads them (its config schema, its h5 weights layout) and read from Keras 3
 (models made of layers keraslike has). Members are read into memory or a private temp folder,
@@ -15,7 +16,7 @@ import zipfile
 import zlib
 
 from keraslike._version import __version__
-from keraslike.saving import keras_h5, materialize, zip_writer
+from keraslike.saving import archive_assets, keras_h5, materialize, zip_writer
 from keraslike.saving.atomic import atomic_path, remove_stale
 from keraslike.saving.archive_member import member_file
 from keraslike.saving.errors import SavedFileError, malformed_config
@@ -27,7 +28,8 @@ METADATA = "metadata.json"
 WEIGHTS = "model.weights.h5"
 KERAS_VERSION = "3.15.1"  # the Keras release whose formats keraslike writes
 _MAX_JSON_BYTES = 64 * 1024 * 1024  # a 10,000-layer config is a few MB
-_MAX_MEMBERS = 64  # Keras writes 3 (config.json, metadata.json, model.weights.h5)
+_MAX_MEMBERS = 64  # Keras writes 3 (config.json, metadata.json, model.weights.h5) ...
+_MAX_ASSETS = 4096  # ... and the files of layers' `save_assets` under `assets/`
 _MAX_RATIO = 100  # a member above _RATIO_FLOOR may not expand more than this
 _RATIO_FLOOR = 16 * 1024 * 1024
 _COPY_BYTES = 16 * 1024 * 1024
@@ -44,6 +46,7 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
             "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
         }
     )
+    assets = archive_assets.collect(model)  # files of layers' `save_assets`
     folder = os.path.dirname(os.path.abspath(os.fspath(filepath)))
     remove_stale(folder, ".keras-save-")  # scratch folders of older saves that were killed
     # HDF5 writes the weights into the archive's own (temporary) file, after a user block that
@@ -53,15 +56,18 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
             keras_h5.write_weights(f, model, include_optimizer=include_optimizer)
         with open(tmp, "r+b") as out:
             zip_writer.finish(
-                out, WEIGHTS, [(METADATA, metadata.encode()), (CONFIG, config.encode())]
+                out, WEIGHTS, [(METADATA, metadata.encode()), (CONFIG, config.encode())] + assets
             )
 
 
 def _check_member_names(zf, filepath):
     infos = zf.infolist()
-    if len(infos) > _MAX_MEMBERS:
+    assets = sum(1 for info in infos if info.filename.startswith(f"{archive_assets.ASSETS}/"))
+    if len(infos) - assets > _MAX_MEMBERS or assets > _MAX_ASSETS:
         raise SavedFileError(
-            filepath, f"the archive has {len(infos)} members (a .keras file has 3): refused."
+            filepath,
+            f"the archive has {len(infos)} members ({assets} assets; a .keras file has 3 and "
+            "its layers' assets): refused.",
         )
     for info in infos:
         ratio = info.file_size / max(info.compress_size, 1)
@@ -173,4 +179,5 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
                         if optimizer is not None and not optimizer.built:
                             optimizer.build(model.trainable_weights)
                 keras_h5.read_weights(f, model, filepath, skip_mismatch=False, in_place=True)
+        archive_assets.restore(zf, model, filepath)
     return model
