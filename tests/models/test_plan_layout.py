@@ -169,22 +169,8 @@ def test_pooling_keeps_channels_first(without_layout):
     torch.testing.assert_close(got, model(x))
 
 
-class _ConvStrides(TorchDispatchMode):
-    """Records the (shape, strides) of every convolution's input and output."""
-
-    def __init__(self):
-        super().__init__()
-        self.seen = []
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        if "convolution" in func.overloadpacket.__name__:
-            self.seen.append((tuple(args[0].shape), args[0].stride(), args[1].stride(), out.stride()))
-        return out
-
-
 @pytest.mark.parametrize("keepdims", [True, False])
-def test_squeeze_excite_keeps_the_plain_plans_kernels(keepdims, without_layout):
+def test_squeeze_excite_runs_channels_first(keepdims, without_layout):
     inputs = keras.Input((6, 6, 8))
     x = layers.Conv2D(8, 3, padding="same")(inputs)
     s = layers.GlobalAveragePooling2D(keepdims=keepdims)(x)
@@ -195,20 +181,14 @@ def test_squeeze_excite_keeps_the_plain_plans_kernels(keepdims, without_layout):
     x = layers.Multiply()([x, s])
     model = keras.Model(inputs, layers.BatchNormalization()(layers.Conv2D(4, 1)(x)))
     _randomize_bn(model)
-    x = torch.randn(2, 6, 6, 8)
-    fast_permutes = _permutes(model, x)
-    with torch.no_grad(), _ConvStrides() as fast:
+    x = torch.randn(3, 6, 6, 8)
+    # in and out (and after Reshape, which runs channels-last, the squeeze's way back in)
+    assert _permutes(model, x) == (2 if keepdims else 3)
+    with torch.no_grad():
         got = model(x)
     without_layout(True)
-    assert _permutes(model, x) > fast_permutes
-    with torch.no_grad(), _ConvStrides() as plain:
-        want = model(x)
-    # The 1x1-pixel convolutions see the strides of a permuted channels-last tensor, as in the
-    # plain plan: torch picks the same kernels, and the numbers are the same. (Run channels-
-    # first, an activation's output would get contiguous strides, (C, 1, 1, 1), and the next
-    # convolution another kernel: graph/layout.py keeps single-pixel tensors channels-last.)
-    assert fast.seen == plain.seen
-    torch.testing.assert_close(got, want, rtol=0, atol=0)
+    assert _permutes(model, x) > 8
+    torch.testing.assert_close(got, model(x), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("noise_shape", [(None, 1, 1, 1), (None, 1, 1, 4)])
