@@ -101,10 +101,16 @@ def bench_compiled_timing(device, repeats, clock):
         ours = make_ours().to(device).eval()
         theirs = make_theirs().to(device).eval()
         copy_weights(ours, theirs)
+        x = torch.randn((1,) + shape, device=device)
+        # What dynamo checks before each compiled call (its guards), ours vs hand-written.
+        guards = []
+        for model in (ours, theirs):
+            torch._dynamo.reset()
+            guards.append(len(torch._dynamo.explain(model)(x).out_guards))
+        print(f"compiled {name}: dynamo guards ours {guards[0]}, hand-written {guards[1]}", flush=True)
         torch._dynamo.reset()
         compiled_ours = torch.compile(ours, fullgraph=True)
         compiled_theirs = torch.compile(theirs, fullgraph=True)
-        x = torch.randn((1,) + shape, device=device)
         with torch.no_grad():
             diff = (compiled_ours(x) - compiled_theirs(x)).abs().max().item()
             assert diff < 1e-4, f"{name}: compiled outputs differ by {diff}"
