@@ -21,8 +21,10 @@ steps. It is compiled from source text built here in memory (never read from a f
 
 import builtins
 import inspect
+import keyword
 import linecache
 import math
+import weakref
 
 _LITERAL_TYPES = (bool, int, str, type(None))
 _COUNTER = [0]
@@ -63,7 +65,7 @@ class _Writer:
         """`, k=v, ...` for a constant keyword dict (literals inline, other values by ref)."""
         if not kwargs:
             return ""
-        if all(isinstance(k, str) and k.isidentifier() for k in kwargs):
+        if all(isinstance(k, str) and k.isidentifier() and not keyword.iskeyword(k) for k in kwargs):
             return "".join(f", {k}={self.value(v)}" for k, v in kwargs.items())
         return f", **{self.ref(kwargs)}"
 
@@ -175,6 +177,7 @@ def generate(steps, num_inputs, num_slots, output_slots, name="plan"):
     namespace = {"__builtins__": builtins}
     exec(compile(source, filename, "exec"), namespace)  # noqa: S102  (source built above)
     run = namespace["run"]
+    weakref.finalize(run, linecache.cache.pop, filename, None)  # the lines live as long as the code
     code = run.__code__
     step_of_line = w.step_of_line
 
