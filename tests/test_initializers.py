@@ -327,3 +327,16 @@ def test_constant_fills_with_an_array_like_keras():
     dense = layers.Dense(3, kernel_initializer=initializers.Constant(value))
     dense.build((None, 2))
     np.testing.assert_array_equal(dense.get_weights()[0], value.astype("float32"))
+
+
+@pytest.mark.parametrize("name", ["random_normal", "truncated_normal", "he_normal", "glorot_uniform"])
+def test_unseeded_draws_follow_the_default_device(name):
+    """Under `with torch.device("meta")` nothing is drawn on the CPU: the result is a meta tensor
+    (torch.normal ignores the device context unless told), and on the CPU the values are the
+    global generator's."""
+    with torch.device("meta"):
+        assert initializers.get(name)((64, 32)).device.type == "meta"
+    torch.manual_seed(5)
+    first = initializers.get(name)((4, 3))
+    torch.manual_seed(5)
+    assert first.device.type == "cpu" and torch.equal(initializers.get(name)((4, 3)), first)

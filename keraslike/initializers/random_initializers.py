@@ -18,7 +18,13 @@ def _generator(seed):
 
 
 def _normal(shape, mean, stddev, dtype, seed):
-    return torch.normal(mean, stddev, size=shape, generator=_generator(seed), dtype=dtype)
+    generator = _generator(seed)
+    # `torch.normal(float, float, size=...)` ignores `with torch.device(...)` (`torch.rand`
+    # follows it): without naming the default device, a model built under
+    # `torch.device("meta")` drew its normal weights on the CPU (seconds for a big model) and
+    # one built under `torch.device("cuda")` drew them on the CPU and copied them over.
+    device = torch.get_default_device() if generator is None else None
+    return torch.normal(mean, stddev, size=shape, generator=generator, dtype=dtype, device=device)
 
 
 def _uniform(shape, minval, maxval, dtype, seed):
