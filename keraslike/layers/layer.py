@@ -50,11 +50,25 @@ def _build_in_name_scope(build):
     """`build` run inside the layer's name scope (Keras's build wrapper): the weights it creates,
     its sublayers' included, get paths under the layer's (`block/dense/kernel`)."""
 
+    signature = inspect.signature(build)
+
     @functools.wraps(build)
     def build_in_scope(self, *args, **kwargs):
         with self._open_name_scope():
             self._path = current_path()
-            return build(self, *args, **kwargs)
+            result = build(self, *args, **kwargs)
+        if self._records_build_arguments and not getattr(self, "_keras_build_at_init", False):
+            # Keras records every build call's arguments (`layer.build(shape)` called directly
+            # too) for `get_build_config`; an overriding `build` calling `super().build` is
+            # recorded last, with its own arguments. (Keras builds `_keras_build_at_init`
+            # layers in their constructor: their `build` is never called, nothing recorded.)
+            bound = signature.bind(self, *args, **kwargs).arguments
+            bound.pop(next(iter(signature.parameters)), None)  # `self`
+            self._build_shapes = (
+                {"input_shape": next(iter(bound.values()))} if len(bound) == 1
+                else {"shapes_dict": dict(bound)}
+            )
+        return result
 
     build_in_scope._keraslike_in_name_scope = True
     return build_in_scope
@@ -122,6 +136,8 @@ class Layer(LayerWeights, LayerLosses, LayerCalling, nn.Module, Operation):
     # Keras's `_convert_input_args`: whether a call casts floating inputs to the layer's compute
     # dtype (when `autocast` is on). Graph models pass their inputs on as they are.
     _convert_input_args = True
+    # Whether `build` calls record their arguments for `get_build_config` (models keep theirs).
+    _records_build_arguments = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -59,6 +59,8 @@ class Model(Trainer, Layer):
     ```
     """
 
+    _records_build_arguments = False  # a model's build config is its own (see `Layer`)
+
     _casts_mixed_outputs = False  # as Keras: a model's outputs are in its layers' dtypes
     # A call checks the inputs' known non-batch sizes against the model's Inputs (Keras's input
     # spec). Sequential overrides it: Keras checks its rank only and leaves sizes to its layers.

@@ -174,6 +174,10 @@ def _add_build_and_compile_config(obj, result):
                 result["build_config"] = {"input_shape": tuple(shape)}
         elif obj._is_graph_network:
             result["build_config"] = {"input_shape": None}
+        else:  # a subclassed model: the shape it was built with (by `fit`, a call, `build`)
+            build_config = obj.get_build_config()
+            if build_config is not None:
+                result["build_config"] = serialize_keras_object(build_config)
         compile_config = None
         if hasattr(obj, "get_compile_config"):
             compile_config = obj.get_compile_config()
@@ -347,7 +351,14 @@ def _instantiate(config, custom_objects):
         inner = _input_layer_config(cls, inner)
     if registry.is_builtin_subclass(cls, "Model"):
         # Nested layer configs keep their `shared_object_id`s (shared layers are found by them).
-        return _with_custom_objects(cls.from_config, dict(config["config"]), custom_objects)
+        model = _with_custom_objects(cls.from_config, dict(config["config"]), custom_objects)
+        build_config = config.get("build_config")
+        if (build_config and not getattr(model, "_is_graph_network", True) and not model.built
+                and not registry.is_builtin_subclass(cls, "Sequential")):
+            # A subclassed model is built from the input shape it was saved with, as in Keras,
+            # so its sublayers have their weights before the file's are loaded.
+            model.build_from_config(to_shape(strip_shared_ids(build_config)))
+        return model
     if not hasattr(cls, "from_config"):
         raise TypeError(f"Class {cls!r} named by the config has no `from_config()`.")
     obj = _with_custom_objects(cls.from_config, dict(inner), custom_objects)

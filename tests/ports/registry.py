@@ -54,6 +54,7 @@ PORTS = [
     "vision_involution",
     "vision_vit_small_ds",
     "keras_recipes_approximating_non_function_mappings",
+    "guides_customizing_saving_and_serialization",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is

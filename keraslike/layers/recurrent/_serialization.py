@@ -57,9 +57,9 @@ def deserialize_layer(config, custom_objects=None):
 
 
 def build_sublayer(layer, input_shape):
-    """Builds a wrapped layer directly, recording its build shape as Keras does (only for layers
-    that define their own `build`, so `get_build_config()` matches Keras's)."""
-    layer.build(input_shape)
-    if type(layer).build is not Layer.build:
-        layer._build_shapes = {"input_shape": input_shape}
+    """Builds a wrapped layer unless it is built already (a layer built at construction, such
+    as Dropout, is left alone, as Keras's wrappers do); its `build` records the shape for
+    `get_build_config`, as Keras's build wrapper does."""
+    if not layer.built:
+        layer.build(input_shape)
     layer.built = True
