@@ -18,6 +18,9 @@ A layer takes part by declaring, on its class:
   It is asked when the steps are compiled; the callable itself handles a configuration that
   changed since then (LoRA enabled, a custom `convolution_op`, an activation reassigned) by
   running `call` on channels-last views, so numbers never depend on the cached decision.
+  A layer making an image tensor from a flat one (`Reshape((1, 1, C))` of a pooled `(N, C)`)
+  declares it for `rank` 2; it runs channels-first only when its output's first reader wants
+  channels-first.
 - `_layout_free = True` for element-by-element layers (activations, merges): they take the
   layout their inputs come in (all inputs of one rank), and never cause a permute themselves.
 
@@ -123,7 +126,8 @@ def _capability(node):
     if len(ranks) != 1:
         return None, None, False
     rank = ranks.pop()
-    if rank < 3 or declared(rank) is None:
+    out_rank = max(len(t.shape) for t in node.output_tensors)
+    if max(rank, out_rank) < 3 or declared(rank) is None:
         return None, None, False
     if getattr(operation, "_layout_free", False):
         return "free", rank, list_input
@@ -159,6 +163,8 @@ def _decide(nodes, slot):
     decisions = []
     for index, (node, (kind, rank, list_input)) in enumerate(zip(nodes, capabilities)):
         inputs = [slot[id(t)] for t in node.input_tensors]
+        if kind == "cf" and rank < 3 and first_need(slot[id(node.output_tensors[0])], index) != _CF:
+            kind = "plain"  # makes an image from a flat tensor: channels-first only for a reader that wants it
         if kind == "free":
             held = {layout.get(s, _CL) for s in inputs}
             mixed = len(held) > 1

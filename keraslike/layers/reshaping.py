@@ -7,6 +7,7 @@ re-exported here (`keraslike.layers.reshaping` keeps every name it had).
 import math
 
 from keraslike.backend import config as backend_config
+from keraslike.graph.layout import to_channels_first
 from keraslike.layers.input_spec import InputSpec
 from keraslike.layers.layer import Layer
 from keraslike.layers.layer_utils import layer_error as _error
@@ -66,6 +67,24 @@ class Reshape(Layer):
 
     def call(self, inputs):
         return inputs.reshape((inputs.shape[0],) + self.target_shape)
+
+    def _channels_first_call(self, rank):
+        # graph/layout.py: (N, C) -> (N, 1, ..., 1, C), a squeeze-and-excite block's squeeze, is
+        # (N, C, 1, ..., 1) channels-first: one reshape, no permute.
+        if rank != 2 or not self._to_single_pixel():
+            return None
+        return self._call_channels_first
+
+    def _to_single_pixel(self):
+        shape = self.target_shape
+        return len(shape) >= 2 and all(d == 1 for d in shape[:-1])
+
+    def _call_channels_first(self, inputs):
+        if not self._to_single_pixel():  # target_shape set since the plan was compiled
+            outputs = self.call(inputs)
+            return outputs.permute(to_channels_first(outputs.ndim)) if outputs.ndim >= 3 else outputs
+        shape = self.target_shape
+        return inputs.reshape((inputs.shape[0], shape[-1]) + shape[:-1])
 
     def compute_output_shape(self, input_shape):
         known = [d for d in self.target_shape if d != -1]

@@ -182,13 +182,27 @@ def test_squeeze_excite_runs_channels_first(keepdims, without_layout):
     model = keras.Model(inputs, layers.BatchNormalization()(layers.Conv2D(4, 1)(x)))
     _randomize_bn(model)
     x = torch.randn(3, 6, 6, 8)
-    # in and out (and after Reshape, which runs channels-last, the squeeze's way back in)
-    assert _permutes(model, x) == (2 if keepdims else 3)
+    assert _permutes(model, x) == 2  # in, and the output back
+    assert _ops(model, x)["reshape"] + _ops(model, x)["view"] == (0 if keepdims else 1)
     with torch.no_grad():
         got = model(x)
     without_layout(True)
     assert _permutes(model, x) > 8
     torch.testing.assert_close(got, model(x), rtol=1e-5, atol=1e-6)
+
+
+def test_reshape_to_an_image_runs_channels_first_only_for_a_reader_that_wants_it(without_layout):
+    inputs = keras.Input((5, 5, 4))
+    pooled = layers.GlobalAveragePooling2D()(layers.Conv2D(6, 3)(inputs))
+    image = layers.Reshape((1, 1, 6))(pooled)
+    flat = layers.Flatten()(layers.Reshape((1, 1, 6))(pooled))  # channels-last reader
+    model = keras.Model(inputs, [layers.Conv2D(3, 1)(image), layers.Dense(2)(flat), image])
+    x = torch.randn(2, 5, 5, 4)
+    assert _permutes(model, x) == 3  # in, and the two returned images back (none for Flatten)
+    got = model(x)
+    without_layout(True)
+    for a, b in zip(got, model(x)):
+        torch.testing.assert_close(a, b)
 
 
 @pytest.mark.parametrize("noise_shape", [(None, 1, 1, 1), (None, 1, 1, 4)])
