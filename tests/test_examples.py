@@ -12,6 +12,7 @@ many times slower (see DESIGN.md, "Environment facts"); one thread keeps the run
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -47,12 +48,9 @@ def test_readme_lists_every_example():
     assert not missing, f"examples/README.md does not list: {missing}"
 
 
-@pytest.mark.parametrize(
-    "script", [pytest.param(name, marks=pytest.mark.slow) if name in SLOW else name for name in SCRIPTS]
-)
-def test_example_runs(script, tmp_path):
+def _run(script, tmp_path):
     try:
-        result = subprocess.run(
+        return subprocess.run(
             [sys.executable, str(EXAMPLES_DIR / script)],
             cwd=EXAMPLES_DIR.parent,
             env=_env(tmp_path),
@@ -61,7 +59,34 @@ def test_example_runs(script, tmp_path):
             timeout=TIMEOUT_S,
         )
     except subprocess.TimeoutExpired as error:
-        output = (error.stdout or b"")[-3000:]
+        return error
+
+
+# The scripts run single-threaded, so the selected ones are started up front, as many at a time
+# as the machine has cores (at most 2); each test waits for its own script. Each script still
+# runs alone in a fresh interpreter, with its own TMPDIR and time limit.
+_WORKERS = max(1, min(2, os.cpu_count() or 1))
+
+
+@pytest.fixture(scope="module")
+def launched(request, tmp_path_factory):
+    selected = [item.callspec.params["script"] for item in request.session.items
+                if getattr(item, "module", None) is request.module
+                and getattr(item, "originalname", None) == "test_example_runs"]
+    pool = ThreadPoolExecutor(_WORKERS)
+    runs = {script: pool.submit(_run, script, tmp_path_factory.mktemp(script[:-3]))
+            for script in selected}
+    yield runs
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+@pytest.mark.parametrize(
+    "script", [pytest.param(name, marks=pytest.mark.slow) if name in SLOW else name for name in SCRIPTS]
+)
+def test_example_runs(script, launched):
+    result = launched[script].result()
+    if isinstance(result, subprocess.TimeoutExpired):
+        output = (result.stdout or b"")[-3000:]
         pytest.fail(f"examples/{script} did not finish in {TIMEOUT_S} s; last output:\n{output}")
     output = result.stdout + result.stderr
     assert result.returncode == 0, f"examples/{script} failed (exit {result.returncode}):\n{output[-6000:]}"
