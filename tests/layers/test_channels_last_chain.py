@@ -125,3 +125,15 @@ def test_channels_first_layers_keep_contiguous_kernels():
     conv = layers.Conv2D(4, 3, data_format="channels_first")
     conv.build((None, 3, 6, 6))
     assert conv.weight.is_contiguous()
+
+
+@pytest.mark.cuda
+def test_kernels_stay_channels_last_on_cuda():
+    model = _chain()
+    x = torch.randn(2, 12, 12, 3)
+    with torch.no_grad():
+        expected = model(x)
+        model.to("cuda")
+        assert model.get_layer("c1").weight.is_contiguous(memory_format=torch.channels_last)
+        got = model(x.to("cuda")).cpu()
+    torch.testing.assert_close(got, expected, rtol=1e-3, atol=1e-4)  # TF32 convolutions allowed
