@@ -110,7 +110,9 @@ def test_wheel_runs_in_fresh_environment_with_torch_only(built, tmp_path):
     python = venv / "bin" / "python"
     torch_version = os.environ.get("KERASLIKE_TORCH_VERSION", "2.13.0")
     install = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", f"torch=={torch_version}", str(wheel)],
+        # --no-compile: byte-compiling all of torch's sources is most of the install time;
+        # the program below compiles what it imports.
+        [str(python), "-m", "pip", "install", "--quiet", "--no-compile", f"torch=={torch_version}", str(wheel)],
         capture_output=True,
         text=True,
         timeout=900,
