@@ -174,7 +174,21 @@ def _general_step(
             for s, v in zip(out_slots, nest.flatten(result)):
                 values[s] = v
 
+    args, kwargs = template
+    if single_output and not any(isinstance(x, _CONTAINERS) for x in list(args) + list(kwargs.values())):
+        # Flat arguments (`mha(query, value, attention_mask=m)`): `plan_codegen` writes them out.
+        def leaf(x):
+            return ("slot", slot_of[id(x)]) if isinstance(x, KerasTensor) else ("constant", x)
+
+        slot_of = {id(x): s for x, s in zip(nest.flatten(template), leaf_slots) if s >= 0}
+        step.spec = (
+            "general", fn, [leaf(a) for a in args], [(k, leaf(v)) for k, v in kwargs.items()],
+            out_slots[0], frees, with_training, node_training,
+        )
     return step
+
+
+_CONTAINERS = (list, tuple, dict)
 
 
 class ExecutionPlan:

@@ -123,6 +123,24 @@ def _write_step(w, index, step):
             w.emit(index, f"v[{s}] = None")
         call = _training_call(w, _callable(w, fn), "x", w.kwargs(kwargs), with_training, node_training, fn)
         w.emit(index, f"v[{dst}] = {call}")
+    elif kind == "general":
+        _, fn, args, kwargs, dst, frees, with_training, node_training = spec
+        if not args or not all(k.isidentifier() and not keyword.iskeyword(k) for k, _ in kwargs):
+            w.emit(index, f"{w.ref(step)}(v, training)")  # `f(x=...)` only, or odd names
+            return
+        names = []
+        for position, (what, value) in enumerate(args + [item for _, item in kwargs]):
+            if what == "slot":
+                w.emit(index, f"a{position} = v[{value}]")  # read before any slot is freed
+                names.append(f"a{position}")
+            else:
+                names.append(w.value(value))
+        for s in frees:
+            w.emit(index, f"v[{s}] = None")
+        positional = ", ".join(names[: len(args)])
+        kw = "".join(f", {k}={names[len(args) + i]}" for i, (k, _) in enumerate(kwargs))
+        call = _training_call(w, _callable(w, fn), positional, kw, with_training, node_training, fn)
+        w.emit(index, f"v[{dst}] = {call}")
     elif kind == "convert":
         _, conversions, inner = spec
         kept = []

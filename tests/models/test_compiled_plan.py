@@ -216,3 +216,15 @@ def test_generated_code_writes_literals_and_refs():
     assert out[0].item() == 3.0 and calls == [(None, 2.0)]
     run([torch.ones(1)], True, refs)
     assert calls[-1] == (True, 2.0)
+
+
+def test_multi_argument_calls_are_written_out_too():
+    query, mask = keras.Input((5, 8)), keras.Input((5, 5), dtype="bool")
+    x = layers.MultiHeadAttention(2, 4)(query, query, attention_mask=mask)  # f(a, b, k=c)
+    model = keras.Model([query, mask], layers.Dense(3)(layers.add([x, query]))).eval()
+    data = [torch.randn(2, 5, 8), torch.rand(2, 5, 5) > 0.3]
+    torch._dynamo.reset()
+    explanation = torch._dynamo.explain(model)(data)
+    assert explanation.graph_break_count == 0
+    assert not any("__closure__" in guard.name for guard in explanation.out_guards)
+    _assert_compiles_once_and_matches(model, data)
