@@ -226,7 +226,11 @@ class Model(Trainer, Layer):
             data = args[0]
         else:
             data = list(args)
-        if isinstance(data, dict):
+        struct = self._inputs_struct
+        if isinstance(data, dict) and isinstance(struct, dict) and all(k in data for k in struct):
+            # Inputs given as a dict (`Model({"a": Input(...)}, ...)`): taken by its keys.
+            flat = nest.flatten({key: data[key] for key in struct})
+        elif isinstance(data, dict):
             flat = []
             for layer in self._input_layers:
                 if layer.name not in data:

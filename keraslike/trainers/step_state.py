@@ -122,7 +122,9 @@ def call_model(model, x, training):
         if type(x) is torch.Tensor:
             flat = [x]
         elif isinstance(x, dict):
-            flat = [x[name] for name in model.input_names]
+            struct = model._inputs_struct  # a dict of Inputs takes its keys, else input names
+            keys = list(struct) if isinstance(struct, dict) else model.input_names
+            flat = nest.flatten({key: x[key] for key in keys}) if all(k in x for k in keys) else None
         elif isinstance(x, (list, tuple)):
             flat = list(x)
         else:

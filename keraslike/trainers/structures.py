@@ -133,6 +133,10 @@ def _input_specs(model):
     """`[(name, KerasTensor)]` of a graph model's inputs, or `None` for a subclassed model."""
     if getattr(model, "_plan", None) is None:
         return None
+    struct = model._inputs_struct
+    if isinstance(struct, dict) and all(not isinstance(v, (dict, list, tuple)) for v in struct.values()):
+        # A model built on a dict of Inputs takes its data by the dict's keys, as Keras.
+        return list(zip(nest._keys(struct), model._flat_inputs))
     return list(zip(model.input_names, model._flat_inputs))
 
 
