@@ -228,3 +228,13 @@ def test_multi_argument_calls_are_written_out_too():
     assert explanation.graph_break_count == 0
     assert not any("__closure__" in guard.name for guard in explanation.out_guards)
     _assert_compiles_once_and_matches(model, data)
+
+
+def test_sequential_model_runs_its_plan_directly_and_compiles_once():
+    model = keras.Sequential([keras.Input((12,)), layers.Dense(8, activation="relu"), layers.Dense(3)]).eval()
+    data = torch.randn(2, 12)
+    torch._dynamo.reset()
+    explanation = torch._dynamo.explain(model)(data)
+    assert not any("__closure__" in guard.name for guard in explanation.out_guards)
+    assert not any("_call_impl" in guard.name for guard in explanation.out_guards)  # no chain
+    _assert_compiles_once_and_matches(model, data)
