@@ -10,11 +10,25 @@ import pytest
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _run(code):
+def _start(code):
     env = dict(os.environ, KERAS_BACKEND="torch", PYTHONPATH=_ROOT)
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=180)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _result(process):
+    try:
+        stdout, stderr = process.communicate(timeout=180)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, stderr
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def _run(code):
+    return _result(_start(code))
 
 
 @pytest.mark.slow
@@ -64,8 +78,8 @@ print(json.dumps(getattr(Trainer.get_metrics_result, "_torchdynamo_disable", Fal
 
 @pytest.mark.slow
 def test_preprocessing_export_source_and_feature_space_load_on_first_use_and_by_name():
-    # Each lookup runs in its own fresh process: the registry must resolve a lazily loaded
-    # class by name before anything touched its family.
+    # Each lookup runs in its own fresh process (the processes run side by side): the registry
+    # must resolve a lazily loaded class by name before anything touched its family.
     lazy = ("keraslike.layers.preprocessing", "keraslike.export.torch_source",
             "keraslike.utils.feature_space")
     code = f"""
@@ -73,7 +87,7 @@ import json, sys
 import keraslike as keras
 print(json.dumps([m in sys.modules for m in {lazy!r}]))
 """
-    assert _run(code) == [False, False, False]
+    first = _start(code)
     lookups = {
         "deserialize": "keras.layers.deserialize({'module': 'keras.layers', 'class_name': "
         "'Rescaling', 'config': {'scale': 2.0, 'offset': 1.0}, 'registered_name': None})",
@@ -82,6 +96,7 @@ print(json.dumps([m in sys.modules for m in {lazy!r}]))
         "'keras.layers', 'class_name': 'CenterCrop', 'config': {'height': 2, 'width': 2}, "
         "'registered_name': None}]}).layers[0]",
     }
+    processes = {}
     for what, expression in lookups.items():
         code = f"""
 import json
@@ -94,7 +109,7 @@ cls = obj if isinstance(obj, type) else type(obj)
 print(json.dumps([cls.__module__.startswith("keraslike.layers.preprocessing"),
                   getattr(preprocessing, cls.__name__) is cls]))
 """
-        assert _run(code) == [True, True], what
+        processes[what] = _start(code)
     code = """
 import json
 import keraslike as keras
@@ -102,4 +117,14 @@ layer = keras.layers.Rescaling(0.5)
 print(json.dumps([keras.layers.serialize(layer)["module"], "Rescaling" in dir(keras.layers),
                   keras.utils.FeatureSpace.__name__, keras.export.to_torch_source.__name__]))
 """
-    assert _run(code) == ["keras.layers", True, "FeatureSpace", "to_torch_source"]
+    last = _start(code)
+    try:
+        assert _result(first) == [False, False, False]
+        for what, process in processes.items():
+            assert _result(process) == [True, True], what
+        assert _result(last) == ["keras.layers", True, "FeatureSpace", "to_torch_source"]
+    finally:  # none left running after a failure
+        for process in (first, *processes.values(), last):
+            if process.poll() is None:
+                process.kill()
+                process.wait()
