@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -117,13 +118,20 @@ mistakes.{name}()
 
 @pytest.mark.slow
 def test_uncaught_errors_print_short_tracebacks():
-    """What Python prints for each mistake, uncaught, in a fresh process (one per mistake)."""
+    """What Python prints for each mistake, uncaught, in a fresh process (one per mistake; the
+    processes run two at a time)."""
     env = dict(os.environ, KERAS_BACKEND="torch", PYTHONPATH=_ROOT)
-    report = {}
-    for mistake, (error_type, words) in MISTAKES.items():
+
+    def run(mistake):
         script = _SCRIPT.format(path=os.path.abspath(__file__), name=mistake.__name__)
-        out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                             text=True, timeout=300)
+        return subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                              text=True, timeout=300)
+
+    report = {}
+    with ThreadPoolExecutor(2) as pool:
+        runs = {mistake: pool.submit(run, mistake) for mistake in MISTAKES}
+    for mistake, (error_type, words) in MISTAKES.items():
+        out = runs[mistake].result()
         lines = [line for line in out.stderr.splitlines() if "Warning" not in line]
         start = max(i for i, line in enumerate(lines) if line.startswith("Traceback"))
         lines = lines[start:]
