@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from safetensors.torch import load_file
@@ -51,21 +52,22 @@ def _run_and_kill(out, backup, after_steps):
 @pytest.mark.slow  # five child processes, ~15 s
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SIGKILL and fork semantics")
 def test_killed_fits_resume_bitwise_and_leave_nothing(tmp_path):
-    _run_to_end(tmp_path / "reference.safetensors")
+    with ThreadPoolExecutor(1) as pool:  # the uninterrupted reference runs beside the others
+        reference = pool.submit(_run_to_end, tmp_path / "reference.safetensors")
+        backup = tmp_path / "backup"
+        firsts = []
+        for after_steps in (7, 5, 9):  # 30 batches in all; each kill lands in a step or a save
+            seen = _run_and_kill(tmp_path / "resumed.safetensors", backup, after_steps)
+            firsts.append(seen[0])
+            names = os.listdir(backup)
+            assert "latest.safetensors" in names
+            # A kill inside a save may leave this process's temp file; nothing else.
+            assert all(n == "latest.safetensors" or n.startswith(".latest.safetensors.tmp-") for n in names), names
+        # Each run started after the last backup of the killed run before it.
+        assert firsts[0] == ["0", "0"] and firsts[1] != ["0", "0"] and firsts[2] != firsts[1]
 
-    backup = tmp_path / "backup"
-    firsts = []
-    for after_steps in (7, 5, 9):  # 30 batches in all; each kill lands in a step or a save
-        seen = _run_and_kill(tmp_path / "resumed.safetensors", backup, after_steps)
-        firsts.append(seen[0])
-        names = os.listdir(backup)
-        assert "latest.safetensors" in names
-        # A kill inside a save may leave this process's temp file; nothing else.
-        assert all(n == "latest.safetensors" or n.startswith(".latest.safetensors.tmp-") for n in names), names
-    # Each run started after the last backup of the killed run before it.
-    assert firsts[0] == ["0", "0"] and firsts[1] != ["0", "0"] and firsts[2] != firsts[1]
-
-    _run_to_end(tmp_path / "resumed.safetensors", backup)
+        _run_to_end(tmp_path / "resumed.safetensors", backup)
+        reference.result()
     assert not backup.exists()  # the backup and any stale temp file were removed
     expected = load_file(tmp_path / "reference.safetensors")
     resumed = load_file(tmp_path / "resumed.safetensors")
