@@ -223,13 +223,13 @@ class LayerCalling:
                 if not self.built:
                     self._maybe_build(args, kwargs)
                     hook_registry.bump()  # plans that call this layer may now call it directly
-                outputs = self._forward(args, kwargs)
+                outputs = self._keraslike_forward(args, kwargs)
             if not torch.compiler.is_compiling():
                 self._scope_next_call = False
             return outputs
-        return self._forward(args, kwargs)
+        return self._keraslike_forward(args, kwargs)
 
-    def _forward(self, args, kwargs):
+    def _keraslike_forward(self, args, kwargs):
         call = self.call if self._remat_mode is None else remat_call(self, args, kwargs)
         call = self._with_precision(call)
         collected = _context.losses

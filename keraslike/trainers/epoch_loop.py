@@ -11,7 +11,7 @@ import torch
 from keraslike.callbacks import CallbackList
 from keraslike.graph import nest
 from keraslike.ops.core import tensor_to_numpy
-from keraslike.trainers import distributed, symbolic_build
+from keraslike.trainers import distributed, step_state, symbolic_build
 
 
 def _callback_list(model, callbacks, verbose, epochs, steps, add_history):
@@ -83,7 +83,7 @@ def fit(model, data, val_data, epochs, verbose, callbacks, initial_epoch, valida
     model._initial_epoch = None
     model._initial_step = 0
     model._fit_data = data
-    model.train()
+    model.train(step_state.passes_training(model))  # see `passes_training`
     epoch_logs = {}
     try:
         callback_list.on_train_begin()
@@ -92,7 +92,7 @@ def fit(model, data, val_data, epochs, verbose, callbacks, initial_epoch, valida
         for epoch in range(start_epoch, epochs):
             model.reset_metrics()
             callback_list.on_epoch_begin(epoch)
-            model.train()
+            model.train(step_state.passes_training(model))
             model._step_state.refresh(model)  # sees layers (un)frozen by callbacks
             data.set_epoch(epoch)
             logs = {}
@@ -172,7 +172,7 @@ def single_batch(model, data, train, return_dict=False):
     model.reset_metrics()
     function = model.make_train_function(force=True) if train else model.make_test_function(force=True)
     was = model.training
-    model.train(train)
+    model.train(train and step_state.passes_training(model))
     logs = {}
     try:
         for batch in data.batches():

@@ -16,7 +16,7 @@ import warnings
 import torch
 
 from keraslike.graph import hook_registry, nest
-from keraslike.layers.layer import Layer
+from keraslike.layers.layer import Layer, _call_signature
 from keraslike.optimizers.loss_scale_optimizer import LossScaleOptimizer
 
 
@@ -102,6 +102,23 @@ def _plan_is_the_call(model):
     )
 
 
+def passes_training(model):
+    """Whether the built-in steps give the model `training=` (Keras's `_call_has_training_arg`).
+
+    Keras's `train_step` / `test_step` / `predict_step` call `self(x, training=...)` only when
+    the model's `call` takes `training`; otherwise `self(x)`, and every layer inside runs with
+    its own default (Dropout and BatchNormalization in inference mode, also in `fit`; random
+    augmentation layers active, also in `evaluate`). Graph models and Sequential take it; a
+    subclassed model takes it when its `call` declares it.
+    """
+    if getattr(model, "_is_graph_network", False):
+        return True
+    call = type(model).call
+    if call.__module__.startswith("keraslike.models"):
+        return call.__qualname__ != "Model.call"  # Keras's base `Model.call` takes none
+    return _call_signature(type(model))[0]
+
+
 def call_model(model, x, training):
     """`model(x, training=training)`: runs the plan directly when that is all the call would do.
 
@@ -123,8 +140,11 @@ def call_model(model, x, training):
             flat = [x]
         elif isinstance(x, dict):
             struct = model._inputs_struct  # a dict of Inputs takes its keys, else input names
-            keys = list(struct) if isinstance(struct, dict) else model.input_names
-            flat = nest.flatten({key: x[key] for key in keys}) if all(k in x for k in keys) else None
+            if isinstance(struct, dict):
+                flat = nest.flatten({k: x[k] for k in struct}) if all(k in x for k in struct) else None
+            else:
+                names = model.input_names
+                flat = [x[name] for name in names] if all(n in x for n in names) else None
         elif isinstance(x, (list, tuple)):
             flat = list(x)
         else:
@@ -134,6 +154,8 @@ def call_model(model, x, training):
             if model._single_output:
                 return results[0]
             return nest.pack_like(model._outputs_struct, results)
+    if not passes_training(model):
+        return model(x)  # as Keras: the layers' own defaults (the loops set the module to eval)
     return model(x, training=training)
 
 

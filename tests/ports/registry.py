@@ -55,6 +55,7 @@ PORTS = [
     "vision_vit_small_ds",
     "keras_recipes_approximating_non_function_mappings",
     "guides_customizing_saving_and_serialization",
+    "vision_perceiver_image_classification",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is

@@ -71,6 +71,7 @@ EVALUATION_PARITY = [
     "vision_mlp_image_classification",
     "guides_transfer_learning",
     "vision_vit_small_ds",
+    "vision_perceiver_image_classification",
 ]
 
 
