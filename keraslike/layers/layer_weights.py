@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from keraslike.backend.device import current_path, name_scope
-from keraslike.backend.naming import creation_index
+from keraslike.backend.naming import creation_index, uniquify
 from keraslike.graph.shape_inference import dtype_name, real_default_device, torch_dtype
 from keraslike.layers.variable import Variable, as_buffer_variable
 from keraslike.layers.weight_layout import IDENTITY
@@ -47,12 +47,6 @@ class WeightSpec:
         self.creation_index = None  # set by `add_weight`: orders it among `keras.Variable`s
 
 
-def _renamed_path(path, layer_name, name):
-    """`path` with its last part (the weight's name) replaced by `name`."""
-    parent = path.rpartition("/")[0] if path else layer_name
-    return f"{parent}/{name}"
-
-
 def _module_spec(path, param):
     """The spec of a parameter that a plain torch module (or a direct `nn.Parameter`) holds."""
     return WeightSpec(path, path, IDENTITY, trainable=param.requires_grad)
@@ -68,12 +62,7 @@ class LayerWeights:
             if spec.layout is IDENTITY and self._find_tensor(spec.attr) is value:
                 table = self._parameters if spec.attr in self._parameters else self._buffers
                 table[name] = table.pop(spec.attr)
-                spec.attr = name
-                if spec.name.startswith("variable"):
-                    spec.name = name
-                    spec.path = _renamed_path(spec.path, self.name, name)
-                    value.__dict__["_keras_name"] = name
-                    value.__dict__["_keras_path"] = spec.path
+                spec.attr = name  # the torch name only: Keras keeps the weight's own name
                 return
 
     def _apply(self, fn, *args, **kwargs):
@@ -151,7 +140,9 @@ class LayerWeights:
             value = torch.as_tensor(init(shape, dtype=dtype_name(dtype)), dtype=dtype)
             value = layout.to_torch(value).contiguous()
         if name is None:
-            name = "variable" if not self._weight_specs else f"variable_{len(self._weight_specs)}"
+            # Keras names an unnamed weight as any unnamed `keras.Variable`: `variable`,
+            # `variable_1`, ... counted per session (its attribute names the torch parameter).
+            name = uniquify("variable")
         attr = torch_name or name
         # Keras's path: the scopes the weight is created in, the layer's own included.
         with name_scope(self.name, caller=self):

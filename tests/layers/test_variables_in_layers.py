@@ -56,3 +56,28 @@ def test_variable_times_array_keeps_the_gradient():
         assert product.requires_grad, lib.__name__
         product.sum().backward()
         np.testing.assert_allclose(variable.value.grad.numpy(), [2.0, 3.0])
+
+
+def test_unnamed_weights_are_named_as_keras():
+    """`add_weight()` without a name: Keras's session-wide `variable`, `variable_1`, ... (shared
+    with unnamed `keras.Variable`s), kept when the weight is assigned to an attribute (keraslike
+    renamed it after the attribute); the torch parameter takes the attribute's name."""
+
+    def names(lib):
+        lib.backend.clear_session()
+
+        class Unnamed(lib.layers.Layer):
+            def build(self, input_shape):
+                self.alpha = self.add_weight(shape=(2,))
+                self.beta = self.add_weight(shape=(2,))
+
+        first, second = Unnamed(), Unnamed()
+        first.build((None, 2))
+        second.build((None, 2))
+        variable = lib.Variable(1.0)
+        return [(w.name, w.path) for w in first.weights + second.weights] + [variable.name], first
+
+    theirs, _ = names(keras)
+    ours, layer = names(keraslike)
+    assert ours == theirs
+    assert list(layer.state_dict()) == ["alpha", "beta"]
