@@ -128,7 +128,8 @@ def call_model(model, x, training):
     """
     state = getattr(model, "_step_state", None)
     if training and state is not None and state.ddp is not None:
-        return state.ddp(x, training=True)  # data parallelism: gradients synchronized by DDP
+        # Data parallelism: gradients synchronized by DDP (`training` given as Keras gives it).
+        return state.ddp(x, training=True) if passes_training(model) else state.ddp(x)
     if (
         state is not None
         and state.direct_plan
