@@ -56,6 +56,7 @@ PORTS = [
     "keras_recipes_approximating_non_function_mappings",
     "guides_customizing_saving_and_serialization",
     "vision_perceiver_image_classification",
+    "vision_image_classification_with_vision_transformer",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is

@@ -72,6 +72,7 @@ EVALUATION_PARITY = [
     "guides_transfer_learning",
     "vision_vit_small_ds",
     "vision_perceiver_image_classification",
+    "vision_image_classification_with_vision_transformer",
 ]
 
 
