@@ -56,6 +56,10 @@ class OptimizerStateMixin:
         self._variables.append(tensor)
         self._variable_names.append(name)
         self._variable_refs.append(ref)
+        if not torch.compiler.is_compiling():
+            # Keras's path of an optimizer variable, under the optimizer's scope:
+            # `adam/dense_kernel_momentum` (a plain attribute; a tensor's `name` is torch's).
+            tensor.path = f"{self.name}/{name}"
         return tensor
 
     def _untrack(self, tensor):

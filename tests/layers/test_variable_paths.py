@@ -141,3 +141,17 @@ def test_optimizer_slots_are_named_from_the_paths_and_weight_decay_reads_names()
         np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-7)
     ours = names(keraslike).get_slot_state()
     assert "blk_dense_kernel_momentum" in ours and "blk_dense_bias_velocity" in ours, sorted(ours)
+
+
+def test_optimizer_variable_paths_match_keras():
+    def paths(lib):
+        lib.backend.clear_session()
+        inputs = lib.Input((3,))
+        model = lib.Model(inputs, lib.layers.Dense(2, name="d")(inputs))
+        result = []
+        for optimizer in (lib.optimizers.Adam(), lib.optimizers.SGD(momentum=0.9), lib.optimizers.RMSprop()):
+            optimizer.build(model.trainable_variables)
+            result.append([v.path for v in optimizer.variables])
+        return result
+
+    assert paths(keraslike) == paths(keras)
