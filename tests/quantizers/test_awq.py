@@ -18,7 +18,6 @@ from tests.quantizers.calibration_models import (
 keras = pytest.importorskip("keras")
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("options", [{}, {"group_size": -1}, {"num_grid_points": 5}],
                          ids=["groups", "per_channel", "coarse_grid"])
 def test_awq_matches_keras(options):
@@ -93,7 +92,6 @@ def test_scale_search_protects_the_salient_channel():
     torch.testing.assert_close(flat, torch.ones(8))  # ratio 0 (the first of equals) wins
 
 
-@pytest.mark.slow
 def test_saved_files_load_in_keras(tmp_path):
     k_model, ours = quantized_pair(keras, keraslike, "awq", from_model=True)
     x = np.stack([t[0] for t in tokens()[:2]])
@@ -138,7 +136,6 @@ def test_bad_input():
             quantization_layer_structure={"pre_block_layers": [], "sequential_blocks": []}))
 
 
-@pytest.mark.slow
 def test_residual_blocks_match_keras():
     k_model, ours = quantized_pair(keras, keraslike, "awq", residual=True)
     k_layers, our_layers = quantized_layers(k_model, "awq"), quantized_layers(ours, "awq")

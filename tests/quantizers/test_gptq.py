@@ -26,7 +26,6 @@ def _quantized_layers(model):
     return quantized_layers(model, "gptq")
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("options", [
     {},
     {"group_size": -1, "symmetric": True},
@@ -81,7 +80,6 @@ def test_quantization_parameters_match_keras():
         assert float(maxq) == float(k_maxq)
 
 
-@pytest.mark.slow
 def test_saved_files_load_in_keras(tmp_path):
     k_model, ours = _pair(from_model=True)
     x = np.stack([t[0] for t in tokens()[:2]])
@@ -107,7 +105,6 @@ def test_saved_files_load_in_keras(tmp_path):
                                expected, rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.slow
 def test_keras_written_file_without_zero_points_is_refused(tmp_path):
     k_model, _ = _pair(from_model=True)
     path = str(tmp_path / "keras_gptq.keras")
@@ -197,7 +194,6 @@ def test_single_layer_matches_keras(kind, options):
                                rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.slow
 def test_residual_blocks_match_keras():
     k_model, ours = quantized_pair(keras, keraslike, "gptq", residual=True)
     k_layers, our_layers = quantized_layers(k_model, "gptq"), quantized_layers(ours, "gptq")
