@@ -8,7 +8,9 @@ rotated every repeat; BatchNorm statistics randomized so no BN is an identity):
 - ours / Keras 3 (goal: < 1);
 - ours / hand-written torch (ResNet50V2, EfficientNetB0: scripts/handwritten_applications.py,
   `nn.Conv2d`/`nn.BatchNorm2d` on NCHW channels_last tensors as a PyTorch user writes them;
-  issue 16's goal: <= 1.05);
+  issue 16's goal: <= 1.05), in both kernel layouts: contiguous (how both keep their kernels
+  by default) and channels_last (after `module.to(memory_format=torch.channels_last)`, which
+  saves torch's convolutions a kernel conversion per call; both modules take the same switch);
 - ours / plain torch: the same network written out by `keraslike.export.to_torch_source` (one
   `nn.Module`, `nn.Conv2d`/`nn.BatchNorm`/`nn.Linear` and functional ops on channels-last
   activations, no keraslike at run time), with its "same" convolutions given torch's own
@@ -29,6 +31,7 @@ GPU: python scripts/bench_applications.py --device cuda --repeats 10 --count-ops
 
 import argparse
 import collections
+import copy
 import os
 import runpy
 import statistics
@@ -144,7 +147,7 @@ def _timings(fns, repeats, clock, number=1):
 def _report(label, ours, theirs):
     ratios = sorted(a / b for a, b in zip(ours, theirs))
     return (
-        f"{label:<44} ours {statistics.median(ours) * 1e3:8.2f} ms  theirs {statistics.median(theirs) * 1e3:8.2f} ms"
+        f"{label:<78} ours {statistics.median(ours) * 1e3:8.2f} ms  theirs {statistics.median(theirs) * 1e3:8.2f} ms"
         f"  ratio median {statistics.median(ratios):.3f} (min {ratios[0]:.3f}, max {ratios[-1]:.3f}, n {len(ratios)})"
     )
 
@@ -163,8 +166,11 @@ def bench(name, size, batches, repeats, device, count_ops=False):
         plain = None
         print(f"{name}: no plain-torch equivalent ({str(error).splitlines()[1][2:80]}...)", flush=True)
     hand = handwritten_applications.build(name, ours)
+    hand_contiguous = ours_cl = None
     if hand is not None:
         hand = hand.to(device)
+        hand_contiguous = copy.deepcopy(hand).to(memory_format=torch.contiguous_format)
+        ours_cl = copy.deepcopy(ours).to(device, memory_format=torch.channels_last).eval()
     ours = ours.to(device).eval()
     theirs_tv = _torchvision_model(name, device)
     if theirs_tv is not None:
@@ -196,8 +202,11 @@ def bench(name, size, batches, repeats, device, count_ops=False):
             got = ours(x)
             notes = {}
             if hand is not None:
-                fns["hand-written torch"] = lambda: sync(hand(x))
-                notes["hand-written torch"] = (hand(x) - got).abs().max().item()
+                fns["hand-written torch"] = lambda: sync(hand_contiguous(x))
+                notes["hand-written torch"] = (hand_contiguous(x) - got).abs().max().item()
+                fns["ours, channels_last kernels"] = lambda: sync(ours_cl(x))
+                fns["hand-written torch, channels_last kernels"] = lambda: sync(hand(x))
+                notes["hand-written torch, channels_last kernels"] = (hand(x) - got).abs().max().item()
             if plain is not None:
                 fns["plain torch (ejected)"] = lambda: sync(plain(x))
                 notes["plain torch (ejected)"] = (plain(x) - got).abs().max().item()
@@ -209,9 +218,12 @@ def bench(name, size, batches, repeats, device, count_ops=False):
                 fns["torchvision"] = lambda: sync(theirs_tv(x_nchw))
             times = _timings(fns, repeats, CLOCK[0], number=1 if device == "cpu" else 10)
         for ref in fns:
-            if ref != "ours":
-                diff = f"  max|diff| {notes[ref]:.1e}" if ref in notes else "  (other weights)"
-                print(_report(f"{name} b{batch} vs {ref}", times["ours"], times[ref]) + diff, flush=True)
+            if ref.startswith("ours"):
+                continue
+            mine = "ours, channels_last kernels" if ref.endswith("channels_last kernels") else "ours"
+            diff = f"  max|diff| {notes[ref]:.1e}" if ref in notes else "  (other weights)"
+            label = f"{name} b{batch} {mine} vs {ref}"
+            print(_report(label, times[mine], times[ref]) + diff, flush=True)
     if theirs_tv is None:
         print(f"{name}: torchvision not importable, skipped", flush=True)
 

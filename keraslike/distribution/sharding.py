@@ -45,6 +45,11 @@ def shard_model(model, mesh):
         if module is not model and any(True for _ in module.parameters(recurse=False))
     ]
     before = [(m, name, p) for m in model.modules() for name, p in m._parameters.items() if p is not None]
+    for _, _, param in before:
+        if not param.is_contiguous():
+            # FSDP2 shards contiguous tensors only; a model moved to
+            # `memory_format=torch.channels_last` has channels_last kernels (same values).
+            param.data = param.data.contiguous()
     for module in units:
         fully_shard(module, mesh=mesh)
     fully_shard(model, mesh=mesh)

@@ -88,9 +88,7 @@ def test_training_step_keeps_channels_last():
     assert all(p.grad is not None for p in model.trainable_weights)
 
 
-def test_kernels_are_stored_channels_last_and_keep_their_values(tmp_path):
-    # A contiguous kernel under channels_last activations is converted by torch's CPU/cuDNN
-    # convolutions at every call: the layers store their kernels channels_last instead.
+def _three_convs():
     inputs = keras.Input(shape=(6, 6, 3))
     x = layers.Conv2D(4, 3, name="c")(inputs)
     x = layers.DepthwiseConv2D(3, name="dw")(x)
@@ -98,22 +96,47 @@ def test_kernels_are_stored_channels_last_and_keep_their_values(tmp_path):
     model = keras.Model(inputs, x)
     kernels = [model.get_layer("c").weight, model.get_layer("dw").weight,
                model.get_layer("sep").depthwise_weight, model.get_layer("sep").pointwise_weight]  # fmt: skip
+    return model, kernels
+
+
+def test_kernels_are_contiguous_so_torch_tools_take_the_state_dict(tmp_path):
+    # Contiguous at rest, as any torch module: safetensors' save_file, parameters_to_vector
+    # and FSDP2 refuse channels_last (non-contiguous) parameters.
+    from safetensors.torch import load_file, save_file
+
+    model, kernels = _three_convs()
+    assert all(kernel.is_contiguous() for kernel in kernels)
+    path = str(tmp_path / "sd.safetensors")
+    save_file(model.state_dict(), path)
+    torch.testing.assert_close(load_file(path), dict(model.state_dict()))
+    vector = torch.nn.utils.parameters_to_vector(model.parameters())
+    assert vector.numel() == model.count_params()
+
+
+def test_model_to_channels_last_restrides_kernels_and_keeps_numbers(tmp_path):
+    # The hand-written module's switch, `module.to(memory_format=torch.channels_last)`, works
+    # the same: the kernels take channels_last strides (torch's CPU/cuDNN convolutions then
+    # skip converting them at every call) and nothing else changes.
+    model, _ = _three_convs()
+    x = torch.randn(2, 6, 6, 3)
+    expected = model(x)
+    model.to(memory_format=torch.channels_last)
+    kernels = [model.get_layer("c").weight, model.get_layer("dw").weight,
+                         model.get_layer("sep").depthwise_weight, model.get_layer("sep").pointwise_weight]  # fmt: skip
     for kernel in kernels:  # torch's own channels_last strides, also where a dim is 1
         assert kernel.stride() == torch.empty_like(kernel, memory_format=torch.channels_last).stride()
     assert not model.get_layer("c").weight.is_contiguous()  # (4, 3, 3, 3): the formats differ
+    torch.testing.assert_close(model(x), expected)
     values = [np.random.default_rng(i).normal(size=w.shape).astype("float32") for i, w in enumerate(model.get_weights())]
     model.set_weights(values)
     for got, want in zip(model.get_weights(), values):
         np.testing.assert_array_equal(got, want)
     assert model.get_layer("c").weight.is_contiguous(memory_format=torch.channels_last)
-    x = torch.randn(2, 6, 6, 3)
     expected = model(x)
     for name in ("m.safetensors", "m.keras"):
         path = str(tmp_path / name)
         model.save(path)
-        loaded = keras.saving.load_model(path)
-        assert loaded.get_layer("c").weight.is_contiguous(memory_format=torch.channels_last), name
-        torch.testing.assert_close(loaded(x), expected)
+        torch.testing.assert_close(keras.saving.load_model(path)(x), expected)
     conv = torch.nn.Conv2d(3, 4, 3)
     conv.load_state_dict({k: v for k, v in model.get_layer("c").state_dict().items()})
     torch.testing.assert_close(
@@ -128,12 +151,12 @@ def test_channels_first_layers_keep_contiguous_kernels():
 
 
 @pytest.mark.cuda
-def test_kernels_stay_channels_last_on_cuda():
+def test_channels_last_kernels_on_cuda_give_the_cpu_numbers():
     model = _chain()
     x = torch.randn(2, 12, 12, 3)
     with torch.no_grad():
         expected = model(x)
-        model.to("cuda")
+        model.to("cuda", memory_format=torch.channels_last)
         assert model.get_layer("c1").weight.is_contiguous(memory_format=torch.channels_last)
         got = model(x.to("cuda")).cpu()
     torch.testing.assert_close(got, expected, rtol=1e-3, atol=1e-4)  # TF32 convolutions allowed

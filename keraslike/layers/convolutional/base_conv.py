@@ -119,26 +119,6 @@ class ConvMixin:
             self.padding,
         )
 
-    def _store_channels_last(self, *names):
-        """Restrides the named kernels to channels_last memory (same values and shapes).
-
-        A channels-last layer's convolutions read channels_last activations; torch's CPU
-        (oneDNN) and cuDNN kernels convert a contiguous kernel to the activations' memory
-        format at every call (measured: ResNet50V2's batch-1 CPU forward 1.4x slower), which a
-        hand-written module avoids with `module.to(memory_format=torch.channels_last)`. Loading
-        (`copy_`) and `.to(device)` keep the strides; files are written contiguous.
-        """
-        if not self._channels_last or self.rank not in (2, 3):
-            return
-        memory_format = torch.channels_last if self.rank == 2 else torch.channels_last_3d
-        with torch.no_grad():
-            for name in names:
-                weight = getattr(self, name)
-                # `.to`, not `.contiguous`: a kernel with a size-1 dim (depthwise `(C, 1, k, k)`,
-                # 1x1 `(O, I, 1, 1)`) is "contiguous" in both formats, and torch's kernels read
-                # the strides themselves (contiguous strides: another, 2x slower, oneDNN path).
-                weight.data = weight.data.to(memory_format=memory_format)
-
     def _conv(self, x, weight, bias, groups, padding=0):
         """Runs the torch convolution on channels-first `x` with Keras's padding modes.
 
@@ -294,7 +274,6 @@ class BaseConv(LoraMixin, ConvMixin, Layer):
             )
         else:
             self.bias = None
-        self._store_channels_last("weight")
         self.built = True
         self._maybe_enable_lora()
 

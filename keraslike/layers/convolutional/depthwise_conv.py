@@ -108,7 +108,6 @@ class BaseDepthwiseConv(ConvMixin, Layer):
             )
         else:
             self.bias = None
-        self._store_channels_last("weight")
         self.built = True
 
     def call(self, inputs):

@@ -102,7 +102,6 @@ class BaseSeparableConv(ConvMixin, Layer):
             )
         else:
             self.bias = None
-        self._store_channels_last("depthwise_weight", "pointwise_weight")
         self.built = True
 
     def call(self, inputs):
