@@ -27,6 +27,11 @@ def bump():
     version += 1
 
 
+def current_version():
+    """The number of hook registrations (and other plan-invalidating changes) so far."""
+    return version
+
+
 def global_hooks_active():
     """Whether torch's module-wide hooks (`register_module_forward_hook`, ...) are set."""
     for hooks in _GLOBAL_HOOK_DICTS:

@@ -11,8 +11,13 @@ import sys
 
 import torch
 
-from keraslike.graph import fusion, hook_registry, layout, nest, plan_codegen
+from keraslike.graph import fusion, layout, nest, plan_codegen
 from keraslike.graph.call_context import state as _context
+from keraslike.graph.hook_registry import current_version, global_hooks_active
+
+# Module-level names for what `runs_directly_in_context` reads: under `torch.compile` a value
+# reached through two paths (here and the model's module) costs a Python guard per call.
+_jit_tracing_state = torch._C._get_tracing_state
 from keraslike.graph.keras_tensor import KerasTensor
 from keraslike.graph.shape_inference import torch_dtype
 
@@ -281,14 +286,26 @@ class ExecutionPlan:
     def _recompile_step(self, index, fn):
         return self._compile_step(self.step_nodes[index], self._slot, self._frees[index], fn)
 
+    def runs_directly_in_context(self, module_training):
+        """Whether a model in mode `module_training` may run this plan without its module call
+        chain: the enclosing call context asks no other mode, no torch-wide module hook is set
+        and `torch.jit.trace` is not recording. (Read here, not by the model, so that under
+        `torch.compile` each of these globals is reached, and guarded, through one module.)"""
+        training = _context.training
+        return (
+            (training is None or bool(training) == module_training)
+            and not global_hooks_active()
+            and not _jit_tracing_state()
+        )
+
     def current_steps(self):
         """The steps to run now: direct layer calls unless a torch hook must see the call."""
         self.current_runner()
-        return self._module_call_steps if hook_registry.global_hooks_active() else self._direct_steps
+        return self._module_call_steps if global_hooks_active() else self._direct_steps
 
     def current_runner(self):
         """`(run, refs, step_of, nodes)` of the steps to run now (`plan_codegen.generate`)."""
-        if hook_registry.global_hooks_active():
+        if global_hooks_active():
             if self._module_call_runner is None:
                 steps, nodes = self._compile(direct=False)
                 if torch.compiler.is_compiling():
@@ -296,7 +313,7 @@ class ExecutionPlan:
                 self._module_call_steps = steps
                 self._module_call_runner = _runner(self, steps, nodes)
             return self._module_call_runner
-        if self._hook_version != hook_registry.version:
+        if self._hook_version != current_version():
             steps, nodes = self._compile(direct=True)
             if torch.compiler.is_compiling():
                 # Stale inside a trace (a layer built or a hook registered since the last
@@ -306,7 +323,7 @@ class ExecutionPlan:
                 return _loop_runner(self, steps, nodes)
             self._direct_steps, self._direct_nodes = steps, nodes
             self._direct_runner = _runner(self, steps, nodes)
-            self._hook_version = hook_registry.version
+            self._hook_version = current_version()
         return self._direct_runner
 
     def _compile_step(self, node, slot, frees, fn):

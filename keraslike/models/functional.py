@@ -11,8 +11,7 @@ from keraslike import saving
 from keraslike.backend.naming import to_snake_case, uniquify
 from keraslike.backend.traceback_utils import filter_traceback
 from keraslike.export import export_model
-from keraslike.graph import hook_registry, nest
-from keraslike.graph.call_context import state as _context
+from keraslike.graph import nest
 from keraslike.graph.keras_tensor import KerasTensor
 from keraslike.graph.plan import ExecutionPlan
 from keraslike.graph.shape_inference import torch_dtype
@@ -25,6 +24,12 @@ from keraslike.models.quantize import quantize_model
 from keraslike.trainers.trainer import Trainer
 from keraslike.tree.tree_api import map_shape_structure
 from keraslike.utils.summary_utils import print_summary
+
+# `model(x)` tests `type(x) is _PLAIN_TENSOR` (eagerly: a trace only sees tensors, and there dynamo
+# reaches `type(x)` through a global of its own: a second path to the class, which costs a Python
+# guard on every compiled call).
+_PLAIN_TENSOR = torch.Tensor
+_is_compiling = torch.compiler.is_compiling
 
 
 def _check_symbolic(structure, what):
@@ -328,7 +333,7 @@ class Model(Trainer, Layer):
             # Python frames, and under `torch.compile` the trace reads, and dynamo guards on
             # every compiled call, a few attributes instead of the whole chain.
             x = args[0]
-            if type(x) is torch.Tensor and self._runs_plan_directly(x):
+            if (_is_compiling() or type(x) is _PLAIN_TENSOR) and self._runs_plan_directly(x):
                 results = self._plan.run([x], None)
                 return results[0] if self._single_output else nest.pack_like(self._outputs_struct, results)
         return Layer.__call__(self, *args, **kwargs)
@@ -338,18 +343,17 @@ class Model(Trainer, Layer):
         of Model's own call, one input tensor of the right dtype and sizes carrying no mask, no
         torch hook, activity regularizer, input autocast or input spec on the model, no
         enclosing call context asking another module mode, not under `torch.jit.trace`."""
-        training = _context.training
+        plan = self._plan
         return (
             self._plan_entry
-            and self._plan is not None
+            and plan is not None
             and getattr(x, "_keras_mask", None) is None
-            and (training is None or bool(training) == self.training)
             and self._activity_regularizer is None
             and self._autocast_to is None
             and self.input_spec is None
             and not (self._forward_hooks or self._forward_pre_hooks or self._backward_hooks
-                     or self._backward_pre_hooks or hook_registry.global_hooks_active())
-            and not torch._C._get_tracing_state()
+                     or self._backward_pre_hooks)
+            and plan.runs_directly_in_context(self.training)
             and len(self._input_dtypes) == 1
             and self._tensor_fits(x)
         )

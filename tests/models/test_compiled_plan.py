@@ -104,6 +104,20 @@ def test_plan_closures_vanish_from_guards():
     assert len(names) <= 2.2 * len(theirs.out_guards), (len(names), len(theirs.out_guards))
 
 
+def test_compiled_call_has_no_python_identity_guards():
+    # An object the trace reaches through two paths (the model's module and the plan's, or
+    # `type(x)` and `torch.Tensor`) costs a Python guard `G[a] is G[b]` on every compiled call.
+    model = _mlp().eval()
+    _assert_compiles_once_and_matches(model, torch.randn(2, 12), calls=1)
+    from torch._dynamo.eval_frame import _debug_get_cache_entry_list
+
+    entries = _debug_get_cache_entry_list(type(model).__call__.__code__)
+    assert len(entries) == 1
+    lines = str(entries[0].guard_manager).splitlines()
+    identity = [line for line in lines if "LAMBDA_GUARD" in line and " is G[" in line]
+    assert len(lines) > 50 and not identity, identity
+
+
 def test_mlp_compiles_once_and_matches_eager():
     _assert_compiles_once_and_matches(_mlp().eval(), torch.randn(2, 12))
 
