@@ -6,6 +6,7 @@ suite, and every process left running is killed.
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -84,13 +85,36 @@ def _finish(out, started):
     return [json.loads((out / f"result_{r}.json").read_text()) for r in range(len(started))]
 
 
+def _port_taken(started):
+    """Whether a rank failed because another program took the free port before it bound it
+    (the port is released between `free_port` and the group's start-up)."""
+    return any(
+        process.returncode != 0 and "address already in use" in log.read_text(errors="replace").lower()
+        for process, log in started
+    )
+
+
+def _finish_group(scenario, tmp_path, world, worker, device, env, started, attempts=3):
+    """`_finish` for a group, started again on a new port (at most `attempts` times in all)
+    when a rank lost the race for its port; any other failure fails at once."""
+    for attempt in range(attempts):
+        try:
+            return _finish(*started)
+        except AssertionError:
+            if world == 1 or attempt == attempts - 1 or not _port_taken(started[1]):
+                raise
+        shutil.rmtree(started[0])  # the same place again: callers read files written there
+        started = _start(scenario, tmp_path, world, worker, device, env)
+
+
 def run(scenario, tmp_path, world, worker=WORKER, device="cpu", **env):
     """Runs `worker scenario out_dir` on `world` processes; returns each rank's result JSON.
 
     `device="cpu"` hides CUDA from the processes (`CUDA_VISIBLE_DEVICES=""`): gloo on CPUs.
     `device="cuda"` leaves it: the processes train on the GPU(s).
     """
-    return _finish(*_start(scenario, tmp_path, world, worker, device, env))
+    started = _start(scenario, tmp_path, world, worker, device, env)
+    return _finish_group(scenario, tmp_path, world, worker, device, env, started)
 
 
 def run_pair(scenario, tmp_path, device="cpu", **env):
@@ -99,7 +123,7 @@ def run_pair(scenario, tmp_path, device="cpu", **env):
     single = _start(scenario, tmp_path, 1, WORKER, device, env)
     pair = _start(scenario, tmp_path, 2, WORKER, device, env)
     try:
-        ranks = _finish(*pair)
+        ranks = _finish_group(scenario, tmp_path, 2, WORKER, device, env, pair)
     finally:
         first = _finish(*single)
     return first[0], ranks
