@@ -262,6 +262,8 @@ class Embedding(EmbeddingQuantizationMixin, LoraMixin, Layer):
         `(batch_size, ..., output_dim)`.
     """
 
+    _casts_own_mixed_outputs = True  # Keras turns its autocast off and casts its outputs
+
     def __init__(
         self,
         input_dim,
@@ -290,6 +292,7 @@ class Embedding(EmbeddingQuantizationMixin, LoraMixin, Layer):
         self.embeddings_constraint = constraints.get(embeddings_constraint)
         self.mask_zero = mask_zero
         self.supports_masking = mask_zero
+        self.autocast = False  # as Keras: integer indices are not cast (outputs are)
         self._initial_weights = weights
         self._init_lora(lora_rank, lora_alpha)
         if isinstance(quantization_config, dict):

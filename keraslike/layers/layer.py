@@ -185,13 +185,6 @@ class Layer(LayerWeights, LayerLosses, LayerCalling, nn.Module, Operation):
         self.training = False  # Keras's `layer(x)` is inference unless training is asked for
         self._trainable = bool(trainable)
         self._dtype_policy_name = _policy_name(dtype)
-        if not autocast and self._dtype_policy_name.startswith("mixed_"):
-            # Under a mixed policy fit/evaluate/predict autocast the whole model; opting one
-            # layer out is not implemented, and ignoring the request would change its numbers.
-            raise NotImplementedError(
-                f'Layer "{self.name}": `autocast=False` under the mixed precision policy '
-                f'"{self._dtype_policy_name}" is not implemented in keraslike.'
-            )
         self._autocast_enabled = bool(autocast)
         self._refresh_autocast(bump=False)
         self._remat_mode = get_current_remat_mode()  # fixed at creation, as Keras
@@ -305,12 +298,22 @@ class Layer(LayerWeights, LayerLosses, LayerCalling, nn.Module, Operation):
         policy = dtype_policies.get(policy_name)
         mixed = converted is None and policy_name.startswith("mixed_")
         self._mixed_compute = compute if mixed and compute.is_floating_point else None
+        # `autocast=False` under a mixed policy: Keras neither casts the inputs nor the
+        # variables, so the layer computes in float32 (`mixed_call.uncast_call`), except for
+        # layers that turn their autocast off to cast their outputs themselves.
+        self._uncast_mixed = (
+            self._mixed_compute is not None
+            and not self._autocast_enabled
+            and not self._casts_own_mixed_outputs
+        )
         # A plain float policy (`"float32"`, ...; not mixed, not quantized): inside a mixed
         # model it computes in its own dtype, autocast off.
         self._float_policy = compute.is_floating_point and (converted is not None or (
             policy.quantization_mode is None and policy.compute_dtype == policy.variable_dtype))
         if self._mixed_compute is not None:
             note_mixed_layer()
+        if self._uncast_mixed:
+            self._mixed_compute = None
         target = None
         if self._autocast_enabled and self._convert_input_args and compute.is_floating_point:
             target = compute

@@ -18,7 +18,7 @@ from keraslike.graph.plan import cast_floating
 from keraslike.graph.shape_inference import infer_output_spec, torch_dtype
 from keraslike.layers.input_spec import assert_input_compatibility
 from keraslike.layers.layer_remat import remat_call
-from keraslike.layers.mixed_call import float_call, mixed_call, mixed_layers_exist
+from keraslike.layers.mixed_call import float_call, mixed_call, mixed_layers_exist, uncast_call
 
 _SIGNATURES = {}
 _MASK_ARGUMENTS = {}
@@ -91,7 +91,12 @@ class LayerCalling:
     # Whether a call under a mixed policy casts its floating outputs to the compute dtype (as
     # Keras's layers compute them); a model's outputs are its layers', left as they come.
     _casts_mixed_outputs = True
-    _mixed_compute = None  # set by `Layer._refresh_autocast`, as `_float_policy`
+    # Whether the layer turns its own autocast off and casts its outputs to the compute dtype
+    # itself (Keras's LayerNormalization, GroupNormalization, Embedding): for such a layer
+    # `autocast=False` under a mixed policy only stops the input cast.
+    _casts_own_mixed_outputs = False
+    _mixed_compute = None  # set by `Layer._refresh_autocast`, as `_float_policy`, `_uncast_mixed`
+    _uncast_mixed = False
     _float_policy = False
     _takes_half_inputs = False  # see `_note_half_inputs`
 
@@ -273,15 +278,26 @@ class LayerCalling:
         mixed layers exist, autocast off inside mixed calls (in a plan: only for a layer that
         takes half-precision inputs in some graph, so float graphs keep direct, fusable
         calls); otherwise `call` itself (quantized policies such as
-        `"int8_from_mixed_bfloat16"` compute their own dtypes)."""
+        `"int8_from_mixed_bfloat16"` compute their own dtypes); under a mixed policy with
+        `autocast=False`, autocast off and inputs promoted to the weights' dtype."""
         mixed = self._mixed_compute
         if mixed is not None:
             return mixed_call(call, mixed, cast_outputs=self._casts_mixed_outputs)
+        if self._uncast_mixed:
+            return uncast_call(call, self._own_weights_dtype)
         if self._float_policy and mixed_layers_exist() and (
             not in_plan or self._takes_half_inputs
         ):
             return float_call(call, in_mixed_graph=in_plan)
         return call
+
+    def _own_weights_dtype(self):
+        # The dtype of the layer's own floating weights (not its sublayers'), or None.
+        for group in (self._parameters, self._buffers):
+            for tensor in group.values():
+                if tensor is not None and tensor.is_floating_point():
+                    return tensor.dtype
+        return None
 
     def _note_half_inputs(self, args, kwargs):
         # A float-policy layer fed half-precision tensors in a graph (Keras's float32 head of a

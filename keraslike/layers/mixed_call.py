@@ -11,6 +11,13 @@ outputs are cast to the compute dtype (torch's autocast keeps softmax, normaliza
 lookups in float32; Keras's layers do not). Inside such a mixed call, a layer with a float
 policy runs with autocast off, so it computes in its own dtype, as in Keras.
 
+A mixed layer made with `autocast=False` gets neither: Keras leaves its inputs as they come and
+its float32 variables uncast inside a model (its call clears the autocast scope), and its ops
+promote (`matmul(float16, float32)` computes in float32), so it computes in float32 and returns
+what its ops return. keraslike runs its call with torch's autocast off and, since torch's
+kernels (`F.linear`, convolutions) do not promote, first promotes its floating inputs to the
+result type with its floating weights' dtype (`uncast_call`).
+
 Float layers need that guard only once a mixed layer exists in the process, and in execution
 plans only where a graph feeds them half-precision tensors (`Layer._note_half_inputs`, at the
 symbolic call): float graphs keep calling their layers directly (and fusing them, see
@@ -110,6 +117,50 @@ def float_call(fn, in_mixed_graph=False):
         try:
             with torch.autocast(device_type, enabled=False):
                 return fn(*args, **kwargs)
+        finally:
+            _state.depth, _state.dtype = depth, outer
+
+    return call
+
+
+def _promote_floating(structure, dtype):
+    """`structure` with each floating tensor cast to its result type with `dtype` (Keras's
+    promotion: float16 or bfloat16 with float32 is float32; float64 stays float64)."""
+
+    def promote(x):
+        if isinstance(x, torch.Tensor) and x.is_floating_point():
+            target = torch.promote_types(x.dtype, dtype)
+            if target is not x.dtype:
+                mask = getattr(x, "_keras_mask", None)
+                x = x.to(target)
+                if mask is not None:
+                    x._keras_mask = mask
+        return x
+
+    return nest.map_structure(promote, structure)
+
+
+def uncast_call(fn, weights_dtype):
+    """`fn` as the call of a mixed layer made with `autocast=False`: torch's autocast off, so its
+    float32 weights are used as they are (Keras clears its autocast scope inside a model), and
+    its floating inputs promoted to their result type with `weights_dtype()` (the dtype of the
+    layer's own floating weights, `None` for a layer without any: its inputs pass as they are),
+    which Keras's ops do inside and torch's kernels do not. Outputs are what the call returns.
+    Keras casts the variables to the compute dtype in a direct call outside any model; here a
+    direct call computes with the float32 weights too."""
+
+    def call(*args, **kwargs):
+        dtype = weights_dtype()
+        if dtype is not None:
+            args, kwargs = _promote_floating((args, kwargs), dtype)
+        device_type = _device_type(args, kwargs)
+        depth, outer = _state.depth, _state.dtype
+        _state.depth, _state.dtype = 0, None  # mixed sublayers enter their own autocast
+        try:
+            if device_type in _AUTOCAST_DEVICES and torch.is_autocast_enabled(device_type):
+                with torch.autocast(device_type, enabled=False):
+                    return fn(*args, **kwargs)
+            return fn(*args, **kwargs)
         finally:
             _state.depth, _state.dtype = depth, outer
 

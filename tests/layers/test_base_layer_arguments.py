@@ -30,9 +30,12 @@ def test_non_bool_trainable_is_refused_as_in_keras(keras_oracle):
     assert ours == theirs
 
 
-def test_autocast_false_under_mixed_policy_is_not_implemented():
-    with pytest.raises(NotImplementedError, match="autocast=False"):
-        layers.Dense(3, dtype="mixed_float16", autocast=False)
+def test_autocast_false_under_mixed_policy_is_accepted_as_in_keras(keras_oracle):
+    # Its semantics are tested against Keras in tests/layers/test_autocast_false_mixed.py.
+    for lib in (keras_oracle, keras):
+        layer = lib.layers.Dense(3, dtype="mixed_float16", autocast=False)
+        assert layer.autocast is False
+        assert (layer.compute_dtype, layer.variable_dtype) == ("float16", "float32")
     assert layers.Dense(3, autocast=False).autocast is False  # float32: nothing to opt out of
 
 

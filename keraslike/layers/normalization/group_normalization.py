@@ -35,6 +35,8 @@ class GroupNormalization(Layer):
         `(batch_size, ..., channels)` (any rank >= 2). Output shape: same as the input.
     """
 
+    _casts_own_mixed_outputs = True  # Keras turns its autocast off and casts its outputs
+
     def __init__(
         self,
         groups=32,

@@ -36,6 +36,8 @@ class LayerNormalization(Layer):
         Any. Output shape: same as the input.
     """
 
+    _casts_own_mixed_outputs = True  # Keras turns its autocast off and casts its outputs
+
     def __init__(
         self,
         axis=-1,
