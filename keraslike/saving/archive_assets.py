@@ -48,8 +48,10 @@ def collect(model):
     return members
 
 
-def restore(zf, model, filepath):
-    """Calls `load_assets(folder)` on the model's layers that have it, from the open archive."""
+def restore(zf, model, filepath, failures):
+    """Calls `load_assets(folder)` on the model's layers that have it, from the open archive;
+    a layer's `load_assets` that raises is added to `failures` (a `LoadFailures`), as Keras
+    collects them, and the other layers still load theirs."""
     readers = [(p, layer) for p, layer in keras_h5.walk_layers(model)
                if callable(getattr(layer, "load_assets", None))]
     if not readers or len(zf.namelist()) <= _BASE_MEMBERS:
@@ -69,4 +71,7 @@ def restore(zf, model, filepath):
         base = os.path.join(root, ASSETS)
         for path, layer in readers:
             folder = _folder(base, path)
-            layer.load_assets(folder if os.path.isdir(folder) else (base if not path else None))
+            try:
+                layer.load_assets(folder if os.path.isdir(folder) else (base if not path else None))
+            except Exception as error:  # the layer's code, whatever it raises (as Keras)
+                failures.add(layer, "load_assets", error)

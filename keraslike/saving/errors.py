@@ -1,5 +1,7 @@
 """The exceptions the saving code raises: Keras's types, with the file and the problem named."""
 
+import warnings
+
 from keraslike.serialization.errors import UnknownObjectError, UnsafeDeserializationError  # noqa: F401
 
 
@@ -46,3 +48,59 @@ class SavedFileNotFoundError(SavedFileError, FileNotFoundError):
     def __init__(self, path, problem=None):
         SavedFileError.__init__(self, path, problem or "no such file or directory.")
         self.filename = str(path)
+
+
+class LoadFailures:
+    """The objects whose own loading code (`load_own_variables`, `load_assets`) raised.
+
+    As Keras's `saving_lib`: every object is tried, the failures are collected, and one
+    `ValueError` lists them at the end (a warning instead with `skip_mismatch=True` in
+    `load_weights`). The message keeps Keras's shape ("A total of N objects could not be loaded.
+    Example error message for object <Dense name=d, built=True>: ...") and adds, for each
+    object, the method that failed and the original error with its type.
+    """
+
+    def __init__(self, path):
+        self.path = str(path)
+        self.failures = []  # (object, method name, exception)
+
+    def add(self, obj, method, error):
+        self.failures.append((obj, method, error))
+
+    def __bool__(self):
+        return bool(self.failures)
+
+    def finish(self, warn_only=False):
+        """Raises the `ValueError` listing the failures (or warns, with `warn_only`); no-op
+        without failures."""
+        if not self.failures:
+            return
+        first, _, first_error = self.failures[0]
+        objects = [_object_repr(obj) for obj, _, _ in self.failures]
+        details = "\n".join(
+            f"- `{method}` of {_object_label(obj)}: {type(error).__name__}: {error}"
+            for obj, method, error in self.failures
+        )
+        message = (
+            f"A total of {len(self.failures)} objects could not be loaded from {self.path!r}. "
+            f"Example error message for object {_object_repr(first)}:\n\n{first_error}\n\n"
+            f"List of objects that could not be loaded:\n[{', '.join(objects)}]\n\n"
+            f"Errors:\n{details}"
+        )
+        if warn_only:
+            warnings.warn(message, stacklevel=4)
+            return
+        raise ValueError(message) from first_error
+
+
+def _object_repr(obj):
+    # Keras's `<Dense name=dense, built=True>`.
+    name = getattr(obj, "name", None)
+    if name is None:
+        return f"<{type(obj).__name__}>"
+    return f"<{type(obj).__name__} name={name}, built={getattr(obj, 'built', False)}>"
+
+
+def _object_label(obj):
+    name = getattr(obj, "name", None)
+    return f"{type(obj).__name__} {name!r}" if name is not None else type(obj).__name__

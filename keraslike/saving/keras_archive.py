@@ -19,7 +19,7 @@ from keraslike._version import __version__
 from keraslike.saving import archive_assets, keras_h5, materialize, zip_writer
 from keraslike.saving.atomic import atomic_path, remove_stale
 from keraslike.saving.archive_member import member_file
-from keraslike.saving.errors import SavedFileError, malformed_config
+from keraslike.saving.errors import LoadFailures, SavedFileError, malformed_config
 from keraslike.saving.native import to_json
 from keraslike.serialization import keras_objects, registry
 
@@ -126,6 +126,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     weights file, so a config naming sizes the file does not hold allocates nothing.
     """
     h5py = keras_h5.import_h5py()
+    failures = LoadFailures(filepath)
     with open_archive(filepath) as zf:
         config = _read_json(zf, CONFIG, filepath)
         if WEIGHTS not in zf.namelist():
@@ -178,6 +179,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
                         optimizer = getattr(model, "optimizer", None)
                         if optimizer is not None and not optimizer.built:
                             optimizer.build(model.trainable_weights)
-                keras_h5.read_weights(f, model, filepath, skip_mismatch=False, in_place=True)
-        archive_assets.restore(zf, model, filepath)
+                keras_h5.read_weights(f, model, filepath, skip_mismatch=False, in_place=True,
+                                      failures=failures)
+        archive_assets.restore(zf, model, filepath, failures)
+    failures.finish()  # the layers whose own loading code raised, named as Keras does
     return model

@@ -25,7 +25,7 @@ from torch import nn
 from keraslike.backend.naming import to_snake_case
 from keraslike.layers.layer import Layer
 from keraslike.saving import h5_tensors, materialize
-from keraslike.saving.errors import SavedFileError
+from keraslike.saving.errors import LoadFailures, SavedFileError
 from keraslike.serialization import registry
 from keraslike.serialization.keras_objects import is_functional
 
@@ -144,11 +144,21 @@ def _own_store_hooks(layer):
     """The layer's `save_own_variables`/`load_own_variables` (Keras's protocol), when it has them.
 
     Layers whose Keras file layout differs from their weights (a LoRA kernel stored merged, a
-    quantized kernel stored before the bias) define both; others use `own_weights`.
+    quantized kernel stored before the bias) define both; others use `own_weights`. A layer
+    defining only `load_own_variables` (a user's) gets it called, as Keras does, with the store
+    Keras's default `save_own_variables` writes (its own weights, `"0"`, `"1"`, ...).
     """
-    save = getattr(layer, "save_own_variables", None)
     load = getattr(layer, "load_own_variables", None)
-    return (save, load) if save is not None and load is not None else None
+    if load is None:
+        return None
+    save = getattr(layer, "save_own_variables", None)
+    if save is None:
+
+        def save(store):
+            for i, (spec, tensor) in enumerate(own_weights(layer)):
+                store[str(i)] = spec.layout.to_keras(tensor.detach())
+
+    return save, load
 
 
 def _keras_values(layer, weights):
@@ -281,12 +291,19 @@ class _Report:
 
     def __init__(self, filepath):
         self.filepath = filepath
-        self.missing, self.unexpected, self.mismatched = [], [], []
+        self.missing, self.unexpected, self.mismatched, self.counts = [], [], [], []
+
+    def count_differs(self, label, layer, names, received):
+        """A layer whose group holds another number of variables than it has (Keras's text)."""
+        self.counts.append(
+            f"{label}: Layer {layer.name!r} expected {len(names)} variables, but received "
+            f"{received} variables during loading. Expected: {list(names)}"
+        )
 
     def finish(self, skip_mismatch):
-        if not (self.missing or self.unexpected or self.mismatched):
+        if not (self.missing or self.unexpected or self.mismatched or self.counts):
             return
-        lines = []
+        lines = list(self.counts)
         if self.missing:
             lines.append(f"missing from the file: {self.missing}")
         if self.unexpected:
@@ -331,7 +348,8 @@ def check_shapes(f, model, filepath):
             if len(keys) != len(expected):
                 raise SavedFileError(
                     filepath,
-                    f"layer {layer.name!r} has {len(expected)} weights, the file {len(keys)}.",
+                    f"Layer {layer.name!r} expected {len(expected)} variables, but received "
+                    f"{len(keys)} variables during loading (the file's {vars_path!r}).",
                 )
             for key, (name, shape) in zip(keys, expected):
                 dataset = _open_dataset(group, key, h5py, filepath)
@@ -343,25 +361,34 @@ def check_shapes(f, model, filepath):
                     )
 
 
-def read_weights(f, model, filepath, skip_mismatch=False, load_optimizer=True, in_place=False):
+def read_weights(f, model, filepath, skip_mismatch=False, load_optimizer=True, in_place=False,
+                 failures=None):
     """Loads Keras-layout weights from the open h5py file `f` into `model`, in place.
 
     With `in_place=True` (a model just built to receive them), each dataset is read straight
     into its weight, through one small buffer when the layouts differ, instead of into a
-    full-size array first; a read error then leaves the model partly loaded.
+    full-size array first; a read error then leaves the model partly loaded. A layer's own
+    `load_own_variables` that raises is reported as Keras does: every layer is still loaded,
+    then one `ValueError` names the layers that failed and their errors (a warning with
+    `skip_mismatch`); with `failures` (a `LoadFailures`) they are added to it instead, for the
+    caller to report with the assets' failures.
 
     Raises:
         ValueError: Listing the weights missing from the file, unexpected in it, or of another
-            shape (unless `skip_mismatch`); a `SavedFileError` for HDF5 data h5py cannot read.
+            shape (unless `skip_mismatch`), or the layers whose `load_own_variables` raised; a
+            `SavedFileError` for HDF5 data h5py cannot read.
     """
+    own = failures if failures is not None else LoadFailures(filepath)
     try:
-        _read_weights(f, model, filepath, skip_mismatch, load_optimizer, in_place)
+        _read_weights(f, model, filepath, skip_mismatch, load_optimizer, in_place, own)
     except (KeyError, RuntimeError, OSError) as error:  # h5py's errors for corrupt HDF5 data
         message = f"its HDF5 data is corrupt ({type(error).__name__}: {error})."
         raise SavedFileError(filepath, message) from error
+    if failures is None:
+        own.finish(warn_only=skip_mismatch)
 
 
-def _read_weights(f, model, filepath, skip_mismatch, load_optimizer, in_place):
+def _read_weights(f, model, filepath, skip_mismatch, load_optimizer, in_place, failures):
     h5py = import_h5py()
     report = _Report(filepath)
     visited_groups = set()
@@ -376,7 +403,11 @@ def _read_weights(f, model, filepath, skip_mismatch, load_optimizer, in_place):
     with torch.no_grad():
         for spec, tensor, value in loads:
             if spec is None:  # a layer's own `load_own_variables` with its store
-                tensor(value)
+                layer, load = tensor
+                try:
+                    load(value)
+                except Exception as error:  # the layer's code, whatever it raises (as Keras)
+                    failures.add(layer, "load_own_variables", error)
             elif in_place:  # `value` is the dataset, its shape checked: read into the weight
                 h5_tensors.read_into(tensor, spec.layout, value, _dataset_values)
             else:
@@ -415,10 +446,10 @@ def _read_group(f, vars_path, layer, weights, report, visited_groups, loads, h5p
         expected = {}
         hooks[0](expected)  # what the layer would write: the count and shapes to expect
         if len(keys) != len(expected):
-            report.mismatched.append(
-                f"{label} ({layer.name}): {len(keys)} variables in the file vs {len(expected)} "
-                "in the model"
-            )
+            names = [spec.name for spec, _ in weights]
+            if len(names) != len(expected):  # the layer's own layout: name its store's keys
+                names = sorted(expected, key=_store_order)
+            report.count_differs(label, layer, names, len(keys))
             return
         store = _DatasetStore()
         for key, (index, value) in zip(keys, sorted(expected.items(), key=lambda kv: _store_order(kv[0]))):
@@ -427,12 +458,10 @@ def _read_group(f, vars_path, layer, weights, report, visited_groups, loads, h5p
                 report.mismatched.append(f"{label}/{index}: {tuple(dataset.shape)} vs {tuple(value.shape)}")
                 return
             store[index] = dataset  # read when the layer asks for it, after every shape is checked
-        loads.append((None, hooks[1], store))
+        loads.append((None, (layer, hooks[1]), store))
         return
     if len(keys) != len(weights):
-        report.mismatched.append(
-            f"{label} ({layer.name}): {len(keys)} variables in the file vs {len(weights)} in the model"
-        )
+        report.count_differs(label, layer, [spec.name for spec, _ in weights], len(keys))
         return
     for key, (spec, tensor) in zip(keys, weights):
         expected = spec.layout.keras_shape(tensor.shape)
