@@ -73,7 +73,7 @@ class InputLayer(Layer):
         if batch_shape is not None:
             batch_shape = _standardize_shape(batch_shape)
         else:
-            batch_shape = (batch_size,) + _standardize_shape(shape)
+            batch_shape = _standardize_shape((batch_size,) + _standardize_shape(shape))
         self.batch_shape = batch_shape
         self._input_dtype = dtype_name(torch_dtype(dtype)) if dtype is not None else config.floatx()
         self.optional = optional

@@ -128,7 +128,7 @@ class LayerWeights:
         Returns:
             The parameter (or buffer), in torch layout.
         """
-        shape = tuple(int(d) for d in (shape or ()))
+        shape = _weight_shape(self, name, shape)
         dtype = torch_dtype(dtype or self.dtype)
         if initializer is None:
             initializer = "glorot_uniform" if dtype.is_floating_point else "zeros"
@@ -369,3 +369,32 @@ def _whole(tensor):
     process (a collective, so every process calls `get_weights`, as with any sharded model)."""
     full_tensor = getattr(tensor, "full_tensor", None)
     return full_tensor() if full_tensor is not None else tensor
+
+
+def _weight_shape(layer, name, shape):
+    """`add_weight`'s `shape` as a tuple of ints, or Keras's ValueError naming the layer and the
+    weight (a negative, undefined or non-integer dimension)."""
+    where = f'(weight "{name}" of layer "{layer.name}")' if name else f'(a weight of layer "{layer.name}")'
+    if shape is None:
+        return ()
+    if not hasattr(shape, "__iter__"):
+        raise ValueError(f"Cannot convert '{shape}' to a shape {where}.")
+    dims = []
+    for d in shape:
+        if d is None:
+            raise ValueError(
+                "Shapes used to initialize variables must be fully-defined (no `None` "
+                f"dimensions). Received: shape={tuple(shape)} {where}"
+            )
+        if isinstance(d, bool) or not hasattr(d, "__index__"):
+            raise ValueError(
+                f"Cannot convert '{tuple(shape)}' to a shape. Found invalid dimension '{d}' of "
+                f"type '{type(d)}' {where}."
+            )
+        if int(d) < 0:
+            raise ValueError(
+                f"Cannot convert '{tuple(shape)}' to a shape. Negative dimensions are not "
+                f"allowed {where}."
+            )
+        dims.append(int(d))
+    return tuple(dims)

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from keraslike import regularizers
 from keraslike.backend import config as backend_config
+from keraslike.backend.errors import ArgumentTypeError
 from keraslike.graph.layout import to_channels_first, to_channels_last
 from keraslike.graph.shape_inference import torch_dtype
 from keraslike.layers.input_spec import InputSpec
@@ -98,7 +99,9 @@ def _check_rate(layer, rate, argument="rate", upper_open=True):
     ok = ok and (0 <= rate < 1 if upper_open else 0 <= rate <= 1)
     if not ok:
         interval = "[0, 1)" if upper_open else "[0, 1]"
-        raise ValueError(
+        # Keras's comparison of a non-number with 0 raises TypeError: ours is one too.
+        error = ValueError if isinstance(rate, (int, float)) else ArgumentTypeError
+        raise error(
             f'Invalid value received for argument `{argument}` of layer "{layer.name}". '
             f"Expected a float value in {interval}. Received: {argument}={rate}"
         )

@@ -18,6 +18,15 @@ class SavedFileError(ValueError):
         return f"Cannot load {self.path!r}: {self.problem}"
 
 
+class NotAnHDF5FileError(SavedFileError, OSError):
+    """A file that should be HDF5 (`.h5`, `.weights.h5`) and is not: an OSError, as h5py's error
+    under Keras, and a `SavedFileError` (a ValueError) naming the file."""
+
+    def __init__(self, path, problem):
+        SavedFileError.__init__(self, path, problem)
+        self.filename = str(path)
+
+
 class malformed_config:
     """Context: errors a malformed config provokes while a model is rebuilt name the file.
 

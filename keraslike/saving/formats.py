@@ -14,7 +14,7 @@ import zlib
 
 from keraslike.saving import keras_archive, keras_h5, legacy_h5, native
 from keraslike.saving.atomic import atomic_path
-from keraslike.saving.errors import SavedFileError
+from keraslike.saving.errors import NotAnHDF5FileError, SavedFileError
 
 _ZIP = b"PK"
 _HDF5 = b"\x89HDF"
@@ -27,6 +27,7 @@ class FileKind:
         self.path = path
         with open(path, "rb") as f:
             self.magic = f.read(8)
+            self.header_start = f.read(1)  # a safetensors header (JSON) starts with `{`
         self.is_zip = self.magic.startswith(_ZIP)
         self.is_hdf5 = self.magic.startswith(_HDF5)
         self._legacy = None
@@ -46,7 +47,7 @@ def open_h5(path):
     try:
         return h5py.File(path, "r")
     except OSError as e:
-        raise SavedFileError(path, f"not a valid HDF5 file ({e}).") from None
+        raise NotAnHDF5FileError(path, f"not a valid HDF5 file ({e}).") from None
 
 
 def _suffix(path):
@@ -230,10 +231,36 @@ FORMATS = [
 def format_for_reading(path):
     """The format that reads the file at `path` (which exists)."""
     kind = FileKind(path)
+    _check_contents_match_name(kind)
     for fmt in FORMATS:
         if fmt.can_read(kind):
             return fmt
     raise SavedFileError(path, "no keraslike format reads this file.")  # unreachable: NativeFormat
+
+
+def _check_contents_match_name(kind):
+    """Refuses a file whose name promises a format its first bytes are not, naming the file and
+    what it holds (with Keras's exception types: a `.keras` that is not a zip archive is a
+    ValueError, an `.h5` that is not HDF5 an OSError), instead of trying it as safetensors."""
+    name = _suffix(kind.path)
+    start = kind.magic[:8]
+    if name.endswith(".keras") and not kind.is_zip:
+        raise SavedFileError(
+            kind.path,
+            f"not a .keras archive: a .keras file is a zip archive, this one starts with {start!r}.",
+        )
+    if name.endswith((".h5", ".hdf5")) and not kind.is_hdf5:
+        raise NotAnHDF5FileError(
+            kind.path, f"not an HDF5 file: its name says HDF5, its first bytes are {start!r}."
+        )
+    if (not kind.is_zip and not kind.is_hdf5 and "." in name and not name.endswith(".safetensors")
+            and kind.header_start != b"{"):
+        raise SavedFileError(
+            kind.path,
+            "not a file keraslike reads: Keras 3 reads `.keras` archives (zip), `.weights.h5` "
+            "and legacy `.h5` files (HDF5), keraslike also `.safetensors`; this one starts "
+            f"with {start!r}.",
+        )
 
 
 def format_saving_model(path):

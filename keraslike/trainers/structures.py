@@ -6,6 +6,7 @@ inputs (dtype and trailing-axis rank as Keras adapts them), with the checks that
 import numpy as np
 import torch
 
+from keraslike.backend.errors import ArgumentTypeError
 from keraslike.graph import nest
 from keraslike.losses.loss import torch_dtype
 from keraslike.trainers.data_adapters import ArrayData, IterableData, is_array_like, to_tensor
@@ -221,8 +222,7 @@ def make_data(model, x, y, sample_weight, batch_size, shuffle, steps, what, clas
         )
     check_steps(steps, what)
     if is_array_like(x):
-        if batch_size is not None and (not isinstance(batch_size, int) or batch_size <= 0):
-            raise ValueError(f"`batch_size` must be a positive integer. Received: {batch_size}")
+        check_batch_size(batch_size)
         xs = adapt_inputs(model, x)
         ys = nest.map_structure(lambda t: None if t is None else to_tensor(t, "Target"), y)
         sws = nest.map_structure(lambda t: None if t is None else to_tensor(t, "sample_weight"), sample_weight)
@@ -257,13 +257,31 @@ _EMPTY_REFUSED = ("fit", "evaluate", "predict", "validation_data")
 _STEPS_ARGUMENT = {"fit": "steps_per_epoch", "validation_data": "validation_steps"}
 
 
+def check_batch_size(batch_size):
+    """Refuses a `batch_size` that is not a positive Python int (or `None`), as Keras does: a
+    TypeError for a non-number (Keras fails dividing by it), a ValueError for any other value
+    (a float, a bool, a numpy integer, zero or less; Keras silently uses 32 for 0, a
+    mistake here)."""
+    if batch_size is None:
+        return
+    if not isinstance(batch_size, (int, float, np.number)):
+        raise ArgumentTypeError(
+            "`batch_size` must be a positive integer. "
+            f"Received: batch_size={batch_size!r} of type {type(batch_size).__name__}"
+        )
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
+        raise ValueError(f"`batch_size` must be a positive integer. Received: batch_size={batch_size!r}")
+
+
 def check_steps(steps, what):
-    """Refuses a step count that is not a positive integer (or `None`), naming the argument."""
+    """Refuses a step count that is not a positive integer (or `None`), naming the argument
+    (a TypeError for a non-number, as Keras's)."""
     if steps is None:
         return
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps <= 0:
         name = _STEPS_ARGUMENT.get(what, "steps")
-        raise ValueError(
+        error = ValueError if isinstance(steps, (int, float, np.number)) else ArgumentTypeError
+        raise error(
             f"`{name}` must be a positive integer or `None`. Received: {name}={steps!r}"
         )
 

@@ -14,6 +14,7 @@ import torch
 
 from keraslike import optimizers as optimizers_module
 from keraslike.backend import compiler, runtime_flags
+from keraslike.backend.errors import ArgumentTypeError
 from keraslike.backend.traceback_utils import filter_traceback
 from keraslike.metrics.metric import Metric
 from keraslike.trainers import direct_predict, distributed, epoch_loop, step_state, structures
@@ -437,7 +438,13 @@ class Trainer:
                     "`validation_split` is only supported for in-memory data (numpy arrays or "
                     f"tensors), not for {type(x).__name__}. Pass `validation_data` instead."
                 )
+            if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float, np.floating)):
+                raise ArgumentTypeError(  # a TypeError, as Keras's (it fails subtracting it)
+                    "`validation_split` must be a float in (0, 1). "
+                    f"Received: validation_split={validation_split!r} of type {type(validation_split).__name__}"
+                )
             if not 0 < validation_split < 1:
+                # Keras raises only when a side is empty; 1.5 silently validates on the tail.
                 raise ValueError(f"`validation_split` must be in (0, 1). Received: {validation_split}")
         if runtime_flags.max_epochs():  # keras.config.set_max_epochs: a debugging cap
             epochs = min(epochs, runtime_flags.max_epochs())

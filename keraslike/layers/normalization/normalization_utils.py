@@ -2,6 +2,8 @@
 
 import torch
 
+from keraslike.backend.errors import AxisOutOfRangeError
+
 
 _MASK_EPSILON = 1e-7  # keras.backend.epsilon(), used by Keras's masked moments
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
@@ -13,7 +15,8 @@ def _check_axes(layer, axes, input_shape, argument="axis"):
     listed = axes if isinstance(axes, (list, tuple)) else [axes]
     for a in listed:
         if not isinstance(a, int) or isinstance(a, bool) or not -ndim <= a < ndim:
-            raise ValueError(
+            # Keras indexes the shape with it (IndexError); ours names the layer and the axis.
+            raise AxisOutOfRangeError(
                 f'Invalid value for argument `{argument}` of layer "{layer.name}": axis {a} is '
                 f"out of bounds for input shape {tuple(input_shape)} (rank {ndim}). "
                 f"Received: {argument}={axes}"

@@ -1,0 +1,17 @@
+"""Exception classes that are two builtin types at once.
+
+Where Keras 3 lets a bad argument fail inside Python (`Dropout("half")` compares a string with
+0 and raises TypeError; `LayerNormalization(axis=5)` indexes a shape and raises IndexError),
+keraslike checks the argument first and says what is wrong, naming the layer and the value. The
+exception is an instance of Keras's type, so an `except TypeError:` written for Keras still
+catches it, and of ValueError, keraslike's type for every other invalid argument (numpy's
+`AxisError` is a ValueError and an IndexError in the same way).
+"""
+
+
+class ArgumentTypeError(TypeError, ValueError):
+    """An argument of the wrong type (a string where a number is expected)."""
+
+
+class AxisOutOfRangeError(ValueError, IndexError):
+    """An axis argument outside the input's dimensions."""
