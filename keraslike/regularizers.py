@@ -70,7 +70,9 @@ class Regularizer:
 
     def get_config(self):
         """Returns the regularizer's configuration as a JSON-serializable dict."""
-        raise NotImplementedError(f"{self} does not implement get_config()")
+        # `object.__repr__`, as Keras's message shows: `repr(self)` calls `get_config`, and a
+        # subclass's `get_config` calling this one would recurse without end.
+        raise NotImplementedError(f"{object.__repr__(self)} does not implement get_config()")
 
     def __repr__(self):
         try:

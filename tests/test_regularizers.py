@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+import keraslike
 from keraslike import regularizers
 from keraslike.backend.serialization import register_keras_serializable
 
@@ -152,3 +153,23 @@ def test_custom_regularizer_serializes_like_keras(keras_oracle):
     assert regularizers.serialize(ours_cls(2.0)) == keras_oracle.regularizers.serialize(theirs_cls(2.0))
     back = regularizers.get(regularizers.serialize(ours_cls(2.0)))
     assert isinstance(back, ours_cls) and back.k == 2.0
+
+
+def test_subclass_get_config_calling_base_raises_like_keras(keras_oracle):
+    # keras-io's PointNet: `get_config` starts with `super().get_config()`, which Keras 3's base
+    # class does not implement. The error must be Keras's, not a RecursionError through `repr`.
+    def subclass(lib):
+        class Reg(lib.regularizers.Regularizer):
+            def __call__(self, x):
+                return 0.0
+
+            def get_config(self):
+                config = super().get_config()
+                config.update({"k": 3})
+                return config
+
+        return Reg()
+
+    for reg in (subclass(keras_oracle), subclass(keraslike)):
+        with pytest.raises(NotImplementedError, match=r"^<.*Reg object at 0x[0-9a-f]+> does not implement get_config\(\)$"):
+            reg.get_config()

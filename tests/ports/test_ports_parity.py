@@ -35,6 +35,8 @@ PARITY = [
     "generative_pixelcnn",
     "vision_involution",
     "keras_recipes_approximating_non_function_mappings",
+    "generative_vq_vae",
+    "graph_gnn_citations",
 ]
 
 # Earlier ports without the `on_model` / `shuffle` arguments: `Model.fit` itself is wrapped in
@@ -73,6 +75,7 @@ EVALUATION_PARITY = [
     "vision_vit_small_ds",
     "vision_perceiver_image_classification",
     "vision_image_classification_with_vision_transformer",
+    "vision_pointnet",
 ]
 
 
