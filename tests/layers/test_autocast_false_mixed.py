@@ -138,3 +138,42 @@ def test_uncast_builtin_layers_in_a_mixed_model_match_keras(keras_oracle, policy
     assert _dtype(got) == _dtype(expected)
     np.testing.assert_allclose(_numpy(keras, got), _numpy(keras, expected), rtol=1e-2, atol=1e-2)
     assert our_layer.autocast is their_layer.autocast is False
+
+
+@pytest.mark.slow
+def test_uncast_layer_in_a_mixed_model_compiles_without_graph_breaks():
+    keraslike.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        inputs = keraslike.Input((6,))
+        hidden = keraslike.layers.Dense(8)(inputs)
+        uncast = keraslike.layers.Dense(8, autocast=False)(hidden)
+        model = keraslike.Model(inputs, keraslike.layers.Dense(3)(uncast))
+    finally:
+        keraslike.mixed_precision.set_global_policy("float32")
+    x = torch.as_tensor(X)
+    expected = model(x)
+    got = torch.compile(model, fullgraph=True)(x)
+    assert got.dtype == expected.dtype == torch.bfloat16
+    torch.testing.assert_close(got, expected)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("name", ["mixed_float16", "mixed_bfloat16"])
+def test_uncast_custom_layer_on_cuda(name):
+    # fit enters torch.autocast("cuda") for the whole step: the uncast layer turns it off.
+    keraslike.mixed_precision.set_global_policy(name)
+    try:
+        model = _model(keraslike)
+    finally:
+        keraslike.mixed_precision.set_global_policy("float32")
+    model.to("cuda")
+    layer = model.get_layer("uncast")
+    x = torch.as_tensor(X, device="cuda")
+    hidden = model.get_layer("first")(x)
+    projected, _, probabilities = model(x)
+    assert projected.dtype == probabilities.dtype == torch.float32
+    exact = torch.tanh(hidden.float() @ layer.w.detach() + layer.b.detach())
+    torch.testing.assert_close(projected, exact, rtol=1e-4, atol=1e-4)
+    model.compile(optimizer="sgd", loss=[None, None, "sparse_categorical_crossentropy"])
+    losses = model.fit(X, Y, batch_size=4, epochs=3, verbose=0).history["loss"]
+    assert np.isfinite(losses).all() and losses[-1] < losses[0]
