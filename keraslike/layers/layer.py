@@ -39,6 +39,7 @@ from keraslike.layers.layer_repr import layer_extra_repr
 from keraslike.layers.layer_weights import LayerWeights, WeightSpec  # noqa: F401 - re-exported
 from keraslike import regularizers
 from keraslike.layers.mixed_call import note_mixed_layer
+from keraslike.layers.tracked_list import TrackedList
 from keraslike.layers.variable import BufferVariable, keras_layout_view, set_buffer_attribute
 from keraslike.mixed_precision import default_policy_name
 
@@ -218,13 +219,21 @@ class Layer(LayerWeights, LayerLosses, LayerCalling, nn.Module, Operation):
             ):
                 object.__setattr__(self, name, value)
                 return
-        if (
-            isinstance(value, list)
-            and not name.startswith("_")
-            and value
-            and all(isinstance(v, nn.Module) for v in value)
-        ):
-            value = nn.ModuleList(value)  # track sublayers kept in a list, as Keras does
+        current = self.__dict__.get(name)
+        if isinstance(current, TrackedList):
+            if value is current:  # `self.blocks += [...]` assigns the same list back
+                return
+            del self.__dict__[name]  # replaced: forget its modules
+            self.__dict__["_modules"].pop(name, None)
+        if isinstance(value, list) and not name.startswith("_"):
+            if value and all(isinstance(v, nn.Module) for v in value):
+                value = nn.ModuleList(value)  # track sublayers kept in a list, as Keras does
+            elif not value or any(isinstance(v, nn.Module) for v in value):
+                # Sublayers appended later (`self.blocks = []`, then `append`) are tracked too.
+                if isinstance(self.__dict__["_modules"].get(name), nn.ModuleList):
+                    del self.__dict__["_modules"][name]
+                object.__setattr__(self, name, TrackedList(value, self, name))
+                return
         elif isinstance(value, torch.Tensor) and "_weight_specs" in self.__dict__:
             self._rename_weight(value, name)
         if isinstance(value, BufferVariable):

@@ -76,6 +76,7 @@ EVALUATION_PARITY = [
     "vision_perceiver_image_classification",
     "vision_image_classification_with_vision_transformer",
     "vision_pointnet",
+    "vision_eanet",
 ]
 
 
