@@ -214,6 +214,61 @@ CASES = [
     ("save_unknown_extension", lambda lib, t: _mlp(lib).save(os.path.join(t, "model.txt")), ["model.txt"]),
     ("save_weights_without_weights_h5",
      lambda lib, t: _mlp(lib).save_weights(os.path.join(t, "w.h5")), ["w.h5"]),
+    # more layers and wrappers
+    ("layer_unknown_call_keyword",
+     lambda lib, t: lib.layers.Dense(2, name="d")(lib.Input((3,)), foo=1), ["foo", '"d"']),
+    ("dense_called_on_none", lambda lib, t: lib.layers.Dense(2, name="d")(None), ["None", "'d'"]),
+    ("concatenate_axis_out_of_range", lambda lib, t: lib.layers.Concatenate(axis=5, name="cat")(
+        [lib.Input((3,)), lib.Input((3,))]), ["axis", "5", "cat"]),
+    ("dot_axes_out_of_range", lambda lib, t: lib.layers.Dot(axes=3, name="dot")(
+        [lib.Input((3,)), lib.Input((3,))]), ["axes", "3", "dot"]),
+    ("lambda_not_callable", lambda lib, t: lib.layers.Lambda("x"), ["function", "'x'"]),
+    ("bidirectional_of_a_dense", lambda lib, t: lib.layers.Bidirectional(lib.layers.Dense(2, name="d")),
+     ["Dense", '"d"', "recurrent"]),
+    ("time_distributed_of_a_string", lambda lib, t: lib.layers.TimeDistributed("x"), ["TimeDistributed", "x"]),
+    ("rnn_of_a_string", lambda lib, t: lib.layers.RNN("cell"), ["cell"]),
+    ("lstm_unknown_activation", lambda lib, t: lib.layers.LSTM(2, activation="nope"), ["nope"]),
+    ("conv_kernel_size_of_three_values", lambda lib, t: lib.layers.Conv2D(2, (3, 3, 3)), ["kernel_size", "(3, 3, 3)"]),
+    ("conv_strides_and_dilation", lambda lib, t: lib.layers.Conv2D(2, 3, strides=2, dilation_rate=2),
+     ["strides", "dilation_rate"]),
+    ("pool_zero_pool_size", lambda lib, t: lib.layers.MaxPooling2D(pool_size=0), ["pool_size", "0"]),
+    ("upsampling_zero_size", lambda lib, t: lib.layers.UpSampling2D(size=0), ["size", "0"]),
+    ("flatten_unknown_data_format", lambda lib, t: lib.layers.Flatten(data_format="x"), ["data_format", "x"]),
+    ("cropping_more_than_the_input", lambda lib, t: lib.layers.Cropping1D((3, 3), name="crop")(lib.Input((4, 2))),
+     ["cropping", "(3, 3)", "crop"]),
+    ("attention_zero_heads", lambda lib, t: lib.layers.MultiHeadAttention(0, 4), ["num_heads", "0"]),
+    ("batchnorm_momentum_a_string", lambda lib, t: lib.layers.BatchNormalization(momentum="x"), ["'x'"]),
+    ("input_name_an_int", lambda lib, t: lib.Input((3,), name=5), ["name", "5"]),
+    ("unbuilt_layer_set_weights", lambda lib, t: lib.layers.Dense(2, name="d").set_weights(
+        [np.ones((3, 2)), np.ones(2)]), ['"d"', "0", "2"]),
+    ("empty_sequential_called", lambda lib, t: lib.Sequential(name="stack")(np.ones((2, 3), "float32")),
+     ["stack", "no layers"]),
+    ("empty_sequential_build", lambda lib, t: lib.Sequential(name="stack").build((None, 3)), ["stack", "no layers"]),
+    # more training calls
+    ("fit_callbacks_a_string", lambda lib, t: _compiled(lib).fit(X, Y, callbacks="early", verbose=0),
+     ["callbacks", "early"]),
+    ("predict_none", lambda lib, t: _mlp(lib).predict(None, verbose=0), ["predict", "None"]),
+    ("evaluate_none", lambda lib, t: _compiled(lib).evaluate(None, verbose=0), ["evaluate", "None"]),
+    ("fit_y_none_with_a_loss", lambda lib, t: _compiled(lib).fit(X, None, verbose=0), ["head"]),
+    ("fit_validation_data_without_y",
+     lambda lib, t: _compiled(lib).fit(X, Y, validation_data=(X,), verbose=0), ["head"]),
+    ("fit_class_weight_a_string",
+     lambda lib, t: _compiled(lib).fit(X, np.zeros((10, 2)), class_weight={0: "a"}, verbose=0), ["'a'"]),
+    ("train_on_batch_before_compile", lambda lib, t: _mlp(lib).train_on_batch(X, Y), ["compile"]),
+    ("compile_loss_weights_count", lambda lib, t: _compiled(lib, loss_weights=[1.0, 2.0]).fit(X, Y, verbose=0),
+     ["loss_weights"]),
+    ("adam_learning_rate_a_string", lambda lib, t: lib.optimizers.Adam(learning_rate="fast"), ["learning_rate", "fast"]),
+    ("sgd_negative_momentum", lambda lib, t: lib.optimizers.SGD(momentum=-1.0), ["momentum", "-1.0"]),
+    ("adam_two_clipping_arguments", lambda lib, t: lib.optimizers.Adam(clipnorm=1.0, global_clipnorm=1.0),
+     ["clipnorm", "global_clipnorm"]),
+    ("losses_get_unknown", lambda lib, t: lib.losses.get("nope"), ["nope"]),
+    ("activations_get_unknown", lambda lib, t: lib.activations.get("nope"), ["nope"]),
+    ("to_categorical_class_out_of_range", lambda lib, t: lib.utils.to_categorical([1, 5], num_classes=3), ["5", "3"]),
+    ("model_from_json_not_json", lambda lib, t: lib.models.model_from_json("{not json"), ["model_from_json"]),
+    ("load_weights_into_an_unbuilt_model", lambda lib, t: (
+        _mlp(lib).save_weights(os.path.join(t, "a.weights.h5")),
+        lib.Sequential([lib.layers.Dense(2)], name="unbuilt").load_weights(os.path.join(t, "a.weights.h5"))),
+     ["unbuilt", "not yet been built"]),
     # get_layer
     ("get_layer_unknown_name", lambda lib, t: _mlp(lib).get_layer("hiden"), ["hiden"]),
     ("get_layer_index_out_of_range", lambda lib, t: _mlp(lib).get_layer(index=7), ["7"]),
@@ -236,9 +291,22 @@ KERAS_ACCEPTS = [
     ("fit_validation_split_above_one",
      lambda lib, t: _compiled(lib).fit(X, Y, validation_split=1.5, verbose=0),
      ["validation_split", "1.5"], "Keras trains on the first 5 of 10 samples, validates on the last 5"),
+    ("clone_model_of_a_string", lambda lib, t: lib.models.clone_model("model"),
+     ["clone_model", "'model'"], "Keras returns the string unchanged"),
+    ("zero_padding_negative", lambda lib, t: lib.layers.ZeroPadding2D(padding=-1),
+     ["padding", "-1"], "Keras crops (a negative padding removes rows and columns)"),
     ("compile_more_losses_than_outputs",
      lambda lib, t: _compiled(lib, loss=["mse", "mae"]).fit(X, Y, verbose=0),
      ["loss", "'mae'", "head"], "Keras trains on the first loss and drops the second"),
+]
+
+
+# Mismatches whose fix is in a module this sweep's author could not edit (see the report of
+# session 6, helper fidelity6): strict xfails, so the fix turns them into failures to move.
+PENDING = [
+    # models/functional.py `_convert_input` raises TypeError; Keras's input check a ValueError
+    # ("Inputs to a layer should be tensors. Got 'hello' ...").
+    ("model_called_on_a_string", lambda lib, t: _mlp(lib)("hello"), ["features", "hello"]),
 ]
 
 
@@ -274,6 +342,12 @@ def test_bad_call_keras_lets_through_is_refused(keras_oracle, tmp_path, call, cu
     assert type(ours) is ValueError, f"{keras_does}; keraslike: {ours!r}"
     for culprit in culprits:
         assert culprit in str(ours), f"{culprit!r} not named in: {ours}"
+
+
+@pytest.mark.xfail(strict=True, reason="fix pending in models/functional.py")
+@pytest.mark.parametrize("call,culprits", [c[1:] for c in PENDING], ids=[c[0] for c in PENDING])
+def test_pending_mismatch(keras_oracle, tmp_path, call, culprits):
+    test_bad_call_raises_kerass_type_naming_the_culprit(keras_oracle, tmp_path, call, culprits)
 
 
 def test_the_sweep_is_large_enough():

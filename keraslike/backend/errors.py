@@ -15,3 +15,16 @@ class ArgumentTypeError(TypeError, ValueError):
 
 class AxisOutOfRangeError(ValueError, IndexError):
     """An axis argument outside the input's dimensions."""
+
+
+class ArgumentAttributeError(TypeError, AttributeError):
+    """An argument of the wrong type where Keras fails reading an attribute of it
+    (`fit(callbacks="early_stopping")`: "'str' object has no attribute 'set_model'")."""
+
+
+class MissingDataError(ValueError, KeyError):
+    """No data where a call needs some (`predict(None)`; Keras fails popping from an empty
+    set, a KeyError)."""
+
+    def __str__(self):  # KeyError's own quotes its message
+        return str(self.args[0]) if self.args else ""

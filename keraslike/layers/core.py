@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from keraslike import activations, constraints, initializers, ops, quantizers, regularizers
+from keraslike.backend.errors import ArgumentTypeError
 from keraslike.graph import nest
 from keraslike.graph.keras_tensor import KerasTensor
 from keraslike.graph.shape_inference import infer_output_spec
@@ -380,7 +381,10 @@ class Lambda(Layer):
     def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
         super().__init__(**kwargs)
         if not callable(function):
-            raise ValueError(f"Argument `function` must be callable. Received: {function!r}")
+            raise ArgumentTypeError(  # a TypeError, as Keras's
+                f'Argument `function` of layer "{self.name}" (Lambda) must be callable. '
+                f"Received: {function!r}"
+            )
         self.function = function
         self._output_shape = output_shape
         self.mask = mask

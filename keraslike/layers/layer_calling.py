@@ -22,6 +22,7 @@ from keraslike.layers.mixed_call import float_call, mixed_call, mixed_layers_exi
 
 _SIGNATURES = {}
 _MASK_ARGUMENTS = {}
+_KEYWORDS = {}  # class -> (call takes **kwargs, names of its keyword parameters)
 _EAGER_TYPES = (torch.Tensor, np.ndarray)
 # A policy's name says its compute dtype (`"mixed_float16"` -> float16): cached per name.
 _COMPUTE_DTYPES = {}
@@ -66,6 +67,27 @@ def _mask_arguments(cls):
             if name != "mask" and f"{name}_mask" in params
         )
     return found
+
+
+def _check_call_keywords(layer, kwargs):
+    """Keras's TypeError for a keyword argument `call` does not take (`dense(x, foo=1)`),
+    raised at the symbolic call; `training` and `mask` are dropped before, as Keras does."""
+    cls = type(layer)
+    found = _KEYWORDS.get(cls)
+    if found is None:
+        params = inspect.signature(cls.call).parameters
+        takes_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
+        found = _KEYWORDS[cls] = (takes_any, frozenset(
+            name for name, p in params.items() if p.kind is not p.POSITIONAL_ONLY))
+    takes_any, names = found
+    if takes_any:
+        return
+    unknown = [k for k in kwargs if k not in names]
+    if unknown:
+        raise TypeError(
+            f'Layer "{layer.name}" ({cls.__name__}): `call()` got an unexpected keyword argument '
+            f"{unknown[0]!r}. It takes: {sorted(names - {'self'})}"
+        )
 
 
 def _prefill_call_info(cls):
@@ -165,8 +187,14 @@ class LayerCalling:
                     kwargs[f"{name}_mask"] = nest.pack_like(value, found)
         if self._autocast_to is not None:
             args, kwargs = cast_floating((args, kwargs), self._autocast_to)
-        if self.input_spec is not None and args and isinstance(args[0], torch.Tensor):
-            assert_input_compatibility(self.input_spec, args[0], self.name)
+        if self.input_spec is not None and args:
+            if isinstance(args[0], torch.Tensor):
+                assert_input_compatibility(self.input_spec, args[0], self.name)
+            elif not isinstance(args[0], (list, tuple, dict)) and not hasattr(args[0], "shape"):
+                raise ValueError(  # Keras's input-spec check (`dense(None)`, `dense("x")`)
+                    f"Inputs to a layer should be tensors. Got {args[0]!r:.80} (of type "
+                    f"{type(args[0])}) as input for layer '{self.name}'."
+                )
         if training is outer:
             outputs = nn.Module.__call__(self, *args, **kwargs)
         else:
@@ -375,6 +403,8 @@ class LayerCalling:
             kwargs = {k: v for k, v in kwargs.items() if k != "mask"}
         if not takes_training:
             kwargs.pop("training", None)
+        if kwargs:
+            _check_call_keywords(self, kwargs)
         with self._open_name_scope():  # sublayers first built by `call` get paths under ours
             outputs = self.compute_output_spec(*args, **kwargs)
         Node(self, args, kwargs, outputs)

@@ -3,6 +3,7 @@
 import torch
 import torch.nn.functional as F
 
+from keraslike.backend.errors import AxisOutOfRangeError
 from keraslike.layers.layer import Layer
 
 
@@ -176,7 +177,7 @@ class Concatenate(Layer):
                 f"Received: input_shape={[tuple(s) for s in input_shape]}"
             )
         rank = ranks.pop()
-        axis = self.axis % rank
+        axis = _checked_axis(self, "axis", self.axis, rank, input_shape)
         output = list(input_shape[0])
         for shape in input_shape[1:]:
             for i, (a, b) in enumerate(zip(output, shape)):
@@ -232,7 +233,7 @@ class Dot(Layer):
 
     def _axes(self, shapes):
         axes = self.axes if isinstance(self.axes, (list, tuple)) else (self.axes, self.axes)
-        return [a % len(s) for a, s in zip(axes, shapes)]
+        return [_checked_axis(self, "axes", a, len(s), shapes) for a, s in zip(axes, shapes)]
 
     def call(self, inputs):
         a, b = inputs
@@ -246,6 +247,19 @@ class Dot(Layer):
         config = super().get_config()
         config.update({"axes": self.axes, "normalize": self.normalize})
         return config
+
+
+def _checked_axis(layer, argument, axis, rank, shapes):
+    """`axis` as a non-negative index into a shape of `rank` dimensions; out of range, an
+    IndexError as Keras's (which indexes the shapes with it) naming the layer."""
+    if not -rank <= axis < rank:
+        raise AxisOutOfRangeError(
+            f'Invalid value for argument `{argument}` of layer "{layer.name}" '
+            f"({type(layer).__name__}): axis {axis} is out of bounds for inputs of rank {rank}. "
+            f"Received: {argument}={getattr(layer, argument)}, input shapes "
+            f"{[tuple(s) for s in shapes]}"
+        )
+    return axis % rank
 
 
 def _batch_dot(a, b, ax_a, ax_b):

@@ -78,7 +78,13 @@ def clone_model(
 
     if isinstance(model, Sequential):
         return _clone_sequential(model, input_tensors, clone_layer)
-    if not (isinstance(model, Model) and model._is_graph_network):
+    if not isinstance(model, Model):
+        # Keras returns such an argument unchanged: no copy was made, the caller should know.
+        raise ValueError(
+            f"`clone_model` clones a keras Model. Received: {model!r:.80} of type "
+            f"{type(model).__name__}"
+        )
+    if not model._is_graph_network:
         if input_tensors is not None or user_clone is not None or call_function is not None:
             raise ValueError(
                 "Arguments `clone_function`, `call_function` and `input_tensors` are only "

@@ -98,6 +98,7 @@ class Sequential(Model):
 
     def build(self, input_shape=None, dtype=None):
         """Builds the graph for inputs of `input_shape` (batch dimension first)."""
+        self._check_not_empty()
         if input_shape is None:
             input_shape, dtype = self._input_batch_shape()
         if input_shape is None:
@@ -113,6 +114,14 @@ class Sequential(Model):
         self._init_graph(self._input_layer._input_tensor, outputs)
         self._modules.clear()
         self._modules.update(keep)
+
+    def _check_not_empty(self):
+        # Keras's error: an empty stack would return its inputs unchanged.
+        if not self._stack:
+            raise ValueError(
+                f"Sequential model {self.name} cannot be built because it has no layers. "
+                "Call `model.add(layer)`."
+            )
 
     @property
     def layers(self):
@@ -130,6 +139,7 @@ class Sequential(Model):
             return super().call(*inputs, training=training, mask=mask)
         if len(inputs) != 1:
             raise ValueError(f'Sequential model "{self.name}" takes one input; got {len(inputs)}.')
+        self._check_not_empty()
         x = inputs[0]
         for layer in self._stack:
             x = layer(x) if training is None else layer(x, training=training)

@@ -128,6 +128,12 @@ def load_weights(model, filepath, skip_mismatch=False):
     """
     path = _path(filepath)
     check_exists(path)
+    if not getattr(model, "built", True):  # Keras's check: an unbuilt model has no weights yet
+        raise ValueError(
+            f'You are loading weights into a model ("{getattr(model, "name", model)}") that has not '
+            "yet been built. Try building the model first by calling it on some data or by using "
+            "`build()`."
+        )
     formats.format_for_reading(path).load_weights(model, path, skip_mismatch=skip_mismatch)
 
 
@@ -157,7 +163,7 @@ def model_from_json(json_string, custom_objects=None):
     """
     try:
         config = json.loads(json_string)
-    except ValueError as e:
-        raise ValueError(f"`model_from_json` received invalid JSON: {e}") from None
+    except json.JSONDecodeError as e:  # Keras's type, the message saying which call failed
+        raise json.JSONDecodeError(f"`model_from_json` received invalid JSON: {e.msg}", e.doc, e.pos) from None
     with registry.custom_object_scope(custom_objects or {}):
         return keras_objects.deserialize_keras_object(config, custom_objects=custom_objects)

@@ -141,6 +141,9 @@ class CompileLoss:
 
     def build(self, y_true, y_pred):
         """Resolves each output's loss against the first batch's shapes (flat per-output lists)."""
+        for spec, t, name in zip(self.specs, y_true, self.output_names):
+            if spec is not None and t is None:
+                raise ValueError(f'No target (y) was given for the output "{name}", which has a loss.')
         self.losses = [
             None if spec is None else losses_module.resolve(spec, t.shape, p.shape)
             for spec, t, p in zip(self.specs, y_true, y_pred)

@@ -8,6 +8,7 @@ progress bar reads them only when it prints).
 
 import torch
 
+from keraslike.backend.errors import ArgumentAttributeError
 from keraslike.callbacks import CallbackList
 from keraslike.graph import nest
 from keraslike.ops.core import tensor_to_numpy
@@ -16,7 +17,9 @@ from keraslike.trainers import distributed, step_state, symbolic_build
 
 def _callback_list(model, callbacks, verbose, epochs, steps, add_history):
     if callbacks is not None and not isinstance(callbacks, (list, tuple)) and not isinstance(callbacks, CallbackList):
-        raise TypeError(f"`callbacks` must be a list of Callback instances. Received: {callbacks!r}")
+        raise ArgumentAttributeError(
+            f"`callbacks` must be a list of Callback instances. Received: {callbacks!r}"
+        )
     if isinstance(callbacks, CallbackList):
         return callbacks
     return CallbackList(

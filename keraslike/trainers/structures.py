@@ -6,7 +6,7 @@ inputs (dtype and trailing-axis rank as Keras adapts them), with the checks that
 import numpy as np
 import torch
 
-from keraslike.backend.errors import ArgumentTypeError
+from keraslike.backend.errors import ArgumentTypeError, MissingDataError
 from keraslike.graph import nest
 from keraslike.losses.loss import torch_dtype
 from keraslike.trainers.data_adapters import ArrayData, IterableData, is_array_like, to_tensor
@@ -214,7 +214,7 @@ def adapt_inputs(model, x, convert=None):
 def make_data(model, x, y, sample_weight, batch_size, shuffle, steps, what, class_weight=None):
     """Returns `ArrayData` or `IterableData` for `fit`/`evaluate`/`predict` arguments."""
     if x is None:
-        raise ValueError(f"`{what}` needs data: `x` is None.")
+        raise MissingDataError(f"`{what}` needs data: `x` is None.")
     if class_weight and sample_weight is not None:
         raise ValueError(
             "You cannot `class_weight` and `sample_weight` at the same time. "

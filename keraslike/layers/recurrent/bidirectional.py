@@ -4,6 +4,7 @@ import copy
 
 import torch
 
+from keraslike.backend.errors import ArgumentTypeError
 from keraslike.layers.layer import Layer, _call_signature
 from keraslike.layers.recurrent._serialization import (
     build_sublayer,
@@ -53,6 +54,13 @@ class Bidirectional(Layer):
             raise ValueError(
                 "Please initialize `Bidirectional` layer with a `keras.layers.Layer` instance. "
                 f"Received: {layer}"
+            )
+        if backward_layer is None and not hasattr(layer, "return_sequences"):
+            # Keras fails rebuilding it with `go_backwards=True` (a TypeError); say why instead.
+            raise ArgumentTypeError(
+                "`Bidirectional` wraps a recurrent layer (LSTM, GRU, SimpleRNN, RNN, ...), "
+                f'which it runs forwards and backwards. Received: {type(layer).__name__} layer '
+                f'"{layer.name}"'
             )
         if backward_layer is not None and not isinstance(backward_layer, Layer):
             raise ValueError(
