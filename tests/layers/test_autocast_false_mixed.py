@@ -177,3 +177,38 @@ def test_uncast_custom_layer_on_cuda(name):
     model.compile(optimizer="sgd", loss=[None, None, "sparse_categorical_crossentropy"])
     losses = model.fit(X, Y, batch_size=4, epochs=3, verbose=0).history["loss"]
     assert np.isfinite(losses).all() and losses[-1] < losses[0]
+
+
+def _block_class(lib):
+    class Block(lib.layers.Layer):
+        """An uncast layer holding a mixed sublayer and a weight of its own."""
+
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.inner = lib.layers.Dense(4, name="inner")
+
+        def build(self, input_shape):
+            self.scale = self.add_weight(shape=(4,), initializer="ones", name="scale")
+            self.inner.build(input_shape)
+
+        def call(self, inputs):
+            return self.inner(inputs) * self.scale
+
+    return Block
+
+
+def test_uncast_layer_with_a_mixed_sublayer_matches_keras(keras_oracle, policy):
+    # Keras: the sublayer (mixed) casts its inputs and weights again, so it computes in the
+    # compute dtype; the product with the parent's float32 weight is float32.
+    keras = keras_oracle
+    results = []
+    for lib in (keras, keraslike):
+        inputs = lib.Input((6,))
+        outputs = _block_class(lib)(autocast=False, name="block")(inputs)
+        results.append(lib.Model(inputs, outputs))
+    theirs, ours = results
+    ours.set_weights(theirs.get_weights())
+    assert ours.outputs[0].dtype == theirs.outputs[0].dtype
+    expected, got = theirs(X), ours(torch.as_tensor(X))
+    assert _dtype(got) == _dtype(expected)
+    np.testing.assert_allclose(_numpy(keras, got), _numpy(keras, expected), rtol=1e-2, atol=1e-2)
