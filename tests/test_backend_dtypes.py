@@ -32,3 +32,18 @@ def test_predicates_and_standardize(keras_oracle):
         assert dtypes.standardize_dtype(name) == keras_oracle.backend.standardize_dtype(name)
     assert dtypes.standardize_dtype(torch.bfloat16) == "bfloat16"
     assert dtypes.standardize_dtype(int) == "int32"
+
+
+def test_torch_result_type_agrees_with_result_type():
+    torch_dtypes = [torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64,
+                    torch.bfloat16, torch.float16, torch.float32, torch.float64, torch.complex64]
+    operands = torch_dtypes + [int, float]
+    for combo in itertools.chain(
+        ((a,) for a in operands),
+        itertools.product(operands, repeat=2),
+        itertools.product(torch_dtypes, torch_dtypes, [int, float]),
+    ):
+        expected = dtypes.TORCH_DTYPES[dtypes.result_type(*combo)]
+        assert dtypes.torch_result_type(*combo) == expected, combo
+    assert dtypes.torch_result_type(torch.float64, float) == torch.float32
+    assert dtypes.torch_result_type("int64", "uint8") == torch.int32

@@ -206,3 +206,57 @@ def result_type(*dtypes):
     if out != "bool" and out_weak:
         out = _resolve_weak(out)
     return _NARROW_64.get(out, out)
+
+
+_NARROW_64_TORCH = {
+    torch.float64: torch.float32,
+    torch.int64: torch.int32,
+    torch.complex128: torch.complex64,
+}
+_FLOAT8_TORCH = (torch.float8_e4m3fn, torch.float8_e5m2)
+
+
+@functools.lru_cache(512)
+def _torch_result_cached(*dtypes):
+    return TORCH_DTYPES[result_type(*dtypes)]
+
+
+def torch_result_type(*dtypes):
+    """The `torch.dtype` that `result_type(*dtypes)` names (for ops that compute in it).
+
+    On torch dtypes Keras's lattice agrees with `torch.promote_types`, and a weak Python scalar
+    does not change a float (or, for `int`, an integer) result, so those cases are answered
+    without the lattice (and without its cache, which `torch.compile` would have to trace
+    through); the result is then narrowed to 32 bits as Keras does.
+
+    Args:
+        *dtypes: `torch.dtype`s, NumPy dtypes, dtype names or Python types (`int` and `float`
+            are weak, as in `result_type`).
+
+    Returns:
+        A `torch.dtype`.
+
+    Example:
+
+    >>> keras.backend.dtypes.torch_result_type(torch.float64, float)
+    torch.float32
+    """
+    tensor_dtype, weak_float, weak_int = None, False, False
+    for dtype in dtypes:
+        if isinstance(dtype, torch.dtype) and dtype not in _FLOAT8_TORCH:
+            if tensor_dtype is None or tensor_dtype is dtype:
+                tensor_dtype = dtype
+            else:
+                tensor_dtype = torch.promote_types(tensor_dtype, dtype)
+        elif dtype is float:
+            weak_float = True
+        elif dtype is int:
+            weak_int = True
+        else:
+            return _torch_result_cached(*dtypes)
+    if tensor_dtype is None:
+        return _torch_result_cached(*dtypes)
+    if not (tensor_dtype.is_floating_point or tensor_dtype.is_complex):
+        if weak_float or (weak_int and tensor_dtype is torch.bool):
+            return _torch_result_cached(*dtypes)  # the weak type decides: floatx()'s precision
+    return _NARROW_64_TORCH.get(tensor_dtype, tensor_dtype)

@@ -8,6 +8,7 @@ tensors.
 import torch
 
 from keraslike.backend import config
+from keraslike.backend.dtypes import torch_result_type
 from keraslike.ops.core import like, to_tensor, to_torch_dtype
 from keraslike.ops.dispatch import keras_op
 
@@ -126,8 +127,18 @@ def logdet(x):
 
 @keras_op
 def norm(x, ord=None, axis=None, keepdims=False):
-    """Vector or matrix norm (`torch.linalg.norm` semantics, as NumPy's); integers give floats."""
-    return torch.linalg.norm(_floatify(x), ord=ord, dim=axis, keepdim=keepdims)
+    """Vector or matrix norm (`torch.linalg.norm` semantics, as NumPy's).
+
+    Computed in Keras's dtype: integers give `floatx()`, `float64` gives `float32` (Keras's
+    `result_type(x.dtype, float)`), other floats keep theirs.
+    """
+    x = _t(x)
+    if x.dtype == torch.int64:
+        dtype = to_torch_dtype(config.floatx())
+    else:
+        dtype = torch_result_type(x.dtype, float)
+    x = x if x.dtype == dtype else x.to(dtype)
+    return torch.linalg.norm(x, ord=ord, dim=axis, keepdim=keepdims)
 
 
 def _complex(x):

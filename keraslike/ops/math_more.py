@@ -3,7 +3,8 @@
 
 import torch
 
-from keraslike.ops.core import like, to_tensor
+from keraslike.backend import config
+from keraslike.ops.core import like, to_tensor, to_torch_dtype
 from keraslike.ops.dispatch import keras_op
 
 
@@ -147,8 +148,33 @@ def view_as_real(x):
 
 @keras_op
 def cdist(x1, x2, p=2.0):
-    """Pairwise `p`-norm distances between the rows of `x1` `(..., P, M)` and `x2` `(..., R, M)`."""
+    """Pairwise `p`-norm distances between the rows of `x1` `(..., P, M)` and `x2` `(..., R, M)`.
+
+    Integer and boolean inputs give `floatx()` distances (computed in floats, so unsigned
+    differences do not wrap); `float16`/`bfloat16` ones are computed in their own dtype by the
+    explicit difference, as Keras does (torch's kernel has no half-precision CPU version).
+    """
     x1 = _t(x1)
-    return torch.cdist(x1, like(x2, x1), p=p)
+    x2 = like(x2, x1)
+    if x1.ndim < 2 or x2.ndim < 2:
+        raise ValueError(
+            f"`cdist` inputs must have rank >= 2. Received: x1.shape={tuple(x1.shape)}, "
+            f"x2.shape={tuple(x2.shape)}"
+        )
+    if x1.shape[-1] != x2.shape[-1]:
+        raise ValueError(
+            "Last dimension of inputs to `cdist` must match. Received: "
+            f"x1.shape={tuple(x1.shape)}, x2.shape={tuple(x2.shape)}"
+        )
+    dtype = x1.dtype if x1.dtype == x2.dtype else torch.promote_types(x1.dtype, x2.dtype)
+    if not (dtype.is_floating_point or dtype.is_complex):
+        dtype = to_torch_dtype(config.floatx())
+    x1, x2 = x1.to(dtype), x2.to(dtype)
+    if dtype in (torch.float16, torch.bfloat16):
+        diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)  # (..., P, R, M)
+        if p == 2:
+            return torch.sqrt(torch.sum(diff * diff, dim=-1))
+        return torch.linalg.vector_norm(diff, ord=p, dim=-1)
+    return torch.cdist(x1, x2, p=p)
 
 

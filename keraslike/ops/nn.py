@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from keraslike.backend import config
+from keraslike.backend.dtypes import torch_result_type
 from keraslike.ops.core import like, to_tensor, to_torch_dtype
 from keraslike.ops.dispatch import keras_op
 
@@ -166,7 +167,8 @@ def threshold(x, threshold, default_value):
 def squareplus(x, b=4):
     """`(x + sqrt(x^2 + b)) / 2`."""
     x = _t(x)
-    return (x + torch.sqrt(x * x + b)) / 2
+    b = like(b, x)  # a Python `b` is an `int32`/`floatx()` tensor for promotion, as in Keras
+    return (x + torch.sqrt(x**2 + b)) / 2
 
 
 @keras_op
@@ -412,9 +414,17 @@ def normalize(x, axis=-1, order=2, epsilon=None):
         epsilon = config.epsilon()
     if order == 2:
         inv_norm = torch.rsqrt(torch.sum(x * x, dim=axis, keepdim=True))
-        return x * torch.clamp_max(inv_norm, 1.0 / epsilon)
-    norm = torch.linalg.vector_norm(x, ord=order, dim=axis, keepdim=True)
-    return x / torch.clamp_min(norm, epsilon)
+        limit = 1.0 / epsilon
+        if inv_norm.dtype.is_floating_point and limit > torch.finfo(inv_norm.dtype).max:
+            limit = float("inf")  # 1 / epsilon overflows float16: Keras's bound is inf there
+        return x * torch.clamp_max(inv_norm, limit)
+    # As `keras.ops.norm`: integers in `floatx()`, other dtypes in `result_type(dtype, float)`.
+    if x.dtype == torch.int64:
+        dtype = to_torch_dtype(config.floatx())
+    else:
+        dtype = torch_result_type(x.dtype, float)
+    norm = torch.linalg.norm(x.to(dtype), ord=order, dim=axis, keepdim=True)
+    return torch.divide(x, torch.clamp_min(norm, epsilon))
 
 
 # Families in their own files, re-exported here: `keras.ops.nn` is one namespace.

@@ -230,8 +230,7 @@ def _assert_same(ours, theirs, path="out"):
     [
         callbacks_and_optimizers,
         multi_output_and_subclass,
-        pytest.param(ops_and_losses, marks=pytest.mark.xfail(
-            strict=True, reason="Keras 3 gives 32-bit results for 64-bit inputs in norm and ~20 more ops")),
+        ops_and_losses,
         data_and_metrics,
     ],
     ids=lambda p: p.__name__,

@@ -3,6 +3,7 @@
 import torch
 
 from keraslike.backend import config
+from keraslike.backend.dtypes import torch_result_type as _result
 from keraslike.ops.core import to_tensor, to_torch_dtype
 
 
@@ -43,16 +44,59 @@ def _pair(x1, x2):
     return x1, to_tensor(x2, device=x1.device)
 
 
+def _keeps_scalar(x, scalar):
+    """Whether torch promotes `x` with the Python `scalar` as Keras does with the scalar converted
+    to a 0-d `int32`/`floatx()`/`bool` tensor: not when `x` is 0-d (a 0-d tensor takes part in
+    promotion, a Python scalar does not), nor when the scalar's kind is higher than `x`'s (torch
+    would give `int64` or its default float)."""
+    if x.ndim == 0:
+        return False
+    if isinstance(scalar, bool) or x.dtype.is_floating_point or x.dtype.is_complex:
+        return True
+    if isinstance(scalar, int):
+        return x.dtype != torch.bool
+    return isinstance(scalar, float) and _floatx() == torch.get_default_dtype()
+
+
 def _scalar_or_tensor(x1, x2):
-    """Operands for torch ops that take a Python scalar as second argument."""
+    """Operands for torch ops that take a Python scalar as second argument, promoting as Keras's
+    (which converts both operands with `convert_to_tensor`)."""
     if isinstance(x1, torch.Tensor):
-        if isinstance(x2, torch.Tensor) or isinstance(x2, _Scalar):
+        if isinstance(x2, torch.Tensor):
+            return x1, x2
+        if isinstance(x2, _Scalar) and _keeps_scalar(x1, x2):
             return x1, x2
         return x1, to_tensor(x2, device=x1.device)
     if isinstance(x2, torch.Tensor):
-        return _weak(x1, x2), x2
+        return to_tensor(x1, device=x2.device), x2
     x1 = to_tensor(x1)
-    return x1, (x2 if isinstance(x2, _Scalar) else to_tensor(x2, device=x1.device))
+    return x1, (x2 if isinstance(x2, _Scalar) and _keeps_scalar(x1, x2) else to_tensor(x2, device=x1.device))
+
+
+def _both(x1, x2):
+    """Both operands as tensors by Keras's `convert_to_tensor` rules (a Python `int` is `int32`, a
+    `float` `floatx()`: strong types, unlike `_pair`), a Python value on the other one's device."""
+    if isinstance(x1, torch.Tensor) and not isinstance(x2, torch.Tensor):
+        return x1, to_tensor(x2, device=x1.device)
+    if isinstance(x2, torch.Tensor) and not isinstance(x1, torch.Tensor):
+        return to_tensor(x1, device=x2.device), x2
+    return _t(x1), _t(x2)
+
+
+def _operand(x):
+    """A Python scalar as is (a weak type for `_result`), anything else as a tensor."""
+    return x if isinstance(x, _Scalar) else _t(x)
+
+
+def _dtype_or_type(x):
+    """`x.dtype` for a tensor, else `type(x)` (so Python scalars stay weak in `_result`)."""
+    return x.dtype if isinstance(x, torch.Tensor) else type(x)
+
+
+def _cast(x, dtype):
+    """`x` as `dtype` (no copy when it already is)."""
+    dtype = to_torch_dtype(dtype)
+    return x if x.dtype == dtype else x.to(dtype)
 
 
 def _promote(*tensors):

@@ -8,7 +8,7 @@ import torch
 from keraslike.graph.keras_tensor import KerasTensor
 from keraslike.ops.core import first_device, like, to_tensor, to_torch_dtype
 from keraslike.ops.dispatch import keras_op
-from keraslike.ops.numpy._helpers import _Scalar, _floatx, _t
+from keraslike.ops.numpy._helpers import _Scalar, _floatx, _result, _t
 
 
 # ----------------------------------------------------------------------------------------------
@@ -103,13 +103,23 @@ def arange(start, stop=None, step=None, dtype=None):
     return torch.arange(start, stop, step, dtype=dtype)
 
 
+def _endpoint_dtype(value):
+    if isinstance(value, _Scalar):
+        return type(value)
+    if isinstance(value, torch.Tensor) or hasattr(value, "dtype"):  # a tensor, a NumPy array
+        return value.dtype
+    return to_tensor(value).dtype
+
+
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
     """`num` evenly spaced values from `start` to `stop` (inclusive when `endpoint`).
 
     `start` and `stop` may be arrays: the values run along a new `axis`. With `retstep`, returns
     `(values, step)`.
     """
-    dtype = to_torch_dtype(dtype) if dtype is not None else _number_dtype(start, stop, 0.0)
+    if dtype is None:  # Keras's `result_type(start, stop, float)`: float16 endpoints stay float16
+        dtype = _result(_endpoint_dtype(start), _endpoint_dtype(stop), float)
+    dtype = to_torch_dtype(dtype)
     div = (num - 1) if endpoint else num
     if isinstance(start, _Scalar) and isinstance(stop, _Scalar):
         step = (stop - start) / div if div > 0 else float("nan")

@@ -6,10 +6,15 @@ from keraslike.ops.core import like
 from keraslike.ops.dispatch import keras_op
 from keraslike.ops.numpy._helpers import (
     _Scalar,
+    _both,
+    _cast,
+    _dtype_or_type,
     _floatify,
     _floatx,
+    _operand,
     _pair,
     _promote,
+    _result,
     _scalar_or_tensor,
     _t,
 )
@@ -59,8 +64,10 @@ def multiply(x1, x2):
 
 @keras_op
 def divide(x1, x2):
-    """`x1 / x2` (true division: integers give floats)."""
-    x1, x2 = _scalar_or_tensor(x1, x2)
+    """`x1 / x2` (true division: integers give floats; Python scalars promote weakly)."""
+    x1, x2 = _operand(x1), _operand(x2)
+    if not isinstance(x2, torch.Tensor) and not isinstance(x1, torch.Tensor):
+        x1 = _t(x1)
     return torch.divide(x1, x2)
 
 
@@ -72,10 +79,11 @@ def true_divide(x1, x2):
 
 @keras_op
 def divide_no_nan(x1, x2):
-    """`x1 / x2`, with 0 where `x2` is 0."""
+    """`x1 / x2`, with 0 where `x2` is 0 (in Keras's float result dtype, `float32` for `float64`)."""
+    x1, x2 = _operand(x1), _operand(x2)
+    dtype = _result(_dtype_or_type(x1), _dtype_or_type(x2), float)
     x1, x2 = _pair(x1, x2)
-    x1, x2 = _floatify(x1), _floatify(x2)
-    (x1, x2), _ = _promote(x1, x2)
+    x1, x2 = _cast(x1, dtype), _cast(x2, dtype)
     zero = x2 == 0
     safe = torch.where(zero, torch.ones_like(x2), x2)
     return torch.where(zero, torch.zeros((), dtype=x1.dtype, device=x1.device), x1 / safe)
@@ -83,9 +91,11 @@ def divide_no_nan(x1, x2):
 
 @keras_op
 def floor_divide(x1, x2):
-    """`x1 // x2`, element-wise."""
+    """`x1 // x2`, element-wise, in Keras's result dtype (`int32` for `int64` inputs)."""
+    x1, x2 = _operand(x1), _operand(x2)
+    dtype = _result(_dtype_or_type(x1), _dtype_or_type(x2))
     x1, x2 = _scalar_or_tensor(x1, x2)
-    return torch.floor_divide(x1, x2)
+    return _cast(torch.floor_divide(x1, x2), dtype)
 
 
 @keras_op
@@ -108,13 +118,17 @@ def power(x1, x2):
 
 
 def _extremum(x1, x2, torch_fn, clamp):
-    if isinstance(x1, _Scalar) and isinstance(x2, torch.Tensor):
+    if isinstance(x1, _Scalar) and not isinstance(x2, _Scalar):
         x1, x2 = x2, x1
+    x1, x2 = _operand(x1), _operand(x2)
+    # Keras's result dtype: Python scalars weak, 64-bit narrowed to 32.
+    dtype = _result(_dtype_or_type(x1), _dtype_or_type(x2))
     if isinstance(x1, torch.Tensor) and isinstance(x2, _Scalar) and not isinstance(x2, bool):
-        if x1.dtype.is_floating_point or (isinstance(x2, int) and x1.dtype != torch.bool):
+        x1 = _cast(x1, dtype)
+        if dtype.is_floating_point or isinstance(x2, int):
             return clamp(x1, x2)
-    x1, x2 = _pair(x1, x2)
-    return torch_fn(x1, x2)
+    x1, x2 = _both(x1, x2)
+    return torch_fn(_cast(x1, dtype), _cast(x2, dtype))
 
 
 @keras_op
@@ -204,21 +218,29 @@ arctanh = _float_unary(torch.arctanh, "arctanh")
 
 @keras_op
 def arctan2(x1, x2):
-    """Element-wise `atan2(x1, x2)` in radians."""
-    (x1, x2), _ = _promote(*_pair(x1, x2))
-    return torch.arctan2(_floatify(x1), _floatify(x2))
+    """Element-wise `atan2(x1, x2)` in radians, in Keras's float result dtype (`float32` for
+    `float64` or integer inputs)."""
+    x1, x2 = _both(x1, x2)
+    dtype = _result(x1.dtype, x2.dtype, float)
+    return torch.arctan2(_cast(x1, dtype), _cast(x2, dtype))
+
+
+def _rounding_dtype(dtype):
+    return _floatx() if dtype == torch.int64 else _result(dtype, float)
 
 
 @keras_op
 def floor(x):
-    """Largest integer `<= x` (a float result; integers give `floatx()`)."""
-    return torch.floor(_floatify(x))
+    """Largest integer `<= x` (a float result: integers give `floatx()`, `float64` `float32`)."""
+    x = _t(x)
+    return torch.floor(_cast(x, _rounding_dtype(x.dtype)))
 
 
 @keras_op
 def ceil(x):
-    """Smallest integer `>= x` (a float result; integers give `floatx()`)."""
-    return torch.ceil(_floatify(x))
+    """Smallest integer `>= x` (a float result: integers give `floatx()`, `float64` `float32`)."""
+    x = _t(x)
+    return torch.ceil(_cast(x, _rounding_dtype(x.dtype)))
 
 
 @keras_op

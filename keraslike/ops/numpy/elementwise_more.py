@@ -10,27 +10,13 @@ from keraslike.backend import config
 from keraslike.backend.dtypes import result_type, standardize_dtype
 from keraslike.ops.core import to_tensor, to_torch_dtype
 from keraslike.ops.dispatch import keras_op
-from keraslike.ops.numpy._helpers import _t
+from keraslike.ops.numpy._helpers import _both, _cast, _dtype_or_type, _operand, _result, _t
 
 _SMALL_OR_32_INTS = ("int8", "int16", "int32", "uint8", "uint16", "uint32")
 
 
 def _name(x):
     return standardize_dtype(x.dtype)
-
-
-def _both(x1, x2):
-    """Both operands as tensors; a Python value is placed on the other operand's device."""
-    if isinstance(x1, torch.Tensor) and not isinstance(x2, torch.Tensor):
-        return x1, to_tensor(x2, device=x1.device)
-    if isinstance(x2, torch.Tensor) and not isinstance(x1, torch.Tensor):
-        return to_tensor(x1, device=x2.device), x2
-    return _t(x1), _t(x2)
-
-
-def _cast(x, dtype):
-    dtype = to_torch_dtype(dtype)
-    return x if x.dtype == dtype else x.to(dtype)
 
 
 def _float_pair(x1, x2):
@@ -119,10 +105,9 @@ def fabs(x):
 
 
 def _scalar_aware(x1, x2):
-    dtype = result_type(
-        x1.dtype if isinstance(x1, torch.Tensor) else type(x1),
-        x2.dtype if isinstance(x2, torch.Tensor) else type(x2),
-    )
+    """Operands in Keras's result dtype, Python scalars promoting weakly (NumPy arrays convert)."""
+    x1, x2 = _operand(x1), _operand(x2)
+    dtype = _result(_dtype_or_type(x1), _dtype_or_type(x2))
     x1, x2 = _both(x1, x2)
     return _cast(x1, dtype), _cast(x2, dtype)
 

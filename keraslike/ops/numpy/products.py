@@ -5,7 +5,7 @@ import builtins
 import torch
 
 from keraslike.ops.dispatch import keras_op
-from keraslike.ops.numpy._helpers import _floatx, _pair, _promote, _t
+from keraslike.ops.numpy._helpers import _both, _cast, _floatx, _pair, _promote, _result, _t
 from keraslike.ops.numpy.reduction import _sum_dtype
 
 
@@ -14,35 +14,39 @@ from keraslike.ops.numpy.reduction import _sum_dtype
 
 
 def _matmul_compute(x1, x2, fn, widen_int8=True):
+    """`fn(x1, x2)` in Keras's result dtype (`float64`/`int64` give 32 bits; `int8 @ int8` gives
+    `int32` when `widen_int8`). Integers are multiplied exactly on CPU, in `floatx()` on GPUs
+    (which have no integer matmul); `float16` in `float32` on CPU, as Keras does."""
     if widen_int8 and x1.dtype == torch.int8 and x2.dtype == torch.int8:  # accumulate in int32
         x1, x2 = x1.to(torch.int32), x2.to(torch.int32)
-    (x1, x2), dtype = _promote(x1, x2)
-    if dtype.is_floating_point or dtype.is_complex:
-        return fn(x1, x2)
-    compute = _floatx() if (dtype == torch.bool or x1.device.type != "cpu") else dtype
-    return fn(x1.to(compute), x2.to(compute)).to(dtype)
+    dtype = _result(x1.dtype, x2.dtype)
+    compute = dtype
+    if dtype == torch.bool or (x1.device.type != "cpu" and not (dtype.is_floating_point or dtype.is_complex)):
+        compute = _floatx()
+    elif dtype == torch.float16 and x1.device.type == "cpu":
+        compute = torch.float32
+    return _cast(fn(_cast(x1, compute), _cast(x2, compute)), dtype)
 
 
 @keras_op
 def matmul(x1, x2):
     """Matrix product with NumPy `matmul` broadcasting (`int8 @ int8` gives `int32`)."""
-    x1, x2 = _pair(x1, x2)
+    x1, x2 = _both(x1, x2)
     return _matmul_compute(x1, x2, torch.matmul)
 
 
 @keras_op
 def dot(x1, x2):
     """Dot product: `matmul` for tensors, `multiply` when either is a scalar (as on Keras/torch)."""
-    x1, x2 = _pair(x1, x2)
-    if x1.ndim == 0 or x2.ndim == 0:
-        return torch.multiply(x1, x2)
-    return _matmul_compute(x1, x2, torch.matmul, widen_int8=False)
+    x1, x2 = _both(x1, x2)
+    fn = torch.multiply if (x1.ndim == 0 or x2.ndim == 0) else torch.matmul
+    return _matmul_compute(x1, x2, fn, widen_int8=False)
 
 
 @keras_op
 def tensordot(x1, x2, axes=2):
     """Sum of products over `axes` (an int, or a pair of axis lists)."""
-    x1, x2 = _pair(x1, x2)
+    x1, x2 = _both(x1, x2)
     if isinstance(axes, (list, tuple)):
         first, second = axes
         first = tuple(first) if isinstance(first, (list, tuple)) else (first,)
@@ -71,26 +75,28 @@ def outer(x1, x2):
 @keras_op
 def inner(x1, x2):
     """Inner product over the last axes."""
-    x1, x2 = _pair(x1, x2)
+    x1, x2 = _both(x1, x2)
     return _matmul_compute(x1, x2, torch.inner, widen_int8=False)
 
 
 @keras_op
 def vdot(x1, x2):
     """Dot product of the flattened inputs."""
-    x1, x2 = _pair(x1, x2)
+    x1, x2 = _both(x1, x2)
     return _matmul_compute(x1.reshape(-1), x2.reshape(-1), torch.vdot, widen_int8=False)
 
 
 @keras_op
 def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
     """Cross product of 3-vectors along the given axes (`axis` overrides all three)."""
-    x1, x2 = _pair(x1, x2)
+    x1, x2 = _both(x1, x2)
     if axis is not None:
         axisa = axisb = axisc = axis
-    (x1, x2), _ = _promote(torch.movedim(x1, axisa, -1), torch.movedim(x2, axisb, -1))
-    out = torch.linalg.cross(x1, x2, dim=-1)
-    return torch.movedim(out, -1, axisc)
+    x1, x2 = torch.movedim(x1, axisa, -1), torch.movedim(x2, axisb, -1)
+    dtype = _result(x1.dtype, x2.dtype)  # Keras's: `int64`/`float64` give 32 bits
+    compute = torch.float32 if dtype == torch.float16 and x1.device.type == "cpu" else dtype
+    out = torch.linalg.cross(_cast(x1, compute), _cast(x2, compute), dim=-1)
+    return torch.movedim(_cast(out, dtype), -1, axisc)
 
 
 @keras_op

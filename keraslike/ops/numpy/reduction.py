@@ -7,10 +7,9 @@ from keraslike.ops.dispatch import keras_op
 from keraslike.ops.numpy._helpers import (
     _SMALL_INTS,
     _canonical,
+    _cast,
     _dims,
-    _floatify,
-    _floatx,
-    _promote,
+    _result,
     _t,
 )
 
@@ -40,15 +39,20 @@ def sum(x, axis=None, keepdims=False):
 
 @keras_op
 def mean(x, axis=None, keepdims=False):
-    """Arithmetic mean over `axis`; integer and boolean inputs give `float32`."""
+    """Arithmetic mean over `axis`; integer and boolean inputs give `float32`.
+
+    As in Keras, the mean is computed in `result_type(x.dtype, "float32")` (so `float16` and
+    `float64` in `float32`) and float inputs keep their dtype.
+    """
     x = _t(x)
     if axis == () or axis == []:
         return x
-    if not (x.dtype.is_floating_point or x.dtype.is_complex):
-        x = x.to(torch.float32)
+    compute = _result(x.dtype, torch.float32)
+    out_dtype = x.dtype if (x.dtype.is_floating_point or x.dtype.is_complex) else compute
+    x = _cast(x, compute)
     if axis is None and not keepdims:
-        return torch.mean(x)
-    return torch.mean(x, dim=_dims(axis), keepdim=keepdims)
+        return _cast(torch.mean(x), out_dtype)
+    return _cast(torch.mean(x, dim=_dims(axis), keepdim=keepdims), out_dtype)
 
 
 def _extreme(x, axis, keepdims, initial, reduce_fn, combine_fn, what):
@@ -93,19 +97,21 @@ def amin(x, axis=None, keepdims=False):
 
 @keras_op
 def prod(x, axis=None, keepdims=False, dtype=None):
-    """Product over `axis`; booleans and small ints give `int32` unless `dtype` is given."""
+    """Product over `axis`; booleans and small ints give `int32`, `int64`/`float64` 32 bits (as
+    Keras's `result_type`) unless `dtype` is given."""
     x = _t(x)
     if dtype is None:
-        dtype = torch.int32 if x.dtype in _SMALL_INTS else x.dtype
+        dtype = torch.int32 if x.dtype in _SMALL_INTS else _result(x.dtype)
     else:
         dtype = to_torch_dtype(dtype)
+    compute = torch.float32 if dtype == torch.float16 and x.device.type == "cpu" else dtype
     if axis is None:
-        out = torch.prod(x, dtype=dtype)
+        out = _cast(torch.prod(x, dtype=compute), dtype)
         return out.reshape((1,) * x.ndim) if keepdims else out
     axes = axis if isinstance(axis, (list, tuple)) else (axis,)
     axes = sorted((_canonical(a, x.ndim) for a in axes), reverse=True)
     for a in axes:
-        x = torch.prod(x, dim=a, keepdim=keepdims, dtype=dtype)
+        x = _cast(torch.prod(x, dim=a, keepdim=keepdims, dtype=compute), dtype)
     return x
 
 
@@ -120,8 +126,17 @@ def _moment(x, axis, keepdims, fn):
 
 @keras_op
 def var(x, axis=None, keepdims=False):
-    """Population variance over `axis`; integer inputs give `float32`."""
-    return _moment(x, axis, keepdims, torch.var)
+    """Population variance over `axis`, computed in `float32` (or wider) as Keras does.
+
+    The result has Keras's `result_type(x.dtype, float)`: integers give `floatx()`, `float64`
+    gives `float32`, `float16` stays `float16`.
+    """
+    x = _t(x)
+    result = _result(x.dtype, float)
+    if axis == () or axis == []:
+        return torch.zeros(x.shape, dtype=result, device=x.device)
+    x = _cast(x, _result(x.dtype, torch.float32))
+    return _cast(torch.var(x, dim=_dims(axis), keepdim=keepdims, correction=0), result)
 
 
 @keras_op
@@ -154,10 +169,12 @@ def _cumulative(x, axis, dtype, fn):
     if axis is None:
         x = x.reshape(-1)
         axis = 0
-    if dtype is None:
-        dtype = torch.int32 if x.dtype == torch.bool else x.dtype
-    else:
-        dtype = to_torch_dtype(dtype)
+    # Keras's `result_type(dtype or x.dtype)`: 64-bit results narrowed to 32, even when asked for.
+    dtype = _result(x.dtype if dtype is None else to_torch_dtype(dtype))
+    if dtype == torch.bool:
+        dtype = torch.int32
+    if dtype == torch.float16 and x.device.type == "cpu":  # Keras accumulates in float32 here
+        return fn(x, dim=axis, dtype=torch.float32).to(dtype)
     return fn(x, dim=axis, dtype=dtype)
 
 
@@ -207,12 +224,17 @@ def count_nonzero(x, axis=None):
 
 @keras_op
 def average(x, axis=None, weights=None):
-    """Weighted mean along `axis` (a 1-D `weights` of the axis' length, or one of `x`'s shape)."""
-    x = _floatify(x)
+    """Weighted mean along `axis` (a 1-D `weights` of the axis' length, or one of `x`'s shape).
+
+    The result dtype is Keras's `result_type(x.dtype, weights.dtype, float)` (`float64` gives
+    `float32`).
+    """
+    x = _t(x)
     if weights is None:
-        return mean.eager(x, axis=axis)
-    weights = _floatify(like(weights, x))
-    (x, weights), _ = _promote(x, weights)
+        return mean.eager(_cast(x, _result(x.dtype, float)), axis=axis)
+    weights = like(weights, x)
+    dtype = _result(x.dtype, weights.dtype, float)
+    x, weights = _cast(x, dtype), _cast(weights, dtype)
     if axis is not None and weights.ndim == 1 and x.ndim > 1:
         shape = [1] * x.ndim
         shape[_canonical(axis, x.ndim)] = -1
@@ -223,9 +245,10 @@ def average(x, axis=None, weights=None):
 
 def _quantile(x, q, axis, method, keepdims):
     x = _t(x)
-    result_dtype = x.dtype if x.dtype.is_floating_point else _floatx()
-    x = x.to(torch.float64 if x.dtype == torch.float64 else torch.float32)
-    q = like(q, x).to(x.dtype)
+    # Keras: computed in `result_type(x, "float32")`, returned as `result_type(x, float)`.
+    result_dtype = _result(x.dtype, float)
+    x = _cast(x, _result(x.dtype, torch.float32))
+    q = _cast(like(q, x), x.dtype)
     if axis is None:
         y = x.reshape(-1)
         axes = list(range(x.ndim))
