@@ -39,7 +39,7 @@ from keraslike.layers.layer_repr import layer_extra_repr
 from keraslike.layers.layer_weights import LayerWeights, WeightSpec  # noqa: F401 - re-exported
 from keraslike import regularizers
 from keraslike.layers.mixed_call import note_mixed_layer
-from keraslike.layers.tracked_list import TrackedList
+from keraslike.layers.tracked_containers import TrackedDict, TrackedList
 from keraslike.layers.variable import BufferVariable, keras_layout_view, set_buffer_attribute
 from keraslike.mixed_precision import default_policy_name
 
@@ -210,7 +210,7 @@ class Layer(LayerWeights, LayerLosses, LayerCalling, nn.Module, Operation):
 
     def __setattr__(self, name, value):
         if not isinstance(value, (torch.Tensor, nn.Module)) and (
-            name[0] == "_" or not isinstance(value, list)
+            name[0] == "_" or not isinstance(value, (list, dict))
         ):
             # Fast path for plain configuration values (nn.Module.__setattr__ is slow).
             d = self.__dict__
@@ -220,19 +220,21 @@ class Layer(LayerWeights, LayerLosses, LayerCalling, nn.Module, Operation):
                 object.__setattr__(self, name, value)
                 return
         current = self.__dict__.get(name)
-        if isinstance(current, TrackedList):
+        if isinstance(current, (TrackedList, TrackedDict)):
             if value is current:  # `self.blocks += [...]` assigns the same list back
                 return
             del self.__dict__[name]  # replaced: forget its modules
             self.__dict__["_modules"].pop(name, None)
-        if isinstance(value, list) and not name.startswith("_"):
-            if value and all(isinstance(v, nn.Module) for v in value):
+        if isinstance(value, (list, dict)) and not name.startswith("_"):
+            items = value.values() if isinstance(value, dict) else value
+            if isinstance(value, list) and value and all(isinstance(v, nn.Module) for v in value):
                 value = nn.ModuleList(value)  # track sublayers kept in a list, as Keras does
-            elif not value or any(isinstance(v, nn.Module) for v in value):
-                # Sublayers appended later (`self.blocks = []`, then `append`) are tracked too.
+            elif not value or any(isinstance(v, nn.Module) for v in items):
+                # Sublayers added later (`self.blocks = []`, then `append`) are tracked too.
                 if isinstance(self.__dict__["_modules"].get(name), nn.ModuleList):
                     del self.__dict__["_modules"][name]
-                object.__setattr__(self, name, TrackedList(value, self, name))
+                tracked = TrackedDict if isinstance(value, dict) else TrackedList
+                object.__setattr__(self, name, tracked(value, self, name))
                 return
         elif isinstance(value, torch.Tensor) and "_weight_specs" in self.__dict__:
             self._rename_weight(value, name)
@@ -370,9 +372,14 @@ class Layer(LayerWeights, LayerLosses, LayerCalling, nn.Module, Operation):
             return
         cls = type(self)
         if cls not in _BUILD_PARAMS:
-            _BUILD_PARAMS[cls] = list(inspect.signature(self.build).parameters.values())
+            # Named parameters only, as Keras counts them: `build(self)` and `build(self, *args)`
+            # are called with no shapes.
+            _BUILD_PARAMS[cls] = [
+                p for p in inspect.signature(self.build).parameters.values()
+                if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+            ]
         params = _BUILD_PARAMS[cls]
-        if len(params) <= 1:
+        if len(params) == 1:
             first = args[0] if args else next(iter(kwargs.values()), None)
             shapes = _shape_of(first)
             self._build_shapes = {"input_shape": shapes}

@@ -1,6 +1,7 @@
-"""Sublayers kept in a list attribute are tracked however they got there, as in Keras 3:
-`self.blocks = []` then `append` (keras-io's neural decision forest), lists mixing layers with
-other values, `insert`, removal and reassignment."""
+"""Sublayers kept in a list or dict attribute are tracked however they got there, as in Keras 3:
+`self.blocks = []` then `append` (keras-io's neural decision forest), `self.embeddings = dict()`
+then item assignment (keras-io's variable selection network), lists mixing layers with other
+values, `insert`, removal and reassignment. Also `build(self)` without a shape argument."""
 
 import copy
 
@@ -81,6 +82,43 @@ def test_list_mutations_and_reassignment_update_the_module_tree():
     clone = copy.deepcopy(layer)
     clone.mixed.append(keraslike.layers.Dense(1))
     assert len(list(clone.modules())) == len(list(layer.modules())) + 1
+
+
+def _selection_class(lib):
+    class Selection(lib.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.embeddings = dict()
+            for key in ("b", "a"):
+                self.embeddings[key] = lib.layers.Dense(3)
+            self.heads = {"z": lib.layers.Dense(3), "y": lib.layers.Dense(3), "note": 1}
+
+        def call(self, x):
+            return sum(layer(x) for layer in self.embeddings.values()) + self.heads["y"](x)
+
+        def build(self):  # keras-io's VSN: no shape argument
+            self.built = True
+
+    return Selection
+
+
+def test_dict_sublayers_and_argumentless_build_match_keras(keras_oracle):
+    found = []
+    for lib in (keras_oracle, keraslike):
+        lib.backend.clear_session()
+        layer = _selection_class(lib)()
+        out = layer(np.ones((2, 4), "float32"))
+        found.append(([w.path for w in layer.weights], layer.get_build_config(), tuple(out.shape)))
+    assert found[1] == found[0]
+    assert len(found[1][0]) == 6  # heads['z'] is never called, so never built (as in Keras)
+
+
+def test_tracked_containers_flatten_as_plain_ones():
+    layer = _selection_class(keraslike)()
+    layer.extra = [1, keraslike.layers.Dense(2)]
+    assert keraslike.tree.flatten(layer.extra)[0] == 1
+    assert len(keraslike.tree.flatten(layer.heads)) == 3
+    assert keraslike.tree.map_structure(lambda v: v, layer.extra)[0] == 1
 
 
 @pytest.fixture

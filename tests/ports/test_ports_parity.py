@@ -77,6 +77,7 @@ EVALUATION_PARITY = [
     "vision_image_classification_with_vision_transformer",
     "vision_pointnet",
     "vision_eanet",
+    "structured_data_classification_with_grn_and_vsn",
 ]
 
 

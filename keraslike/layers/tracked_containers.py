@@ -1,0 +1,115 @@
+"""List and dict attributes of a layer whose sublayers are tracked however they got there.
+
+Keras tracks the layers a list or dict attribute holds whenever they were added:
+`self.ensemble = []`, then `self.ensemble.append(NeuralDecisionTree(...))` (keras-io's neural
+decision forest), `self.embeddings = dict()`, then `self.embeddings[name] = Embedding(...)`
+(keras-io's variable selection network). A list holding only modules when assigned becomes an
+`nn.ModuleList`; any other list, and any dict, that is empty or holds a module becomes a
+`TrackedList` / `TrackedDict`: a plain list or dict to the user, which keeps an `nn.ModuleList`
+of the modules it holds registered on the owner under the same attribute name, so they are in
+the module tree (`named_parameters()`: trained, saved, counted). Both flatten as their plain
+counterparts in `keras.tree` (torch pytree).
+"""
+
+from torch import nn
+from torch.utils import _pytree as pytree
+
+
+def _sync(container, modules):
+    """Makes the owner's `nn.ModuleList` for `container` hold `modules`, in the order added."""
+    owner_modules = container._owner.__dict__.get("_modules")
+    if owner_modules is None:
+        # `copy.deepcopy` of the owner fills the container before the owner's own state; the
+        # owner's copied `_modules` then holds the copied ModuleList already.
+        return
+    tracked = owner_modules.get(container._name)
+    if not isinstance(tracked, nn.ModuleList):
+        tracked = owner_modules[container._name] = nn.ModuleList()
+    children = tracked._modules
+    current_ids = {id(m) for m in modules}
+    kept = [m for m in children.values() if id(m) in current_ids]
+    kept_ids = {id(m) for m in kept}
+    # Keras orders a layer's sublayers by when they were added, not by position or key.
+    order = kept + [m for m in modules if id(m) not in kept_ids]
+    if [id(m) for m in children.values()] != [id(m) for m in order]:
+        children.clear()
+        for index, module in enumerate(order):
+            children[str(index)] = module
+
+
+class TrackedList(list):
+    """A list whose `nn.Module` items are registered on `owner` as the `nn.ModuleList` `name`.
+
+    The owner's registered `nn.ModuleList` is the source of truth for the module tree; every
+    mutating method updates it in place (its position among the owner's children is the one
+    the attribute got when first assigned).
+
+    Args:
+        items: The initial items.
+        owner: The layer holding the list as an attribute.
+        name: The attribute's name.
+    """
+
+    def __init__(self, items, owner, name):
+        super().__init__(items)
+        self._owner = owner
+        self._name = name
+        self._sync()
+
+    def _sync(self):
+        _sync(self, [item for item in self if isinstance(item, nn.Module)])
+
+
+class TrackedDict(dict):
+    """A dict whose `nn.Module` values are registered on `owner` as the `nn.ModuleList` `name`.
+
+    Args:
+        items: The initial items (a mapping).
+        owner: The layer holding the dict as an attribute.
+        name: The attribute's name.
+    """
+
+    def __init__(self, items, owner, name):
+        super().__init__(items)
+        self._owner = owner
+        self._name = name
+        self._sync()
+
+    def _sync(self):
+        _sync(self, [value for value in self.values() if isinstance(value, nn.Module)])
+
+
+def _mutating(cls, method_name):
+    base = getattr(cls.__mro__[1], method_name)
+
+    def method(self, *args, **kwargs):
+        result = base(self, *args, **kwargs)
+        self._sync()
+        return result
+
+    method.__name__ = method_name
+    method.__doc__ = base.__doc__
+    setattr(cls, method_name, method)
+
+
+for _name in ("append", "extend", "insert", "remove", "pop", "clear", "sort", "reverse",
+              "__setitem__", "__delitem__", "__iadd__", "__imul__"):
+    _mutating(TrackedList, _name)
+for _name in ("__setitem__", "__delitem__", "pop", "popitem", "clear", "update", "setdefault",
+              "__ior__"):
+    _mutating(TrackedDict, _name)
+
+pytree.register_pytree_node(
+    TrackedList,
+    lambda x: (list(x), None),
+    lambda values, context: list(values),
+    serialized_type_name="keraslike.TrackedList",
+    flatten_with_keys_fn=lambda x: ([(pytree.SequenceKey(i), v) for i, v in enumerate(x)], None),
+)
+pytree.register_pytree_node(
+    TrackedDict,
+    lambda x: (list(x.values()), list(x.keys())),
+    lambda values, keys: dict(zip(keys, values)),
+    serialized_type_name="keraslike.TrackedDict",
+    flatten_with_keys_fn=lambda x: ([(pytree.MappingKey(k), v) for k, v in x.items()], list(x.keys())),
+)
