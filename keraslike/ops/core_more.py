@@ -126,6 +126,8 @@ def saturate_cast(x, dtype):
     x = _t(x)
     dtype = standardize_dtype(dtype)
     in_dtype = standardize_dtype(x.dtype)
+    if in_dtype == "bool":  # 0 and 1 fit every dtype
+        return x.to(to_torch_dtype(dtype))
     in_min, in_max = _limits(in_dtype)
     out_min, out_max = _limits(dtype)
     numpy_in = np.dtype("float32" if in_dtype == "bfloat16" else in_dtype)

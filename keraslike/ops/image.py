@@ -309,7 +309,10 @@ def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid"
         top, bottom = _same_padding(height, size[0], strides[0], dilation[0])
         left, right = _same_padding(width, size[1], strides[1], dilation[1])
         x = F.pad(x, (left, right, top, bottom))
-    columns = F.unfold(x, tuple(size), dilation=dilation, stride=strides)  # (N, C*ph*pw, L)
+    dtype = x.dtype
+    if not dtype.is_floating_point:  # `unfold` gathers floats only; integers survive float64
+        x = x.to(torch.float64)
+    columns = F.unfold(x, tuple(size), dilation=dilation, stride=strides).to(dtype)  # (N, C*ph*pw, L)
     out_h = (x.shape[2] - (size[0] - 1) * dilation[0] - 1) // strides[0] + 1
     out_w = (x.shape[3] - (size[1] - 1) * dilation[1] - 1) // strides[1] + 1
     patches = columns.reshape(n, c, size[0] * size[1], out_h, out_w)

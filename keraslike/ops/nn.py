@@ -231,6 +231,9 @@ def softmax(x, axis=-1):
 @keras_op
 def log_softmax(x, axis=-1):
     """Log-softmax over `axis` (an int, a tuple of axes, or `None` for all)."""
+    x = _t(x)
+    if x.dtype == torch.float16 and x.device.type == "cpu":  # as Keras: in float32 on CPU
+        return _softmax_like(F.log_softmax, x.float(), axis).to(torch.float16)
     return _softmax_like(F.log_softmax, x, axis)
 
 
@@ -300,6 +303,8 @@ def _check_same_shape(target, output):
 def binary_crossentropy(target, output, from_logits=False):
     """Element-wise binary crossentropy (probabilities clipped to `[eps, 1 - eps]`)."""
     output = _t(output)
+    if not output.dtype.is_floating_point:  # integer probabilities (0 or 1), as Keras accepts
+        output = output.to(to_torch_dtype(config.floatx()))
     target = like(target, output).to(output.dtype)
     _check_same_shape(target, output)
     if from_logits:

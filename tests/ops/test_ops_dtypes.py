@@ -190,3 +190,34 @@ def test_normalize_float16_is_finite(keras_oracle):
     ours = ops.normalize(x)
     assert_same(ours, keras_oracle.ops.normalize(x), tol=1e-3)
     np.testing.assert_allclose(ours[0].float().numpy(), [0.6, 0.8], atol=1e-3)
+
+
+def test_numpy_sizes_and_integer_outputs_accepted_as_keras(keras_oracle):
+    x = np.array([1.0, 2.0, 3.0], "float32")
+    for repeats in (np.array([1, 2, 1]), np.int64(2), np.array(2), 2.0):
+        assert_same(ops.repeat(x, repeats), keras_oracle.ops.repeat(x, repeats))
+    assert_same(ops.eye(np.array(3)), keras_oracle.ops.eye(np.array(3)))
+    assert_same(ops.identity(np.int32(2)), keras_oracle.ops.identity(np.int32(2)))
+    target, output = np.array([0.0, 1.0], "float32"), np.array([1, 0], "int32")
+    assert_same(
+        ops.binary_crossentropy(target, output),
+        keras_oracle.ops.binary_crossentropy(target, output),
+    )
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_where_saturate_cast_patches_log_softmax_match_keras(keras_oracle, dtype):
+    x = _array(dtype, (2, 3))
+    cond = _array("bool", (2, 3))
+    for args in ((cond, x, 0), (cond, 0.5, x), (cond, x, x[::-1].copy()), (np.bool_(True), x[0, 0], 1)):
+        assert_same(ops.where(*args), keras_oracle.ops.where(*args), tol=1e-3)
+    # (Keras's saturate_cast of integers to float32 gives -2**31 everywhere: not compared.)
+    for target in ("uint8", "int32") + (("float32",) if dtype.startswith("float") else ()):
+        assert_same(ops.saturate_cast(x, target), keras_oracle.ops.saturate_cast(x, target))
+    if dtype != "bool":
+        images = _array(dtype, (1, 4, 4, 2))
+        assert_same(
+            ops.image.extract_patches(images, 2), keras_oracle.ops.image.extract_patches(images, 2)
+        )
+    if dtype.startswith("float"):
+        assert_same(ops.log_softmax(x), keras_oracle.ops.log_softmax(x), tol=1e-3)

@@ -140,8 +140,16 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     return (values, step) if retstep else values
 
 
+def _size(value):
+    """A NumPy integer or 0-d integer array (as Keras accepts for sizes) as a Python int."""
+    if hasattr(value, "__index__") and not isinstance(value, (int, torch.Tensor)):
+        return value.__index__()
+    return value
+
+
 def eye(N, M=None, k=0, dtype=None):
     """A 2-D tensor with ones on the `k`-th diagonal and zeros elsewhere."""
+    N, M, k = _size(N), _size(M), _size(k)
     M = N if M is None else M
     k = 0 if k is None else k
     rows = torch.arange(N).unsqueeze(1)

@@ -4,7 +4,7 @@ import torch
 
 from keraslike.ops.core import like, to_tensor
 from keraslike.ops.dispatch import keras_op
-from keraslike.ops.numpy._helpers import _Scalar, _pair, _t
+from keraslike.ops.numpy._helpers import _Scalar, _keeps_scalar, _pair, _t
 
 
 # ----------------------------------------------------------------------------------------------
@@ -81,6 +81,11 @@ def where(condition, x1=None, x2=None):
         x2 = like(x2, condition)
     if not isinstance(x1, torch.Tensor) and not isinstance(x2, torch.Tensor):
         x1 = to_tensor(x1, device=condition.device)
+    # A Python scalar promotes as Keras's `int32`/`floatx()` tensor where torch would differ.
+    if not isinstance(x1, torch.Tensor) and not _keeps_scalar(x2, x1):
+        x1 = to_tensor(x1, device=x2.device)
+    if not isinstance(x2, torch.Tensor) and not _keeps_scalar(x1, x2):
+        x2 = to_tensor(x2, device=x1.device)
     return torch.where(condition, x1, x2)
 
 

@@ -154,6 +154,11 @@ def repeat(x, repeats, axis=None):
     if axis is None:
         x = x.reshape(-1)
         axis = 0
+    if isinstance(repeats, float):  # Keras converts `repeats` to integers
+        repeats = int(repeats)
+    elif not isinstance(repeats, (int, list, tuple, torch.Tensor)):  # a NumPy array or integer
+        repeats = to_tensor(repeats, dtype="int64", device=x.device)  # floats truncated, as Keras
+        repeats = int(repeats) if repeats.ndim == 0 else repeats
     if isinstance(repeats, (list, tuple)):
         if len(repeats) == 1:
             repeats = repeats[0]
