@@ -145,13 +145,33 @@ def _own_store_hooks(layer):
 
     Layers whose Keras file layout differs from their weights (a LoRA kernel stored merged, a
     quantized kernel stored before the bias) define both; others use `own_weights`. A layer
-    defining only `load_own_variables` (a user's) gets it called, as Keras does, with the store
-    Keras's default `save_own_variables` writes (its own weights, `"0"`, `"1"`, ...).
+    defining only one of them (a user's) gets it called, as Keras does, with Keras's default for
+    the other: its own weights in order, `"0"`, `"1"`, ...
     """
     load = getattr(layer, "load_own_variables", None)
-    if load is None:
-        return None
     save = getattr(layer, "save_own_variables", None)
+    if load is None and save is None:
+        return None
+    if load is None:
+
+        def load(store):
+            weights = own_weights(layer)
+            if len(store) != len(weights):
+                raise ValueError(
+                    f"Layer {layer.name!r} expected {len(weights)} variables, but received "
+                    f"{len(store)} variables during loading. "
+                    f"Expected: {[spec.name for spec, _ in weights]}"
+                )
+            for i, (spec, tensor) in enumerate(weights):
+                value = spec.layout.to_torch(torch.as_tensor(store[str(i)]))
+                if tuple(value.shape) != tuple(tensor.shape):
+                    raise ValueError(
+                        f"Layer {layer.name!r} weight {spec.name!r} has shape "
+                        f"{tuple(spec.layout.keras_shape(tensor.shape))}, the stored value "
+                        f"{tuple(torch.as_tensor(store[str(i)]).shape)}."
+                    )
+                tensor.copy_(value.to(tensor.device, tensor.dtype))
+
     if save is None:
 
         def save(store):

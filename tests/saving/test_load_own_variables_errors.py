@@ -123,3 +123,40 @@ def test_a_layer_with_another_number_of_variables_is_named_as_keras_does(
     assert type(errors[keraslike]) is type(errors[keras]) is ValueError
     assert keras_text in str(errors[keras])
     assert keras_text in str(errors[keraslike])
+
+
+def _negating_class(lib):
+    class Negating(lib.layers.Layer):
+        """Overrides only `save_own_variables` (Keras's default `load_own_variables` reads)."""
+
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=(input_shape[-1], 2), name="w")
+
+        def call(self, inputs):
+            return lib.ops.matmul(inputs, self.w)
+
+        def save_own_variables(self, store):
+            store["0"] = -lib.ops.convert_to_numpy(self.w)
+
+    return Negating
+
+
+def test_a_save_only_override_is_called_and_keras_default_load_used(keras_oracle, tmp_path):
+    h5py = pytest.importorskip("h5py")
+    keras = keras_oracle
+    weights = np.arange(6, dtype="float32").reshape(3, 2)
+    stored, loaded = {}, {}
+    for lib in (keras, keraslike):
+        negating = _negating_class(lib)
+        model = _model(lib, negating)
+        model.get_layer("failing").set_weights([weights])
+        path = str(tmp_path / f"{lib.__name__}.weights.h5")
+        model.save_weights(path)
+        with h5py.File(path, "r") as f:
+            stored[lib] = np.asarray(f["layers/negating/vars/0"])
+        fresh = _model(lib, negating)
+        fresh.load_weights(path)
+        loaded[lib] = fresh.get_layer("failing").get_weights()[0]
+    np.testing.assert_array_equal(stored[keras], -weights)  # the override wrote the file
+    np.testing.assert_array_equal(stored[keraslike], stored[keras])
+    np.testing.assert_array_equal(loaded[keraslike], loaded[keras])
