@@ -93,22 +93,28 @@ def _number_dtype(*values):
     return _floatx() if floats else torch.int32
 
 
-def arange(start, stop=None, step=None, dtype=None):
-    """Evenly spaced values in `[start, stop)`; Python ints give `int32`, floats `floatx()`."""
-    dtype = to_torch_dtype(dtype) if dtype is not None else _number_dtype(start, stop, step)
-    if stop is None:
-        start, stop = 0, start
-    if step is None:
-        step = 1
-    return torch.arange(start, stop, step, dtype=dtype)
-
-
 def _endpoint_dtype(value):
     if isinstance(value, _Scalar):
         return type(value)
     if isinstance(value, torch.Tensor) or hasattr(value, "dtype"):  # a tensor, a NumPy array
         return value.dtype
     return to_tensor(value).dtype
+
+
+def arange(start, stop=None, step=None, dtype=None):
+    """Evenly spaced values in `[start, stop)`; Python ints give `int32`, floats `floatx()`, tensors
+    Keras's `result_type` of the arguments (`float64` gives `float32`)."""
+    if dtype is not None:
+        dtype = to_torch_dtype(dtype)
+    elif all(v is None or isinstance(v, _Scalar) for v in (start, stop, step)):
+        dtype = _number_dtype(start, stop, step)
+    else:
+        dtype = _result(*(_endpoint_dtype(v) for v in (start, stop, step) if v is not None))
+    if stop is None:
+        start, stop = 0, start
+    if step is None:
+        step = 1
+    return torch.arange(start, stop, step, dtype=dtype)
 
 
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):

@@ -11,6 +11,7 @@ from keraslike.ops.numpy._helpers import (
     _dtype_or_type,
     _floatify,
     _floatx,
+    _keeps_scalar,
     _operand,
     _pair,
     _promote,
@@ -38,7 +39,7 @@ def subtract(x1, x2):
     """`x1 - x2`, element-wise with broadcasting (booleans are cast to the other dtype)."""
     x1 = int(x1) if isinstance(x1, bool) else x1
     x2 = int(x2) if isinstance(x2, bool) else x2
-    if isinstance(x1, _Scalar) and isinstance(x2, torch.Tensor):
+    if isinstance(x1, _Scalar) and isinstance(x2, torch.Tensor) and _keeps_scalar(x2, x1):
         if x2.dtype == torch.bool:
             x2 = x2.to(_floatx() if isinstance(x1, float) else torch.int32)
         return torch.rsub(x2, x1)
@@ -111,7 +112,7 @@ def mod(x1, x2):
 @keras_op
 def power(x1, x2):
     """`x1 ** x2`, element-wise."""
-    if isinstance(x1, _Scalar) and isinstance(x2, torch.Tensor):
+    if isinstance(x1, _Scalar) and isinstance(x2, torch.Tensor) and _keeps_scalar(x2, x1):
         return torch.pow(x1, x2)
     x1, x2 = _scalar_or_tensor(x1, x2)
     return torch.pow(x1, x2)

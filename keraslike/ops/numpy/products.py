@@ -5,7 +5,7 @@ import builtins
 import torch
 
 from keraslike.ops.dispatch import keras_op
-from keraslike.ops.numpy._helpers import _both, _cast, _floatx, _pair, _promote, _result, _t
+from keraslike.ops.numpy._helpers import _both, _cast, _floatx, _promote, _result, _t
 from keraslike.ops.numpy.reduction import _sum_dtype
 
 
@@ -67,8 +67,8 @@ def einsum(subscripts, *operands, **kwargs):
 
 @keras_op
 def outer(x1, x2):
-    """Outer product of the flattened inputs."""
-    (x1, x2), _ = _promote(*_pair(x1, x2))
+    """Outer product of the flattened inputs (a Python scalar is an `int32`/`floatx()` tensor)."""
+    (x1, x2), _ = _promote(*_both(x1, x2))
     return torch.outer(x1.reshape(-1), x2.reshape(-1))
 
 

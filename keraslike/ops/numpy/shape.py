@@ -156,6 +156,8 @@ def repeat(x, repeats, axis=None):
         axis = 0
     if isinstance(repeats, float):  # Keras converts `repeats` to integers
         repeats = int(repeats)
+    elif isinstance(repeats, torch.Tensor) and repeats.dtype != torch.int64:
+        repeats = repeats.to(torch.int64)
     elif not isinstance(repeats, (int, list, tuple, torch.Tensor)):  # a NumPy array or integer
         repeats = to_tensor(repeats, dtype="int64", device=x.device)  # floats truncated, as Keras
         repeats = int(repeats) if repeats.ndim == 0 else repeats
