@@ -1,5 +1,7 @@
 """Masking: marks timesteps equal to `mask_value` everywhere as padding."""
 
+import numbers
+
 import torch
 
 from keraslike.layers.layer import Layer
@@ -30,6 +32,12 @@ class Masking(Layer):
 
     def __init__(self, mask_value=0.0, **kwargs):
         super().__init__(**kwargs)
+        if isinstance(mask_value, bool) or not isinstance(mask_value, numbers.Real):
+            # Keras fails at the call ("Invalid dtype"); a non-number can never match a value.
+            raise ValueError(
+                f'Layer "{self.name}" (Masking): `mask_value` must be a number. '
+                f"Received: mask_value={mask_value!r}"
+            )
         self.mask_value = mask_value
         self.supports_masking = True
 

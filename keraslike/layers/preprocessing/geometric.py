@@ -8,6 +8,7 @@ from keraslike.layers.preprocessing.augmentation_base import (
     FILL_MODES,
     INTERPOLATIONS,
     BaseAugmentation,
+    UnsupportedChoiceError,
     check_choice,
 )
 from keraslike.layers.preprocessing.image import resize_nchw
@@ -22,8 +23,9 @@ class _AffineAugmentation(BaseAugmentation):
     def __init__(self, fill_mode="reflect", interpolation="bilinear", fill_value=0.0, **kwargs):
         super().__init__(**kwargs)
         name = type(self).__name__
-        check_choice(name, "fill_mode", fill_mode, FILL_MODES)
-        check_choice(name, "interpolation", interpolation, INTERPOLATIONS)
+        # Keras raises NotImplementedError for these; the error is also a ValueError.
+        check_choice(name, "fill_mode", fill_mode, FILL_MODES, UnsupportedChoiceError)
+        check_choice(name, "interpolation", interpolation, INTERPOLATIONS, UnsupportedChoiceError)
         self.fill_mode = fill_mode
         self.interpolation = interpolation
         self.fill_value = fill_value

@@ -51,6 +51,14 @@ class Rescaling(Layer):
         self.scale = scale
         self.offset = offset
         self.supports_masking = True
+        for argument, value in (("scale", scale), ("offset", offset)):
+            if isinstance(value, torch.Tensor):
+                continue
+            if np.asarray(value).dtype.kind not in "biuf":  # Keras: "Invalid dtype" at the call
+                raise ValueError(
+                    f'Layer "{self.name}" (Rescaling): `{argument}` must be a number or an array '
+                    f"of numbers. Received: {argument}={value!r}"
+                )
         dtype = torch_dtype(self.compute_dtype)
         self._scalar_scale = self._as_scalar(scale, dtype)
         self._scalar_offset = self._as_scalar(offset, dtype)
