@@ -37,11 +37,28 @@ def _sync(container, modules):
             children[str(index)] = module
 
 
+def _has_module(values):
+    return any(isinstance(v, nn.Module) for v in values)
+
+
+def _tracks_modules(container):
+    # Whether the owner's ModuleList for `container` holds a module (removals must update it).
+    owner_modules = container._owner.__dict__.get("_modules")
+    tracked = owner_modules.get(container._name) if owner_modules is not None else None
+    return tracked is not None and len(tracked) > 0
+
+
+# The mutating methods call `super()` (which torch.compile traces; an unbound `list.append` it
+# does not) and update the module tree only when a module is added or could be removed, so a
+# layer recording plain values in a list during `call` (`self.seen.append(training)`) compiles
+# without graph breaks and pays one `isinstance` per call.
+
+
 class TrackedList(list):
     """A list whose `nn.Module` items are registered on `owner` as the `nn.ModuleList` `name`.
 
-    The owner's registered `nn.ModuleList` is the source of truth for the module tree; every
-    mutating method updates it in place (its position among the owner's children is the one
+    The owner's registered `nn.ModuleList` is the source of truth for the module tree; the
+    mutating methods update it in place (its position among the owner's children is the one
     the attribute got when first assigned).
 
     Args:
@@ -58,6 +75,59 @@ class TrackedList(list):
 
     def _sync(self):
         _sync(self, [item for item in self if isinstance(item, nn.Module)])
+
+    def append(self, item):
+        super().append(item)
+        if isinstance(item, nn.Module):
+            self._sync()
+
+    def extend(self, items):
+        items = list(items)
+        super().extend(items)
+        if _has_module(items):
+            self._sync()
+
+    def insert(self, index, item):
+        super().insert(index, item)
+        if isinstance(item, nn.Module):
+            self._sync()
+
+    def __iadd__(self, items):
+        self.extend(items)
+        return self
+
+    def __imul__(self, count):
+        result = super().__imul__(count)
+        if _tracks_modules(self):
+            self._sync()
+        return result
+
+    def __setitem__(self, index, value):
+        super().__setitem__(index, value)
+        values = value if isinstance(index, slice) else [value]
+        if _has_module(values) or _tracks_modules(self):
+            self._sync()
+
+    def __delitem__(self, index):
+        super().__delitem__(index)
+        if _tracks_modules(self):
+            self._sync()
+
+    def pop(self, index=-1):
+        item = super().pop(index)
+        if isinstance(item, nn.Module):
+            self._sync()
+        return item
+
+    def remove(self, item):
+        super().remove(item)
+        if isinstance(item, nn.Module):
+            self._sync()
+
+    def clear(self):
+        super().clear()
+        if _tracks_modules(self):
+            self._sync()
 
 
 class TrackedDict(dict):
@@ -78,26 +148,47 @@ class TrackedDict(dict):
     def _sync(self):
         _sync(self, [value for value in self.values() if isinstance(value, nn.Module)])
 
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        if isinstance(value, nn.Module) or _tracks_modules(self):
+            self._sync()
 
-def _mutating(cls, method_name):
-    base = getattr(cls.__mro__[1], method_name)
+    def __delitem__(self, key):
+        super().__delitem__(key)
+        if _tracks_modules(self):
+            self._sync()
 
-    def method(self, *args, **kwargs):
-        result = base(self, *args, **kwargs)
+    def pop(self, key, *default):
+        value = super().pop(key, *default)
+        if isinstance(value, nn.Module):
+            self._sync()
+        return value
+
+    def popitem(self):
+        item = super().popitem()
+        if isinstance(item[1], nn.Module):
+            self._sync()
+        return item
+
+    def clear(self):
+        super().clear()
+        if _tracks_modules(self):
+            self._sync()
+
+    def update(self, *args, **kwargs):
+        super().update(*args, **kwargs)
         self._sync()
-        return result
 
-    method.__name__ = method_name
-    method.__doc__ = base.__doc__
-    setattr(cls, method_name, method)
+    def setdefault(self, key, default=None):
+        value = super().setdefault(key, default)
+        if isinstance(value, nn.Module):
+            self._sync()
+        return value
 
+    def __ior__(self, other):
+        self.update(other)
+        return self
 
-for _name in ("append", "extend", "insert", "remove", "pop", "clear", "sort", "reverse",
-              "__setitem__", "__delitem__", "__iadd__", "__imul__"):
-    _mutating(TrackedList, _name)
-for _name in ("__setitem__", "__delitem__", "pop", "popitem", "clear", "update", "setdefault",
-              "__ior__"):
-    _mutating(TrackedDict, _name)
 
 pytree.register_pytree_node(
     TrackedList,

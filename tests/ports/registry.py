@@ -64,6 +64,7 @@ PORTS = [
     "structured_data_deep_neural_decision_forests",
     "vision_eanet",
     "structured_data_classification_with_grn_and_vsn",
+    "vision_swin_transformers",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is

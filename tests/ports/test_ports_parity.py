@@ -37,6 +37,7 @@ PARITY = [
     "keras_recipes_approximating_non_function_mappings",
     "generative_vq_vae",
     "graph_gnn_citations",
+    "vision_swin_transformers",
 ]
 
 # Earlier ports without the `on_model` / `shuffle` arguments: `Model.fit` itself is wrapped in
@@ -58,7 +59,11 @@ FIT_WRAPPED_PARITY = [
 # Per port: (History rtol, weights atol).
 # vision_involution: a barely-active ReLU channel of the conv model has gradients of float-noise
 # size, which Adam likewise turns into steps; those kernels match to ~5e-5, the losses to 1e-7.
-TOLERANCES = {"timeseries_classification_from_scratch": (1e-4, 3e-3), "vision_involution": (1e-5, 1e-4)}
+# vision_swin_transformers: the attention's key bias (qkv bias entries 8-15) has a true gradient
+# of zero (softmax ignores a constant added along the keys); Adam's steps on its float noise
+# leave those entries ~1e-5 apart, every other weight and the losses match tightly.
+TOLERANCES = {"timeseries_classification_from_scratch": (1e-4, 3e-3), "vision_involution": (1e-5, 1e-4),
+              "vision_swin_transformers": (1e-5, 5e-5)}
 
 # Ports whose training draws random numbers (dropout): compared are their `History.results`
 # (evaluations from the copied initial weights), the History's keys and the weights' shapes.
