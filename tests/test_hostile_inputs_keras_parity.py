@@ -357,6 +357,16 @@ PENDING = [
 ]
 
 
+@pytest.fixture(scope="module")
+def keras_once():
+    """Keras, its session cleared once for the module: the cases compare exception types and
+    keraslike's messages, not Keras's layer names, so a per-test `clear_session` (a full
+    garbage collection, 0.1 s) is not needed."""
+    keras = pytest.importorskip("keras")
+    keras.backend.clear_session()
+    return keras
+
+
 def _raised(lib, call, tmp_path):
     folder = tmp_path / lib.__name__
     folder.mkdir()
@@ -370,8 +380,8 @@ def _raised(lib, call, tmp_path):
 
 
 @pytest.mark.parametrize("call,culprits", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_bad_call_raises_kerass_type_naming_the_culprit(keras_oracle, tmp_path, call, culprits):
-    theirs = _raised(keras_oracle, call, tmp_path)
+def test_bad_call_raises_kerass_type_naming_the_culprit(keras_once, tmp_path, call, culprits):
+    theirs = _raised(keras_once, call, tmp_path)
     ours = _raised(keraslike, call, tmp_path)
     assert theirs is not None, "Keras accepts this call: move it to KERAS_ACCEPTS"
     assert ours is not None, f"keraslike accepts it; Keras raised {type(theirs).__name__}: {theirs}"
@@ -383,8 +393,8 @@ def test_bad_call_raises_kerass_type_naming_the_culprit(keras_oracle, tmp_path, 
 
 @pytest.mark.parametrize("call,culprits,keras_does", [c[1:] for c in KERAS_ACCEPTS],
                          ids=[c[0] for c in KERAS_ACCEPTS])
-def test_bad_call_keras_lets_through_is_refused(keras_oracle, tmp_path, call, culprits, keras_does):
-    assert _raised(keras_oracle, call, tmp_path) is None, f"Keras raises now: move it to CASES"
+def test_bad_call_keras_lets_through_is_refused(keras_once, tmp_path, call, culprits, keras_does):
+    assert _raised(keras_once, call, tmp_path) is None, f"Keras raises now: move it to CASES"
     ours = _raised(keraslike, call, tmp_path)
     assert type(ours) is ValueError, f"{keras_does}; keraslike: {ours!r}"
     for culprit in culprits:
@@ -393,8 +403,8 @@ def test_bad_call_keras_lets_through_is_refused(keras_oracle, tmp_path, call, cu
 
 @pytest.mark.xfail(strict=True, reason="fix pending in models/functional.py")
 @pytest.mark.parametrize("call,culprits", [c[1:] for c in PENDING], ids=[c[0] for c in PENDING])
-def test_pending_mismatch(keras_oracle, tmp_path, call, culprits):
-    test_bad_call_raises_kerass_type_naming_the_culprit(keras_oracle, tmp_path, call, culprits)
+def test_pending_mismatch(keras_once, tmp_path, call, culprits):
+    test_bad_call_raises_kerass_type_naming_the_culprit(keras_once, tmp_path, call, culprits)
 
 
 def test_the_sweep_is_large_enough():
@@ -442,9 +452,9 @@ FAILED_SAVES = [
 
 @pytest.mark.parametrize("how,method,filename,error", FAILED_SAVES,
                          ids=[f"{m}-{h}" for h, m, _, _ in FAILED_SAVES])
-def test_a_failed_save_raises_kerass_type_and_leaves_no_file(keras_oracle, tmp_path, how, method,
+def test_a_failed_save_raises_kerass_type_and_leaves_no_file(keras_once, tmp_path, how, method,
                                                              filename, error):
-    for lib in (keras_oracle, keraslike):
+    for lib in (keras_once, keraslike):
         folder = tmp_path / lib.__name__
         folder.mkdir()
         with pytest.raises(error):
