@@ -65,6 +65,7 @@ PORTS = [
     "vision_eanet",
     "structured_data_classification_with_grn_and_vsn",
     "vision_swin_transformers",
+    "keras_recipes_mixture_of_experts",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is
