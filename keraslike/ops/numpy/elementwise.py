@@ -118,9 +118,20 @@ def power(x1, x2):
     return torch.pow(x1, x2)
 
 
+# Dtypes that are their own result with themselves and with weak Python scalars (not 64-bit ones,
+# which Keras narrows to 32 bits).
+_NATIVE = (torch.float32, torch.bfloat16, torch.float16, torch.int32)
+
+
 def _extremum(x1, x2, torch_fn, clamp):
+    if isinstance(x1, torch.Tensor) and isinstance(x2, torch.Tensor) and x1.dtype is x2.dtype:
+        if x1.dtype in _NATIVE:  # the common case: Keras's result dtype is the operands'
+            return torch_fn(x1, x2)
     if isinstance(x1, _Scalar) and not isinstance(x2, _Scalar):
         x1, x2 = x2, x1
+    if isinstance(x1, torch.Tensor) and (type(x2) is float or type(x2) is int):
+        if x1.dtype.is_floating_point and x1.dtype is not torch.float64:  # keeps its dtype
+            return clamp(x1, x2)
     x1, x2 = _operand(x1), _operand(x2)
     # Keras's result dtype: Python scalars weak, 64-bit narrowed to 32.
     dtype = _result(_dtype_or_type(x1), _dtype_or_type(x2))

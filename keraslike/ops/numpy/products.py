@@ -17,6 +17,8 @@ def _matmul_compute(x1, x2, fn, widen_int8=True):
     """`fn(x1, x2)` in Keras's result dtype (`float64`/`int64` give 32 bits; `int8 @ int8` gives
     `int32` when `widen_int8`). Integers are multiplied exactly on CPU, in `floatx()` on GPUs
     (which have no integer matmul); `float16` in `float32` on CPU, as Keras does."""
+    if x1.dtype is x2.dtype and x1.dtype in (torch.float32, torch.bfloat16):  # the common case
+        return fn(x1, x2)
     if widen_int8 and x1.dtype == torch.int8 and x2.dtype == torch.int8:  # accumulate in int32
         x1, x2 = x1.to(torch.int32), x2.to(torch.int32)
     dtype = _result(x1.dtype, x2.dtype)

@@ -47,6 +47,10 @@ def mean(x, axis=None, keepdims=False):
     x = _t(x)
     if axis == () or axis == []:
         return x
+    if x.dtype is torch.float32:  # the common case, computed and returned as is
+        return torch.mean(x) if axis is None and not keepdims else torch.mean(
+            x, dim=_dims(axis), keepdim=keepdims
+        )
     compute = _result(x.dtype, torch.float32)
     out_dtype = x.dtype if (x.dtype.is_floating_point or x.dtype.is_complex) else compute
     x = _cast(x, compute)
@@ -132,10 +136,11 @@ def var(x, axis=None, keepdims=False):
     gives `float32`, `float16` stays `float16`.
     """
     x = _t(x)
-    result = _result(x.dtype, float)
+    result = x.dtype if x.dtype is torch.float32 else _result(x.dtype, float)
     if axis == () or axis == []:
         return torch.zeros(x.shape, dtype=result, device=x.device)
-    x = _cast(x, _result(x.dtype, torch.float32))
+    if x.dtype is not torch.float32:
+        x = _cast(x, _result(x.dtype, torch.float32))
     return _cast(torch.var(x, dim=_dims(axis), keepdim=keepdims, correction=0), result)
 
 
