@@ -238,3 +238,16 @@ def test_where_saturate_cast_patches_log_softmax_match_keras(keras_oracle, dtype
         )
     if dtype.startswith("float"):
         assert_same(ops.log_softmax(x), keras_oracle.ops.log_softmax(x), tol=1e-3)
+
+
+def test_correlate_dtypes_match_keras_and_needs_vectors(keras_oracle):
+    for a, b in itertools.product(("float64", "float16", "int64", "int32", "bool"), repeat=2):
+        x, y = _array(a, (5,)), _array(b, (3,))
+        for mode in ("same", "full"):  # (Keras squeezes "valid"'s length-1 result to 0-d)
+            assert_same(
+                ops.correlate(x, y, mode=mode),
+                keras_oracle.ops.correlate(x, y, mode=mode),
+                tol=1e-2,
+            )
+    with pytest.raises(ValueError, match="`x1` must be a 1-dimensional tensor"):
+        ops.correlate(np.ones((2, 3)), np.ones(3))

@@ -128,6 +128,11 @@ def select(condlist, choicelist, default=0):
 def correlate(x1, x2, mode="valid"):
     """Cross-correlation of two 1D tensors (`mode` `"valid"`, `"same"` or `"full"`)."""
     x1, x2 = _t(x1), _t(x2)
+    for name, x in (("x1", x1), ("x2", x2)):
+        if x.ndim != 1:
+            raise ValueError(
+                f"`{name}` must be a 1-dimensional tensor, but received shape {tuple(x.shape)}"
+            )
     dtype = result_type(x1.dtype, x2.dtype)
     if dtype == "int64":
         dtype = "float64"
