@@ -310,6 +310,24 @@ CASES = [
     ("ops_matmul_wrong_shapes", lambda lib, t: lib.ops.matmul(np.ones((2, 3)), np.ones((4, 2))), []),
     ("ops_concatenate_axis_out_of_range",
      lambda lib, t: lib.ops.concatenate([np.ones((2, 3)), np.ones((2, 3))], axis=3), []),
+    ("dot_sizes_differ", lambda lib, t: lib.layers.Dot(axes=1, name="dot")([lib.Input((3,)), lib.Input((4,))]),
+     ["dot", "3", "4"]),
+    ("subtract_one_input", lambda lib, t: lib.layers.Subtract(name="minus")([lib.Input((3,))]), ["minus", "2"]),
+    ("leaky_relu_slope_a_string", lambda lib, t: lib.layers.LeakyReLU(negative_slope="x"), ["negative_slope", "x"]),
+    ("relu_threshold_a_string", lambda lib, t: lib.layers.ReLU(threshold="x"), ["threshold", "x"]),
+    ("relu_negative_max_value", lambda lib, t: lib.layers.ReLU(max_value=-1), ["max_value", "-1"]),
+    ("prelu_shared_axis_out_of_range",
+     lambda lib, t: lib.layers.PReLU(shared_axes=[5], name="pr")(lib.Input((3, 4))), ["shared_axes", "5", "pr"]),
+    ("layernorm_axis_out_of_range_eager",
+     lambda lib, t: lib.layers.LayerNormalization(axis=5, name="ln")(np.ones((2, 3), "float32")), ["axis", "5", "ln"]),
+    ("unit_norm_axis_out_of_range",
+     lambda lib, t: lib.layers.UnitNormalization(axis=5, name="un")(lib.Input((3,))), ["axis", "5", "un"]),
+    ("pool_zero_strides_eager",
+     lambda lib, t: lib.layers.MaxPooling1D(2, strides=0)(np.ones((1, 8, 2), "float32")), ["strides", "0"]),
+    ("attention_dropout_above_one", lambda lib, t: lib.layers.MultiHeadAttention(2, 4, dropout=2.0)(
+        np.ones((1, 3, 8), "float32"), np.ones((1, 3, 8), "float32"), training=True), ["dropout", "2.0"]),
+    ("upsampling_unknown_interpolation_eager",
+     lambda lib, t: lib.layers.UpSampling2D(interpolation="cubicish")(np.ones((1, 4, 4, 1), "float32")), ["interpolation", "cubicish"]),
     # get_layer
     ("get_layer_unknown_name", lambda lib, t: _mlp(lib).get_layer("hiden"), ["hiden"]),
     ("get_layer_index_out_of_range", lambda lib, t: _mlp(lib).get_layer(index=7), ["7"]),
@@ -342,6 +360,10 @@ KERAS_ACCEPTS = [
      ["mode", "diagonal"], "Keras's layer then flips nothing"),
     ("resizing_zero_height", lambda lib, t: lib.layers.Resizing(0, 4)(lib.Input((8, 8, 1))),
      ["height", "0"], "Keras builds a graph of empty images (its eager call fails in torch)"),
+    ("batchnorm_momentum_above_one", lambda lib, t: lib.layers.BatchNormalization(momentum=1.5),
+     ["momentum", "1.5"], "Keras's moving statistics then grow without bound"),
+    ("batchnorm_negative_epsilon", lambda lib, t: lib.layers.BatchNormalization(epsilon=-1.0),
+     ["epsilon", "-1.0"], "Keras divides by the square root of variance - 1 (NaN for small variances)"),
     ("compile_more_losses_than_outputs",
      lambda lib, t: _compiled(lib, loss=["mse", "mae"]).fit(X, Y, verbose=0),
      ["loss", "'mae'", "head"], "Keras trains on the first loss and drops the second"),
@@ -471,3 +493,14 @@ def test_a_failed_save_over_an_existing_file_keeps_it(tmp_path):
     assert os.listdir(tmp_path) == ["m.keras"]
     restored = keraslike.saving.load_model(path)
     np.testing.assert_array_equal(restored.predict(X, verbose=0), model.predict(X, verbose=0))
+
+
+@pytest.mark.parametrize("name", ["Add", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"])
+def test_a_merge_of_one_input_passes_it_through_as_in_keras(keras_once, name):
+    # Keras 3 accepts one input (keraslike refused it, as Keras 2 did).
+    x = np.arange(6, dtype="float32").reshape(2, 3)
+    for lib in (keras_once, keraslike):
+        inputs = lib.Input((3,))
+        outputs = getattr(lib.layers, name)()([inputs])
+        assert tuple(outputs.shape) == (None, 3)
+        np.testing.assert_array_equal(np.asarray(lib.Model(inputs, outputs).predict(x, verbose=0)), x)

@@ -4,6 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from keraslike import activations, constraints, initializers, regularizers
+from keraslike.backend.errors import ArgumentTypeError, AxisOutOfRangeError
 from keraslike.layers.input_spec import InputSpec
 from keraslike.layers.layer import Layer
 from keraslike.layers.layer_utils import serialize_or_none as _serialize
@@ -13,7 +14,9 @@ def _check_non_negative(layer, argument, value, allow_none=False):
     if value is None and allow_none:
         return
     if value is None or isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ValueError(
+        # A non-number is Keras's TypeError (it compares it with 0); also a ValueError.
+        error = ValueError if isinstance(value, (int, float)) else ArgumentTypeError
+        raise error(
             f'Invalid value for argument `{argument}` of layer "{layer.name}": expected a '
             f"non-negative float{' or None' if allow_none else ''}. Received: {argument}={value}"
         )
@@ -153,7 +156,7 @@ class PReLU(Layer):
         param_shape = list(input_shape[1:])
         for i in self.shared_axes or ():
             if not isinstance(i, int) or isinstance(i, bool) or not 1 <= i < ndim:
-                raise ValueError(
+                raise AxisOutOfRangeError(  # Keras's IndexError (it indexes the shape with it)
                     f'Invalid value for argument `shared_axes` of layer "{self.name}": axis {i} '
                     f"is not a non-batch axis of inputs of shape {tuple(input_shape)} (expected "
                     f"integers in [1, {ndim - 1}]). Received: shared_axes={self.shared_axes}"

@@ -30,7 +30,7 @@ def _broadcast_shape(layer_name, shapes):
 class Merge(Layer):
     """Base of the element-wise merging layers: takes a list of tensors of broadcastable shapes."""
 
-    min_inputs = 2
+    min_inputs = 1  # Keras 3: one input passes through (`Add()([x])` is `x`)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -230,6 +230,22 @@ class Dot(Layer):
 
     def compute_mask(self, inputs, previous_mask=None):
         return None
+
+    def build(self, input_shape):
+        if (not isinstance(input_shape, (list, tuple)) or len(input_shape) != 2
+                or not all(isinstance(s, (list, tuple)) for s in input_shape)):
+            raise ValueError(
+                f'A `Dot` layer ("{self.name}") should be called on a list of 2 inputs. '
+                f"Received: input_shape={input_shape}"
+            )
+        a, b = (tuple(s) for s in input_shape)
+        ax_a, ax_b = self._axes([a, b])
+        if a[ax_a] is not None and b[ax_b] is not None and a[ax_a] != b[ax_b]:
+            raise ValueError(  # Keras's text, with the layer
+                f'Layer "{self.name}" (Dot): incompatible input shapes: axis values {a[ax_a]} '
+                f"(at axis {ax_a}) != {b[ax_b]} (at axis {ax_b}). Full input shapes: {a}, {b}"
+            )
+        self.built = True
 
     def _axes(self, shapes):
         axes = self.axes if isinstance(self.axes, (list, tuple)) else (self.axes, self.axes)
