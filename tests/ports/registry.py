@@ -66,6 +66,7 @@ PORTS = [
     "structured_data_classification_with_grn_and_vsn",
     "vision_swin_transformers",
     "keras_recipes_mixture_of_experts",
+    "timeseries_eeg_signal_classification",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is
@@ -86,5 +87,11 @@ KNOWN_FAILURES = {
         "`ops.shape(x)[0]` is None and `ops.ones([batch_size, 1, 1])` raises TypeError; Keras "
         "runs `call` on placeholder-sized tensors (compute_output_spec) as keraslike does for "
         "subclassed layers (graph/shape_inference.py infer_output_spec)",
+    ),
+    "timeseries_eeg_signal_classification": (
+        ValueError,
+        'ModelCheckpoint("best_model.h5") writes a legacy HDF5 model in Keras 3 (with a warning); '
+        "keraslike refuses it: it reads legacy .h5 models but does not write them. With a .keras "
+        "path the port's evaluations match Keras exactly (and its training too, dropout off)",
     ),
 }
