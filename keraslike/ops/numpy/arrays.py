@@ -9,12 +9,7 @@ from keraslike.backend import config
 from keraslike.backend.dtypes import result_type
 from keraslike.ops.core import to_tensor, to_torch_dtype
 from keraslike.ops.dispatch import keras_op
-from keraslike.ops.numpy._helpers import _t
-
-
-def _cast(x, dtype):
-    dtype = to_torch_dtype(dtype)
-    return x if x.dtype == dtype else x.to(dtype)
+from keraslike.ops.numpy._helpers import _cast, _t
 
 
 def _sections(indices_or_sections):

@@ -8,15 +8,10 @@ from keraslike.backend import config
 from keraslike.backend.dtypes import result_type, standardize_dtype
 from keraslike.ops.core import like, to_tensor, to_torch_dtype
 from keraslike.ops.dispatch import keras_op
-from keraslike.ops.numpy._helpers import _canonical, _dims, _t
+from keraslike.ops.numpy._helpers import _canonical, _cast, _dims, _t
 from keraslike.ops.numpy.reduction import argmax, argmin, cumprod, cumsum, prod, quantile
 
 _NO_AXES = ((), [])
-
-
-def _cast(x, dtype):
-    dtype = to_torch_dtype(dtype)
-    return x if x.dtype == dtype else x.to(dtype)
 
 
 def _all_nan(x, axis, keepdims):
