@@ -76,6 +76,12 @@ def _children(layer):
             items.append((attr, module))
         elif isinstance(module, (nn.ModuleList, nn.Sequential, nn.ModuleDict)):
             values = list(module.values()) if isinstance(module, nn.ModuleDict) else list(module)
+            container = layer.__dict__.get(attr)
+            if isinstance(container, (list, dict)):
+                # A list or dict attribute tracking its layers (`layers/tracked_containers.py`):
+                # Keras files name them in the container's order, which `insert` can make
+                # differ from the order they were added (the weights' order).
+                values = list(container.values() if isinstance(container, dict) else container)
             items.append((attr, [m for m in values if isinstance(m, Layer)]))
     return items
 

@@ -124,3 +124,22 @@ def test_tracked_containers_flatten_as_plain_ones():
 @pytest.fixture
 def keras_oracle():
     return pytest.importorskip("keras")
+
+
+@pytest.mark.parametrize("make", [_forest_class, _selection_class], ids=["lists", "dicts"])
+def test_weights_files_cross_load_with_keras(keras_oracle, make, tmp_path):
+    # Keras names a container's layers in the file by the container's order (an `insert`
+    # puts a layer first there, last in the weights' order): both directions must load.
+    x = np.random.default_rng(0).random((3, 4)).astype("float32")
+    models = []
+    for lib in (keras_oracle, keraslike):
+        inputs = lib.Input((4,))
+        models.append(lib.Model(inputs, make(lib)()(inputs)))
+    theirs, ours = models
+    theirs.save_weights(str(tmp_path / "theirs.weights.h5"))
+    ours.load_weights(str(tmp_path / "theirs.weights.h5"))
+    np.testing.assert_allclose(ours(x).detach().numpy(), theirs(x).detach().numpy(), rtol=1e-6)
+    ours.set_weights([w + 0.25 for w in ours.get_weights()])
+    ours.save_weights(str(tmp_path / "ours.weights.h5"))
+    theirs.load_weights(str(tmp_path / "ours.weights.h5"))
+    np.testing.assert_allclose(theirs(x).detach().numpy(), ours(x).detach().numpy(), rtol=1e-6)
