@@ -17,6 +17,11 @@ class AxisOutOfRangeError(ValueError, IndexError):
     """An axis argument outside the input's dimensions."""
 
 
+class DeserializationError(TypeError, ValueError):
+    """A config a class's constructor refuses (`Dense.from_config({"units": -1})`): Keras's
+    TypeError ("Error when deserializing class ..."), and the ValueError the constructor raised."""
+
+
 class ArgumentAttributeError(TypeError, AttributeError):
     """An argument of the wrong type where Keras fails reading an attribute of it
     (`fit(callbacks="early_stopping")`: "'str' object has no attribute 'set_model'")."""

@@ -78,8 +78,15 @@ class InputLayer(Layer):
         self._input_dtype = dtype_name(torch_dtype(dtype)) if dtype is not None else config.floatx()
         self.optional = optional
         self.sparse = bool(sparse)
+        if self.sparse:  # as Keras on torch (a dense input would silently stand for it)
+            raise ValueError(
+                f'InputLayer "{self.name}": `sparse=True` is not supported with the torch backend '
+                "(keraslike tensors are dense)."
+            )
         if ragged:
-            raise ValueError(f'InputLayer "{self.name}": ragged inputs are not supported (ragged=True).')
+            raise ValueError(
+                f'InputLayer "{self.name}": `ragged=True` is not supported with the torch backend.'
+            )
         self.built = True
         tensor = KerasTensor(batch_shape, dtype=self._input_dtype, name=name)
         Node(self, (), {}, tensor)
@@ -108,6 +115,7 @@ def Input(
     batch_size=None,
     dtype=None,
     sparse=None,
+    ragged=None,
     batch_shape=None,
     name=None,
     tensor=None,
@@ -119,6 +127,8 @@ def Input(
         shape: Shape tuple without the batch dimension, e.g. `(784,)`; `None` for unknown sizes.
         batch_size: Optional fixed batch size.
         dtype: The expected dtype (`"float32"` by default).
+        sparse: Only `None`/`False`: sparse inputs are not supported on torch (a ValueError).
+        ragged: Only `None`/`False`: ragged inputs are not supported on torch (a ValueError).
         batch_shape: Full shape including the batch dimension, instead of `shape`.
         name: Name of the input (the key of this input when a model is given a dict).
         optional: Whether the input may be `None` when the model is called.
@@ -138,6 +148,7 @@ def Input(
         batch_size=batch_size,
         dtype=dtype,
         sparse=sparse,
+        ragged=ragged,
         batch_shape=batch_shape,
         name=name,
         optional=optional,

@@ -20,6 +20,7 @@ from torch import nn
 
 from keraslike import dtype_policies
 from keraslike.backend import config
+from keraslike.backend.errors import DeserializationError
 from keraslike.backend.device import current_path, name_scope
 from keraslike.backend.naming import to_snake_case, uniquify
 from keraslike.backend.remat import get_current_remat_mode
@@ -448,8 +449,21 @@ class Layer(LayerWeights, LayerLosses, LayerCalling, nn.Module, Operation):
 
     @classmethod
     def from_config(cls, config):
-        """Creates a layer from the output of `get_config`."""
-        return cls(**config)
+        """Creates a layer from the output of `get_config`.
+
+        Raises:
+            TypeError: When the constructor refuses the config, as Keras raises it (a
+                `DeserializationError`, also the constructor's ValueError).
+        """
+        try:
+            return cls(**config)
+        except ValueError as error:
+            if isinstance(error, TypeError):
+                raise
+            raise DeserializationError(
+                f"Error when deserializing class '{cls.__name__}' using config={config}.\n\n"
+                f"Exception encountered: {error}"
+            ) from error
 
     def extra_repr(self):
         """The layer's defining arguments and weight shapes, for `print(layer)`."""

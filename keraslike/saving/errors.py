@@ -27,6 +27,11 @@ class NotAnHDF5FileError(SavedFileError, OSError):
         self.filename = str(path)
 
 
+class MissingMemberError(SavedFileError, KeyError):
+    """A `.keras` archive without a member it needs: the KeyError `zipfile` raises under Keras
+    ("There is no item named 'config.json' in the archive"), and a `SavedFileError`."""
+
+
 class malformed_config:
     """Context: errors a malformed config provokes while a model is rebuilt name the file.
 

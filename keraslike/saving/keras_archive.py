@@ -19,7 +19,7 @@ from keraslike._version import __version__
 from keraslike.saving import archive_assets, keras_h5, materialize, zip_writer
 from keraslike.saving.atomic import atomic_path, remove_stale
 from keraslike.saving.archive_member import member_file
-from keraslike.saving.errors import LoadFailures, SavedFileError, malformed_config
+from keraslike.saving.errors import LoadFailures, MissingMemberError, SavedFileError, malformed_config
 from keraslike.saving.native import to_json
 from keraslike.serialization import keras_objects, registry
 
@@ -90,7 +90,7 @@ def _read_json(zf, name, filepath):
     try:
         info = zf.getinfo(name)
     except KeyError:
-        raise SavedFileError(
+        raise MissingMemberError(
             filepath, f"the .keras archive has no {name!r} member (members: {zf.namelist()})."
         ) from None
     if info.file_size > _MAX_JSON_BYTES:
@@ -130,7 +130,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     with open_archive(filepath) as zf:
         config = _read_json(zf, CONFIG, filepath)
         if WEIGHTS not in zf.namelist():
-            raise SavedFileError(
+            raise MissingMemberError(
                 filepath, f"the .keras archive has no {WEIGHTS!r} member (members: {zf.namelist()})."
             )
         compile_config = config.pop("compile_config", None) if isinstance(config, dict) else None

@@ -52,6 +52,11 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs
     if kwargs:
         raise ValueError(f"Unrecognized arguments for `save_model`: {sorted(kwargs)}")
     path = _path(filepath)
+    if os.path.isdir(path):  # Keras: ValueError (its extension check); torch: IsADirectoryError
+        raise ValueError(
+            f"Cannot save the model to {path!r}: it is a directory. Pass a file path ending in "
+            "`.keras` (Keras 3 archive) or `.safetensors` (keraslike's format)."
+        )
     fmt = formats.format_saving_model(path)
     if fmt is not None:
         # A model sharded by ModelParallel (FSDP2) is gathered on every process; rank 0 writes.

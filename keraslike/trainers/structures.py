@@ -280,7 +280,8 @@ def check_steps(steps, what):
         return
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps <= 0:
         name = _STEPS_ARGUMENT.get(what, "steps")
-        error = ValueError if isinstance(steps, (int, float, np.number)) else ArgumentTypeError
+        # Keras: a zero or negative count is a ValueError, any non-integer a TypeError.
+        error = ValueError if isinstance(steps, (int, np.integer)) and not isinstance(steps, bool) else ArgumentTypeError
         raise error(
             f"`{name}` must be a positive integer or `None`. Received: {name}={steps!r}"
         )

@@ -110,6 +110,13 @@ class Trainer:
             self._compile_metrics = getattr(self, "_compile_metrics", None)
         self._loss_tracker = RunningMean("loss")
         self.run_eagerly = run_eagerly
+        if (isinstance(steps_per_execution, bool) or not isinstance(steps_per_execution, int)
+                or steps_per_execution < 1):
+            # Keras fails later ("range() arg 3 must not be zero"); say which argument now.
+            raise ValueError(
+                "`steps_per_execution` must be a positive integer. "
+                f"Received: steps_per_execution={steps_per_execution!r}"
+            )
         self.steps_per_execution = steps_per_execution
         self.jit_compile = jit_compile is True
         self.train_function = None
