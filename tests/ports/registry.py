@@ -67,6 +67,7 @@ PORTS = [
     "vision_swin_transformers",
     "keras_recipes_mixture_of_experts",
     "timeseries_eeg_signal_classification",
+    "vision_gradient_centralization",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is

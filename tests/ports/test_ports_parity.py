@@ -84,6 +84,7 @@ EVALUATION_PARITY = [
     "vision_eanet",
     "structured_data_classification_with_grn_and_vsn",
     "keras_recipes_mixture_of_experts",
+    "vision_gradient_centralization",
 ]
 
 
