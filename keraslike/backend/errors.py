@@ -33,3 +33,8 @@ class MissingDataError(ValueError, KeyError):
 
     def __str__(self):  # KeyError's own quotes its message
         return str(self.args[0]) if self.args else ""
+
+
+class EmptyModelError(TypeError, IndexError):
+    """`Sequential.pop()` on a model without layers: Keras 3's IndexError (popping an empty
+    list), and the TypeError of Keras 2 that keraslike raised."""

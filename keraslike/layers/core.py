@@ -385,6 +385,11 @@ class Lambda(Layer):
                 f'Argument `function` of layer "{self.name}" (Lambda) must be callable. '
                 f"Received: {function!r}"
             )
+        if not (output_shape is None or callable(output_shape) or isinstance(output_shape, (tuple, list))):
+            raise ArgumentTypeError(  # Keras fails at the call ("can only concatenate tuple")
+                f'Argument `output_shape` of layer "{self.name}" (Lambda) must be a shape tuple, '
+                f"a list of them or a function of the input shape. Received: {output_shape!r}"
+            )
         self.function = function
         self._output_shape = output_shape
         self.mask = mask

@@ -433,7 +433,10 @@ class LayerCalling:
 
     def compute_output_shape(self, *args, **kwargs):
         """Returns the output shape for an input shape. Layers may override it."""
-        raise NotImplementedError
+        raise NotImplementedError(  # Keras's message
+            f'Layer {type(self).__name__} ("{self.name}") does not have a `compute_output_shape` '
+            "method implemented. Should implement `def compute_output_shape(self, input_shape)`."
+        )
 
     def compute_output_spec(self, *args, **kwargs):
         """Returns KerasTensors describing the outputs of a call on these symbolic inputs.

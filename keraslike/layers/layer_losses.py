@@ -4,8 +4,11 @@ Losses added during a call belong to that call (see `keraslike.graph.call_contex
 keeps those of its most recent forward, with the call-context list they were added to.
 """
 
-from keraslike.graph import hook_registry
+import torch
+
+from keraslike.graph import hook_registry, nest
 from keraslike.graph.call_context import state as _context
+from keraslike.graph.keras_tensor import KerasTensor
 from keraslike import regularizers
 
 
@@ -30,6 +33,8 @@ class LayerLosses:
         holds exactly the losses added during it (a new forward replaces them, as Keras clears
         them when a new outermost call starts), and the trainer adds them to the training loss.
         """
+        if type(loss) is not torch.Tensor:
+            _check_loss_values(self, loss)
         self._uses_add_loss = True
         collected = _context.losses
         if self._loss_owner is not collected:
@@ -75,3 +80,13 @@ class LayerLosses:
         forward (`add_loss`, activity regularizers), then the weight regularization penalties."""
         collection = self.__dict__.get("_last_collection")
         return self._walk_added_losses(collection) + self._regularization_losses()
+
+
+def _check_loss_values(layer, loss):
+    """Keras's ValueError for an `add_loss` value that is not a tensor (a string, a float...)."""
+    for x in nest.flatten(loss):
+        if not isinstance(x, (torch.Tensor, KerasTensor)):
+            raise ValueError(
+                f'Layer "{layer.name}": `add_loss()` can only be called from inside `build()` or '
+                f"`call()`, on a tensor input. Received invalid value: {x!r}"
+            )

@@ -1,5 +1,6 @@
 """Sequential: a linear stack of layers, built into a functional graph once its input is known."""
 
+from keraslike.backend.errors import EmptyModelError
 from keraslike.graph.keras_tensor import KerasTensor
 from keraslike.layers.input_layer import InputLayer
 from keraslike.layers.layer import Layer
@@ -73,7 +74,7 @@ class Sequential(Model):
     def pop(self, rebuild=True):
         """Removes the last layer and returns it."""
         if not self._stack:
-            raise TypeError("There are no layers in the model.")
+            raise EmptyModelError(f'Sequential model "{self.name}": there are no layers to pop.')
         layer = self._stack.pop()
         del self._modules[layer.name]
         if rebuild:

@@ -13,6 +13,7 @@ import torch
 
 from keraslike.backend import config
 from keraslike.backend.dtypes import TORCH_DTYPES, standardize_dtype
+from keraslike.backend.errors import ArgumentTypeError
 from keraslike.graph import nest
 from keraslike.graph.keras_tensor import KerasTensor
 from keraslike.ops.dispatch import keras_op
@@ -93,7 +94,11 @@ def to_tensor(x, dtype=None, device=None):
     elif array.dtype == np.uint16:
         array = array.astype(np.int32)
     elif array.dtype.kind in "OUS":
-        raise TypeError(f"Cannot convert {x!r} to a tensor.")
+        # Keras's ValueError ("Invalid dtype: str96"); a TypeError for keraslike's callers.
+        raise ArgumentTypeError(
+            f"Cannot convert {x!r:.80} to a tensor: strings and Python objects have no tensor "
+            f"dtype (numpy dtype {array.dtype})."
+        )
     if dtype is None and array.dtype.kind == "f" and array.dtype.itemsize < 2:
         dtype = to_torch_dtype(config.floatx())
     return torch.as_tensor(array, dtype=dtype, device=device)

@@ -144,6 +144,12 @@ class CompileLoss:
         for spec, t, name in zip(self.specs, y_true, self.output_names):
             if spec is not None and t is None:
                 raise ValueError(f'No target (y) was given for the output "{name}", which has a loss.')
+            if isinstance(t, (list, tuple, dict)):  # Keras: "y_true and y_pred have different structures"
+                raise ValueError(
+                    f"y_true and y_pred have different structures: the target of output "
+                    f'"{name}" is a {type(t).__name__} of {len(t)} entries, the model has the '
+                    f"outputs {self.output_names}."
+                )
         self.losses = [
             None if spec is None else losses_module.resolve(spec, t.shape, p.shape)
             for spec, t, p in zip(self.specs, y_true, y_pred)
