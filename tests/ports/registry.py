@@ -68,6 +68,7 @@ PORTS = [
     "keras_recipes_mixture_of_experts",
     "timeseries_eeg_signal_classification",
     "vision_gradient_centralization",
+    "keras_recipes_sample_size_estimate",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is

@@ -85,6 +85,7 @@ EVALUATION_PARITY = [
     "structured_data_classification_with_grn_and_vsn",
     "keras_recipes_mixture_of_experts",
     "vision_gradient_centralization",
+    "keras_recipes_sample_size_estimate",
 ]
 
 
