@@ -83,6 +83,15 @@ def _weights_given_to_load_model(lib, tmp):
     return lib.saving.load_model(path)
 
 
+def _set_epsilon_and_restore(lib, value):
+    # Keras accepts the string: its global epsilon is put back for the tests that follow.
+    previous = lib.config.epsilon()
+    try:
+        lib.config.set_epsilon(value)
+    finally:
+        lib.config.set_epsilon(previous)
+
+
 _STRINGS = np.array([["a", "b", "c"]] * 10)
 
 # (id, call(lib, tmp), substrings keraslike's message must contain)
@@ -360,6 +369,18 @@ CASES = [
         m.compile("sgd", {"o": "mse"}), m.fit(X, [Y, Y], verbose=0)))(
         lib.Model(i, {"o": lib.layers.Dense(2, name="o")(i)})))(lib.Input((3,))), ["structures", '"o"']),
     ("unbuilt_layer_count_params", lambda lib, t: lib.layers.Dense(2, name="d").count_params(), ["d"]),
+    ("image_dataset_missing_folder",
+     lambda lib, t: lib.utils.image_dataset_from_directory(os.path.join(t, "nope")), ["nope"]),
+    ("text_dataset_missing_folder",
+     lambda lib, t: lib.utils.text_dataset_from_directory(os.path.join(t, "nope")), ["nope"]),
+    ("set_floatx_unknown", lambda lib, t: lib.config.set_floatx("float33"), ["float33"]),
+    ("set_image_data_format_unknown", lambda lib, t: lib.config.set_image_data_format("nhwc"), ["nhwc"]),
+    ("set_global_policy_unknown", lambda lib, t: lib.mixed_precision.set_global_policy("mixed_float33"),
+     ["mixed_float33"]),
+    ("dense_unknown_dtype_policy", lambda lib, t: lib.layers.Dense(2, dtype="mixed_float33"), ["mixed_float33"]),
+    ("random_normal_string_seed", lambda lib, t: lib.random.normal((2,), seed="x"), ["seed"]),
+    ("seed_generator_string_seed", lambda lib, t: lib.random.SeedGenerator("x"), ["seed"]),
+    ("normalize_axis_out_of_range", lambda lib, t: lib.utils.normalize(np.ones((2, 3)), axis=5), ["5"]),
     # get_layer
     ("get_layer_unknown_name", lambda lib, t: _mlp(lib).get_layer("hiden"), ["hiden"]),
     ("get_layer_index_out_of_range", lambda lib, t: _mlp(lib).get_layer(index=7), ["7"]),
@@ -399,6 +420,8 @@ KERAS_ACCEPTS = [
     ("sequential_input_after_layers",
      lambda lib, t: (lambda s: (s.add(lib.layers.Dense(2)), s.add(lib.Input((3,)))))(lib.Sequential(name="stack")),
      ["stack", "InputLayer"], "Keras's Sequential then has an output of shape (None, None)"),
+    ("set_epsilon_a_string", lambda lib, t: _set_epsilon_and_restore(lib, "x"),
+     ["'x'"], "Keras stores the string and fails in the first op that adds it"),
     ("compile_more_losses_than_outputs",
      lambda lib, t: _compiled(lib, loss=["mse", "mae"]).fit(X, Y, verbose=0),
      ["loss", "'mae'", "head"], "Keras trains on the first loss and drops the second"),
