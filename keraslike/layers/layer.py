@@ -52,7 +52,12 @@ def _build_in_name_scope(build):
     """`build` run inside the layer's name scope (Keras's build wrapper): the weights it creates,
     its sublayers' included, get paths under the layer's (`block/dense/kernel`)."""
 
-    signature = inspect.signature(build)
+    # Its argument names, bound by hand below: `Signature.bind` cannot be traced by dynamo (a
+    # layer first built inside `torch.compile(layer, fullgraph=True)`).
+    named = [
+        p.name for p in list(inspect.signature(build).parameters.values())[1:]
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
 
     @functools.wraps(build)
     def build_in_scope(self, *args, **kwargs):
@@ -64,8 +69,8 @@ def _build_in_name_scope(build):
             # too) for `get_build_config`; an overriding `build` calling `super().build` is
             # recorded last, with its own arguments. (Keras builds `_keras_build_at_init`
             # layers in their constructor: their `build` is never called, nothing recorded.)
-            bound = signature.bind(self, *args, **kwargs).arguments
-            bound.pop(next(iter(signature.parameters)), None)  # `self`
+            bound = dict(zip(named, args))
+            bound.update(kwargs)
             self._build_shapes = (
                 {"input_shape": next(iter(bound.values()))} if len(bound) == 1
                 else {"shapes_dict": dict(bound)}
