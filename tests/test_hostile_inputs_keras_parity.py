@@ -19,6 +19,7 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 
 import keraslike
 
@@ -387,6 +388,11 @@ CASES = [
     ("get_layer_int_as_name", lambda lib, t: _mlp(lib).get_layer(3), ["3"]),
     ("get_layer_no_argument", lambda lib, t: _mlp(lib).get_layer(), ["name", "index"]),
     ("get_layer_name_and_index", lambda lib, t: _mlp(lib).get_layer("head", index=1), ["name", "index"]),
+    # Fixed in session 6 (models/functional.py): a graph model's compute_output_shape runs the
+    # graph and checks the input; `model("hello")` raises Keras's ValueError type.
+    ("model_compute_output_shape_wrong_input",
+     lambda lib, t: _mlp(lib).compute_output_shape((None, 5)), ["features", "5"]),
+    ("model_called_on_a_string", lambda lib, t: _mlp(lib)("hello"), ["features", "hello"]),
 ]
 
 # (id, call(lib, tmp), culprit substrings, what Keras does instead of raising)
@@ -425,19 +431,6 @@ KERAS_ACCEPTS = [
     ("compile_more_losses_than_outputs",
      lambda lib, t: _compiled(lib, loss=["mse", "mae"]).fit(X, Y, verbose=0),
      ["loss", "'mae'", "head"], "Keras trains on the first loss and drops the second"),
-]
-
-
-# Mismatches whose fix is in a module this sweep's author could not edit (see the report of
-# session 6, helper fidelity6): strict xfails, so the fix turns them into failures to move.
-PENDING = [
-    # models/functional.py has no `compute_output_shape`: the base's NotImplementedError; Keras
-    # runs the graph and checks the input ("Input 0 ... is incompatible ... found shape=(None, 5)").
-    ("model_compute_output_shape_wrong_input",
-     lambda lib, t: _mlp(lib).compute_output_shape((None, 5)), ["features", "5"]),
-    # models/functional.py `_convert_input` raises TypeError; Keras's input check a ValueError
-    # ("Inputs to a layer should be tensors. Got 'hello' ...").
-    ("model_called_on_a_string", lambda lib, t: _mlp(lib)("hello"), ["features", "hello"]),
 ]
 
 
@@ -483,12 +476,6 @@ def test_bad_call_keras_lets_through_is_refused(keras_once, tmp_path, call, culp
     assert type(ours) is ValueError, f"{keras_does}; keraslike: {ours!r}"
     for culprit in culprits:
         assert culprit in str(ours), f"{culprit!r} not named in: {ours}"
-
-
-@pytest.mark.xfail(strict=True, reason="fix pending in models/functional.py")
-@pytest.mark.parametrize("call,culprits", [c[1:] for c in PENDING], ids=[c[0] for c in PENDING])
-def test_pending_mismatch(keras_once, tmp_path, call, culprits):
-    test_bad_call_raises_kerass_type_naming_the_culprit(keras_once, tmp_path, call, culprits)
 
 
 def test_the_sweep_is_large_enough():
@@ -568,11 +555,15 @@ def test_a_merge_of_one_input_passes_it_through_as_in_keras(keras_once, name):
         np.testing.assert_array_equal(np.asarray(lib.Model(inputs, outputs).predict(x, verbose=0)), x)
 
 
-@pytest.mark.xfail(strict=True, reason="fix pending in models/functional.py (`_standardize`, `_to_tensor`)")
 def test_model_called_on_integer_data_casts_it_to_the_input_dtype_as_keras(keras_once):
-    # Keras converts a model's inputs to its Input dtypes; keraslike's model call keeps integer
-    # arrays and tensors as they are, and Dense fails: "mat1 and mat2 must have the same dtype".
+    # Keras converts a model's inputs to its Input dtypes; keraslike's model call kept integer
+    # arrays and tensors as they were, and Dense failed: "mat1 and mat2 must have the same dtype".
     x = np.arange(6).reshape(2, 3)
-    for lib in (keras_once, keraslike):
-        out = _mlp(lib)(x)
-        assert str(out.dtype).endswith("float32")
+    theirs = _mlp(keras_once)
+    ours = _mlp(keraslike)
+    ours.set_weights(theirs.get_weights())
+    expected = np.asarray(theirs(x.astype("float32")).detach())
+    for data in (x, torch.as_tensor(x), x.astype("int32")):
+        out = ours(data)
+        assert out.dtype == torch.float32
+        np.testing.assert_allclose(np.asarray(out.detach()), expected, rtol=1e-6, atol=1e-6)

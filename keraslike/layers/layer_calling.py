@@ -445,7 +445,11 @@ class LayerCalling:
         runs `call` on meta tensors (so layers written with plain torch ops need no shape code).
         """
         tensors = symbolic_tensors((args, kwargs))
-        overrides = type(self).compute_output_shape is not LayerCalling.compute_output_shape
+        method = type(self).compute_output_shape
+        # A model's own `compute_output_shape` runs the graph itself: not an override to use here.
+        overrides = method is not LayerCalling.compute_output_shape and not getattr(
+            method, "_runs_the_call", False
+        )
         if overrides and len(args) == 1 and len(tensors) == len(nest.flatten(args[0])):
             shape = self.compute_output_shape(_shape_of(args[0]))
             return _spec_from_shape(shape, self.compute_dtype)

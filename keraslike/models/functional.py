@@ -8,13 +8,14 @@ import numpy as np
 import torch
 
 from keraslike import saving
+from keraslike.backend.errors import ArgumentTypeError
 from keraslike.backend.naming import to_snake_case, uniquify
 from keraslike.backend.traceback_utils import filter_traceback
 from keraslike.export import export_model
 from keraslike.graph import nest
 from keraslike.graph.keras_tensor import KerasTensor
 from keraslike.graph.plan import ExecutionPlan
-from keraslike.graph.shape_inference import torch_dtype
+from keraslike.graph.shape_inference import infer_output_spec, torch_dtype
 from keraslike.graph.topology import check_unique_names, map_graph
 from keraslike.layers.input_layer import InputLayer
 from keraslike.layers.layer import Layer
@@ -24,6 +25,14 @@ from keraslike.models.quantize import quantize_model
 from keraslike.trainers.trainer import Trainer
 from keraslike.tree.tree_api import map_shape_structure
 from keraslike.utils.summary_utils import print_summary
+
+def _keeping_mask(new, old):
+    """`new` (a cast or reshaped input) with `old`'s Keras mask, if it had one."""
+    mask = getattr(old, "_keras_mask", None)
+    if mask is not None:
+        new._keras_mask = mask
+    return new
+
 
 # `model(x)` tests `type(x) is _PLAIN_TENSOR` (eagerly: a trace only sees tensors, and there dynamo
 # reaches `type(x)` through a global of its own: a second path to the class, which costs a Python
@@ -262,12 +271,27 @@ class Model(Trainer, Layer):
                 )
         for i, x in enumerate(flat):
             if type(x) is torch.Tensor or isinstance(x, torch.Tensor):
-                if x.dtype != self._input_dtypes[i] and x.is_floating_point():
-                    flat[i] = x.to(self._input_dtypes[i])
+                # As Keras (`convert_to_tensor(x, dtype=input.dtype)`): integer data fed to a
+                # float Input is cast too (it reached the first Dense as int64 and failed there).
+                if x.dtype != self._input_dtypes[i]:
+                    flat[i] = _keeping_mask(x.to(self._input_dtypes[i]), x)
             else:
                 flat[i] = self._convert_input(x, i)
+            flat[i] = self._adjust_input_rank(flat[i], i)
             self._check_input_shape(flat[i], i)
         return flat
+
+    def _adjust_input_rank(self, x, i):
+        # As Keras: a trailing axis of size 1 is added or dropped to meet the Input's rank
+        # (images (n, 28, 28) fed to an Input of shape (28, 28, 1)).
+        if x is None:
+            return x
+        rank = len(self._flat_inputs[i].shape)
+        if x.dim() == rank - 1 and self._flat_inputs[i].shape[-1] == 1:
+            return _keeping_mask(x.unsqueeze(-1), x)
+        if x.dim() == rank + 1 and x.shape[-1] == 1:
+            return _keeping_mask(x.squeeze(-1), x)
+        return x
 
     def _weights_device(self):
         """The device of the model's weights (`None` without weights), read through a probe."""
@@ -288,13 +312,15 @@ class Model(Trainer, Layer):
         if isinstance(x, (np.ndarray, np.generic, int, float, list)):
             array = np.asarray(x)
             device = self._weights_device()
-            tensor = torch.as_tensor(array, device=device)
-            if tensor.is_floating_point() or self._input_dtypes[i].is_floating_point:
-                tensor = tensor.to(self._input_dtypes[i])
-            return tensor
+            if array.dtype.kind in "USO":
+                raise ArgumentTypeError(
+                    f'Input "{self._input_layers[i].name}" of model "{self.name}" must be numbers; '
+                    f"received an array of dtype {array.dtype} ({x!r:.80})."
+                )
+            return torch.as_tensor(array, device=device).to(self._input_dtypes[i])
         if x is None and self._input_layers[i].optional:
             return None
-        raise TypeError(
+        raise ArgumentTypeError(
             f'Input "{self._input_layers[i].name}" of model "{self.name}" must be a tensor or a '
             f"numpy array. Received: {type(x).__name__} {x!r:.80}"
         )
@@ -420,13 +446,47 @@ class Model(Trainer, Layer):
                 return False
         return True
 
+    def compute_output_shape(self, input_shape):
+        """The output shape(s) for inputs of `input_shape`, found by running the graph on
+        placeholder tensors (a graph model checks each input's shape first, as Keras).
+
+        Raises:
+            ValueError: When a shape does not fit the model's Input.
+        """
+        if not self._is_graph_network:
+            return Layer.compute_output_shape(self, input_shape)
+        specs = map_shape_structure(lambda shape: KerasTensor(tuple(shape)), input_shape)
+        flat = nest.flatten(specs)
+        if len(flat) != len(self._flat_inputs):
+            raise ValueError(
+                f'Model "{self.name}" expects {len(self._flat_inputs)} input shape(s) '
+                f"{self.input_names}, but received {input_shape}."
+            )
+        flat = [KerasTensor(x.shape, dtype=ref.dtype) for x, ref in zip(flat, self._flat_inputs)]
+        for i, x in enumerate(flat):
+            self._check_input_shape(x, i)
+        outputs = infer_output_spec(self.call, (flat if len(flat) > 1 else flat[0],), {}, module=self,
+                                    description=f'model "{self.name}"')
+        return nest.map_structure(lambda x: tuple(x.shape), outputs)
+
+    compute_output_shape._runs_the_call = True
+
     def build(self, input_shape=None):
         """Builds a subclassed model by calling it on a symbolic input of `input_shape`."""
         if not self._is_graph_network and input_shape is not None and not self.built:
             self.built = True
             # A dict or list of inputs gives a structure of shapes: one KerasTensor per shape.
-            self.call(map_shape_structure(lambda shape: KerasTensor(tuple(shape), dtype=self.compute_dtype),
-                                          input_shape))
+            spec = map_shape_structure(lambda shape: KerasTensor(tuple(shape), dtype=self.compute_dtype),
+                                       input_shape)
+            try:
+                self.call(spec)
+            except Exception as error:
+                # A `call` that needs numbers where KerasTensors have None (`ops.shape(x)[0]`
+                # given to `ops.ones`) runs on placeholder-sized tensors, as Keras builds it.
+                try:
+                    infer_output_spec(self.call, (spec,), {}, module=self, description=f'model "{self.name}"')
+                except Exception:
+                    raise error from None
         self.built = True
 
     # ------------------------------------------------------------------ config

@@ -75,21 +75,6 @@ PORTS = [
 # `xfail(strict=True)`: it starts failing the suite the day the gap is closed, so the entry is
 # removed then). Each entry: (the exception type keraslike raises, the reason quoting it).
 KNOWN_FAILURES = {
-    "keras_recipes_trainer_pattern": (
-        ValueError,
-        'a functional model whose Input is (28, 28, 1) is fed (n, 28, 28) images: Keras 3 adds the '
-        'trailing axis of size 1 (Functional._adjust_input_rank), keraslike raises "Input '
-        '\'input_layer_1\' of model \'functional\' is incompatible with the model" '
-        "(keraslike/models/functional.py `_check_input_shape`)",
-    ),
-    "structured_data_deep_neural_decision_forests": (
-        TypeError,
-        "a subclassed Model (NeuralDecisionTree) called on a KerasTensor is built by running its "
-        "`call` on KerasTensors (keraslike/models/functional.py `Model.build`), where "
-        "`ops.shape(x)[0]` is None and `ops.ones([batch_size, 1, 1])` raises TypeError; Keras "
-        "runs `call` on placeholder-sized tensors (compute_output_spec) as keraslike does for "
-        "subclassed layers (graph/shape_inference.py infer_output_spec)",
-    ),
     "timeseries_eeg_signal_classification": (
         ValueError,
         'ModelCheckpoint("best_model.h5") writes a legacy HDF5 model in Keras 3 (with a warning); '

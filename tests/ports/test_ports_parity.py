@@ -38,6 +38,7 @@ PARITY = [
     "generative_vq_vae",
     "graph_gnn_citations",
     "vision_swin_transformers",
+    "structured_data_deep_neural_decision_forests",
 ]
 
 # Earlier ports without the `on_model` / `shuffle` arguments: `Model.fit` itself is wrapped in
@@ -86,6 +87,7 @@ EVALUATION_PARITY = [
     "keras_recipes_mixture_of_experts",
     "vision_gradient_centralization",
     "keras_recipes_sample_size_estimate",
+    "keras_recipes_trainer_pattern",
 ]
 
 
