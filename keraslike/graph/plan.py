@@ -83,11 +83,16 @@ def cast_floating(structure, dtype):
 
 
 def _needs_autocast(node, dtype):
-    """Whether a node's symbolic inputs include a floating tensor whose dtype is not `dtype`."""
+    """Whether a node's symbolic inputs include a floating tensor whose dtype is not `dtype`, or
+    one made by a layer with `autocast=False` under a mixed policy (symbolically of the compute
+    dtype, as in Keras, but float32 when it runs: Keras casts it again for the next layer)."""
     for x in nest.flatten((node.call_args, node.call_kwargs)):
         if isinstance(x, KerasTensor):
             x_dtype = torch_dtype(x.dtype)
             if x_dtype.is_floating_point and x_dtype is not dtype:
+                return True
+            history = x._keras_history
+            if x_dtype.is_floating_point and history is not None and getattr(history[0], "_uncast_mixed", False):
                 return True
     return False
 

@@ -212,3 +212,21 @@ def test_uncast_layer_with_a_mixed_sublayer_matches_keras(keras_oracle, policy):
     expected, got = theirs(X), ours(torch.as_tensor(X))
     assert _dtype(got) == _dtype(expected)
     np.testing.assert_allclose(_numpy(keras, got), _numpy(keras, expected), rtol=1e-2, atol=1e-2)
+
+
+def test_layer_after_an_uncast_layer_gets_its_inputs_cast_as_keras(keras_oracle, policy):
+    # The uncast Dense outputs float32 when it runs (float16 symbolically, in both libraries);
+    # Keras casts it to the compute dtype again for the Add, which rounds each operand first.
+    def model(lib):
+        inputs = lib.Input((6,))
+        uncast = lib.layers.Dense(4, autocast=False, name="uncast")(inputs)
+        mixed = lib.layers.Dense(4, name="mixed")(inputs)
+        return lib.Model(inputs, lib.layers.Add()([uncast, mixed]))
+
+    theirs, ours = model(keras_oracle), model(keraslike)
+    ours.set_weights(theirs.get_weights())
+    x = X * 40.0  # large values: one rounding more or less shows
+    expected = _numpy(keras_oracle, theirs(x))
+    got = ours(torch.as_tensor(x))
+    assert _dtype(got) == policy.split("_")[1]
+    np.testing.assert_array_equal(_numpy(keras_oracle, got), expected)
