@@ -14,12 +14,12 @@ import torch
 from keraslike.graph import fusion, layout, nest, plan_codegen
 from keraslike.graph.call_context import state as _context
 from keraslike.graph.hook_registry import current_version, global_hooks_active
-
-# Module-level names for what `runs_directly_in_context` reads: under `torch.compile` a value
-# reached through two paths (here and the model's module) costs a Python guard per call.
-_jit_tracing_state = torch._C._get_tracing_state
 from keraslike.graph.keras_tensor import KerasTensor
 from keraslike.graph.shape_inference import torch_dtype
+
+# A module-level name for what `runs_directly_in_context` reads: under `torch.compile` a value
+# reached through two paths (here and the model's module) costs a Python guard per call.
+_jit_tracing_state = torch._C._get_tracing_state
 
 _TRAINING_SUPPORT = {}
 
@@ -65,16 +65,21 @@ def _with_context(fn):
     return call
 
 
+def with_mask_of(new, old):
+    """`new` (a cast or reshape of the tensor `old`) carrying `old`'s Keras mask, if it has one."""
+    mask = getattr(old, "_keras_mask", None)
+    if mask is not None:
+        new._keras_mask = mask
+    return new
+
+
 def cast_floating(structure, dtype):
     """`structure` with each floating tensor not of `dtype` cast to `dtype` (Keras's input
     autocast); a tensor's `_keras_mask` is kept on its cast."""
 
     def cast(x):
         if isinstance(x, torch.Tensor) and x.dtype is not dtype and x.is_floating_point():
-            mask = getattr(x, "_keras_mask", None)
-            x = x.to(dtype)
-            if mask is not None:
-                x._keras_mask = mask
+            return with_mask_of(x.to(dtype), x)
         return x
 
     if type(structure) is torch.Tensor:
@@ -89,10 +94,12 @@ def _needs_autocast(node, dtype):
     for x in nest.flatten((node.call_args, node.call_kwargs)):
         if isinstance(x, KerasTensor):
             x_dtype = torch_dtype(x.dtype)
-            if x_dtype.is_floating_point and x_dtype is not dtype:
-                return True
+            if not x_dtype.is_floating_point:
+                continue
             history = x._keras_history
-            if x_dtype.is_floating_point and history is not None and getattr(history[0], "_uncast_mixed", False):
+            if x_dtype is not dtype or (
+                history is not None and getattr(history[0], "_uncast_mixed", False)
+            ):
                 return True
     return False
 

@@ -28,7 +28,7 @@ their steps.
 import torch
 
 from keraslike.graph import hook_registry, nest
-from keraslike.graph.plan import cast_floating
+from keraslike.graph.plan import cast_floating, with_mask_of
 
 _AUTOCAST_DEVICES = ("cpu", "cuda")
 
@@ -131,10 +131,7 @@ def _promote_floating(structure, dtype):
         if isinstance(x, torch.Tensor) and x.is_floating_point():
             target = torch.promote_types(x.dtype, dtype)
             if target is not x.dtype:
-                mask = getattr(x, "_keras_mask", None)
-                x = x.to(target)
-                if mask is not None:
-                    x._keras_mask = mask
+                return with_mask_of(x.to(target), x)
         return x
 
     return nest.map_structure(promote, structure)

@@ -14,7 +14,7 @@ from keraslike.backend.traceback_utils import filter_traceback
 from keraslike.export import export_model
 from keraslike.graph import nest
 from keraslike.graph.keras_tensor import KerasTensor
-from keraslike.graph.plan import ExecutionPlan
+from keraslike.graph.plan import ExecutionPlan, with_mask_of
 from keraslike.graph.shape_inference import infer_output_spec, torch_dtype
 from keraslike.graph.topology import check_unique_names, map_graph
 from keraslike.layers.input_layer import InputLayer
@@ -25,13 +25,6 @@ from keraslike.models.quantize import quantize_model
 from keraslike.trainers.trainer import Trainer
 from keraslike.tree.tree_api import map_shape_structure
 from keraslike.utils.summary_utils import print_summary
-
-def _keeping_mask(new, old):
-    """`new` (a cast or reshaped input) with `old`'s Keras mask, if it had one."""
-    mask = getattr(old, "_keras_mask", None)
-    if mask is not None:
-        new._keras_mask = mask
-    return new
 
 
 # `model(x)` tests `type(x) is _PLAIN_TENSOR` (eagerly: a trace only sees tensors, and there dynamo
@@ -274,7 +267,7 @@ class Model(Trainer, Layer):
                 # As Keras (`convert_to_tensor(x, dtype=input.dtype)`): integer data fed to a
                 # float Input is cast too (it reached the first Dense as int64 and failed there).
                 if x.dtype != self._input_dtypes[i]:
-                    flat[i] = _keeping_mask(x.to(self._input_dtypes[i]), x)
+                    flat[i] = with_mask_of(x.to(self._input_dtypes[i]), x)
             else:
                 flat[i] = self._convert_input(x, i)
             flat[i] = self._adjust_input_rank(flat[i], i)
@@ -288,9 +281,9 @@ class Model(Trainer, Layer):
             return x
         rank = len(self._flat_inputs[i].shape)
         if x.dim() == rank - 1 and self._flat_inputs[i].shape[-1] == 1:
-            return _keeping_mask(x.unsqueeze(-1), x)
+            return with_mask_of(x.unsqueeze(-1), x)
         if x.dim() == rank + 1 and x.shape[-1] == 1:
-            return _keeping_mask(x.squeeze(-1), x)
+            return with_mask_of(x.squeeze(-1), x)
         return x
 
     def _weights_device(self):
