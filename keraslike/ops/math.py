@@ -8,9 +8,9 @@ tensors.
 import torch
 
 from keraslike.backend import config
-from keraslike.backend.dtypes import torch_result_type
 from keraslike.ops.core import like, to_tensor, to_torch_dtype
 from keraslike.ops.dispatch import keras_op
+from keraslike.ops.numpy._helpers import _cast, _float_result
 
 
 def _t(x):
@@ -133,12 +133,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
     `result_type(x.dtype, float)`), other floats keep theirs.
     """
     x = _t(x)
-    if x.dtype == torch.int64:
-        dtype = to_torch_dtype(config.floatx())
-    else:
-        dtype = torch_result_type(x.dtype, float)
-    x = x if x.dtype == dtype else x.to(dtype)
-    return torch.linalg.norm(x, ord=ord, dim=axis, keepdim=keepdims)
+    return torch.linalg.norm(_cast(x, _float_result(x.dtype)), ord=ord, dim=axis, keepdim=keepdims)
 
 
 def _complex(x):

@@ -93,6 +93,18 @@ def _dtype_or_type(x):
     return x.dtype if isinstance(x, torch.Tensor) else type(x)
 
 
+def _float_result(dtype):
+    """Keras's result dtype for a float-valued op of one `dtype` input (`floor`, `norm`): `int64`
+    gives `floatx()`, other types `result_type(dtype, float)` (`float64` gives `float32`)."""
+    return _floatx() if dtype == torch.int64 else _result(dtype, float)
+
+
+def _cpu_compute(dtype, device):
+    """The dtype to compute a `dtype` result in on `device`: Keras computes `float16` products and
+    cumulative sums in `float32` on CPU."""
+    return torch.float32 if dtype == torch.float16 and device.type == "cpu" else dtype
+
+
 def _cast(x, dtype):
     """`x` as `dtype` (no copy when it already is)."""
     dtype = to_torch_dtype(dtype)

@@ -9,6 +9,7 @@ from keraslike.ops.numpy._helpers import (
     _both,
     _cast,
     _dtype_or_type,
+    _float_result,
     _floatify,
     _floatx,
     _keeps_scalar,
@@ -237,22 +238,18 @@ def arctan2(x1, x2):
     return torch.arctan2(_cast(x1, dtype), _cast(x2, dtype))
 
 
-def _rounding_dtype(dtype):
-    return _floatx() if dtype == torch.int64 else _result(dtype, float)
-
-
 @keras_op
 def floor(x):
     """Largest integer `<= x` (a float result: integers give `floatx()`, `float64` `float32`)."""
     x = _t(x)
-    return torch.floor(_cast(x, _rounding_dtype(x.dtype)))
+    return torch.floor(_cast(x, _float_result(x.dtype)))
 
 
 @keras_op
 def ceil(x):
     """Smallest integer `>= x` (a float result: integers give `floatx()`, `float64` `float32`)."""
     x = _t(x)
-    return torch.ceil(_cast(x, _rounding_dtype(x.dtype)))
+    return torch.ceil(_cast(x, _float_result(x.dtype)))
 
 
 @keras_op

@@ -5,7 +5,7 @@ import builtins
 import torch
 
 from keraslike.ops.dispatch import keras_op
-from keraslike.ops.numpy._helpers import _both, _cast, _floatx, _promote, _result, _t
+from keraslike.ops.numpy._helpers import _both, _cast, _cpu_compute, _floatx, _promote, _result, _t
 from keraslike.ops.numpy.reduction import _sum_dtype
 
 
@@ -22,11 +22,9 @@ def _matmul_compute(x1, x2, fn, widen_int8=True):
     if widen_int8 and x1.dtype == torch.int8 and x2.dtype == torch.int8:  # accumulate in int32
         x1, x2 = x1.to(torch.int32), x2.to(torch.int32)
     dtype = _result(x1.dtype, x2.dtype)
-    compute = dtype
+    compute = _cpu_compute(dtype, x1.device)
     if dtype == torch.bool or (x1.device.type != "cpu" and not (dtype.is_floating_point or dtype.is_complex)):
         compute = _floatx()
-    elif dtype == torch.float16 and x1.device.type == "cpu":
-        compute = torch.float32
     return _cast(fn(_cast(x1, compute), _cast(x2, compute)), dtype)
 
 
@@ -96,7 +94,7 @@ def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
         axisa = axisb = axisc = axis
     x1, x2 = torch.movedim(x1, axisa, -1), torch.movedim(x2, axisb, -1)
     dtype = _result(x1.dtype, x2.dtype)  # Keras's: `int64`/`float64` give 32 bits
-    compute = torch.float32 if dtype == torch.float16 and x1.device.type == "cpu" else dtype
+    compute = _cpu_compute(dtype, x1.device)
     out = torch.linalg.cross(_cast(x1, compute), _cast(x2, compute), dim=-1)
     return torch.movedim(_cast(out, dtype), -1, axisc)
 

@@ -8,6 +8,7 @@ from keraslike.ops.numpy._helpers import (
     _SMALL_INTS,
     _canonical,
     _cast,
+    _cpu_compute,
     _dims,
     _result,
     _t,
@@ -108,7 +109,7 @@ def prod(x, axis=None, keepdims=False, dtype=None):
         dtype = torch.int32 if x.dtype in _SMALL_INTS else _result(x.dtype)
     else:
         dtype = to_torch_dtype(dtype)
-    compute = torch.float32 if dtype == torch.float16 and x.device.type == "cpu" else dtype
+    compute = _cpu_compute(dtype, x.device)
     if axis is None:
         out = _cast(torch.prod(x, dtype=compute), dtype)
         return out.reshape((1,) * x.ndim) if keepdims else out
@@ -178,9 +179,7 @@ def _cumulative(x, axis, dtype, fn):
     dtype = _result(x.dtype if dtype is None else to_torch_dtype(dtype))
     if dtype == torch.bool:
         dtype = torch.int32
-    if dtype == torch.float16 and x.device.type == "cpu":  # Keras accumulates in float32 here
-        return fn(x, dim=axis, dtype=torch.float32).to(dtype)
-    return fn(x, dim=axis, dtype=dtype)
+    return _cast(fn(x, dim=axis, dtype=_cpu_compute(dtype, x.device)), dtype)
 
 
 @keras_op
