@@ -181,16 +181,21 @@ def _own_store_hooks(layer):
     if save is None:
 
         def save(store):
-            for i, (spec, tensor) in enumerate(own_weights(layer)):
-                store[str(i)] = spec.layout.to_keras(tensor.detach())
+            store.update(_default_store_values(own_weights(layer)))
 
     return save, load
+
+
+def _default_store_values(weights):
+    """`(key, value)` pairs as Keras's default `save_own_variables` writes them: `"0"`, `"1"`, ...
+    in Keras's layouts."""
+    return [(str(i), spec.layout.to_keras(tensor.detach())) for i, (spec, tensor) in enumerate(weights)]
 
 
 def _keras_values(layer, weights):
     hooks = _own_store_hooks(layer)
     if hooks is None or not weights:
-        return [(str(i), spec.layout.to_keras(tensor.detach())) for i, (spec, tensor) in enumerate(weights)]
+        return _default_store_values(weights)
     store = {}
     hooks[0](store)
     # The store's own keys, as Keras writes them ("0", "1", ... or any name, e.g. "variables").
