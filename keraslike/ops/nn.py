@@ -12,9 +12,9 @@ import torch
 import torch.nn.functional as F
 
 from keraslike.backend import config
-from keraslike.backend.dtypes import torch_result_type
 from keraslike.ops.core import like, to_tensor, to_torch_dtype
 from keraslike.ops.dispatch import keras_op
+from keraslike.ops.numpy._helpers import _cpu_compute, _float_result
 
 
 def _t(x):
@@ -232,9 +232,8 @@ def softmax(x, axis=-1):
 def log_softmax(x, axis=-1):
     """Log-softmax over `axis` (an int, a tuple of axes, or `None` for all)."""
     x = _t(x)
-    if x.dtype == torch.float16 and x.device.type == "cpu":  # as Keras: in float32 on CPU
-        return _softmax_like(F.log_softmax, x.float(), axis).to(torch.float16)
-    return _softmax_like(F.log_softmax, x, axis)
+    compute = _cpu_compute(x.dtype, x.device)  # as Keras: float16 in float32 on CPU
+    return _softmax_like(F.log_softmax, x.to(compute), axis).to(x.dtype)
 
 
 @keras_op
@@ -424,11 +423,7 @@ def normalize(x, axis=-1, order=2, epsilon=None):
             limit = float("inf")  # 1 / epsilon overflows float16: Keras's bound is inf there
         return x * torch.clamp_max(inv_norm, limit)
     # As `keras.ops.norm`: integers in `floatx()`, other dtypes in `result_type(dtype, float)`.
-    if x.dtype == torch.int64:
-        dtype = to_torch_dtype(config.floatx())
-    else:
-        dtype = torch_result_type(x.dtype, float)
-    norm = torch.linalg.norm(x.to(dtype), ord=order, dim=axis, keepdim=True)
+    norm = torch.linalg.norm(x.to(_float_result(x.dtype)), ord=order, dim=axis, keepdim=True)
     return torch.divide(x, torch.clamp_min(norm, epsilon))
 
 
