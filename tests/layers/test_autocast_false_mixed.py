@@ -12,15 +12,6 @@ X = np.random.default_rng(0).standard_normal((8, 6)).astype("float32")
 Y = np.random.default_rng(1).integers(0, 3, (8,))
 
 
-@pytest.fixture(params=["mixed_float16", "mixed_bfloat16"])
-def policy(request, keras_oracle):
-    for lib in (keras_oracle, keraslike):
-        lib.mixed_precision.set_global_policy(request.param)
-    yield request.param
-    for lib in (keras_oracle, keraslike):
-        lib.mixed_precision.set_global_policy("float32")
-
-
 def _custom_layer_class(lib):
     class Projection(lib.layers.Layer):
         """A user's layer written with `keras.ops` (runs unchanged on both libraries)."""
@@ -57,13 +48,13 @@ def _numpy(keras, x):
         else x.detach().float().numpy()
 
 
-def test_uncast_custom_layer_in_a_mixed_model_matches_keras(keras_oracle, policy):
+def test_uncast_custom_layer_in_a_mixed_model_matches_keras(keras_oracle, mixed_policy):
     keras = keras_oracle
     keras.utils.set_random_seed(0)
     theirs, ours = _model(keras), _model(keraslike)
     ours.set_weights(theirs.get_weights())
     layer = ours.get_layer("uncast")
-    compute = policy.split("_")[1]
+    compute = mixed_policy.split("_")[1]
     assert (layer.autocast, layer.compute_dtype, layer.variable_dtype) == (False, compute, "float32")
     # Symbolic dtypes: the uncast layer's are float32 (float16 inputs, float32 weights).
     assert [t.dtype for t in ours.outputs] == [t.dtype for t in theirs.outputs] \
@@ -80,20 +71,20 @@ def test_uncast_custom_layer_in_a_mixed_model_matches_keras(keras_oracle, policy
             np.testing.assert_allclose(got, want, rtol=1e-2, atol=1e-2)
 
 
-def test_uncast_custom_layer_computes_in_float32_not_in_half_precision(policy):
+def test_uncast_custom_layer_computes_in_float32_not_in_half_precision(mixed_policy):
     # The projection's values are the float32 computation on the (half-precision) inputs:
     # much closer to it than a half-precision matmul would be.
     model = _model(keraslike)
     layer = model.get_layer("uncast")
     hidden = model.get_layer("first")(torch.as_tensor(X))
-    assert hidden.dtype == getattr(torch, policy.split("_")[1])
+    assert hidden.dtype == getattr(torch, mixed_policy.split("_")[1])
     got = model(torch.as_tensor(X))[0]
     w, b = (t.detach() for t in (layer.w, layer.b))
     exact = torch.tanh(hidden.float() @ w + b)
     torch.testing.assert_close(got, exact, rtol=1e-6, atol=1e-6)
 
 
-def test_uncast_custom_layer_fits_like_keras(keras_oracle, policy):
+def test_uncast_custom_layer_fits_like_keras(keras_oracle, mixed_policy):
     keras = keras_oracle
     keras.utils.set_random_seed(0)
     losses, weights = [], []
@@ -118,7 +109,7 @@ def test_uncast_custom_layer_fits_like_keras(keras_oracle, policy):
     ("LayerNormalization", lambda lib: lib.layers.LayerNormalization(autocast=False), X),
     ("Embedding", lambda lib: lib.layers.Embedding(7, 3, autocast=False), np.array([[1, 2, 6]])),
 ])
-def test_uncast_builtin_layers_in_a_mixed_model_match_keras(keras_oracle, policy, name, make, x):
+def test_uncast_builtin_layers_in_a_mixed_model_match_keras(keras_oracle, mixed_policy, name, make, x):
     # Keras's Dense promotes (float32 outputs, symbolically its compute dtype); layers without
     # weights keep their inputs' dtype; LayerNormalization and Embedding cast their outputs.
     keras = keras_oracle
@@ -197,7 +188,7 @@ def _block_class(lib):
     return Block
 
 
-def test_uncast_layer_with_a_mixed_sublayer_matches_keras(keras_oracle, policy):
+def test_uncast_layer_with_a_mixed_sublayer_matches_keras(keras_oracle, mixed_policy):
     # Keras: the sublayer (mixed) casts its inputs and weights again, so it computes in the
     # compute dtype; the product with the parent's float32 weight is float32.
     keras = keras_oracle
@@ -214,7 +205,7 @@ def test_uncast_layer_with_a_mixed_sublayer_matches_keras(keras_oracle, policy):
     np.testing.assert_allclose(_numpy(keras, got), _numpy(keras, expected), rtol=1e-2, atol=1e-2)
 
 
-def test_layer_after_an_uncast_layer_gets_its_inputs_cast_as_keras(keras_oracle, policy):
+def test_layer_after_an_uncast_layer_gets_its_inputs_cast_as_keras(keras_oracle, mixed_policy):
     # The uncast Dense outputs float32 when it runs (float16 symbolically, in both libraries);
     # Keras casts it to the compute dtype again for the Add, which rounds each operand first.
     def model(lib):
@@ -228,5 +219,5 @@ def test_layer_after_an_uncast_layer_gets_its_inputs_cast_as_keras(keras_oracle,
     x = X * 40.0  # large values: one rounding more or less shows
     expected = _numpy(keras_oracle, theirs(x))
     got = ours(torch.as_tensor(x))
-    assert _dtype(got) == policy.split("_")[1]
+    assert _dtype(got) == mixed_policy.split("_")[1]
     np.testing.assert_array_equal(_numpy(keras_oracle, got), expected)

@@ -20,27 +20,18 @@ LAYERS = [
 ]
 
 
-@pytest.fixture(params=["mixed_float16", "mixed_bfloat16"])
-def policy(request, keras_oracle):
-    for lib in (keras_oracle, keraslike):
-        lib.mixed_precision.set_global_policy(request.param)
-    yield request.param
-    for lib in (keras_oracle, keraslike):
-        lib.mixed_precision.set_global_policy("float32")
-
-
 def _dtype(x):
     return str(x.dtype).replace("torch.", "")
 
 
 @pytest.mark.parametrize("name,make,x", LAYERS, ids=[c[0] for c in LAYERS])
-def test_layer_outputs_are_keras_dtypes_and_values(keras_oracle, policy, name, make, x):
+def test_layer_outputs_are_keras_dtypes_and_values(keras_oracle, mixed_policy, name, make, x):
     keras = keras_oracle
     theirs, ours = make(keras), make(keraslike)
     expected = theirs(x)
     ours.build(x.shape)
     ours.set_weights([keras.ops.convert_to_numpy(w) for w in theirs.weights])
-    compute = policy.split("_")[1]
+    compute = mixed_policy.split("_")[1]
     for got in (ours(x), ours(torch.as_tensor(x))):  # numpy and tensor eager calls
         assert _dtype(got) == keras.backend.standardize_dtype(expected.dtype) == compute
         np.testing.assert_allclose(got.detach().float().numpy(),
@@ -68,13 +59,13 @@ def _model(lib):
     return lib.Model(inputs, lib.layers.Activation("softmax", dtype="float32")(x))
 
 
-def test_mixed_model_with_a_float32_head_calls_and_trains_like_keras(keras_oracle, policy):
+def test_mixed_model_with_a_float32_head_calls_and_trains_like_keras(keras_oracle, mixed_policy):
     keras = keras_oracle
     keras.utils.set_random_seed(0)  # fixed weights: half-precision trajectories then repeat
     theirs, ours = _model(keras), _model(keraslike)
     ours.set_weights(theirs.get_weights())
     assert theirs.outputs[0].dtype == ours.outputs[0].dtype == "float32"
-    head = ours.layers[-1](torch.as_tensor(X2[:, :3]).to(getattr(torch, policy.split("_")[1])))
+    head = ours.layers[-1](torch.as_tensor(X2[:, :3]).to(getattr(torch, mixed_policy.split("_")[1])))
     assert head.dtype == torch.float32  # eagerly too: a float32 layer computes in float32
     expected = keras.ops.convert_to_numpy(theirs(X2))
     got = ours(torch.as_tensor(X2))
@@ -129,7 +120,7 @@ def test_mixed_layers_and_fit_on_cuda(name):
         keraslike.mixed_precision.set_global_policy("float32")
 
 
-def test_float_graphs_keep_direct_calls_after_mixed_layers_exist(keras_oracle, policy):
+def test_float_graphs_keep_direct_calls_after_mixed_layers_exist(keras_oracle, mixed_policy):
     mixed = _model(keraslike)  # its float32 head takes half-precision inputs: guarded
     head = mixed.layers[-1]
     assert head.runtime_callable != head.call
