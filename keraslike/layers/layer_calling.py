@@ -106,8 +106,24 @@ def _shape_of(structure):
     return nest.map_structure(lambda x: tuple(x.shape) if hasattr(x, "shape") else x, structure)
 
 
+def _check_positional_tensors(args, layer_name):
+    """Raises Keras's ValueError when a positional argument holds a non-tensor leaf."""
+    for leaf in nest.flatten(args):
+        if leaf is None or isinstance(leaf, (torch.Tensor, KerasTensor)) or hasattr(leaf, "__array__"):
+            continue
+        raise ValueError(
+            f"Only input tensors may be passed as positional arguments (layer '{layer_name}'). "
+            f"The following argument value should be passed as a keyword argument: {leaf!r:.80} "
+            f"(of type {type(leaf)})"
+        )
+
+
 class LayerCalling:
     """Mixin of `Layer`: calls (see the module docstring). Expects `nn.Module` state."""
+
+    # Keras's rule: positional arguments are tensors (or arrays, or None); other values go by
+    # keyword. Data layers that take Python lists and strings allow them.
+    _allow_non_tensor_positional_args = False
 
     _remat_mode = None  # the `keras.RematScope` the layer was created in (`Layer.__init__`)
     # Whether a call under a mixed policy casts its floating outputs to the compute dtype (as
@@ -146,6 +162,8 @@ class LayerCalling:
                     return nn.Module.__call__(self, args[0])
                 return nn.Module.__call__(self, args[0], training=training)
         try:  # the slow paths: an error leaves without keraslike's frames (free until one)
+            if not self._allow_non_tensor_positional_args:
+                _check_positional_tensors(args, self.name)
             if any_symbolic(args, kwargs):
                 return self.symbolic_call(*args, **kwargs)
             return self._eager_call(args, kwargs)

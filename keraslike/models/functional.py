@@ -73,6 +73,12 @@ class Model(Trainer, Layer):
     # spec). Sequential overrides it: Keras checks its rank only and leaves sizes to its layers.
     _checks_all_input_sizes = True
 
+    @property
+    def _allow_non_tensor_positional_args(self):
+        # A graph model checks each input itself and names it (`_convert_input`); a subclassed
+        # model's call gets Keras's rule.
+        return self.__dict__.get("_plan") is not None
+
     @filter_traceback
     def __init__(self, *args, **kwargs):
         inputs = kwargs.pop("inputs", args[0] if len(args) > 0 else None)

@@ -84,6 +84,8 @@ def iterate_batches(data, steps=None, lists_are_data=True):
 class HostDataLayer(Layer):
     """A layer whose eager calls may take host data (strings, lists) that stay off torch."""
 
+    _allow_non_tensor_positional_args = True  # Python lists and strings, as Keras
+
     def __call__(self, *args, **kwargs):
         # Host data (a numpy array, strings) holds no symbolic tensor: skip the scan of a long
         # list of strings for KerasTensors.

@@ -63,6 +63,8 @@ class BaseAugmentation(Layer):
     `(B, H, W, C)` / `(B, C, H, W)`; unbatched inputs are handled here.
     """
 
+    _allow_non_tensor_positional_args = True  # Python lists and strings, as Keras
+
     _USE_BASE_FACTOR = True
     _FACTOR_BOUNDS = (-1, 1)
 

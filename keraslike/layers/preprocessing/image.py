@@ -110,6 +110,8 @@ class Resizing(Layer):
         `(B, height, width, C)`.
     """
 
+    _allow_non_tensor_positional_args = True  # Python lists and strings, as Keras
+
     def __init__(
         self,
         height,
@@ -228,6 +230,8 @@ class CenterCrop(Layer):
     Output shape:
         `(B, height, width, C)`.
     """
+
+    _allow_non_tensor_positional_args = True  # Python lists and strings, as Keras
 
     def __init__(self, height, width, data_format=None, **kwargs):
         super().__init__(**kwargs)

@@ -51,6 +51,8 @@ class Normalization(Layer):
     ```
     """
 
+    _allow_non_tensor_positional_args = True  # Python lists and strings, as Keras
+
     def __init__(self, axis=-1, mean=None, variance=None, invert=False, **kwargs):
         super().__init__(**kwargs)
         if axis is None:

@@ -28,6 +28,8 @@ class Pipeline(Layer):
     ```
     """
 
+    _allow_non_tensor_positional_args = True  # Python lists and strings, as Keras
+
     def __init__(self, layers, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
         self._pipeline_layers = torch.nn.ModuleList(layers)

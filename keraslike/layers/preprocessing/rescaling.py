@@ -46,6 +46,8 @@ class Rescaling(Layer):
         Any. Output shape: same as the input.
     """
 
+    _allow_non_tensor_positional_args = True  # Python lists and strings, as Keras
+
     def __init__(self, scale, offset=0.0, **kwargs):
         super().__init__(**kwargs)
         self.scale = scale
@@ -81,6 +83,8 @@ class Rescaling(Layer):
 
     def call(self, inputs):
         dtype = torch_dtype(self.compute_dtype)
+        if not isinstance(inputs, torch.Tensor):  # a Python list of numbers, as Keras takes
+            inputs = torch.as_tensor(np.asarray(inputs), dtype=dtype)
         if inputs.dtype != dtype:
             inputs = inputs.to(dtype)
         if self._scalar_scale is not None:
