@@ -1,5 +1,6 @@
 """`GroupNormalization`."""
 
+import torch
 import torch.nn.functional as F
 
 from keraslike import constraints, initializers, regularizers
@@ -139,6 +140,12 @@ class GroupNormalization(Layer):
         weight, bias = (
             w if w is None or w.dtype == x.dtype else w.to(x.dtype) for w in (self.weight, self.bias)
         )
+        if (x.ndim > 3 and not x.requires_grad and torch.is_grad_enabled()
+                and any(w is not None and w.requires_grad for w in (weight, bias))
+                and not x.is_contiguous()):
+            # torch 2.13's group_norm backward crashes the process (segfault) on a channels_last
+            # input that needs no gradient while the weights do (a model's first layer in `fit`).
+            x = x.contiguous()
         out = F.group_norm(x, self.groups, weight, bias, self.epsilon)
         out = out if axis == 1 else out.movedim(1, axis)
         # Computed in float32 at least; returned in the compute dtype, as Keras.
