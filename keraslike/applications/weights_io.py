@@ -47,7 +47,7 @@ def _read_attr_list(group, name):
 
 
 def _layers_with_weights(model):
-    return [layer for layer in model.layers if layer.weights]
+    return [layer for layer in model.layers if layer._stored_weights()]
 
 
 def _assign(model, layer, values, filepath):
@@ -100,7 +100,7 @@ def _keras3_values(layer, group):
     if sublayers is not None and "layers" in group:
         keys = _class_keys(sublayers)
         for sub in sublayers:
-            if sub.weights:
+            if sub._stored_weights():
                 values.extend(_keras3_values(sub, group["layers"][keys[id(sub)]]))
     return values
 

@@ -225,8 +225,9 @@ class TensorBoard(Callback):
 
 
 def _named_weights(model):
-    """`(name, tensor)` pairs: Keras weight paths (`dense/kernel`) where layers give them,
-    else the module's `state_dict` names."""
+    """`(name, tensor)` pairs: Keras weight paths (`dense/kernel`) and Keras-layout values (an
+    LSTM bias is torch's two biases summed) where layers give them, else the module's
+    `state_dict` names."""
     layers = getattr(model, "layers", None)
     if layers is not None:
         out = []

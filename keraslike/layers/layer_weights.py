@@ -15,7 +15,7 @@ import torch
 from keraslike.backend.device import current_path, name_scope
 from keraslike.backend.naming import creation_index, uniquify
 from keraslike.graph.shape_inference import dtype_name, real_default_device, torch_dtype
-from keraslike.layers.variable import Variable, as_buffer_variable
+from keraslike.layers.variable import Variable, as_buffer_variable, keras_layout_view
 from keraslike.layers.weight_layout import IDENTITY
 from keraslike.ops.core import array_to_tensor, tensor_to_numpy
 from keraslike import constraints, initializers, regularizers
@@ -256,30 +256,59 @@ class LayerWeights:
         visit(self)
         return entries
 
+    def _stored_weight_pairs(self, trainable=None):
+        """`(spec, stored tensor)` for each weight, in Keras's order; `trainable=True` keeps the
+        ones training updates (none when the layer is frozen), `False` the others."""
+        pairs = []
+        unfrozen = trainable is not None and self.trainable
+        for layer, spec in self._weight_entries():
+            tensor = layer._find_tensor(spec.attr)
+            if trainable is not None:
+                trained = unfrozen and spec.trainable and layer.trainable and (
+                    not spec.frozen and (tensor.requires_grad or spec.overwritten))
+                if trained != trainable:
+                    continue
+            pairs.append((spec, tensor))
+        return pairs
+
+    def _stored_weights(self):
+        """`weights` as the module stores them (torch's layouts): what keraslike's own code
+        (trainers, optimizers, saving, summaries) works on."""
+        return [tensor for _, tensor in self._stored_weight_pairs()]
+
+    def _stored_trainable_weights(self):
+        """`trainable_weights` as stored (torch's layouts); see `_stored_weights`."""
+        return [tensor for _, tensor in self._stored_weight_pairs(True)]
+
+    def _stored_non_trainable_weights(self):
+        """`non_trainable_weights` as stored (torch's layouts); see `_stored_weights`."""
+        return [tensor for _, tensor in self._stored_weight_pairs(False)]
+
     @property
     def weights(self):
-        """All weights (parameters and buffers, torch layout), in Keras's order."""
-        return [layer._find_tensor(spec.attr) for layer, spec in self._weight_entries()]
+        """All weights (trainable, then non-trainable, then sublayers'), in Keras's layouts.
+
+        A weight whose Keras layout is its stored layout (a bias, BatchNormalization's
+        statistics, a plain torch submodule's parameter) is the stored parameter or buffer
+        itself. Any other (a Dense or Conv kernel, an LSTM kernel or bias) is a
+        `KerasLayoutView`: Keras's shape and values, Keras's Variable API (`assign` writes
+        through, `v.value.grad` is the gradient in Keras's layout), accepted by keraslike's
+        optimizers. These objects are built on each access (a kept one would go stale after
+        `module.to(device)` or `load_state_dict`): take the list again after such a change.
+        `model.parameters()` / `state_dict()` give the tensors in torch's layouts.
+        """
+        return [keras_layout_view(t, spec.layout) for spec, t in self._stored_weight_pairs()]
 
     @property
     def trainable_weights(self):
-        """Weights updated by training (empty when the layer is frozen)."""
-        if not self.trainable:
-            return []
-        result = []
-        for layer, spec in self._weight_entries():
-            tensor = layer._find_tensor(spec.attr)
-            if spec.trainable and layer.trainable and not spec.frozen and (
-                tensor.requires_grad or spec.overwritten
-            ):
-                result.append(tensor)
-        return result
+        """Weights updated by training (empty when the layer is frozen), as `weights` shows
+        them (Keras's layouts, built on each access)."""
+        return [keras_layout_view(t, spec.layout) for spec, t in self._stored_weight_pairs(True)]
 
     @property
     def non_trainable_weights(self):
-        """Weights not updated by training."""
-        trainable_ids = {id(w) for w in self.trainable_weights}
-        return [w for w in self.weights if id(w) not in trainable_ids]
+        """Weights not updated by training, as `weights` shows them (Keras's layouts)."""
+        return [keras_layout_view(t, spec.layout) for spec, t in self._stored_weight_pairs(False)]
 
     @property
     def variables(self):
@@ -361,7 +390,7 @@ class LayerWeights:
                 f"You tried to call `count_params` on layer '{self.name}', but the layer isn't "
                 "built. You can build it manually via: `layer.build(input_shape)`."
             )
-        return int(sum(w.numel() for w in self.weights))
+        return int(sum(w.numel() for w in self._stored_weights()))
 
 
 def _whole(tensor):

@@ -5,10 +5,12 @@ wrapper, no copy), so `state_dict()`, `.to()`, DDP, `torch.compile` and optimize
 parameter (measured: same forward time, 0 graph breaks). A non-trainable weight is a buffer of
 class `BufferVariable`, a plain-tensor subclass with torch-function handling disabled (ops on it
 cost what they cost on a tensor). Both speak the layout they are stored in (torch's): `v.value`
-is `v`, `v.assign(v - lr * v.value.grad)` is consistent; Keras's layouts are at the layer's
-boundary (`get_weights`, `layer.kernel`).
+is `v`, `v.assign(v - lr * v.value.grad)` is consistent. Where a weight's Keras layout differs
+(a Dense kernel, an LSTM bias), what the layer shows Keras users (`layer.weights`,
+`layer.kernel`) is a `KerasLayoutView` of it, in Keras's layout, with the same API.
 """
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -68,16 +70,15 @@ class _VariableAPI:
         return self
 
     def numpy(self, *, force=False):
-        """The weight's value as a numpy array (detached, on the host)."""
-        if self.dtype == torch.bfloat16:
-            return tensor_to_numpy(self.detach().as_subclass(torch.Tensor))
-        return torch.Tensor.numpy(self.detach().cpu(), force=force)
+        """The weight's value now, as a new numpy array (on the host), as Keras's `numpy()`:
+        a copy, so later training or `assign` does not change it."""
+        return _host_copy(self.detach().as_subclass(torch.Tensor))
 
     def __array__(self, dtype=None, copy=None):
         array = self.numpy()
         if dtype is not None and array.dtype != dtype:
             return array.astype(dtype)
-        return array.copy() if copy else array
+        return array
 
 
 class Variable(_VariableAPI, nn.Parameter):
@@ -122,9 +123,21 @@ class BufferVariable(_VariableAPI, nn.Parameter):
 class KerasLayoutView(_VariableAPI, torch.Tensor):
     """A weight seen in Keras's layout (e.g. a Dense kernel as `(input_dim, units)`).
 
-    It is a view of the stored weight, so it has Keras's Variable API: `numpy()` and `np.array`
-    give the values, `assign` writes through to the stored weight, `path`/`name`/`trainable` are
-    the weight's. Ops on it return plain tensors and keep the autograd link to the weight.
+    What `layer.weights`, `layer.trainable_weights`, ... and `layer.kernel`-style attributes
+    return for a weight whose torch layout differs from Keras's. It is a tensor in Keras's layout
+    computed from the stored weight (a view of it where the layout is a permutation or reshape;
+    a copy for gate reorders and summed biases), with Keras's Variable API:
+
+    - `numpy()` / `np.array(v)` read the stored weight now, in Keras's layout;
+    - `assign`, `assign_add`, `assign_sub` take Keras-layout values and write them to the
+      stored weight (through the layout's `to_torch`);
+    - `v.value` is `v`, and `v.value.grad` is the stored weight's gradient in Keras's layout
+      (`None` when it has none); setting it sets the stored weight's gradient;
+    - `path`, `name`, `trainable` are the stored weight's.
+
+    Ops on it return plain tensors and keep the autograd link to the stored weight. Optimizers
+    (`optimizer.apply(grads, model.trainable_weights)`) update the stored weight with the
+    gradient converted back to torch's layout.
     """
 
     __torch_function__ = torch._C._disabled_torch_function_impl
@@ -132,21 +145,118 @@ class KerasLayoutView(_VariableAPI, torch.Tensor):
     def __repr__(self):
         return f"<Variable path={self.path}, shape={tuple(self.shape)}, dtype={self.dtype}>"
 
+    @property
+    def _stored(self):
+        # The weight as the layer stores it (torch's layout): the parameter or buffer.
+        return self.__dict__["_keras_stored"]
+
+    @property
+    def _weight_layout(self):
+        # (not `layout`: that is the tensor's memory layout, `torch.strided`)
+        return self.__dict__["_keras_layout"]
+
+    @property
+    def trainable(self):
+        """Whether training updates the stored weight (its `requires_grad`)."""
+        return self._stored.requires_grad
+
+    @property
+    def grad(self):
+        """The stored weight's gradient in Keras's layout, or `None`."""
+        grad = self._stored.grad
+        return None if grad is None else self._weight_layout.delta_to_keras(grad)
+
+    @grad.setter
+    def grad(self, value):
+        self._stored.grad = None if value is None else stored_delta(self, value)
+
+    def _keras_value(self):
+        return self._weight_layout.to_keras(self._stored.detach())
+
+    def assign(self, value):
+        """Writes `value` (Keras's layout and shape) to the stored weight; returns `self`."""
+        check_assign_shape(self, value)
+        stored = self._stored
+        value = array_to_tensor(value).detach().to(device=stored.device, dtype=stored.dtype)
+        if value.untyped_storage().data_ptr() == stored.untyped_storage().data_ptr():
+            value = value.clone()  # `v.assign(v.T ...)`-style aliasing: copy before writing
+        with torch.no_grad():
+            stored.copy_(self._weight_layout.to_torch(value))
+            self._refresh()
+        return self
+
+    def assign_add(self, value):
+        """Adds `value` (Keras's layout) to the stored weight in place; returns `self`."""
+        with torch.no_grad():
+            self._stored.add_(stored_delta(self, value))
+            self._refresh()
+        return self
+
+    def assign_sub(self, value):
+        """Subtracts `value` (Keras's layout) from the stored weight in place; returns `self`."""
+        with torch.no_grad():
+            self._stored.sub_(stored_delta(self, value))
+            self._refresh()
+        return self
+
+    def _refresh(self):
+        # A view shares the stored memory; a computed tensor (gate reorder, summed bias) is
+        # brought up to date so that ops on `self` see what was just assigned.
+        if self.untyped_storage().data_ptr() != self._stored.untyped_storage().data_ptr():
+            torch.Tensor.copy_(self, self._keras_value())
+
+    def numpy(self, *, force=False):
+        """The weight's value now in Keras's layout, as a new numpy array (on the host)."""
+        return _host_copy(self._keras_value())
+
+
+def _host_copy(tensor):
+    """`tensor` as a numpy array that shares no memory with it (C order, as Keras's)."""
+    array = tensor_to_numpy(tensor)
+    return np.array(array, copy=True) if tensor.device.type == "cpu" else np.ascontiguousarray(array)
+
+
+def stored_delta(view, value):
+    """`value`, a Keras-layout difference (a gradient, an increment) for the `KerasLayoutView`
+    `view`, in the stored weight's layout, dtype and device.
+
+    Raises:
+        ValueError: When `value` does not have `view`'s (Keras) shape.
+    """
+    stored = view._stored
+    value = torch.as_tensor(array_to_tensor(value), dtype=stored.dtype, device=stored.device)
+    if tuple(value.shape) != tuple(view.shape):
+        raise ValueError(
+            f"Expected a value of shape {tuple(view.shape)} (Keras's layout) for {view!r}, "
+            f"received shape {tuple(value.shape)}."
+        )
+    return view._weight_layout.delta_to_torch(value)
+
 
 def keras_layout_view(stored, layout):
     """`stored` (a weight in torch's layout) seen in Keras's layout, with the Variable API.
 
-    Under `torch.compile` (and for identity layouts) the plain view is returned: a tensor
-    subclass would only cost the compiler a guard.
+    Identity layouts give `stored` itself. Under `torch.compile` the plain view is returned: a
+    tensor subclass would only cost the compiler a guard. So is a weight that is itself a
+    tensor subclass with its own semantics (an FSDP2 `DTensor`).
     """
     view = layout.to_keras(stored)
-    if view is stored or torch.compiler.is_compiling():
+    if view is stored or torch.compiler.is_compiling() or type(view) is not torch.Tensor:
         return view
     result = view.as_subclass(KerasLayoutView)
     for key in ("_keras_name", "_keras_path"):
         if key in stored.__dict__:
             result.__dict__[key] = stored.__dict__[key]
+    result.__dict__["_keras_stored"] = stored
+    result.__dict__["_keras_layout"] = layout
     return result
+
+
+def stored_weight(variable):
+    """The stored weight behind `variable` (a `KerasLayoutView`), or `variable` itself."""
+    if type(variable) is KerasLayoutView:
+        return variable.__dict__["_keras_stored"]
+    return variable
 
 
 def set_buffer_attribute(module, name, value):

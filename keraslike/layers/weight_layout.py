@@ -20,6 +20,16 @@ class Layout:
         """Returns the Keras shape of a weight stored with `torch_shape`."""
         return tuple(torch_shape)
 
+    def delta_to_torch(self, keras_delta):
+        """Returns a difference of Keras-layout values (a gradient, an increment) in torch's
+        layout: the linear part of `to_torch`, which is `to_torch` itself for every layout that
+        only moves or reshapes entries."""
+        return self.to_torch(keras_delta)
+
+    def delta_to_keras(self, torch_delta):
+        """Returns a difference of torch-layout values (a gradient) in Keras's layout."""
+        return self.to_keras(torch_delta)
+
 
 class Permuted(Layout):
     """A layout where the torch tensor is the Keras tensor with its axes permuted.

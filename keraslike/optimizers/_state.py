@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from keraslike.backend import config as backend_config
+from keraslike.layers.variable import stored_weight
 from keraslike.optimizers import schedules
 from keraslike.optimizers.schedules.learning_rate_schedule import LearningRateSchedule
 from keraslike.serialization.registry import get_registered_name, get_registered_object
@@ -111,6 +112,7 @@ class OptimizerStateMixin:
         Returns:
             The new tensor.
         """
+        reference_variable = stored_weight(reference_variable)
         index = self._trainable_variables_indices.get(id(reference_variable))
         if index is not None:
             prefix = self._reference_names[index]

@@ -18,6 +18,7 @@ The class is spread over three files, one concern each: this one (public API and
 subclasses override), `_update.py` (the update path) and `_state.py` (variables, saving, config).
 """
 
+import functools
 import warnings
 
 import numpy as np
@@ -25,6 +26,7 @@ import torch
 
 from keraslike.backend import config as backend_config
 from keraslike.backend import naming
+from keraslike.layers.variable import KerasLayoutView, stored_delta, stored_weight
 from keraslike.optimizers import _state, _update
 from keraslike.optimizers.schedules.learning_rate_schedule import LearningRateSchedule
 
@@ -212,6 +214,12 @@ class Optimizer(_update.UpdateMixin, _state.OptimizerStateMixin):
         else:
             self._learning_rate.fill_(_check_learning_rate(learning_rate))
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None and not getattr(build, "_takes_stored_weights", False):
+            cls.build = _on_stored_weights(build)
+
     # ----------------------------------------------------------------- build
 
     def build(self, variables):
@@ -223,8 +231,11 @@ class Optimizer(_update.UpdateMixin, _state.OptimizerStateMixin):
         Args:
             variables: A list of `torch.nn.Parameter`s (or tensors), in a fixed order: `apply`
                 without `trainable_variables` and `step()` refer to them by position.
+                `model.trainable_weights` is accepted as it is: the optimizer is built on the
+                stored weights behind its Keras-layout views (a subclass's `build` receives
+                the stored weights too).
         """
-        variables = list(variables)
+        variables = [stored_weight(v) for v in variables]
         for i, v in enumerate(variables):
             if not isinstance(v, torch.Tensor):
                 raise TypeError(
@@ -274,7 +285,7 @@ class Optimizer(_update.UpdateMixin, _state.OptimizerStateMixin):
             )
         import re
 
-        self._exclude_ids = {id(v) for v in (var_list or [])}
+        self._exclude_ids = {id(stored_weight(v)) for v in (var_list or [])}
         self._exclude_pattern = re.compile("|".join(set(var_names))) if var_names else None
 
     # ----------------------------------------------------------------- applying gradients
@@ -353,8 +364,14 @@ class Optimizer(_update.UpdateMixin, _state.OptimizerStateMixin):
                 self.build(trainable_variables)
             lookup = self._trainable_variables_indices
             indices = []
-            for v in trainable_variables:
+            for k, v in enumerate(trainable_variables):
                 i = lookup.get(id(v))
+                if i is None and type(v) is KerasLayoutView:
+                    # A weight of `model.trainable_weights` shown in Keras's layout: its stored
+                    # weight is updated with the gradient converted to the stored layout.
+                    i = lookup.get(id(v._stored))
+                    if grads[k] is not None:
+                        grads[k] = stored_delta(v, grads[k])
                 if i is None:
                     raise ValueError(
                         f"Unknown variable of shape {tuple(v.shape)}. This optimizer can only be "
@@ -443,7 +460,7 @@ class Optimizer(_update.UpdateMixin, _state.OptimizerStateMixin):
         """
         if not self.use_ema:
             return
-        var_list = list(var_list)
+        var_list = [stored_weight(v) for v in var_list]
         if len(var_list) != len(self._model_variables_moving_average):
             raise ValueError(
                 f"The length of model variables ({len(var_list)}) to override does not match the "
@@ -494,4 +511,16 @@ class Optimizer(_update.UpdateMixin, _state.OptimizerStateMixin):
         variable.sub_(value)
 
     def _get_variable_index(self, variable):
-        return self._trainable_variables_indices[id(variable)]
+        return self._trainable_variables_indices[id(stored_weight(variable))]
+
+
+def _on_stored_weights(build):
+    """A subclass's `build(variables)` given the stored weights behind Keras-layout views, so
+    its slots take the stored shapes (`optimizer.build(model.trainable_weights)`)."""
+
+    @functools.wraps(build)
+    def build_on_stored_weights(self, variables, *args, **kwargs):
+        return build(self, [stored_weight(v) for v in variables], *args, **kwargs)
+
+    build_on_stored_weights._takes_stored_weights = True
+    return build_on_stored_weights

@@ -141,7 +141,9 @@ def optimizer_arrays(model, optimizer):
     arrays = []
     for tensor, variable in optimizer._keras_state():
         if variable is not None and id(variable) in layouts:
-            tensor = layouts[id(variable)].to_keras(tensor.detach())
+            # slots hold per-entry statistics of gradients: reordered like the weight, without
+            # an affine layout's constant (an LSTM's `bias_hh`)
+            tensor = layouts[id(variable)].delta_to_keras(tensor.detach())
         arrays.append(tensor)
     return arrays
 
@@ -538,6 +540,6 @@ def read_optimizer(group, model, optimizer, filepath, h5py):
                 f"the model's optimizer expects {tuple(expected)}.",
             )
         if layout is not None:
-            value = layout.to_torch(value)
+            value = layout.delta_to_torch(value)  # a slot: see `optimizer_arrays`
         values.append(value.contiguous())
     optimizer.set_weights(values)

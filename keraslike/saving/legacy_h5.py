@@ -81,7 +81,7 @@ def _pairs(model, f, filepath, by_name):
     """`[(label, layer, datasets)]`: the file's layers matched to the model's (by name when all
     names match, else in order, as Keras 2's `load_weights`)."""
     stored = [(name, datasets) for name, datasets in _layer_datasets(f, filepath) if datasets]
-    layers = {layer.name: layer for layer in model.layers if layer.weights}
+    layers = {layer.name: layer for layer in model.layers if layer._stored_weights()}
     if by_name and all(name in layers for name, _ in stored) and len(stored) == len(layers):
         return [(name, layers[name], datasets) for name, datasets in stored]
     targets = list(layers.values())

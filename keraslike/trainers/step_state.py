@@ -1,9 +1,9 @@
 """What the training steps read, gathered once per `fit`/`evaluate`/`predict` (and refreshed at
 each epoch start) instead of walking the module tree every step.
 
-- the trainable weights (`model.trainable_weights`; a callback that (un)freezes layers at an
-  epoch boundary is seen from the next epoch on, and a weight the optimizer was not built with
-  makes `optimizer.apply` raise, as in Keras);
+- the trainable weights (`model._stored_trainable_weights()`, in torch's layouts; a callback
+  that (un)freezes layers at an epoch boundary is seen from the next epoch on, and a weight the
+  optimizer was not built with makes `optimizer.apply` raise, as in Keras);
 - the weights with constraints and with regularizers;
 - mixed precision: the autocast dtype of the model's dtype policies and float16 loss scaling;
 - whether the model call can run the execution plan directly (a graph model whose call, forward
@@ -51,7 +51,7 @@ class StepState:
                     constrained.append((spec, tensor))
         self.regularized = regularized
         self.constrained = constrained
-        self.trainable_weights = list(model.trainable_weights)
+        self.trainable_weights = model._stored_trainable_weights()
         self.direct_plan = _plan_is_the_call(model)
         mixed = {m._dtype_policy_name for m in model.modules() if isinstance(m, Layer)}
         mixed = sorted(name for name in mixed if name.startswith("mixed_"))

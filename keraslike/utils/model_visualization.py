@@ -54,6 +54,10 @@ def _is_graph_model(operation):
     return is_model and operation._is_graph_network
 
 
+def _has_weights(operation):
+    return isinstance(operation, Layer) and bool(operation._stored_weights())
+
+
 def _is_sequential(model):
     return registry.is_builtin_subclass(type(model), "Sequential")
 
@@ -150,7 +154,7 @@ def _make_label(operation, show_layer_names, show_layer_activations, show_dtype,
         except (ValueError, AttributeError):
             pass
         cols.append(_cell(f"Output dtype: <b>{html.escape(str(dtype or '?'))}</b>"))
-    if show_trainable and hasattr(operation, "trainable") and getattr(operation, "weights", None):
+    if show_trainable and hasattr(operation, "trainable") and _has_weights(operation):
         if operation.trainable:
             cols.append(_cell("<b>Trainable</b>", bgcolor="forestgreen", color="white"))
         else:

@@ -255,7 +255,7 @@ def summary_lines(
         if not sequential_like:
             row.append(connections(layer))
         if show_trainable:
-            if getattr(layer, "weights", None):
+            if hasattr(layer, "_stored_weights") and layer._stored_weights():
                 row.append("Y" if layer.trainable else "N")
             else:
                 row.append("-")
@@ -274,8 +274,8 @@ def summary_lines(
     for layer in layers[start:stop]:
         rows.extend(rows_for(layer))
 
-    trainable = model.trainable_weights
-    non_trainable = model.non_trainable_weights
+    trainable = model._stored_trainable_weights()
+    non_trainable = model._stored_non_trainable_weights()
     trainable_count, trainable_size = count_params(trainable), weight_memory_size(trainable)
     frozen_count, frozen_size = count_params(non_trainable), weight_memory_size(non_trainable)
     total_count, total_size = trainable_count + frozen_count, trainable_size + frozen_size

@@ -63,7 +63,10 @@ def test_parameters_and_submodules_are_weights_everywhere():
     block = model.layers[1]
     assert model.count_params() == 32 + 8 + 8 + 8 + 8 + 1
     assert len(model.weights) == len(list(model.parameters()))
-    assert {id(w) for w in model.weights} == {id(p) for p in model.parameters()}
+    # The stored tensors are the module's parameters; `weights` shows the Dense kernel in
+    # Keras's layout (a view of its parameter), every other one as the parameter itself.
+    assert {id(w) for w in model._stored_weights()} == {id(p) for p in model.parameters()}
+    assert [tuple(w.shape) for w in model.weights][-2:] == [(8, 1), (1,)]
     assert [id(w) for w in model.non_trainable_weights] == [id(block.offset)]
     assert len(model.trainable_weights) == 5
     lines = []
@@ -158,12 +161,13 @@ def test_weights_offer_the_keras_variable_api():
     dense.build((None, 2))
     kernel, bias = dense.weights
     assert kernel.value is kernel and kernel.path == "dense/kernel" and kernel.name == "kernel"
-    assert kernel.trainable and bias.name == "bias"
+    assert kernel.trainable and bias.name == "bias" and tuple(kernel.shape) == (2, 3)
     dense(torch.ones(1, 2)).sum().backward()
-    assert kernel.value.grad is kernel.grad and kernel.grad is not None
-    kernel.assign(np.zeros((3, 2), "float32"))
-    np.testing.assert_array_equal(kernel.numpy(), np.zeros((3, 2)))
-    assert isinstance(kernel, torch.nn.Parameter)
+    # The gradient in Keras's layout: the stored `(out, in)` parameter's, transposed.
+    torch.testing.assert_close(kernel.value.grad, dense.weight.grad.T)
+    kernel.assign(np.zeros((2, 3), "float32"))
+    np.testing.assert_array_equal(kernel.numpy(), np.zeros((2, 3)))
+    assert bias is dense.bias and isinstance(dense._stored_weights()[0], torch.nn.Parameter)
     assert list(dense.state_dict()) == ["weight", "bias"]
     bn = layers.BatchNormalization()
     bn.build((None, 3))

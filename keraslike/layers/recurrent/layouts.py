@@ -3,7 +3,8 @@
 Keras keeps a kernel `(input_dim, gates * units)`; torch's `nn.LSTM`/`nn.GRU`/`nn.RNN` keep
 `weight_ih_l0` `(gates * units, input_dim)`. LSTM gates (i, f, c, o) are in the same order in both;
 GRU gates are (z, r, h) in Keras and (r, z, n) in torch. These conversions run in
-`get_weights`/`set_weights` (and `layer.kernel`-style attributes) only, never per call.
+`get_weights`/`set_weights` (and `layer.weights`, `layer.kernel`-style attributes) only, never
+per call.
 """
 
 import torch
@@ -77,6 +78,13 @@ class SummedBias(Layout):
         if extra is None:
             return torch_value
         return torch_value + extra
+
+    def delta_to_torch(self, keras_delta):
+        # The gradient of Keras's bias is `bias_ih`'s (the buffer is a constant term).
+        return keras_delta
+
+    def delta_to_keras(self, torch_delta):
+        return torch_delta
 
 
 # torch GRU gate positions (r, z, n) hold Keras gates (r=1, z=0, h=2).

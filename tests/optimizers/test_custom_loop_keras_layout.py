@@ -1,0 +1,109 @@
+"""The keras-io "training loop in torch" pattern on `model.trainable_weights` (Keras-layout views)
+trains as Keras 3 does: `optimizer.apply(grads, weights)` / `apply_gradients(zip(...))` with
+`grads = [v.value.grad for v in weights]` update the stored weights with converted gradients.
+"""
+
+import numpy as np
+import pytest
+import torch
+
+import keraslike
+
+keras = pytest.importorskip("keras")
+
+
+def _model(module):
+    inputs = module.Input((6, 3))
+    x = module.layers.Conv1D(4, 3, padding="same", name="conv")(inputs)
+    x = module.layers.LSTM(3, return_sequences=True, name="lstm")(x)
+    x = module.layers.GRU(3, name="gru")(x)
+    return module.Model(inputs, module.layers.Dense(2, name="dense")(x))
+
+
+def _pair():
+    ours, theirs = _model(keraslike), _model(keras)
+    ours.set_weights(theirs.get_weights())
+    return ours, theirs
+
+
+def _data(seed=0):
+    rng = np.random.default_rng(seed)
+    x = torch.tensor(rng.normal(size=(4, 6, 3)).astype("float32"))
+    y = torch.tensor(rng.normal(size=(4, 2)).astype("float32"))
+    return x, y
+
+
+def _train(model, optimizer, x, y, steps, use_apply_gradients):
+    """Keras's guide loop (writing a training loop from scratch in torch)."""
+    for _ in range(steps):
+        loss = ((model(x) - y) ** 2).mean()
+        model.zero_grad()
+        trainable_weights = [v for v in model.trainable_weights]
+        loss.backward()
+        grads = [v.value.grad for v in trainable_weights]
+        with torch.no_grad():
+            if use_apply_gradients:
+                optimizer.apply_gradients(zip(grads, trainable_weights))
+            else:
+                optimizer.apply(grads, trainable_weights)
+
+
+def _assert_same_weights(ours, theirs, atol=1e-5):
+    for a, b in zip(ours.weights, theirs.weights):
+        assert (a.path, tuple(a.shape)) == (b.path, tuple(b.shape))
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=atol, err_msg=b.path)
+
+
+@pytest.mark.parametrize("use_apply_gradients", [False, True])
+def test_custom_torch_loop_with_adam_matches_keras(use_apply_gradients):
+    ours, theirs = _pair()
+    x, y = _data()
+    ours_opt = keraslike.optimizers.Adam(0.05)
+    theirs_opt = keras.optimizers.Adam(0.05)
+    _train(ours, ours_opt, x, y, 3, use_apply_gradients)
+    _train(theirs, theirs_opt, x, y, 3, use_apply_gradients)
+    _assert_same_weights(ours, theirs)
+    # The slots belong to the stored weights: one per stored tensor, torch-layout shaped.
+    stored = ours._stored_trainable_weights()
+    assert ours_opt._trainable_variables == stored
+    assert [tuple(m.shape) for m in ours_opt._momentums] == [tuple(w.shape) for w in stored]
+
+
+def test_fit_after_a_manual_loop_continues_the_same_optimizer_state():
+    ours, theirs = _pair()
+    x, y = _data()
+    for model, module in ((ours, keraslike), (theirs, keras)):
+        optimizer = module.optimizers.Adam(0.05)
+        _train(model, optimizer, x, y, 2, False)
+        model.compile(optimizer=optimizer, loss="mse")
+        model.fit(x.numpy(), y.numpy(), batch_size=4, epochs=2, shuffle=False, verbose=0)
+    assert int(ours.optimizer.iterations) == int(theirs.optimizer.iterations) == 4
+    _assert_same_weights(ours, theirs, atol=1e-4)
+
+
+def test_manual_loop_after_fit_uses_the_slots_fit_built():
+    ours, theirs = _pair()
+    x, y = _data()
+    for model, module in ((ours, keraslike), (theirs, keras)):
+        model.compile(optimizer=module.optimizers.Adam(0.05), loss="mse")
+        model.fit(x.numpy(), y.numpy(), batch_size=4, epochs=1, shuffle=False, verbose=0)
+        _train(model, model.optimizer, x, y, 2, False)
+    _assert_same_weights(ours, theirs, atol=1e-4)
+    assert len(ours.optimizer.variables) == 2 + 2 * len(ours.trainable_weights)
+
+
+def test_build_on_trainable_weights_makes_stored_layout_slots():
+    model = _model(keraslike)
+    optimizer = keraslike.optimizers.SGD(0.1, momentum=0.9)
+    optimizer.build(model.trainable_weights)
+    stored = model._stored_trainable_weights()
+    assert [tuple(m.shape) for m in optimizer.momentums] == [tuple(w.shape) for w in stored]
+    names = [v.path for v in model.trainable_weights]
+    assert optimizer._reference_names[: 2] == [n.replace("/", "_") for n in names[:2]]
+    dense_kernel = model.trainable_weights[-2]
+    before = dense_kernel.numpy()
+    grad = np.arange(before.size, dtype="float32").reshape(before.shape)  # (3, 2): Keras layout
+    optimizer.apply([torch.tensor(grad)], [dense_kernel])
+    np.testing.assert_allclose(model.trainable_weights[-2].numpy(), before - 0.1 * grad, rtol=1e-6)
+    with pytest.raises(ValueError, match="shape"):
+        optimizer.apply([torch.tensor(grad.T.copy())], [dense_kernel])
