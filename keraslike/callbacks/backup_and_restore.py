@@ -289,8 +289,7 @@ def _match_by_order(tensors, saved_order, current_names):
 
 
 def _trainable_weights(model):
-    stored = getattr(model, "_stored_trainable_weights", None)  # a keraslike model
-    weights = stored() if stored is not None else getattr(model, "trainable_weights", None)
+    weights = getattr(model, "trainable_weights", None)
     if weights is None:
         weights = [p for p in model.parameters() if p.requires_grad]
     return list(weights)

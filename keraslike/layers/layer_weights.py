@@ -15,7 +15,9 @@ import torch
 from keraslike.backend.device import current_path, name_scope
 from keraslike.backend.naming import creation_index, uniquify
 from keraslike.graph.shape_inference import dtype_name, real_default_device, torch_dtype
-from keraslike.layers.variable import Variable, as_buffer_variable, keras_layout_view
+from keraslike.layers.variable import (
+    KerasLayoutView, Variable, as_buffer_variable, keras_layout_view,
+)
 from keraslike.layers.weight_layout import IDENTITY
 from keraslike.ops.core import array_to_tensor, tensor_to_numpy
 from keraslike import constraints, initializers, regularizers
@@ -297,18 +299,18 @@ class LayerWeights:
         `module.to(device)` or `load_state_dict`): take the list again after such a change.
         `model.parameters()` / `state_dict()` give the tensors in torch's layouts.
         """
-        return [keras_layout_view(t, spec.layout) for spec, t in self._stored_weight_pairs()]
+        return [_keras_weight(t, spec.layout) for spec, t in self._stored_weight_pairs()]
 
     @property
     def trainable_weights(self):
         """Weights updated by training (empty when the layer is frozen), as `weights` shows
         them (Keras's layouts, built on each access)."""
-        return [keras_layout_view(t, spec.layout) for spec, t in self._stored_weight_pairs(True)]
+        return [_keras_weight(t, spec.layout) for spec, t in self._stored_weight_pairs(True)]
 
     @property
     def non_trainable_weights(self):
         """Weights not updated by training, as `weights` shows them (Keras's layouts)."""
-        return [keras_layout_view(t, spec.layout) for spec, t in self._stored_weight_pairs(False)]
+        return [_keras_weight(t, spec.layout) for spec, t in self._stored_weight_pairs(False)]
 
     @property
     def variables(self):
@@ -391,6 +393,14 @@ class LayerWeights:
                 "built. You can build it manually via: `layer.build(input_shape)`."
             )
         return int(sum(w.numel() for w in self._stored_weights()))
+
+
+def _keras_weight(tensor, layout):
+    """What the weight lists show for a stored weight: its `KerasLayoutView`, or the stored
+    tensor itself where the layouts agree or no view can be made (an FSDP2 `DTensor`, or under
+    `torch.compile`), so that what optimizers receive always leads to the stored weight."""
+    view = keras_layout_view(tensor, layout)
+    return view if type(view) is KerasLayoutView else tensor
 
 
 def _whole(tensor):

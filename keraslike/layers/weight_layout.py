@@ -57,6 +57,27 @@ class Permuted(Layout):
         return tuple(torch_shape[i] for i in self.torch_to_keras)
 
 
+class GradientLayout(Layout):
+    """The linear part of `layout`, for gradients and per-entry statistics of them (optimizer
+    slots): the same moves and reshapes, without an affine layout's constant.
+
+    Args:
+        layout: The weight's `Layout`.
+    """
+
+    def __init__(self, layout):
+        self.layout = layout
+
+    def to_torch(self, keras_value):
+        return self.layout.delta_to_torch(keras_value)
+
+    def to_keras(self, torch_value):
+        return self.layout.delta_to_keras(torch_value)
+
+    def keras_shape(self, torch_shape):
+        return self.layout.keras_shape(torch_shape)
+
+
 IDENTITY = Layout()
 TRANSPOSED = Permuted((1, 0))
 

@@ -11,7 +11,8 @@ import numpy as np
 import torch
 
 from keraslike.backend import config as backend_config
-from keraslike.layers.variable import stored_weight
+from keraslike.layers.variable import keras_layout_view, stored_weight
+from keraslike.layers.weight_layout import GradientLayout
 from keraslike.optimizers import schedules
 from keraslike.optimizers.schedules.learning_rate_schedule import LearningRateSchedule
 from keraslike.serialization.registry import get_registered_name, get_registered_object
@@ -49,6 +50,25 @@ class OptimizerStateMixin:
         self._variables = []  # tensors, in Keras's order
         self._variable_names = []  # unique names, parallel to `_variables`
         self._variable_refs = []  # index of the model variable a slot mirrors, or None
+        self._keras_layouts = {}  # id(model weight) -> (weight, Layout): `_learn_keras_layouts`
+
+    def _learn_keras_layouts(self, pairs):
+        """Remembers the Keras layouts of model weights, `(stored tensor, Layout)` pairs, so that
+        `variables` and `set_weights` show and take their slots in Keras's layouts. Learnt
+        from the `KerasLayoutView`s of `model.trainable_weights` given to `build` or `apply`
+        (`fit` builds on them too); wrapper optimizers pass them on to their inner ones."""
+        for tensor, layout in pairs:
+            self._keras_layouts[id(tensor)] = (tensor, layout)
+
+    def _slot_layout(self, index):
+        """The Keras layout of state tensor `index` (a slot of a weight whose Keras layout
+        differs from its stored one), or `None` (shown as stored)."""
+        ref = self._variable_refs[index]
+        if ref is None or not self._keras_layouts:
+            return None
+        weight = self._trainable_variables[ref]
+        entry = self._keras_layouts.get(id(weight))
+        return GradientLayout(entry[1]) if entry is not None and entry[0] is weight else None
 
     def _track(self, tensor, name, ref=None):
         base, n = name, 1
@@ -80,8 +100,26 @@ class OptimizerStateMixin:
 
     @property
     def variables(self):
-        """The optimizer's state tensors, in Keras's order (`iteration`, `learning_rate`, slots)."""
-        return self._variables[:]
+        """The optimizer's state tensors, in Keras's order (`iteration`, `learning_rate`, slots).
+
+        The slots of a weight shown in Keras's layout by `model.trainable_weights` (a Dense
+        kernel's momentum) are shown in that layout too, as `KerasLayoutView`s (`numpy()`,
+        `assign` through), once the optimizer was built on (or applied to) those weights, as
+        `fit` and Keras's training loop do; built on `model.parameters()` its slots are in
+        torch's layouts, like those tensors. Built on each access.
+        """
+        return [self._shown_variable(i) for i in range(len(self._variables))]
+
+    def _shown_variable(self, index):
+        tensor = self._variables[index]
+        layout = self._slot_layout(index)
+        if layout is None:
+            return tensor
+        view = keras_layout_view(tensor, layout)
+        if view is not tensor:
+            view.__dict__["_keras_name"] = self._variable_names[index]
+            view.__dict__["_keras_path"] = getattr(tensor, "path", None)
+        return view
 
     def add_variable(self, shape, initializer="zeros", dtype=None, name=None):
         """Creates a tracked optimizer variable on the optimizer's device.
@@ -209,17 +247,20 @@ class OptimizerStateMixin:
                     self._load_into(tensor, state[name], name)
         self._host_iterations = int(self._iterations)  # host sync, once, at load time
 
-    def _load_into(self, tensor, value, name):
+    def _load_into(self, tensor, value, name, layout=None):
+        """Copies `value` into `tensor`; `layout`: `value` is in that (Keras) layout."""
         value = torch.as_tensor(np.asarray(value) if not isinstance(value, torch.Tensor) else value)
-        if tuple(value.shape) != tuple(tensor.shape):
+        shape = tuple(tensor.shape) if layout is None else layout.keras_shape(tensor.shape)
+        if tuple(value.shape) != shape:
             raise ValueError(
-                f"Optimizer variable '{name}' has shape {tuple(tensor.shape)} not compatible with "
+                f"Optimizer variable '{name}' has shape {shape} not compatible with "
                 f"provided weight shape {tuple(value.shape)}."
             )
-        tensor.copy_(value)
+        tensor.copy_(value if layout is None else layout.to_torch(value))
 
     def set_weights(self, weights):
-        """Sets the state tensors from a list of arrays, in `variables` order (as Keras)."""
+        """Sets the state tensors from a list of arrays, in `variables` order and layouts (as
+        Keras: a slot shown in Keras's layout by `variables` takes a Keras-layout array)."""
         if not self.built:
             raise ValueError(
                 "You are calling `set_weights()` on an optimizer that has not yet been built. "
@@ -227,8 +268,9 @@ class OptimizerStateMixin:
                 "weights before calling `set_weights()`."
             )
         with torch.no_grad():
-            for name, tensor, value in zip(self._variable_names, self._variables, weights):
-                self._load_into(tensor, value, name)
+            for i, (name, tensor, value) in enumerate(
+                    zip(self._variable_names, self._variables, weights)):
+                self._load_into(tensor, value, name, self._slot_layout(i))
         self._host_iterations = int(self._iterations)
 
     def _keras_state(self):
@@ -242,7 +284,7 @@ class OptimizerStateMixin:
         """Writes `variables` into `store` under keys `"0"`, `"1"`, ... (Keras's file layout;
         a wrapper optimizer's `variables` include its inner optimizers')."""
         for i, t in enumerate(self.variables):
-            store[str(i)] = t.detach().cpu().numpy()
+            store[str(i)] = t.numpy() if hasattr(t, "assign") else t.detach().cpu().numpy()
 
     def load_own_variables(self, store):
         """Reads state written by `save_own_variables` (or by Keras into a `.keras` file)."""

@@ -109,6 +109,11 @@ class LossScaleOptimizer(Optimizer):
                                                name="dynamic_scale")
         self.inner_optimizer.build(var_list)
 
+    def _learn_keras_layouts(self, pairs):
+        pairs = list(pairs)
+        super()._learn_keras_layouts(pairs)
+        self.inner_optimizer._learn_keras_layouts(pairs)
+
     @property
     def variables(self):
         """This optimizer's state, then the wrapped optimizer's (Keras's order)."""

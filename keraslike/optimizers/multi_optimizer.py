@@ -197,8 +197,15 @@ class MultiOptimizer(Optimizer):
             per_optimizer[k].append(var)
         for optimizer, variables in zip(self._inner_optimizers, per_optimizer):
             if variables:
+                optimizer._learn_keras_layouts(self._keras_layouts.values())
                 optimizer.build(variables)
         super().build(var_list)
+
+    def _learn_keras_layouts(self, pairs):
+        pairs = list(pairs)
+        super()._learn_keras_layouts(pairs)
+        for optimizer in self._inner_optimizers:
+            optimizer._learn_keras_layouts(pairs)
 
     @property
     def variables(self):

@@ -233,9 +233,9 @@ class Optimizer(_update.UpdateMixin, _state.OptimizerStateMixin):
                 without `trainable_variables` and `step()` refer to them by position.
                 `model.trainable_weights` is accepted as it is: the optimizer is built on the
                 stored weights behind its Keras-layout views (a subclass's `build` receives
-                the stored weights too).
+                the stored weights too) and shows their slots in Keras's layouts (`variables`).
         """
-        variables = [stored_weight(v) for v in variables]
+        variables = _stored_weights(self, variables)
         for i, v in enumerate(variables):
             if not isinstance(v, torch.Tensor):
                 raise TypeError(
@@ -370,6 +370,8 @@ class Optimizer(_update.UpdateMixin, _state.OptimizerStateMixin):
                     # A weight of `model.trainable_weights` shown in Keras's layout: its stored
                     # weight is updated with the gradient converted to the stored layout.
                     i = lookup.get(id(v._stored))
+                    if i is not None and id(v._stored) not in self._keras_layouts:
+                        self._learn_keras_layouts([(v._stored, v._weight_layout)])
                     if grads[k] is not None:
                         grads[k] = stored_delta(v, grads[k])
                 if i is None:
@@ -520,7 +522,17 @@ def _on_stored_weights(build):
 
     @functools.wraps(build)
     def build_on_stored_weights(self, variables, *args, **kwargs):
-        return build(self, [stored_weight(v) for v in variables], *args, **kwargs)
+        return build(self, _stored_weights(self, variables), *args, **kwargs)
 
     build_on_stored_weights._takes_stored_weights = True
     return build_on_stored_weights
+
+
+def _stored_weights(optimizer, variables):
+    """`variables` with each `KerasLayoutView` replaced by its stored weight, whose Keras layout
+    `optimizer` learns (for `variables` / `set_weights`)."""
+    variables = list(variables)
+    views = [v for v in variables if type(v) is KerasLayoutView]
+    if views:
+        optimizer._learn_keras_layouts([(v._stored, v._weight_layout) for v in views])
+    return [stored_weight(v) for v in variables]

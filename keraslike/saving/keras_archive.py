@@ -178,7 +178,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
                         model.compile_from_config(compile_config)
                         optimizer = getattr(model, "optimizer", None)
                         if optimizer is not None and not optimizer.built:
-                            optimizer.build(model._stored_trainable_weights())
+                            optimizer.build(model.trainable_weights)
                 keras_h5.read_weights(f, model, filepath, skip_mismatch=False, in_place=True,
                                       failures=failures)
         archive_assets.restore(zf, model, filepath, failures)

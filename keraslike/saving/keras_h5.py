@@ -515,7 +515,7 @@ def _check_unexpected(f, visited, report, h5py):
 
 
 def read_optimizer(group, model, optimizer, filepath, h5py):
-    """Loads Keras-ordered optimizer variables, converting slots to their weights' torch layouts."""
+    """Loads Keras-ordered optimizer variables (slots in their weights' Keras layouts)."""
     keys = sorted(group.keys(), key=_store_order)
     state = optimizer._keras_state()
     if len(keys) != len(state):
@@ -525,7 +525,8 @@ def read_optimizer(group, model, optimizer, filepath, h5py):
             stacklevel=4,
         )
         return
-    layouts = {id(layer._find_tensor(spec.attr)): spec.layout for layer, spec in model._weight_entries()}
+    pairs = [(layer._find_tensor(spec.attr), spec.layout) for layer, spec in model._weight_entries()]
+    layouts = {id(tensor): layout for tensor, layout in pairs}
     values = []
     for key, (tensor, variable) in zip(keys, state):
         layout = None
@@ -539,7 +540,8 @@ def read_optimizer(group, model, optimizer, filepath, h5py):
                 f"optimizer variable {group.name}/{key} has shape {tuple(group[key].shape)}, "
                 f"the model's optimizer expects {tuple(expected)}.",
             )
-        if layout is not None:
-            value = layout.delta_to_torch(value)  # a slot: see `optimizer_arrays`
-        values.append(value.contiguous())
+        values.append(value)
+    # `set_weights` takes Keras's layouts (what `optimizer.variables` shows) once the optimizer
+    # knows the weights' layouts; slots convert without an affine layout's constant.
+    optimizer._learn_keras_layouts(pairs)
     optimizer.set_weights(values)

@@ -284,7 +284,7 @@ def _restore_optimizer(model, header, reader):
     if optimizer is None or not state.get("optimizer_built"):
         return
     if not optimizer.built:
-        optimizer.build(model._stored_trainable_weights())
+        optimizer.build(model.trainable_weights)  # (learns their Keras layouts)
     stored = {
         k[len(_OPTIMIZER_PREFIX):]: info
         for k, info in header.tensors.items()

@@ -69,7 +69,10 @@ def _place(model, *datasets, build_optimizer=False, shard_iterables=True):
             d for d in datasets if d is not None and (shard_iterables or not hasattr(d, "source"))
         ])
     if build_optimizer and model.optimizer is not None and not getattr(model.optimizer, "built", False):
-        model.optimizer.build(model._step_state.trainable_weights)
+        # Built once on the Keras-facing list: the optimizer keeps the stored weights (the
+        # steps pass `_step_state.trainable_weights`, the same tensors) and learns their Keras
+        # layouts for `optimizer.variables`.
+        model.optimizer.build(model.trainable_weights)
 
 
 def fit(model, data, val_data, epochs, verbose, callbacks, initial_epoch, validation_freq):

@@ -54,15 +54,24 @@ def _assert_same_weights(ours, theirs, atol=1e-5):
         np.testing.assert_allclose(a.numpy(), b.numpy(), atol=atol, err_msg=b.path)
 
 
+def _assert_same_optimizer_variables(ours, theirs, atol=1e-5):
+    mine, oracle = ours.variables, theirs.variables
+    assert [(v.path, tuple(v.shape)) for v in mine] == [(v.path, tuple(v.shape)) for v in oracle]
+    for a, b in zip(mine, oracle):
+        np.testing.assert_allclose(np.asarray(a.detach().cpu()), b.numpy(), atol=atol,
+                                   err_msg=b.path)
+
+
 @pytest.mark.parametrize("use_apply_gradients", [False, True])
 def test_custom_torch_loop_with_adam_matches_keras(use_apply_gradients):
     ours, theirs = _pair()
     x, y = _data()
-    ours_opt = keraslike.optimizers.Adam(0.05)
-    theirs_opt = keras.optimizers.Adam(0.05)
+    ours_opt = keraslike.optimizers.Adam(0.05, name="opt")
+    theirs_opt = keras.optimizers.Adam(0.05, name="opt")
     _train(ours, ours_opt, x, y, 3, use_apply_gradients)
     _train(theirs, theirs_opt, x, y, 3, use_apply_gradients)
     _assert_same_weights(ours, theirs)
+    _assert_same_optimizer_variables(ours_opt, theirs_opt)
     # The slots belong to the stored weights: one per stored tensor, torch-layout shaped.
     stored = ours._stored_trainable_weights()
     assert ours_opt._trainable_variables == stored
@@ -73,23 +82,52 @@ def test_fit_after_a_manual_loop_continues_the_same_optimizer_state():
     ours, theirs = _pair()
     x, y = _data()
     for model, module in ((ours, keraslike), (theirs, keras)):
-        optimizer = module.optimizers.Adam(0.05)
+        optimizer = module.optimizers.Adam(0.05, name="opt")
         _train(model, optimizer, x, y, 2, False)
         model.compile(optimizer=optimizer, loss="mse")
         model.fit(x.numpy(), y.numpy(), batch_size=4, epochs=2, shuffle=False, verbose=0)
     assert int(ours.optimizer.iterations) == int(theirs.optimizer.iterations) == 4
     _assert_same_weights(ours, theirs, atol=1e-4)
+    _assert_same_optimizer_variables(ours.optimizer, theirs.optimizer, atol=1e-4)
 
 
 def test_manual_loop_after_fit_uses_the_slots_fit_built():
     ours, theirs = _pair()
     x, y = _data()
     for model, module in ((ours, keraslike), (theirs, keras)):
-        model.compile(optimizer=module.optimizers.Adam(0.05), loss="mse")
+        model.compile(optimizer=module.optimizers.Adam(0.05, name="opt"), loss="mse")
         model.fit(x.numpy(), y.numpy(), batch_size=4, epochs=1, shuffle=False, verbose=0)
         _train(model, model.optimizer, x, y, 2, False)
     _assert_same_weights(ours, theirs, atol=1e-4)
-    assert len(ours.optimizer.variables) == 2 + 2 * len(ours.trainable_weights)
+    # `fit` built the optimizer: its slots are shown in Keras's layouts too
+    _assert_same_optimizer_variables(ours.optimizer, theirs.optimizer, atol=1e-4)
+
+
+def test_optimizer_set_weights_takes_keras_layout_slots():
+    ours, theirs = _pair()
+    x, y = _data()
+    ours_opt, theirs_opt = keraslike.optimizers.Adam(0.05, name="opt"), keras.optimizers.Adam(0.05, name="opt")
+    _train(theirs, theirs_opt, x, y, 2, False)
+    _train(ours, ours_opt, x, y, 1, False)
+    ours.set_weights(theirs.get_weights())
+    ours_opt.set_weights([v.numpy() for v in theirs_opt.variables])
+    _assert_same_optimizer_variables(ours_opt, theirs_opt, atol=0)
+    _train(theirs, theirs_opt, x, y, 1, False)
+    _train(ours, ours_opt, x, y, 1, False)
+    _assert_same_weights(ours, theirs)
+    kernel_momentum = next(v for v in ours_opt.variables if v.path.endswith("dense_kernel_momentum"))
+    kernel_momentum.assign(np.ones((3, 2), "float32"))  # writes through to the stored slot
+    stored = ours_opt.get_slot_state()["dense_kernel_momentum"]
+    torch.testing.assert_close(stored, torch.ones(2, 3))
+
+
+def test_optimizer_built_on_parameters_keeps_torch_layouts():
+    model = _model(keraslike)
+    optimizer = keraslike.optimizers.Adam()
+    optimizer.build(list(model.parameters()))
+    slots = optimizer.variables[2:]
+    assert tuple(slots[0].shape) == (4, 3, 3)  # Conv1D kernel momentum, torch's (out, in, k)
+    assert all(type(v) is torch.Tensor for v in optimizer.variables)
 
 
 def test_build_on_trainable_weights_makes_stored_layout_slots():
