@@ -134,11 +134,14 @@ for _name, _fn in [
     ("le", torch.less_equal),
     ("gt", torch.greater),
     ("ge", torch.greater_equal),
+    ("ne", torch.not_equal),  # as Keras: `x != 0` is an op (a mask), `x == y` stays identity
 ]:
     setattr(KerasTensor, f"__{_name}__", _binary(_fn))
 for _name, _fn in [("neg", torch.negative), ("abs", torch.abs), ("invert", torch.logical_not)]:
     setattr(KerasTensor, f"__{_name}__", _unary(_fn))
 KerasTensor.__pos__ = lambda self: self
+KerasTensor.__round__ = lambda self, ndigits=None: record_torch_function(torch.round)(
+    self, decimals=ndigits or 0)
 KerasTensor.__getitem__ = _binary(operator.getitem)
 # Equality stays identity-based (KerasTensors are dict keys and set members); use keras.ops.equal.
 KerasTensor.__hash__ = object.__hash__

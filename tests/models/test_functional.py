@@ -318,3 +318,20 @@ def test_from_config_custom_objects_reach_a_layers_own_from_config():
     stack = keras.Sequential([keras.Input((3,)), layers.Dense(2, activation=registered)])
     rebuilt = keras.Sequential.from_config(stack.get_config(), custom_objects={"ports_test>square": custom_fn})
     assert rebuilt.layers[0].activation is custom_fn
+
+
+def test_not_equal_and_round_on_keras_tensors_record_ops_as_keras():
+    # Keras's KerasTensor makes `x != 0` an op (a padding mask) and `x == y` identity; a Python
+    # `True` there would silently turn the mask into a constant.
+    import keras as real_keras
+
+    data = np.array([[0.0, 1.44, 0.0, 2.66]], "float32")
+    outputs = []
+    for library in (keras, real_keras):
+        x = library.Input((4,), name="x")
+        model = library.Model(x, [library.ops.cast(x != 0, "float32"), round(x, 1), round(x)])
+        outputs.append([np.asarray(o.detach().cpu()) for o in model(data)])
+        assert (x == x) is True
+    for ours, theirs in zip(*outputs):
+        np.testing.assert_allclose(ours, theirs, atol=1e-6)
+    np.testing.assert_array_equal(outputs[0][0], [[0.0, 1.0, 0.0, 1.0]])
