@@ -399,6 +399,8 @@ def _keras_weight(tensor, layout):
     """What the weight lists show for a stored weight: its `KerasLayoutView`, or the stored
     tensor itself where the layouts agree or no view can be made (an FSDP2 `DTensor`, or under
     `torch.compile`), so that what optimizers receive always leads to the stored weight."""
+    if getattr(tensor, "full_tensor", None) is not None:  # sharded: no layout ops on it here
+        return tensor
     view = keras_layout_view(tensor, layout)
     return view if type(view) is KerasLayoutView else tensor
 

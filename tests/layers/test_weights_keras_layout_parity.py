@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import keraslike
+from keraslike.callbacks.tensorboard import _named_weights
 
 keras = pytest.importorskip("keras")
 
@@ -131,6 +132,7 @@ def test_square_dense_kernel_is_not_transposed():
     np.testing.assert_array_equal(kernel.numpy(), [[1.0, 2.0], [3.0, 4.0]])
     x = torch.tensor([[1.0, 0.0]])
     torch.testing.assert_close(x @ kernel, ours(x))  # `x @ w` computes the layer's output
+    torch.testing.assert_close(keraslike.ops.matmul(x, kernel), ours(x))
     np.testing.assert_array_equal(kernel.detach().numpy(), [[1.0, 2.0], [3.0, 4.0]])
 
 
@@ -219,3 +221,11 @@ def test_numpy_is_a_snapshot_as_in_keras():
         kernel.assign(np.zeros((4, 3), "float32"))
         bias.assign(np.zeros(3, "float32"))
         assert all(np.abs(b).min() >= 0.5 for b in before)  # (the values `_pair` set)
+
+
+def test_tensorboard_histograms_take_keras_layouts():
+    ours, theirs = _pair("gru")
+    named = _named_weights(ours)
+    assert [(n, tuple(w.shape)) for n, w in named] == [(w.path, tuple(w.shape)) for w in theirs.weights]
+    for (_, a), b in zip(named, theirs.weights):
+        np.testing.assert_array_equal(a.detach().numpy(), b.numpy())

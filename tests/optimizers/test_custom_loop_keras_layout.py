@@ -36,7 +36,7 @@ def _data(seed=0):
 def _train(model, optimizer, x, y, steps, use_apply_gradients):
     """Keras's guide loop (writing a training loop from scratch in torch)."""
     for _ in range(steps):
-        loss = ((model(x) - y) ** 2).mean()
+        loss = optimizer.scale_loss(((model(x) - y) ** 2).mean())
         model.zero_grad()
         trainable_weights = [v for v in model.trainable_weights]
         loss.backward()
@@ -76,6 +76,18 @@ def test_custom_torch_loop_with_adam_matches_keras(use_apply_gradients):
     stored = ours._stored_trainable_weights()
     assert ours_opt._trainable_variables == stored
     assert [tuple(m.shape) for m in ours_opt._momentums] == [tuple(w.shape) for w in stored]
+
+
+def test_wrapper_optimizers_take_the_views_and_show_keras_layout_slots():
+    ours, theirs = _pair()
+    x, y = _data()
+    ours_opt = keraslike.optimizers.LossScaleOptimizer(keraslike.optimizers.Adam(0.05, name="opt"))
+    theirs_opt = keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(0.05, name="opt"))
+    _train(ours, ours_opt, x, y, 2, False)
+    _train(theirs, theirs_opt, x, y, 2, False)
+    _assert_same_weights(ours, theirs)
+    inner, oracle = ours_opt.inner_optimizer.variables, theirs_opt.inner_optimizer.variables
+    assert [tuple(v.shape) for v in inner] == [tuple(v.shape) for v in oracle]
 
 
 def test_fit_after_a_manual_loop_continues_the_same_optimizer_state():
@@ -145,3 +157,37 @@ def test_build_on_trainable_weights_makes_stored_layout_slots():
     np.testing.assert_allclose(model.trainable_weights[-2].numpy(), before - 0.1 * grad, rtol=1e-6)
     with pytest.raises(ValueError, match="shape"):
         optimizer.apply([torch.tensor(grad.T.copy())], [dense_kernel])
+
+
+def _custom_optimizer(module):
+    class HeavyBall(module.optimizers.Optimizer):
+        """A user's optimizer in Keras's API: a slot per variable from `build(var_list)`."""
+
+        def __init__(self, learning_rate=0.05, **kwargs):
+            super().__init__(learning_rate=learning_rate, name="heavy_ball", **kwargs)
+
+        def build(self, var_list):
+            if self.built:
+                return
+            super().build(var_list)
+            self.velocities = [self.add_variable_from_reference(v, "velocity") for v in var_list]
+
+        def update_step(self, gradient, variable, learning_rate):
+            velocity = self.velocities[self._get_variable_index(variable)]
+            ops = module.ops
+            self.assign(velocity, ops.add(ops.multiply(velocity, 0.9), gradient))
+            self.assign_sub(variable, ops.multiply(learning_rate, velocity))
+
+    return HeavyBall()
+
+
+def test_a_custom_optimizer_subclass_gets_the_stored_weights_in_build():
+    ours, theirs = _pair()
+    x, y = _data()
+    ours_opt, theirs_opt = _custom_optimizer(keraslike), _custom_optimizer(keras)
+    _train(ours, ours_opt, x, y, 3, False)
+    _train(theirs, theirs_opt, x, y, 3, False)
+    _assert_same_weights(ours, theirs)
+    stored = ours._stored_trainable_weights()
+    assert [tuple(v.shape) for v in ours_opt.velocities] == [tuple(w.shape) for w in stored]
+    _assert_same_optimizer_variables(ours_opt, theirs_opt)
