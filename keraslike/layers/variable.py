@@ -162,7 +162,12 @@ class KerasLayoutView(_VariableAPI, torch.Tensor):
 
     @property
     def grad(self):
-        """The stored weight's gradient in Keras's layout, or `None`."""
+        """The stored weight's gradient in Keras's layout, or `None`.
+
+        A view of the stored gradient where the layout is a permutation or reshape (so in-place
+        edits such as `clip_grad_norm_` reach it); a copy for GRU gate reorders: there, set
+        `v.value.grad = new` (or pass the edited gradients to the optimizer) instead.
+        """
         grad = self._stored.grad
         return None if grad is None else self._weight_layout.delta_to_keras(grad)
 

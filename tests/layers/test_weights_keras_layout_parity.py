@@ -229,3 +229,14 @@ def test_tensorboard_histograms_take_keras_layouts():
     assert [(n, tuple(w.shape)) for n, w in named] == [(w.path, tuple(w.shape)) for w in theirs.weights]
     for (_, a), b in zip(named, theirs.weights):
         np.testing.assert_array_equal(a.detach().numpy(), b.numpy())
+
+
+def test_in_place_gradient_edits_reach_the_stored_gradient_of_a_permuted_weight():
+    layer = keraslike.layers.Conv2D(2, 2)
+    layer.build((None, 3, 3, 1))
+    layer(torch.ones(1, 3, 3, 1)).sum().backward()
+    weights = layer.trainable_weights
+    total = torch.nn.utils.clip_grad_norm_([v.value for v in weights], 0.5)
+    assert float(total) > 0.5
+    norm = torch.linalg.vector_norm(torch.cat([layer.weight.grad.ravel(), layer.bias.grad.ravel()]))
+    assert abs(float(norm) - 0.5) < 1e-4
