@@ -1,7 +1,10 @@
 """Symbolic calls: how a layer or an op called on KerasTensors becomes a graph node."""
 
+import torch
+
 from keraslike.backend.naming import to_snake_case, uniquify
 from keraslike.graph import keras_tensor
+from keraslike.graph.keras_op_classes import KERAS_OP_CLASSES
 from keraslike.graph.keras_tensor import any_symbolic
 from keraslike.graph.node import Node
 from keraslike.graph.shape_inference import infer_output_spec
@@ -67,6 +70,41 @@ class Operation:
         return f"<Operation name={self.name}>"
 
 
+_REDUCE = {"dim": "axis", "keepdim": "keepdims"}
+# torch functions that compute a `keras.ops` function with the same positional arguments (keyword
+# names renamed): a node of one shows and saves as Keras's op (`torch.ne(x, 0)` is `not_equal`).
+_TORCH_AS_KERAS = {
+    **{fn: (name, {}) for fn, name in [
+        (torch.add, "add"), (torch.sub, "subtract"), (torch.subtract, "subtract"),
+        (torch.mul, "multiply"), (torch.multiply, "multiply"), (torch.div, "true_divide"),
+        (torch.true_divide, "true_divide"), (torch.floor_divide, "floor_divide"),
+        (torch.remainder, "mod"), (torch.pow, "power"), (torch.matmul, "matmul"),
+        (torch.maximum, "maximum"), (torch.minimum, "minimum"), (torch.where, "where"),
+        (torch.logical_and, "logical_and"), (torch.logical_or, "logical_or"),
+        (torch.logical_xor, "logical_xor"), (torch.logical_not, "logical_not"),
+        (torch.lt, "less"), (torch.less, "less"), (torch.le, "less_equal"),
+        (torch.less_equal, "less_equal"), (torch.gt, "greater"), (torch.greater, "greater"),
+        (torch.ge, "greater_equal"), (torch.greater_equal, "greater_equal"),
+        (torch.ne, "not_equal"), (torch.not_equal, "not_equal"), (torch.eq, "equal"),
+        (torch.abs, "absolute"), (torch.neg, "negative"), (torch.negative, "negative"),
+        (torch.exp, "exp"), (torch.log, "log"), (torch.sqrt, "sqrt"), (torch.square, "square"),
+        (torch.tanh, "tanh"), (torch.sigmoid, "sigmoid"), (torch.relu, "relu"),
+        (torch.sin, "sin"), (torch.cos, "cos"), (torch.floor, "floor"), (torch.ceil, "ceil"),
+        (torch.sign, "sign"), (torch.round, "round"), (torch.ones_like, "ones_like"),
+        (torch.zeros_like, "zeros_like"),
+    ]},
+    **{fn: (name, _REDUCE) for fn, name in [
+        (torch.any, "any"), (torch.all, "all"), (torch.sum, "sum"), (torch.mean, "mean"),
+        (torch.amax, "max"), (torch.amin, "min"), (torch.Tensor.any, "any"),
+        (torch.Tensor.all, "all"), (torch.Tensor.sum, "sum"), (torch.Tensor.mean, "mean"),
+        (torch.cat, "concatenate"), (torch.concatenate, "concatenate"), (torch.stack, "stack"),
+        (torch.unsqueeze, "expand_dims"), (torch.Tensor.unsqueeze, "expand_dims"),
+        (torch.squeeze, "squeeze"),
+    ]},
+    torch.reshape: ("reshape", {"shape": "newshape"}),
+}
+
+
 class TorchFunction(Operation):
     """A graph node that applies a torch function (or any function of tensors).
 
@@ -74,13 +112,29 @@ class TorchFunction(Operation):
 
     Args:
         fn: The function to apply.
-        name: The node's name; defaults to the function's name.
+        name: The node's name; defaults to the function's name (or `keras_op`).
+        keras_op: The `keras.ops` function name `fn` computes with the same arguments, if any.
     """
 
-    def __init__(self, fn, name=None):
-        base = getattr(fn, "__name__", None) or type(fn).__name__
+    # The `keras.ops` function this node computes, when Keras 3 has it as an op class (`"add"`
+    # for `x + y`): the node then shows and saves as Keras's (`Add`), so Keras loads the model.
+    keras_op = None
+    keras_renames = None  # {torch keyword: Keras keyword} for `keras_op`'s arguments
+
+    def __init__(self, fn, name=None, keras_op=None):
+        if keras_op is None:
+            keras_op, self.keras_renames = _torch_as_keras(fn)
+        base = keras_op or getattr(fn, "__name__", None) or type(fn).__name__
         super().__init__(name=name or uniquify(to_snake_case(base.strip("_"))))
         self.fn = fn
+        if keras_op in KERAS_OP_CLASSES:
+            self.keras_op = keras_op
+
+    @property
+    def _display_class_name(self):
+        # What `summary()` shows: Keras's op class (`NotEqual`), as Keras's summary does.
+        entry = KERAS_OP_CLASSES.get(self.keras_op)
+        return entry[1] if entry else None
 
     def call(self, *args, **kwargs):
         return self.fn(*args, **kwargs)
@@ -88,6 +142,13 @@ class TorchFunction(Operation):
     @property
     def runtime_callable(self):
         return self.fn
+
+
+def _torch_as_keras(fn):
+    try:
+        return _TORCH_AS_KERAS.get(fn, (None, None))
+    except TypeError:  # an unhashable callable
+        return None, None
 
 
 keras_tensor.record_torch_function = TorchFunction

@@ -13,9 +13,11 @@ import inspect
 
 from keraslike.graph import nest
 from keraslike.graph.keras_tensor import KerasTensor
+from keraslike.graph.operation import TorchFunction
 from keraslike.layers.input_layer import InputLayer
 from keraslike.layers.layer import Layer
 from keraslike.saving import serialization_lib
+from keraslike.serialization.ops_table import keras_op_form
 from keraslike.serialization.registry import CustomObjectScope
 from keraslike.saving.serialization_lib import (
     deserialize_value,
@@ -68,7 +70,8 @@ def _node_kwargs(op, node):
     return kwargs
 
 
-def _serialize_node(node, own_nodes):
+def _serialize_node(node, own_nodes, call=None):
+    """A node's `{"args", "kwargs"}`; `call` replaces its recorded `(args, kwargs)`."""
     if not node.input_tensors:
         return None
 
@@ -86,9 +89,11 @@ def _serialize_node(node, own_nodes):
             },
         }
 
-    is_op = not isinstance(node.operation, Layer)
-    args = [_map_args(tensor, a, keep_tuples=is_op) for a in node.call_args]
-    kwargs = _map_args(tensor, _node_kwargs(node.operation, node), keep_tuples=is_op)
+    # keraslike's op nodes mark tuples (`__tuple__`); Keras's write them as lists.
+    is_op = not isinstance(node.operation, Layer) and call is None
+    call_args, call_kwargs = call or (node.call_args, _node_kwargs(node.operation, node))
+    args = [_map_args(tensor, a, keep_tuples=is_op) for a in call_args]
+    kwargs = _map_args(tensor, call_kwargs, keep_tuples=is_op)
     return {"args": serialize_keras_object(args), "kwargs": serialize_keras_object(kwargs)}
 
 
@@ -126,13 +131,18 @@ def functional_config(model):
                 kept += 1
     layers = []
     for op in model._operations:
-        nodes = []
-        for node in op._inbound_nodes:
-            if node in own_nodes:
-                data = _serialize_node(node, own_nodes)
-                if data is not None:
-                    nodes.append(data)
-        layer_config = serialize_keras_object(op)
+        op_nodes = [node for node in op._inbound_nodes if node in own_nodes]
+        keras_form = None
+        if isinstance(op, TorchFunction) and len(op_nodes) == 1:
+            keras_form = keras_op_form(op, op_nodes[0].call_args, op_nodes[0].call_kwargs)
+        if keras_form is not None:  # an op node Keras has a class for: written as Keras does
+            layer_config, call_args = keras_form
+            layer_config["config"] = {"name": op.name, **serialize_keras_object(layer_config["config"])}
+            nodes = [_serialize_node(op_nodes[0], own_nodes, call=(call_args, {}))]
+        else:
+            nodes = [data for data in (_serialize_node(node, own_nodes) for node in op_nodes)
+                     if data is not None]
+            layer_config = serialize_keras_object(op)
         layer_config["name"] = op.name
         layer_config["inbound_nodes"] = nodes
         layers.append(layer_config)

@@ -66,7 +66,7 @@ class OpNode(TorchFunction):
     """
 
     def __init__(self, fn, op_name):
-        super().__init__(fn, name=uniquify(op_name))
+        super().__init__(fn, name=uniquify(op_name), keras_op=op_name)
         self.op_name = op_name
 
     def get_config(self):

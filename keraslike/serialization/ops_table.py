@@ -1,7 +1,14 @@
 """Op nodes in configs: the functions a graph may apply, named and found again by name.
 
-A `TorchFunction` node (what `x + y`, `x[:, 0]`, `torch.*` calls and `keras.ops` calls on
-KerasTensors record) is saved keraslike's way:
+A node that computes a `keras.ops` function Keras 3 has an op class for (`keras.ops.mean(x,
+axis=1)`, `x + y`, `x[:, 0]`, `x != 0`) is saved as Keras saves it, so Keras loads the model:
+
+    {"module": "keras.src.ops.numpy", "class_name": "Mean", "config": {"name": "mean", "axis": 1},
+     "registered_name": "Mean", "inbound_nodes": [{"args": [<x>], "kwargs": {}}]}
+
+(`keras_op_form`; the table of Keras's op classes is `graph/keras_op_classes.py`). Any other
+`TorchFunction` node (a `torch.*` call, a keraslike-only op, a call Keras's op class cannot
+express) is saved keraslike's way:
 
     {"module": "keraslike.ops", "class_name": "TorchFunction",
      "config": {"name": "add", "function": "torch.add"}, "registered_name": "keraslike>TorchFunction"}
@@ -20,6 +27,7 @@ import torch
 
 from keraslike import ops
 from keraslike.backend.naming import to_snake_case
+from keraslike.graph.keras_op_classes import KERAS_OP_CLASSES
 from keraslike.graph.operation import TorchFunction
 from keraslike.serialization import registry
 from keraslike.serialization.errors import UnknownObjectError
@@ -94,6 +102,63 @@ def serialize_op(op):
         "config": config,
         "registered_name": "keraslike>TorchFunction",
     }
+
+
+def _plain(value):
+    """Whether `value` is JSON data a Keras op constructor can take (no tensors, no dtypes)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    return False
+
+
+def keras_op_form(op, args, kwargs):
+    """A node's call as Keras 3 writes it: `(class config, call args)`, or `None`.
+
+    `op` is a `TorchFunction` node whose `keras_op` names a Keras op class; `args`/`kwargs` are
+    the node's call arguments. The call is bound to the `keras.ops` function's parameters; those
+    the class's constructor takes go to the config (they must be plain JSON values), the rest are
+    the call's arguments in the class's `call` order. `None` when the call does not fit (a
+    parameter Keras's function does not have, a symbolic constructor argument, a gap in the call
+    arguments): the node is then saved keraslike's way.
+    """
+    entry = KERAS_OP_CLASSES.get(getattr(op, "keras_op", None))
+    if entry is None:
+        return None
+    module, class_name, params, init_params, call_params, defaults = entry
+    fn = op.fn
+    if isinstance(fn, _KerasOp):  # read from a Keras config: its constructor arguments
+        kwargs = {**fn.params, **kwargs}
+    renames = getattr(op, "keras_renames", None) or {}
+    if len(args) > len(params):
+        return None
+    bound = dict(zip(params, args))
+    for key, value in kwargs.items():
+        key = renames.get(key, key)
+        if key in bound or key not in params:
+            return None
+        bound[key] = value
+    config = {}
+    for key in init_params:  # Keras's function passes each one: its config lists them all
+        if key in bound or key in defaults:
+            value = bound.pop(key) if key in bound else defaults[key]
+            if isinstance(value, torch.dtype):  # `dtype=torch.bool` is Keras's "bool"
+                value = str(value).removeprefix("torch.")
+            if not _plain(value):
+                return None
+            config[key] = value
+    call_args = []
+    for key in call_params:
+        if key not in bound:
+            break
+        call_args.append(bound.pop(key))
+    if bound:  # a call argument after a missing one
+        return None
+    return {"module": module, "class_name": class_name, "config": config,
+            "registered_name": class_name}, call_args
 
 
 def is_op_config(config):
