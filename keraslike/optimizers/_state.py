@@ -60,15 +60,20 @@ class OptimizerStateMixin:
         for tensor, layout in pairs:
             self._keras_layouts[id(tensor)] = (tensor, layout)
 
+    def _slot_layout_of(self, variable_index):
+        """The Keras layout (a `GradientLayout`) of model variable `variable_index`'s slots, or
+        `None` when it is not known or is its stored layout."""
+        if not self._keras_layouts:
+            return None
+        weight = self._trainable_variables[variable_index]
+        entry = self._keras_layouts.get(id(weight))
+        return GradientLayout(entry[1]) if entry is not None and entry[0] is weight else None
+
     def _slot_layout(self, index):
         """The Keras layout of state tensor `index` (a slot of a weight whose Keras layout
         differs from its stored one), or `None` (shown as stored)."""
         ref = self._variable_refs[index]
-        if ref is None or not self._keras_layouts:
-            return None
-        weight = self._trainable_variables[ref]
-        entry = self._keras_layouts.get(id(weight))
-        return GradientLayout(entry[1]) if entry is not None and entry[0] is weight else None
+        return None if ref is None else self._slot_layout_of(ref)
 
     def _track(self, tensor, name, ref=None):
         base, n = name, 1

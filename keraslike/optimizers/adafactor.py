@@ -3,6 +3,7 @@ matrix instead of a full-size accumulator)."""
 
 import torch
 
+from keraslike.layers.weight_layout import IDENTITY
 from keraslike.optimizers.optimizer import Optimizer
 
 
@@ -15,7 +16,10 @@ class Adafactor(Optimizer):
 
     For a variable of rank >= 2, the second moment is factored into row statistics `r` (shape
     `var.shape[:-1]`) and column statistics `c` (`var.shape[:-2] + var.shape[-1:]`); vectors keep
-    a full `velocity`. Each step:
+    a full `velocity`. The shapes are those of Keras's layout (a Conv2D kernel's
+    `(kh, kw, in, out)`, not its stored `(out, in, kh, kw)`), as in Keras, when the optimizer is
+    built on `model.trainable_weights` (as `fit` does); built on `model.parameters()`, the
+    stored layout. Each step:
 
     ```python
     t = iterations + 1
@@ -62,15 +66,22 @@ class Adafactor(Optimizer):
             return
         super().build(var_list)
         self._r, self._c, self._v = [], [], []
+        # Per variable: None (a vector), or the layout its factored statistics are taken in
+        # (its Keras layout where known; an identity for the stored one).
+        self._factored = []
         names = self._reference_names
-        for var, name in zip(var_list, names):
-            if var.dim() < 2:
+        for i, (var, name) in enumerate(zip(var_list, names)):
+            layout = self._slot_layout_of(i) or IDENTITY
+            shape = layout.keras_shape(var.shape)
+            if len(shape) < 2:
                 self._r.append(self.add_variable((), dtype=var.dtype, name=name))
                 self._c.append(self.add_variable((), dtype=var.dtype, name=name))
+                self._factored.append(None)
             else:
-                self._r.append(self.add_variable(var.shape[:-1], dtype=var.dtype, name=name))
-                self._c.append(self.add_variable(var.shape[:-2] + var.shape[-1:], dtype=var.dtype,
+                self._r.append(self.add_variable(shape[:-1], dtype=var.dtype, name=name))
+                self._c.append(self.add_variable(shape[:-2] + shape[-1:], dtype=var.dtype,
                                                  name=name))
+                self._factored.append(layout)
             self._v.append(self.add_variable_from_reference(var, name="velocity"))
 
     def _prepare_step(self, lr):
@@ -89,13 +100,16 @@ class Adafactor(Optimizer):
         eps1, eps2 = float(self.epsilon_1), float(self.epsilon_2)
         clip = float(self.clip_threshold)
         rs, cs, vs = group.take(self._r), group.take(self._c), group.take(self._v)
-        for g, w, r, c, v in zip(grads, group.variables, rs, cs, vs):
+        layouts = group.take(self._factored)
+        for g, w, r, c, v, layout in zip(grads, group.variables, rs, cs, vs, layouts):
             alpha = torch.clamp(_rms(w), min=eps2) * rho
             g2 = torch.square(g) + eps1
-            if w.dim() >= 2:
-                r.lerp_(g2.mean(dim=-1), 1 - beta)  # beta * r + (1 - beta) * mean
-                c.lerp_(g2.mean(dim=-2), 1 - beta)
-                v.copy_((r / r.mean(dim=-1, keepdim=True)).unsqueeze(-1) * c.unsqueeze(-2))
+            if layout is not None:
+                g2_keras = layout.to_keras(g2)  # the axes Keras averages over
+                r.lerp_(g2_keras.mean(dim=-1), 1 - beta)  # beta * r + (1 - beta) * mean
+                c.lerp_(g2_keras.mean(dim=-2), 1 - beta)
+                v.copy_(layout.to_torch(
+                    (r / r.mean(dim=-1, keepdim=True)).unsqueeze(-1) * c.unsqueeze(-2)))
             else:
                 v.lerp_(g2, 1 - beta)
             u = g / torch.sqrt(v)
