@@ -234,6 +234,8 @@ class MultiOptimizer(Optimizer):
                     "first."
                 )
             trainable_variables = self._trainable_variables
+            if self._keras_layouts and len(grads) == len(trainable_variables):
+                grads = self._positional_grads(grads)
         trainable_variables = list(trainable_variables)
         if not self.built:
             self.build(trainable_variables)
@@ -265,7 +267,7 @@ class MultiOptimizer(Optimizer):
                 "`optimizer.step()` needs the variables to update: call "
                 "`optimizer.build(list(model.parameters()))` first."
             )
-        self.apply([v.grad for v in self._trainable_variables])
+        self.apply([v.grad for v in self._trainable_variables], self._trainable_variables)
         return loss
 
     def finalize_variable_values(self, var_list):

@@ -319,7 +319,9 @@ class Optimizer(_update.UpdateMixin, _state.OptimizerStateMixin):
         Args:
             grads: A list of gradient tensors (or `None`s).
             trainable_variables: The variables they belong to; `None` means the list the
-                optimizer was built with, one gradient per variable in that order.
+                optimizer was built with, one gradient per variable in that order, each in the
+                layout `optimizer.variables` shows its slots in (Keras's, when it was built on
+                `model.trainable_weights`).
 
         Example:
 
@@ -333,6 +335,9 @@ class Optimizer(_update.UpdateMixin, _state.OptimizerStateMixin):
         if trainable_variables is not None and not self.built:
             trainable_variables = list(trainable_variables)
             self.build(trainable_variables)
+        if trainable_variables is None and self._keras_layouts and (
+                len(grads) == len(self._trainable_variables)):
+            grads = self._positional_grads(grads)
         if self._overwritten_ids:
             if trainable_variables is None and len(grads) == len(self._trainable_variables):
                 trainable_variables = self._trainable_variables
@@ -391,6 +396,19 @@ class Optimizer(_update.UpdateMixin, _state.OptimizerStateMixin):
                 "If using `model.compile()`, did you forget to provide a `loss` argument?"
             )
         self._apply_indexed(tuple(i for i, _ in present), [g for _, g in present])
+
+    def _positional_grads(self, grads):
+        """Gradients given without variables, in the layouts `variables` shows: a Keras-layout
+        gradient (of a weight whose Keras layout the optimizer knows) converted to the stored
+        layout. A gradient in the stored shape where that differs is taken as it is."""
+        converted = []
+        for i, g in enumerate(grads):
+            layout = None if g is None else self._slot_layout_of(i)
+            if layout is not None and tuple(g.shape) == layout.keras_shape(
+                    self._trainable_variables[i].shape):
+                g = layout.to_torch(g)
+            converted.append(g)
+        return converted
 
     @torch.no_grad()
     def _overwrite_with_gradients(self, grads, variables):

@@ -17,6 +17,7 @@ def _model(module):
     x = module.layers.Conv1D(4, 3, padding="same", name="conv")(inputs)
     x = module.layers.LSTM(3, return_sequences=True, name="lstm")(x)
     x = module.layers.GRU(3, name="gru")(x)
+    x = module.layers.Dense(3, name="square")(x)  # a (3, 3) kernel: transposed would not crash
     return module.Model(inputs, module.layers.Dense(2, name="dense")(x))
 
 
@@ -34,7 +35,10 @@ def _data(seed=0):
 
 
 def _train(model, optimizer, x, y, steps, use_apply_gradients):
-    """Keras's guide loop (writing a training loop from scratch in torch)."""
+    """Keras's guide loop (writing a training loop from scratch in torch); `use_apply_gradients`
+    True: `apply_gradients(zip(...))`, "positional": `apply(grads)` after `build`."""
+    if use_apply_gradients == "positional" and not optimizer.built:
+        optimizer.build(model.trainable_weights)
     for _ in range(steps):
         loss = optimizer.scale_loss(((model(x) - y) ** 2).mean())
         model.zero_grad()
@@ -42,7 +46,9 @@ def _train(model, optimizer, x, y, steps, use_apply_gradients):
         loss.backward()
         grads = [v.value.grad for v in trainable_weights]
         with torch.no_grad():
-            if use_apply_gradients:
+            if use_apply_gradients == "positional":
+                optimizer.apply(grads)
+            elif use_apply_gradients:
                 optimizer.apply_gradients(zip(grads, trainable_weights))
             else:
                 optimizer.apply(grads, trainable_weights)
@@ -62,7 +68,7 @@ def _assert_same_optimizer_variables(ours, theirs, atol=1e-5):
                                    err_msg=b.path)
 
 
-@pytest.mark.parametrize("use_apply_gradients", [False, True])
+@pytest.mark.parametrize("use_apply_gradients", [False, True, "positional"])
 def test_custom_torch_loop_with_adam_matches_keras(use_apply_gradients):
     ours, theirs = _pair()
     x, y = _data()
@@ -191,3 +197,19 @@ def test_a_custom_optimizer_subclass_gets_the_stored_weights_in_build():
     stored = ours._stored_trainable_weights()
     assert [tuple(v.shape) for v in ours_opt.velocities] == [tuple(w.shape) for w in stored]
     _assert_same_optimizer_variables(ours_opt, theirs_opt)
+
+
+@pytest.mark.parametrize("mode", [False, "positional"])
+def test_multi_optimizer_in_the_torch_loop_matches_keras(mode):
+    ours, theirs = _pair()
+    x, y = _data()
+    optimizers = []
+    for module in (keraslike, keras):
+        mapping = module.optimizers.OptimizerMap(
+            module.optimizers.SGD(0.05, momentum=0.5), {"kernel": module.optimizers.Adam(0.05)})
+        optimizers.append(module.optimizers.MultiOptimizer(mapping))
+    _train(ours, optimizers[0], x, y, 3, mode)
+    _train(theirs, optimizers[1], x, y, 3, mode)
+    _assert_same_weights(ours, theirs)
+    shapes = [tuple(v.shape) for v in optimizers[0].variables]
+    assert shapes == [tuple(v.shape) for v in optimizers[1].variables]
