@@ -2,7 +2,8 @@
 
 `KERAS_OP_CLASSES[name]` for a `keras.ops` function `name` is `(module, class name, function
 parameters in order, constructor parameters, call parameters, the function's defaults of the
-constructor parameters)`: a Keras functional config writes the function's call as a node of that
+constructor parameters)`; a last parameter `"*name"` takes the remaining positional arguments
+(`einsum(subscripts, *operands)`). A Keras functional config writes the function's call as a node of that
 class, every constructor parameter in the node's `config` (the function passes them all) and the
 call parameters as its `args`. Do not edit by hand.
 """
@@ -91,7 +92,7 @@ KERAS_OP_CLASSES = {
     'dstack': ('keras.src.ops.numpy', 'Dstack', ('xs',), (), ('xs',), {}),
     'eig': ('keras.src.ops.linalg', 'Eig', ('x',), (), ('x',), {}),
     'eigh': ('keras.src.ops.linalg', 'Eigh', ('x',), (), ('x',), {}),
-    'einsum': ('keras.src.ops.numpy', 'Einsum', ('subscripts',), ('subscripts',), (), {}),
+    'einsum': ('keras.src.ops.numpy', 'Einsum', ('subscripts', '*operands'), ('subscripts',), ('*operands',), {}),
     'elastic_transform': ('keras.src.ops.image', 'ElasticTransform', ('images', 'alpha', 'sigma', 'interpolation', 'fill_mode', 'fill_value', 'seed', 'data_format'), ('alpha', 'sigma', 'interpolation', 'fill_mode', 'fill_value', 'seed', 'data_format'), ('images',), {'alpha': 20.0, 'sigma': 5.0, 'interpolation': 'bilinear', 'fill_mode': 'reflect', 'fill_value': 0.0, 'seed': None, 'data_format': None}),
     'elu': ('keras.src.ops.nn', 'Elu', ('x', 'alpha'), ('alpha',), ('x',), {'alpha': 1.0}),
     'empty_like': ('keras.src.ops.numpy', 'EmptyLike', ('x', 'dtype'), ('dtype',), ('x',), {'dtype': None}),
@@ -188,7 +189,7 @@ KERAS_OP_CLASSES = {
     'maximum': ('keras.src.ops.numpy', 'Maximum', ('x1', 'x2'), (), ('x1', 'x2'), {}),
     'mean': ('keras.src.ops.numpy', 'Mean', ('x', 'axis', 'keepdims'), ('axis', 'keepdims'), ('x',), {'axis': None, 'keepdims': False}),
     'median': ('keras.src.ops.numpy', 'Median', ('x', 'axis', 'keepdims'), ('axis', 'keepdims'), ('x',), {'axis': None, 'keepdims': False}),
-    'meshgrid': ('keras.src.ops.numpy', 'Meshgrid', ('indexing',), ('indexing',), (), {'indexing': 'xy'}),
+    'meshgrid': ('keras.src.ops.numpy', 'Meshgrid', ('indexing', '*x'), ('indexing',), ('*x',), {'indexing': 'xy'}),
     'min': ('keras.src.ops.numpy', 'Min', ('x', 'axis', 'keepdims', 'initial'), ('axis', 'keepdims', 'initial'), ('x',), {'axis': None, 'keepdims': False, 'initial': None}),
     'minimum': ('keras.src.ops.numpy', 'Minimum', ('x1', 'x2'), (), ('x1', 'x2'), {}),
     'mod': ('keras.src.ops.numpy', 'Mod', ('x1', 'x2'), (), ('x1', 'x2'), {}),
@@ -300,7 +301,7 @@ KERAS_OP_CLASSES = {
     'sum': ('keras.src.ops.numpy', 'Sum', ('x', 'axis', 'keepdims'), ('axis', 'keepdims'), ('x',), {'axis': None, 'keepdims': False}),
     'svd': ('keras.src.ops.linalg', 'SVD', ('x', 'full_matrices', 'compute_uv'), ('full_matrices', 'compute_uv'), ('x',), {'full_matrices': True, 'compute_uv': True}),
     'swapaxes': ('keras.src.ops.numpy', 'Swapaxes', ('x', 'axis1', 'axis2'), ('axis1', 'axis2'), ('x',), {}),
-    'switch': ('keras.src.ops.core', 'Switch', ('index', 'branches'), (), ('index', 'branches'), {}),
+    'switch': ('keras.src.ops.core', 'Switch', ('index', 'branches', '*operands'), (), ('index', 'branches', '*operands'), {}),
     'take': ('keras.src.ops.numpy', 'Take', ('x', 'indices', 'axis'), ('axis',), ('x', 'indices'), {'axis': None}),
     'take_along_axis': ('keras.src.ops.numpy', 'TakeAlongAxis', ('x', 'indices', 'axis'), ('axis',), ('x', 'indices'), {'axis': None}),
     'tan': ('keras.src.ops.numpy', 'Tan', ('x',), (), ('x',), {}),

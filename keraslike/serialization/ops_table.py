@@ -36,6 +36,7 @@ _OPERATOR_NAMES = (
     "getitem", "add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "neg",
     "pos", "abs", "invert", "and_", "or_", "xor", "lt", "le", "gt", "ge", "eq", "ne",
 )
+_OP_FAMILIES = ("image", "linalg", "nn", "numpy", "core", "math")
 _TABLE = {}
 _REVERSE = {}
 
@@ -58,6 +59,12 @@ def function_table():
         impl = getattr(op, "eager", None)
         if callable(impl):
             _add(f"keraslike.ops.{name}", impl)
+    for family in _OP_FAMILIES:  # `keras.ops.image.resize`: only in its family's namespace
+        namespace = getattr(ops, family, None)
+        for name in dir(namespace) if namespace is not None else ():
+            impl = getattr(getattr(namespace, name, None), "eager", None)
+            if callable(impl):
+                _add(f"keraslike.ops.{family}.{name}", impl)
     for namespace, functions in torch.overrides.get_overridable_functions().items():
         if namespace is torch.Tensor:
             prefix = "torch.Tensor"
@@ -131,8 +138,12 @@ def keras_op_form(op, args, kwargs):
     module, class_name, params, init_params, call_params, defaults = entry
     fn = op.fn
     if isinstance(fn, _KerasOp):  # read from a Keras config: its constructor arguments
-        kwargs = {**fn.params, **kwargs}
+        args, kwargs = fn.arguments(tuple(args), kwargs)
     renames = getattr(op, "keras_renames", None) or {}
+    rest = ()
+    if params and params[-1].startswith("*"):  # `einsum(subscripts, *operands)`
+        params, call_params = params[:-1], call_params[:-1]
+        args, rest = args[:len(params)], tuple(args[len(params):])
     if len(args) > len(params):
         return None
     bound = dict(zip(params, args))
@@ -155,8 +166,9 @@ def keras_op_form(op, args, kwargs):
         if key not in bound:
             break
         call_args.append(bound.pop(key))
-    if bound:  # a call argument after a missing one
+    if bound or (rest and len(call_args) != len(call_params)):  # an argument after a missing one
         return None
+    call_args.extend(rest)
     return {"module": module, "class_name": class_name, "config": config,
             "registered_name": class_name}, call_args
 
@@ -177,13 +189,27 @@ def _getitem_key(x, key):
 class _KerasOp:
     """A Keras 3 op node read from a config: the keraslike function plus the op's own arguments."""
 
-    def __init__(self, fn, params):
+    def __init__(self, fn, params, order=()):
         self.fn = fn
         self.params = params
         self.__name__ = getattr(fn, "__name__", "op")
+        # `einsum(subscripts, *operands)`: the constructor's `subscripts` go before the call's
+        # tensors, positionally (the function's parameter order).
+        self._leading = None
+        if order and order[-1].startswith("*"):
+            self._leading = tuple(order[:-1])
+
+    def arguments(self, args, kwargs):
+        """The `(args, kwargs)` the keraslike function gets for a node called with these."""
+        if self._leading is None:
+            return args, {**self.params, **kwargs}
+        call_args = iter(args)
+        leading = [self.params[p] if p in self.params else next(call_args) for p in self._leading]
+        return (*leading, *call_args), kwargs
 
     def __call__(self, *args, **kwargs):
-        return self.fn(*args, **self.params, **kwargs)
+        args, kwargs = self.arguments(args, kwargs)
+        return self.fn(*args, **kwargs)
 
 
 def deserialize_op(config, custom_objects=None):
@@ -213,13 +239,17 @@ def deserialize_op(config, custom_objects=None):
         return TorchFunction(fn, name=name)
     class_name = config.get("class_name")
     if class_name == "GetItem":
-        return TorchFunction(_getitem_key, name=name)
-    fn = function_table().get(f"keraslike.ops.{to_snake_case(class_name)}")
+        return TorchFunction(_getitem_key, name=name, keras_op="get_item")
+    op_name = to_snake_case(class_name)
+    family = str(config.get("module") or "").rsplit(".", 1)[-1]
+    fn = function_table().get(f"keraslike.ops.{family}.{op_name}") or function_table().get(
+        f"keraslike.ops.{op_name}")
     if fn is None:
         raise UnknownObjectError(
             f"Keras op {class_name!r} (node {name!r}, module {config.get('module')!r}) has no "
             "keraslike equivalent in `keraslike.ops`."
         )
-    if inner:
-        return TorchFunction(_KerasOp(fn, inner), name=name)
-    return TorchFunction(fn, name=name)
+    entry = KERAS_OP_CLASSES.get(op_name)
+    if inner or (entry and entry[2] and entry[2][-1].startswith("*")):
+        fn = _KerasOp(fn, inner, entry[2] if entry else ())
+    return TorchFunction(fn, name=name, keras_op=op_name)
