@@ -213,3 +213,29 @@ def test_multi_optimizer_in_the_torch_loop_matches_keras(mode):
     _assert_same_weights(ours, theirs)
     shapes = [tuple(v.shape) for v in optimizers[0].variables]
     assert shapes == [tuple(v.shape) for v in optimizers[1].variables]
+
+
+@pytest.mark.cuda
+def test_custom_torch_loop_on_cuda_matches_cpu():
+    cpu, _ = _pair()
+    gpu = _model(keraslike)
+    gpu.set_weights(cpu.get_weights())
+    gpu.to("cuda")
+    x, y = _data()
+    _train(cpu, keraslike.optimizers.Adam(0.05), x, y, 2, False)
+    _train(gpu, keraslike.optimizers.Adam(0.05), x.cuda(), y.cuda(), 2, "positional")
+    for a, b in zip(gpu.weights, cpu.weights):
+        assert a.device.type == "cuda" and tuple(a.shape) == tuple(b.shape)
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-4, err_msg=b.path)
+    kernel = gpu.trainable_weights[0]
+    kernel.assign(np.zeros(tuple(kernel.shape), "float32"))
+    assert float(gpu.get_layer("conv").weight.abs().sum()) == 0.0
+
+
+def test_exclude_from_weight_decay_takes_the_views():
+    model = _model(keraslike)
+    optimizer = keraslike.optimizers.AdamW(weight_decay=0.5)
+    kernels = [v for v in model.trainable_weights if v.name == "kernel"]
+    optimizer.exclude_from_weight_decay(var_list=kernels)
+    stored = {id(w) for w in model._stored_trainable_weights()}
+    assert optimizer._exclude_ids <= stored and len(optimizer._exclude_ids) == len(kernels)
