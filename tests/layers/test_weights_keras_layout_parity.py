@@ -240,3 +240,14 @@ def test_in_place_gradient_edits_reach_the_stored_gradient_of_a_permuted_weight(
     assert float(total) > 0.5
     norm = torch.linalg.vector_norm(torch.cat([layer.weight.grad.ravel(), layer.bias.grad.ravel()]))
     assert abs(float(norm) - 0.5) < 1e-4
+
+
+def test_attribute_assign_of_computed_keras_values_reaches_the_stored_weight():
+    gru = keraslike.layers.GRU(2)
+    gru.build((None, 3, 2))
+    gru.kernel.assign(np.ones((2, 6), "float32"))
+    np.testing.assert_array_equal(gru.get_weights()[0], np.ones((2, 6)))
+    lstm = keraslike.layers.LSTM(2)
+    lstm.build((None, 3, 2))
+    lstm.bias.assign(np.ones(8, "float32"))
+    np.testing.assert_array_equal(lstm.get_weights()[2], np.ones(8))
