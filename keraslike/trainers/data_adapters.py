@@ -373,6 +373,7 @@ class IterableData:
         self._pass_rng = None
         self._resume = None
         self._yielded = False
+        self.ran_out = False  # the last `batches()` ended early: the source had no more data
         self.device = None
         self.adapt_inputs = None  # set by the trainer: x -> x adapted to the model's inputs
         self.class_weight = None
@@ -500,6 +501,7 @@ class IterableData:
         epochs); with `steps`, the next epoch continues the same pass where the last one stopped.
         """
         done = 0
+        self.ran_out = False
         if self._resume is not None:
             cursor, rng, now_rng, done = self._resume
             self._resume = None
@@ -526,7 +528,11 @@ class IterableData:
                     raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
                 sw = class_weights_to_sample_weights(y, self.class_weight)
             yield _pack_batch(x, y, sw)
-        if self.steps is not None and done < self.steps:
+        if self.steps is not None and done < self.steps or done == 0 and self._yielded:
+            # Keras replays a generator's first two batches in each later pass (it read them to
+            # learn the data's structure), so an exhausted one-shot generator trains on those
+            # again; keraslike stops: warned, no silent extra epochs on repeated data.
+            self.ran_out = True
             _ran_out_warning()
         if not self._yielded:
             kind = "generator" if self.is_generator else type(self.source).__name__

@@ -109,6 +109,10 @@ def fit(model, data, val_data, epochs, verbose, callbacks, initial_epoch, valida
                 callback_list.on_train_batch_end(step, logs)
                 if model.stop_training:
                     break
+            if getattr(data, "ran_out", False):  # warned there: training stops after this epoch
+                model.stop_training = True
+                if not logs:
+                    break
             # The one host read of the epoch (under data parallelism, of the summed state).
             with distributed.synced_metrics(model):
                 epoch_logs = _floats(model._get_metrics_result_or_logs(logs))
