@@ -8,7 +8,7 @@ from keraslike.callbacks.callback import _is_main_process, _print_msg
 from keraslike.callbacks.monitor_callback import MonitorCallback
 from keraslike.distribution.sharding import is_sharded
 
-_MODEL_EXTENSIONS = (".keras", ".safetensors")
+_MODEL_EXTENSIONS = (".keras", ".h5", ".safetensors")
 _WEIGHTS_EXTENSIONS = (".weights.h5", ".weights.safetensors")
 
 
@@ -78,13 +78,9 @@ class ModelCheckpoint(MonitorCallback):
                     f"`.weights.safetensors`. Received: filepath={self.filepath}"
                 )
         elif not self.filepath.endswith(_MODEL_EXTENSIONS):
-            # Keras 3 also takes `.h5` (its legacy format), which keraslike only reads: refused
-            # here rather than by `model.save` after the first epoch.
             raise ValueError(
-                "The filepath provided must end in `.keras` (Keras model format) or "
-                f"`.safetensors`. Received: filepath={self.filepath}"
-                + (" (keraslike reads legacy `.h5` models but does not write them)"
-                   if self.filepath.endswith(".h5") else "")
+                "The filepath provided must end in `.keras` (Keras model format), `.h5` (legacy "
+                f"HDF5) or `.safetensors`. Received: filepath={self.filepath}"
             )
 
     def _needs_batch_logs(self, mode):

@@ -12,7 +12,7 @@ import tempfile
 import zipfile
 import zlib
 
-from keraslike.saving import keras_archive, keras_h5, legacy_h5, native
+from keraslike.saving import keras_archive, keras_h5, legacy_h5, legacy_h5_writer, native
 from keraslike.saving.atomic import atomic_path
 from keraslike.saving.errors import NotAnHDF5FileError, SavedFileError
 
@@ -118,7 +118,8 @@ class KerasArchiveFormat(SavingFormat):
 
 
 class LegacyH5Format(SavingFormat):
-    """tf.keras / Keras 2 `.h5` model and weights files: read only."""
+    """tf.keras / Keras 2 / Keras 3 legacy `.h5` model files (read and written) and weights
+    files (read)."""
 
     name = "legacy HDF5 (.h5)"
 
@@ -129,10 +130,7 @@ class LegacyH5Format(SavingFormat):
         return kind.is_hdf5 and kind.is_legacy_h5
 
     def save(self, model, path, overwrite=True, include_optimizer=True):
-        raise ValueError(
-            f"Saving a whole model to {path!r} in the legacy HDF5 format is not supported. Use "
-            "`.keras` (Keras 3 archive) or `.safetensors`; `save_weights` writes `.weights.h5`."
-        )
+        legacy_h5_writer.save_model(model, path, overwrite=overwrite, include_optimizer=include_optimizer)
 
     def load(self, path, custom_objects=None, compile=True, safe_mode=True):
         with open_h5(path) as f:

@@ -7,8 +7,9 @@ Layout (as Keras 2 and Keras 3's legacy writer lay it out):
     model_weights/<layer>/    attrs: weight_names ("dense/kernel:0", ...); datasets at those names
 
 A weights-only file has `layer_names` on the root group. Each layer's arrays are in Keras's
-layouts and order and go through `set_weights`, read one weight at a time (never the whole
-file at once). Optimizer state in these files is not restored.
+layouts, trainable weights first (Keras's legacy order), and go through `set_weights`, read one
+weight at a time (never the whole file at once). A compiled model's optimizer state
+(`optimizer_weights`) is restored, as Keras's legacy loader does. `legacy_h5_writer` writes them.
 
 `load_model` builds the model on `meta` first and checks every layer's weight shapes against
 the file's datasets (metadata only), so a config naming sizes the file does not hold allocates
@@ -33,6 +34,12 @@ def _text(value):
 
 
 def _names(attrs, key):
+    if key not in attrs and f"{key}0" in attrs:  # a long list, split in chunks (`key0`, ...)
+        values, i = [], 0
+        while f"{key}{i}" in attrs:
+            values.extend(attrs[f"{key}{i}"])
+            i += 1
+        return [_text(v) for v in values]
     return [_text(v) for v in attrs.get(key, [])]
 
 
@@ -94,11 +101,24 @@ def _pairs(model, f, filepath, by_name):
             for (name, datasets), layer in zip(stored, targets)]
 
 
+def _keras_order(layer, arrays):
+    """`arrays` (the file's order: trainable weights first, as Keras writes and reads them) in
+    the order of `layer.weights` (`set_weights`'), which differs when a frozen sublayer comes
+    first."""
+    stored = layer._stored_weights()
+    legacy = layer._stored_trainable_weights() + layer._stored_non_trainable_weights()
+    if len(arrays) != len(stored) or [id(t) for t in legacy] == [id(t) for t in stored]:
+        return arrays
+    position = {id(t): i for i, t in enumerate(legacy)}
+    return [arrays[position[id(t)]] for t in stored]
+
+
 def _set(layer, datasets, label, errors):
     if type(layer).set_weights is LayerWeights.set_weights:
         arrays = [_LazyArray(d) for d in datasets]  # the built-in reads one weight at a time
     else:
         arrays = [np.asarray(d[()]) for d in datasets]
+    arrays = _keras_order(layer, arrays)
     try:
         layer.set_weights(arrays)
     except ValueError as e:
@@ -127,7 +147,7 @@ def _check_shapes(skeleton, f, filepath):
             continue  # a layer's own `set_weights` checks what it takes
         expected = [tuple(spec.layout.keras_shape(owner._find_tensor(spec.attr).shape))
                     for owner, spec in entries()]
-        stored = [tuple(d.shape) for d in datasets]
+        stored = [tuple(d.shape) for d in _keras_order(layer, datasets)]
         if expected != stored:
             problems.append(f"{label}: the config makes weights of shapes {expected}, the file holds {stored}")
     if problems:
@@ -189,4 +209,24 @@ def load_model(f, filepath, custom_objects=None, compile=True, safe_mode=True):
                     f"config could not be used ({e}). Call `model.compile(...)`.",
                     stacklevel=3,
                 )
+            else:
+                _load_optimizer_state(model, f, filepath)
     return model
+
+
+def _load_optimizer_state(model, f, filepath):
+    """Restores the optimizer's variables from `optimizer_weights` (Keras's legacy loader does;
+    a state that does not fit is left out with a warning, as there)."""
+    group = f.get("optimizer_weights")
+    if group is None or model.optimizer is None:
+        return
+    values = [np.asarray(group[name][()]) for name in _names(group.attrs, "weight_names")]
+    try:
+        model.optimizer.build(model.trainable_weights)
+        model.optimizer.set_weights(values)
+    except (ValueError, KeyError, TypeError) as e:
+        warnings.warn(
+            f"{str(filepath)!r}: the optimizer's saved state was not restored ({e}); the "
+            "optimizer starts afresh.",
+            stacklevel=3,
+        )

@@ -6,7 +6,8 @@
 | `m.keras`                              | Keras 3 archive (`keras_archive`)                     |
 | `w.weights.safetensors`                | weights only, safetensors (`native`)                  |
 | `w.weights.h5`                         | weights only, Keras 3's h5 layout (`keras_h5`)        |
-| `m.h5` (reading only)                  | legacy tf.keras / Keras 2 HDF5 model or weights       |
+| `m.h5`, `m.hdf5`                       | legacy HDF5 model (Keras 3's legacy writer's layout); |
+|                                        | reads tf.keras / Keras 2 model and weights files too  |
 """
 
 import json
@@ -32,12 +33,13 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs
     Args:
         model: The model.
         filepath: `.safetensors` (or a path without extension) for keraslike's format, `.keras`
-            for a Keras 3 archive.
+            for a Keras 3 archive, `.h5` for the legacy HDF5 format (Keras 3 still writes it and
+            calls it legacy; it needs h5py).
         overwrite: Whether an existing file may be replaced (atomically).
         include_optimizer: Whether to save the optimizer's state.
 
     Raises:
-        ValueError: For an unsupported extension (`.h5`: use `.keras` or `.safetensors`).
+        ValueError: For an unsupported extension.
 
     Example:
 
@@ -66,7 +68,8 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs
         return None
     raise ValueError(
         f"Unsupported file extension for saving a model: {path!r}. Use `.safetensors` "
-        "(keraslike's single-file format, also used for a path without extension) or `.keras`."
+        "(keraslike's single-file format, also used for a path without extension), `.keras` or "
+        "`.h5` (legacy)."
     )
 
 

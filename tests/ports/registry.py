@@ -75,10 +75,4 @@ PORTS = [
 # `xfail(strict=True)`: it starts failing the suite the day the gap is closed, so the entry is
 # removed then). Each entry: (the exception type keraslike raises, the reason quoting it).
 KNOWN_FAILURES = {
-    "timeseries_eeg_signal_classification": (
-        ValueError,
-        'ModelCheckpoint("best_model.h5") writes a legacy HDF5 model in Keras 3 (with a warning); '
-        "keraslike refuses it: it reads legacy .h5 models but does not write them. With a .keras "
-        "path the port's evaluations match Keras exactly (and its training too, dropout off)",
-    ),
 }
