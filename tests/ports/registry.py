@@ -69,6 +69,8 @@ PORTS = [
     "timeseries_eeg_signal_classification",
     "vision_gradient_centralization",
     "keras_recipes_sample_size_estimate",
+    "keras_recipes_debugging_tips",
+    "guides_intro_to_keras_for_engineers",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is

@@ -39,6 +39,7 @@ PARITY = [
     "graph_gnn_citations",
     "vision_swin_transformers",
     "structured_data_deep_neural_decision_forests",
+    "keras_recipes_debugging_tips",
 ]
 
 # Earlier ports without the `on_model` / `shuffle` arguments: `Model.fit` itself is wrapped in
@@ -88,6 +89,7 @@ EVALUATION_PARITY = [
     "vision_gradient_centralization",
     "keras_recipes_sample_size_estimate",
     "keras_recipes_trainer_pattern",
+    "guides_intro_to_keras_for_engineers",
 ]
 
 
