@@ -38,8 +38,9 @@ def map_graph(inputs, outputs):
         A `GraphMap`.
 
     Raises:
-        ValueError: When an output cannot be computed from the inputs ("Graph disconnected"),
-            when an input does not reach any output, or when the graph has a cycle.
+        ValueError: When an output cannot be computed from the inputs ("Graph disconnected")
+            or when the graph has a cycle. An input no output depends on is kept (Keras 3
+            accepts it; the model ignores its data).
     """
     input_ids = {id(t) for t in inputs}
     finished = set()
@@ -83,17 +84,15 @@ def map_graph(inputs, outputs):
             for parent_tensor in reversed(node.input_tensors):
                 stack.append((parent_tensor, node, False))
 
-    reached_inputs = {
-        id(t) for node in finished for t in node.output_tensors if id(t) in input_ids
-    }
+    # An input no output depends on is accepted, as Keras 3 accepts it: the model takes its
+    # data and ignores it. Its InputLayer is still one of the model's operations.
+    unused_inputs = []
     for tensor in inputs:
-        if id(tensor) not in reached_inputs:
-            name = tensor._keras_history[0].name
-            raise ValueError(
-                f'Input "{name}" (shape {tensor.shape}) is not connected to any of the model\'s '
-                "outputs: no output depends on it. Remove it from `inputs`, or use it in the "
-                "graph that computes the outputs."
-            )
+        node = tensor._keras_history[0]._inbound_nodes[tensor._keras_history[1]]
+        if node not in finished:
+            finished.add(node)
+            unused_inputs.append(node)
+            operation_index.setdefault(node.operation, len(operation_index))
 
     node_depth = {}
     operation_depth = {}
@@ -104,6 +103,11 @@ def map_graph(inputs, outputs):
         for parent in node.parent_nodes:
             if parent in finished:
                 node_depth[parent] = max(depth + 1, node_depth.get(parent, 0))
+
+    deepest = max(node_depth.values(), default=0)
+    for node in unused_inputs:  # listed with the other inputs (first in `model.layers`)
+        node_depth[node] = operation_depth[node.operation] = deepest
+        nodes_in_decreasing_depth.insert(0, node)
 
     by_depth = {}
     for operation, depth in operation_depth.items():

@@ -185,10 +185,22 @@ def test_graph_disconnected_names_the_input_and_layer():
         keras.Model(unrelated_input, h)
 
 
-def test_unused_input_is_rejected():
-    a, b = keras.Input((2,), name="used"), keras.Input((2,), name="unused")
-    with pytest.raises(ValueError, match='Input "unused".*not connected'):
-        keras.Model([a, b], layers.Dense(1)(a))
+def test_an_unused_input_is_accepted_and_ignored_as_keras_does():
+    import keras as real_keras
+
+    used, unused = np.ones((2, 2), "float32"), np.full((2, 3), 7.0, "float32")
+    configs, outputs = [], []
+    for library in (keras, real_keras):
+        library.backend.clear_session()
+        a, b = library.Input((2,), name="used"), library.Input((3,), name="unused")
+        model = library.Model([a, b], library.layers.Dense(1, kernel_initializer="ones")(a))
+        assert [layer.name for layer in model.layers] == ["used", "unused", "dense"]
+        outputs.append(model.predict([used, unused], verbose=0))
+        configs.append(model.get_config())
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+    np.testing.assert_array_equal(outputs[0], [[2.0], [2.0]])
+    assert configs[0]["input_layers"] == configs[1]["input_layers"]
+    assert [entry["name"] for entry in configs[0]["layers"]] == [e["name"] for e in configs[1]["layers"]]
 
 
 def test_duplicate_layer_names_are_rejected():
