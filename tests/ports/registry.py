@@ -71,6 +71,10 @@ PORTS = [
     "keras_recipes_sample_size_estimate",
     "keras_recipes_debugging_tips",
     "guides_intro_to_keras_for_engineers",
+    "keras_recipes_sklearn_metric_callbacks",
+    "timeseries_traffic_forecasting",
+    "keras_recipes_memory_efficient_embeddings",
+    "keras_recipes_distillation_recipe",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is

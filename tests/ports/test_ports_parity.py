@@ -40,6 +40,7 @@ PARITY = [
     "vision_swin_transformers",
     "structured_data_deep_neural_decision_forests",
     "keras_recipes_debugging_tips",
+    "timeseries_traffic_forecasting",
 ]
 
 # Earlier ports without the `on_model` / `shuffle` arguments: `Model.fit` itself is wrapped in
@@ -51,6 +52,13 @@ FIT_WRAPPED_PARITY = [
     "vision_autoencoder",
     "generative_lstm_character_level_text_generation",
 ]
+# keras_recipes_memory_efficient_embeddings is not listed: its MDEmbedding appends sublayers to
+# two lists in turn, whose weights keraslike orders list by list, Keras in append order
+# (tests/ports/test_ports_gaps.py), so Keras's initial weights cannot be copied in by position.
+# keras_recipes_sklearn_metric_callbacks and the distillation recipe's training are not either:
+# the first trains with Dropout; the second's ResNet50V2 has conv biases ahead of
+# BatchNormalization (a true gradient of zero whose float noise AdamW turns into steps), so its
+# weights drift ~1e-2 apart within a few steps; its evaluation from the same weights is compared.
 # (nlp_bidirectional_lstm_imdb, nlp_lstm_seq2seq and vision_knowledge_distillation also train
 # the same numbers this way, but take 7-13 s; timeseries_weather_forecasting and
 # vision_siamese_contrastive have their own parity tests.)
@@ -90,6 +98,7 @@ EVALUATION_PARITY = [
     "keras_recipes_sample_size_estimate",
     "keras_recipes_trainer_pattern",
     "guides_intro_to_keras_for_engineers",
+    "keras_recipes_distillation_recipe",
 ]
 
 
