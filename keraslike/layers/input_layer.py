@@ -1,6 +1,7 @@
 """InputLayer and `keras.Input`: the entry points of a functional graph."""
 
 from keraslike.backend import config
+from keraslike.backend.dtypes import standardize_dtype
 from keraslike.graph.keras_tensor import KerasTensor
 from keraslike.graph.node import Node
 from keraslike.graph.shape_inference import dtype_name, torch_dtype
@@ -75,7 +76,9 @@ class InputLayer(Layer):
         else:
             batch_shape = _standardize_shape((batch_size,) + _standardize_shape(shape))
         self.batch_shape = batch_shape
-        self._input_dtype = dtype_name(torch_dtype(dtype)) if dtype is not None else config.floatx()
+        if dtype is not None:  # a NumPy or torch dtype too, as Keras takes them
+            dtype = dtype_name(torch_dtype(standardize_dtype(dtype)))
+        self._input_dtype = dtype if dtype is not None else config.floatx()
         self.optional = optional
         self.sparse = bool(sparse)
         if self.sparse:  # as Keras on torch (a dense input would silently stand for it)

@@ -13,7 +13,9 @@ for unseeded Dropout; `keras.utils.set_random_seed` seeds it).
 """
 
 import math
+import numbers
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -51,7 +53,7 @@ class Dropout(Layer):
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         _check_rate(self, rate, upper_open=False)
-        self.rate = rate
+        self.rate = float(rate)
         self.noise_shape = tuple(noise_shape) if noise_shape is not None else None
         _init_seed(self, seed, rate)
         self.supports_masking = True
@@ -95,12 +97,12 @@ class Dropout(Layer):
 
 def _check_rate(layer, rate, argument="rate", upper_open=True):
     """Raises a ValueError naming the layer unless `rate` is a number in [0, 1) (or [0, 1])."""
-    ok = isinstance(rate, (int, float)) and not isinstance(rate, bool)
+    ok = isinstance(rate, numbers.Real) and not isinstance(rate, (bool, np.bool_))
     ok = ok and (0 <= rate < 1 if upper_open else 0 <= rate <= 1)
     if not ok:
         interval = "[0, 1)" if upper_open else "[0, 1]"
         # Keras's comparison of a non-number with 0 raises TypeError: ours is one too.
-        error = ValueError if isinstance(rate, (int, float)) else ArgumentTypeError
+        error = ValueError if isinstance(rate, numbers.Real) else ArgumentTypeError
         raise error(
             f'Invalid value received for argument `{argument}` of layer "{layer.name}". '
             f"Expected a float value in {interval}. Received: {argument}={rate}"
@@ -263,7 +265,7 @@ class GaussianNoise(Layer):
     def __init__(self, stddev, seed=None, **kwargs):
         super().__init__(**kwargs)
         _check_rate(self, stddev, "stddev", upper_open=False)
-        self.stddev = stddev
+        self.stddev = float(stddev)
         _init_seed(self, seed, stddev)
         self.supports_masking = True
 
@@ -309,7 +311,7 @@ class GaussianDropout(Layer):
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(**kwargs)
         _check_rate(self, rate)
-        self.rate = rate
+        self.rate = float(rate)
         _init_seed(self, seed, rate)
         self.supports_masking = True
 
@@ -359,7 +361,7 @@ class AlphaDropout(Layer):
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         _check_rate(self, rate)
-        self.rate = rate
+        self.rate = float(rate)
         _init_seed(self, seed, rate)
         self.noise_shape = noise_shape
         self.supports_masking = True

@@ -6,6 +6,8 @@ re-exported here (`keraslike.layers.reshaping` keeps every name it had).
 
 import math
 
+import numpy as np
+
 from keraslike.backend import config as backend_config
 from keraslike.graph.layout import to_channels_first
 from keraslike.layers.input_spec import InputSpec
@@ -58,7 +60,8 @@ class Reshape(Layer):
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
-        self.target_shape = tuple(target_shape)
+        # NumPy integers (a shape from `np.array`) are plain ints here, as Keras's config has them.
+        self.target_shape = tuple(int(d) if isinstance(d, np.integer) else d for d in target_shape)
         if sum(1 for d in self.target_shape if d == -1) > 1:
             raise ValueError(
                 f"There can only be one unknown dimension (-1) in `target_shape`. "

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from keraslike import constraints, initializers, regularizers
+from keraslike.backend.errors import ArgumentTypeError
 from keraslike.layers.input_spec import InputSpec
 from keraslike.layers.layer import Layer
 from keraslike.layers.layer_utils import serialize_or_none as _serialize
@@ -98,7 +99,8 @@ class BatchNormalization(Layer):
             try:
                 axis = int(axis)
             except (TypeError, ValueError):
-                raise ValueError(
+                # Keras fails in `int(axis)`: a TypeError for a list; ours is both types.
+                raise ArgumentTypeError(
                     f'Invalid value for argument `axis` of layer "{self.name}": expected an '
                     f"integer. Received: axis={axis!r}"
                 ) from None
