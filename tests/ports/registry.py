@@ -75,6 +75,8 @@ PORTS = [
     "timeseries_traffic_forecasting",
     "keras_recipes_memory_efficient_embeddings",
     "keras_recipes_distillation_recipe",
+    "vision_image_classification_from_scratch",
+    "vision_mnist_moe",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is

@@ -99,6 +99,8 @@ EVALUATION_PARITY = [
     "keras_recipes_trainer_pattern",
     "guides_intro_to_keras_for_engineers",
     "keras_recipes_distillation_recipe",
+    "vision_image_classification_from_scratch",
+    "vision_mnist_moe",
 ]
 
 
