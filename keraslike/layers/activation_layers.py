@@ -1,5 +1,7 @@
 """Activation layers: ReLU, LeakyReLU, PReLU, ELU, Softmax."""
 
+import numbers
+
 import torch
 import torch.nn.functional as F
 
@@ -13,9 +15,9 @@ from keraslike.layers.layer_utils import serialize_or_none as _serialize
 def _check_non_negative(layer, argument, value, allow_none=False):
     if value is None and allow_none:
         return
-    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+    if value is None or isinstance(value, bool) or not isinstance(value, numbers.Real) or value < 0:
         # A non-number is Keras's TypeError (it compares it with 0); also a ValueError.
-        error = ValueError if isinstance(value, (int, float)) else ArgumentTypeError
+        error = ValueError if isinstance(value, numbers.Real) else ArgumentTypeError
         raise error(
             f'Invalid value for argument `{argument}` of layer "{layer.name}": expected a '
             f"non-negative float{' or None' if allow_none else ''}. Received: {argument}={value}"

@@ -28,3 +28,13 @@ def test_numpy_scalars_arrays_and_dtypes_are_taken_as_keras_takes_them():
 def test_a_list_axis_for_batch_normalization_is_keras_s_type_error():
     with pytest.raises(TypeError, match='axis.*"batch_normalization'):
         keras.layers.BatchNormalization(axis=[-1])
+
+
+def test_numpy_rates_slopes_and_shapes_in_more_layers_and_ops():
+    x = keras.Input((5, 3))
+    assert keras.layers.LeakyReLU(negative_slope=np.float32(0.2))(x).shape == (None, 5, 3)
+    assert keras.layers.LSTM(2, dropout=np.float32(0.1), recurrent_dropout=np.float64(0.1))(x).shape == (None, 2)
+    assert keras.layers.MultiHeadAttention(2, 4, dropout=np.float32(0.1))(x, x).shape == (None, 5, 3)
+    assert keras.ops.reshape(x, np.array([-1, 15])).shape == (None, 15)
+    data = np.arange(6, dtype="float32").reshape(1, 2, 3)
+    np.testing.assert_array_equal(np.asarray(keras.ops.reshape(data, np.array([3, 2]))), data.reshape(3, 2))

@@ -1,5 +1,7 @@
 """Attention (Luong-style dot-product) and AdditiveAttention (Bahdanau-style), as in Keras 3."""
 
+import numbers
+
 import torch
 import torch.nn.functional as F
 
@@ -45,7 +47,7 @@ class Attention(Layer):
                 f'Layer "{self.name}": invalid value for argument score_mode. '
                 f"Expected one of {{'dot', 'concat'}}. Received: score_mode={score_mode!r}"
             )
-        if not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1:
+        if not isinstance(dropout, numbers.Real) or not 0 <= dropout <= 1:
             raise ValueError(
                 f'Layer "{self.name}": `dropout` must be a float in [0, 1]. '
                 f"Received: dropout={dropout!r}"

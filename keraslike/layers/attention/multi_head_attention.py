@@ -15,6 +15,7 @@ fully masked rows are then zeroed to match it). Other cases run explicit einsums
 `build`, like Keras's, so `attention_axes` and returned scores have Keras's layouts.
 """
 
+import numbers
 import string
 
 import torch
@@ -156,7 +157,7 @@ class MultiHeadAttention(AttentionHooks, QueryValueKeyCalls, Layer):
                 f"{where}: received an invalid value for argument `value_dim`, expected a "
                 f"positive integer or `None`. Received: value_dim={value_dim!r}"
             )
-        if not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1:
+        if not isinstance(dropout, numbers.Real) or not 0 <= dropout <= 1:
             raise ValueError(
                 f"{where}: `dropout` must be a float in [0, 1]. Received: dropout={dropout!r}"
             )

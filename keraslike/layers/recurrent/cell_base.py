@@ -1,5 +1,7 @@
 """What the built-in recurrent cells share: argument checks, dropout masks, projections, configs."""
 
+import numbers
+
 import torch
 import torch.nn.functional as F
 
@@ -20,7 +22,7 @@ def check_units(value, layer_class, name=None, arg="units"):
 
 def check_rate(value, layer_class, arg):
     """Clips a dropout rate into [0, 1] as Keras does, after checking it is a number."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(
             f"Received an invalid value for argument `{arg}` of layer {layer_class}: expected a "
             f"float between 0 and 1, got {arg}={value!r}."

@@ -2,6 +2,7 @@
 
 import builtins
 
+import numpy as np
 import torch
 
 from keraslike.ops.core import first_device, to_tensor
@@ -16,9 +17,11 @@ from keraslike.ops.numpy._helpers import _canonical, _dims, _t
 @keras_op
 def reshape(x, newshape):
     """Reshapes `x` (`-1` infers one dimension; one `None` is taken as `-1`)."""
+    if isinstance(newshape, np.ndarray):  # a shape computed with NumPy, as Keras takes it
+        newshape = newshape.tolist()
     if not isinstance(newshape, (list, tuple)):
         newshape = (newshape,)
-    newshape = tuple(-1 if d is None else d for d in newshape)
+    newshape = tuple(-1 if d is None else int(d) if isinstance(d, np.integer) else d for d in newshape)
     return torch.reshape(_t(x), newshape)
 
 
