@@ -50,6 +50,14 @@ def broadcast_permutation(n, device):
     return shared.to(device)
 
 
+def broadcast_order(indices):
+    """Rank 0's `indices` (a list of ints) on every rank: an order drawn on each rank as one
+    process draws it, rank 0's kept everywhere."""
+    shared = torch.tensor(indices, dtype=torch.int64, device=collective_device())
+    dist.broadcast(shared, src=0)
+    return shared.tolist()
+
+
 def agree_any(flag):
     """`True` on every rank when `flag` is true on any rank (e.g. `stop_training`)."""
     value = torch.tensor([1 if flag else 0], dtype=torch.int32, device=collective_device())

@@ -8,6 +8,7 @@ iterated as they are, each batch moved to the device.
 
 import itertools
 import math
+import random as python_random
 import warnings
 
 import numpy as np
@@ -182,6 +183,9 @@ class ArrayData:
         train.class_weight = self.class_weight
         return train, val
 
+    def draw_build_pass(self):
+        """Nothing to draw (see `IterableData.draw_build_pass`)."""
+
     def peek(self):
         """The first batch (in order, unshuffled) without advancing anything; `None` if empty."""
         if not self.num_samples:
@@ -340,7 +344,8 @@ class IterableData:
         source: The iterable (or a `PyDataset`, indexed batch by batch).
         steps: Batches per epoch, or `None` to run until the source is exhausted.
         batch_size: For a map-style `torch.utils.data.Dataset` of samples, the DataLoader's batch size.
-        shuffle: For a map-style Dataset, whether its DataLoader shuffles.
+        shuffle: For a map-style Dataset, whether its DataLoader shuffles; for a finite
+            `PyDataset`, whether each pass visits its batches in a new random order.
     """
 
     def __init__(self, source, steps=None, batch_size=32, shuffle=False):
@@ -351,6 +356,7 @@ class IterableData:
             source = torch.utils.data.DataLoader(source, batch_size=batch_size, shuffle=bool(shuffle))
         self.source = source
         self.steps = steps
+        self.shuffle = shuffle
         self._iterator = None
         self._peeked = None  # [batch] read from a generator by `peek()`, not yet yielded
         self.is_generator = not hasattr(source, "__len__") and iter(source) is source
@@ -378,15 +384,18 @@ class IterableData:
         self.adapt_inputs = None  # set by the trainer: x -> x adapted to the model's inputs
         self.class_weight = None
         self.shard = None  # (rank, world) under data parallelism
+        self.share_order = None  # under data parallelism: rank 0's shuffled PyDataset order
         self.share = (1, 1)
 
-    def set_shard(self, rank, world):
+    def set_shard(self, rank, world, share_order=None):
         """Under data parallelism: a DataLoader with a `DistributedSampler` already gives each
         rank its samples (its `set_epoch` is called each epoch); any other source is split by
         batch (rank `r` takes batches `r, r + world, ...`), each rank running the same number of
-        steps (a final incomplete round is dropped)."""
+        steps (a final incomplete round is dropped). `share_order(indices)` returns rank 0's
+        batch order of a shuffled `PyDataset` pass on every rank."""
         sampler = getattr(self.source, "sampler", None)
         self.shard = (rank, world)
+        self.share_order = share_order
         self.share = (1, world)
         if isinstance(sampler, torch.utils.data.DistributedSampler):
             self.distributed_sampler = sampler
@@ -434,7 +443,7 @@ class IterableData:
         self._pass_rng = rng_state.get_state() if self.record_positions else None
         if self.py_dataset is not None:
             dataset, first = self.py_dataset, skip * (self.shard[1] if self._sharded() else 1)
-            raw = (dataset[i] for i in range(first, dataset.num_batches or 0))
+            raw = (dataset[i] for i in self._py_dataset_order()[first:])
             skip = 0
         else:
             raw = iter(self.source)
@@ -447,6 +456,26 @@ class IterableData:
             if next(self._iterator, _END) is _END:
                 break
         self._cursor = skip
+
+    def _py_dataset_order(self):
+        """The batch indices of a `PyDataset` for one pass: in order, or (`fit(shuffle=True)` or
+        `"batch"`) shuffled anew each pass by Python's `random`, as Keras's PyDataset adapter
+        does, so a run seeded with `set_random_seed` visits the batches in Keras's order (under
+        data parallelism rank 0's order, split by batch). A resumed pass draws the same order again: its random state,
+        Python's included, is restored before this is called."""
+        indices = list(range(self.py_dataset.num_batches or 0))
+        if self.shuffle and self.shuffle != "false":
+            python_random.shuffle(indices)
+            if self._sharded() and getattr(self, "share_order", None) is not None:
+                indices = self.share_order(indices)  # the same order on every rank
+        return indices
+
+    def draw_build_pass(self):
+        """Draws (and drops) the batch order of a shuffling `PyDataset`'s pass that Keras starts
+        to read the first batch it builds the model, loss and metrics from: Keras shuffles
+        there too, so the epochs then visit the batches in Keras's orders under the same seed."""
+        if self.py_dataset is not None:
+            self._py_dataset_order()
 
     def _sharded(self):
         return self.shard is not None and getattr(self, "distributed_sampler", None) is None

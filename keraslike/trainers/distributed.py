@@ -58,7 +58,7 @@ def shard(*datasets):
         if isinstance(data, ArrayData):
             data.set_shard(runtime.rank(), runtime.world_size(), runtime.broadcast_permutation)
         elif isinstance(data, IterableData):
-            data.set_shard(runtime.rank(), runtime.world_size())
+            data.set_shard(runtime.rank(), runtime.world_size(), runtime.broadcast_order)
 
 
 def model_parallel():

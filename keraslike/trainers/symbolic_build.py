@@ -21,18 +21,29 @@ def model_is_built(model):
     return all(module.built for module in model.modules() if isinstance(module, Layer))
 
 
+def _keras_reads_a_batch(model):
+    """Whether Keras's `_symbolic_build` would read a first batch here: the model, or the
+    compiled loss or metrics (built on their first batch), not yet built."""
+    compiled = [getattr(model, "_compile_loss", None), getattr(model, "_compile_metrics", None)]
+    return not model_is_built(model) or any(c is not None and not c.built for c in compiled)
+
+
 def build_from_data(model, data):
     """Builds an unbuilt `model` from the shapes and dtypes of `data`'s first batch.
 
     Args:
         model: The model `fit` / `evaluate` / `predict` runs.
         data: The loop's data (`ArrayData` or `IterableData`); its first batch is peeked at,
-            not consumed.
+            not consumed. Where Keras reads that batch (an unbuilt model, loss or metrics), a
+            shuffling `PyDataset` draws the batch order of the pass Keras reads it from (see
+            `IterableData.draw_build_pass`).
 
     Raises:
         ValueError: what the model's call raises on inputs of these shapes (a user error).
         RuntimeError: naming the model, when its call cannot be run on shape-only tensors.
     """
+    if _keras_reads_a_batch(model):
+        data.draw_build_pass()
     if model_is_built(model):
         return
     batch = data.peek()

@@ -426,7 +426,8 @@ class Trainer:
             callbacks: List of `keras.callbacks.Callback`.
             validation_split: Fraction of in-memory data (taken from the end) to validate on.
             validation_data: `(x_val, y_val)` or `(x_val, y_val, sample_weight)`, or a dataset.
-            shuffle: Whether to reshuffle in-memory data each epoch (`"batch"` shuffles batches).
+            shuffle: Whether to reshuffle in-memory data each epoch (`"batch"` shuffles batches);
+                a finite `keras.utils.PyDataset` is visited in a new batch order each epoch.
             class_weight: Optional dict class index -> weight.
             sample_weight: Optional per-sample weights (array of shape `(samples,)`).
             initial_epoch: Epoch to start from (for resuming).
