@@ -59,6 +59,8 @@ def class_weights_to_sample_weights(y, class_weight):
     """Per-sample weights from `class_weight` (Keras's rule: labels from the argmax of one-hot
     targets, else the rounded value; a class missing from the dict weighs 1). On the device, no
     host read."""
+    if isinstance(y, (list, tuple, dict)):
+        raise ValueError("`class_weight` is only supported for Models with a single output.")
     if y.ndim > 1:
         y = y.argmax(-1) if y.shape[-1] != 1 else y.squeeze(-1)
     labels = torch.round(y.float()).long() if y.is_floating_point() else y.long()

@@ -68,6 +68,8 @@ def split_targets(names, y, with_loss=None, what="y"):
     """
     n = len(names)
     if n == 1 and not isinstance(y, dict):
+        if isinstance(y, (list, tuple)) and len(y) == 1 and hasattr(y[0], "shape"):
+            return [y[0]]  # `[targets]` for the one output (Keras flattens the structure)
         return [y]
     if y is None:
         return [None] * n
