@@ -82,6 +82,30 @@ def _pack_batch(x, y, sample_weight):
     return (x, y, sample_weight)
 
 
+# The loops whose in-memory data Keras's torch backend reads through a DataLoader (not
+# `train_on_batch` & co., which take the arrays as one batch).
+LOADER_LOOPS = ("fit", "evaluate", "predict", "validation_data")
+
+
+def keras_loader_draws():
+    """Draws what Keras's torch DataLoader over in-memory data draws from torch's global (CPU)
+    generator when its epoch iterator makes a DataLoader iterator (at a pass's start and, for
+    the next one, at its end): the iterator's base seed (one int64). Kept so that the global
+    stream, and with it each shuffled pass's order, stays where Keras's is."""
+    torch.empty((), dtype=torch.int64, device="cpu").random_()
+
+
+def _keras_loader_permutation(n, reused=False):
+    """A shuffled pass's sample order, drawn as Keras's torch DataLoader draws it (its base
+    seed unless the iterator was made at the end of the previous pass (`reused`), then its
+    `RandomSampler`'s seed from the global generator and `randperm` from a generator seeded
+    with it): under `set_random_seed` the same order as Keras's `fit`."""
+    if not reused:
+        keras_loader_draws()
+    seed = int(torch.empty((), dtype=torch.int64, device="cpu").random_().item())
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+
+
 class _Pass:
     """One pass over in-memory data: the batch order drawn at its start and how far it got.
 
@@ -185,8 +209,30 @@ class ArrayData:
         train.class_weight = self.class_weight
         return train, val
 
-    def draw_build_pass(self):
-        """Nothing to draw (see `IterableData.draw_build_pass`)."""
+    def _loader_like(self):
+        # Whether Keras reads this data through a DataLoader here (one process).
+        return self.shard is None and getattr(self, "what", "fit") in LOADER_LOOPS
+
+    def _reuse_loader_iterator(self):
+        # Keras's epoch iterator keeps the DataLoader iterator it made at the end of a pass
+        # for the next epoch only when `steps_per_epoch` is set; otherwise each epoch makes a
+        # new one (drawing another base seed).
+        made, self._made_next_iterator = getattr(self, "_made_next_iterator", False), False
+        return made and self.steps is not None and self.continue_passes
+
+    def draw_build_pass(self, before_build):
+        """Draws what Keras's DataLoader draws for the pass whose first batch Keras reads to
+        build the model, loss and metrics (see `IterableData.draw_build_pass`); under data
+        parallelism nothing (the orders are rank 0's there). Drawn after a deferred build
+        (`before_build=False`): keraslike's unseeded initializers draw from torch's global
+        generator, and a model built by `fit` must start from the weights it would have had
+        built beforehand (Keras's initializers do not draw from that generator)."""
+        if before_build or not self._loader_like():
+            return
+        if self.shuffle is True or self.shuffle == "true":
+            _keras_loader_permutation(1)
+        else:
+            keras_loader_draws()
 
     def peek(self):
         """The first batch (in order, unshuffled) without advancing anything; `None` if empty."""
@@ -239,13 +285,15 @@ class ArrayData:
                 return order[i * size + part.start : i * size + part.stop], global_n
 
         elif self.shuffle is True or self.shuffle == "true":
-            order = torch.randperm(n, device=device)
+            order = _keras_loader_permutation(n, self._reuse_loader_iterator() or not self._loader_like()).to(device)
 
             def index(i):
                 idx = order[i * size : (i + 1) * size]
                 return idx, idx.shape[0]
 
         else:
+            if not self._reuse_loader_iterator() and self._loader_like():
+                keras_loader_draws()
             starts = list(range(0, n, size))
             if self.shuffle == "batch":
                 starts = [starts[i] for i in torch.randperm(len(starts)).tolist()]
@@ -292,6 +340,9 @@ class ArrayData:
             done += 1
             if current.cursor >= length:
                 self._pass = None  # the next epoch starts a new pass
+                if self._loader_like():
+                    keras_loader_draws()  # Keras makes its next pass's DataLoader iterator now
+                    self._made_next_iterator = True
             idx, global_n = current.index(i)
             local_n = len(range(*idx.indices(self.num_samples))) if isinstance(idx, slice) else idx.shape[0]
             self.share = (local_n, global_n)
@@ -472,11 +523,12 @@ class IterableData:
                 indices = self.share_order(indices)  # the same order on every rank
         return indices
 
-    def draw_build_pass(self):
+    def draw_build_pass(self, before_build):
         """Draws (and drops) the batch order of a shuffling `PyDataset`'s pass that Keras starts
         to read the first batch it builds the model, loss and metrics from: Keras shuffles
-        there too, so the epochs then visit the batches in Keras's orders under the same seed."""
-        if self.py_dataset is not None:
+        there too, before building, so the epochs then visit the batches in Keras's orders
+        under the same seed."""
+        if before_build and self.py_dataset is not None:
             self._py_dataset_order()
 
     def _sharded(self):

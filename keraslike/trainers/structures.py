@@ -234,6 +234,7 @@ def make_data(model, x, y, sample_weight, batch_size, shuffle, steps, what, clas
         flat_sws = split_sample_weights(names, sws)
         check_sample_counts(_named_inputs(model, xs), list(zip(names, flat_ys)), list(zip(names, flat_sws)))
         data = ArrayData(xs, ys, sws, batch_size, shuffle, steps)
+        data.what = what
         if not data.num_samples and what in _EMPTY_REFUSED:
             raise ValueError(
                 f"`{what}` received no samples: `x` holds 0 of them "

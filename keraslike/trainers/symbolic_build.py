@@ -42,8 +42,16 @@ def build_from_data(model, data):
         ValueError: what the model's call raises on inputs of these shapes (a user error).
         RuntimeError: naming the model, when its call cannot be run on shape-only tensors.
     """
-    if _keras_reads_a_batch(model):
-        data.draw_build_pass()
+    # (Keras's predict builds without reading a batch.)
+    reads = getattr(data, "what", None) != "predict" and _keras_reads_a_batch(model)
+    if reads:
+        data.draw_build_pass(before_build=True)
+    _build(model, data)
+    if reads:
+        data.draw_build_pass(before_build=False)
+
+
+def _build(model, data):
     if model_is_built(model):
         return
     batch = data.peek()

@@ -20,7 +20,7 @@ from keraslike.metrics.metric import Metric
 from keraslike.trainers import direct_predict, distributed, epoch_loop, step_state, structures
 from keraslike.trainers.compile_config import deserialize_compile_config, serialize_compile_config
 from keraslike.trainers.compile_utils import CompileLoss, CompileMetrics, RunningMean
-from keraslike.trainers.data_adapters import is_array_like
+from keraslike.trainers.data_adapters import is_array_like, keras_loader_draws
 from keraslike.trainers.step_state import StepState
 
 _COMPUTE_LOSS_TAKES_TRAINING = {}
@@ -512,6 +512,10 @@ class Trainer:
             if facts is not None:
                 outputs = direct_predict.predict(self, facts, x, batch_size or 32)
                 if outputs is not None:
+                    # What Keras's DataLoader would have drawn (a pass's start and end): the
+                    # global random stream stays where Keras's (and the loop's) leaves it.
+                    keras_loader_draws()
+                    keras_loader_draws()
                     return outputs
         data = structures.make_data(self, x, None, None, batch_size, False, steps, "predict")
         return epoch_loop.predict(self, data, verbose=1 if verbose == "auto" else verbose, callbacks=callbacks)
