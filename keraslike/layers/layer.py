@@ -40,7 +40,7 @@ from keraslike.layers.layer_repr import layer_extra_repr
 from keraslike.layers.layer_weights import LayerWeights, WeightSpec  # noqa: F401 - re-exported
 from keraslike import regularizers
 from keraslike.layers.mixed_call import note_mixed_layer
-from keraslike.layers.tracked_containers import TrackedDict, TrackedList
+from keraslike.layers.tracked_containers import TrackedDict, TrackedList, note_tracked
 from keraslike.layers.variable import BufferVariable, keras_layout_view, set_buffer_attribute
 from keraslike.mixed_precision import default_policy_name
 
@@ -234,6 +234,7 @@ class Layer(LayerWeights, LayerLosses, LayerCalling, nn.Module, Operation):
         if isinstance(value, (list, dict)) and not name.startswith("_"):
             items = value.values() if isinstance(value, dict) else value
             if isinstance(value, list) and value and all(isinstance(v, nn.Module) for v in value):
+                note_tracked(self, value)
                 value = nn.ModuleList(value)  # track sublayers kept in a list, as Keras does
             elif not value or any(isinstance(v, nn.Module) for v in items):
                 # Sublayers added later (`self.blocks = []`, then `append`) are tracked too.
@@ -247,6 +248,8 @@ class Layer(LayerWeights, LayerLosses, LayerCalling, nn.Module, Operation):
         if isinstance(value, BufferVariable):
             set_buffer_attribute(self, name, value)
             return
+        if isinstance(value, nn.Module) and "_modules" in self.__dict__:
+            note_tracked(self, [value])
         super().__setattr__(name, value)
 
     def __getattr__(self, name):

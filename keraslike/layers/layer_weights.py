@@ -11,10 +11,12 @@ from contextlib import nullcontext as _nullcontext
 
 import numpy as np
 import torch
+from torch import nn
 
 from keraslike.backend.device import current_path, name_scope
 from keraslike.backend.naming import creation_index, uniquify
 from keraslike.graph.shape_inference import dtype_name, real_default_device, torch_dtype
+from keraslike.layers.tracked_containers import tracked_order
 from keraslike.layers.variable import (
     KerasLayoutView, Variable, as_buffer_variable, keras_layout_view,
 )
@@ -47,6 +49,23 @@ class WeightSpec:
         self.overwritten = False
         self.path = None  # Keras's variable path (`block/dense/kernel`), set by `add_weight`
         self.creation_index = None  # set by `add_weight`: orders it among `keras.Variable`s
+
+
+def _in_tracked_order(layer):
+    """`(name, module)` of a layer's children, those in lists and dicts included, in the order
+    the layer tracked them (Keras's order of sublayers and their weights: `self.a, self.b = [],
+    []`, then alternate appends, lists a[0], b[0], a[1], ...)."""
+    items = []
+    for name, child in layer._modules.items():
+        if type(child) in (nn.ModuleList, nn.ModuleDict):
+            items.extend((f"{name}.{key}", sub) for key, sub in child._modules.items() if sub is not None)
+        elif child is not None:
+            items.append((name, child))
+    ordered = tracked_order(layer, [module for _, module in items])
+    if all(a is b for a, (_, b) in zip(ordered, items)):
+        return items
+    names = {id(module): name for name, module in items}
+    return [(names[id(module)], module) for module in ordered]
 
 
 def _module_spec(path, param):
@@ -235,7 +254,10 @@ class LayerWeights:
                 entries.append((layer, spec))
 
         def children(layer, module, prefix):
-            for name, child in module._modules.items():
+            items = module._modules.items()
+            if module is layer and "_tracked_order" in layer.__dict__:
+                items = _in_tracked_order(layer)
+            for name, child in items:
                 if isinstance(child, LayerWeights):
                     visit(child)
                 elif child is not None:

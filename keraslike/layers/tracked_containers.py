@@ -15,6 +15,28 @@ from torch import nn
 from torch.utils import _pytree as pytree
 
 
+def note_tracked(owner, modules):
+    """Records, on `owner`, the modules it starts tracking now (Keras orders a layer's sublayers,
+    and so its weights, by when each was first tracked: assigned or added to a list or dict)."""
+    order = owner.__dict__.get("_tracked_order")
+    if order is None:
+        order = owner.__dict__["_tracked_order"] = []
+    known = {id(m) for m in order}
+    for module in modules:
+        if id(module) not in known:
+            known.add(id(module))
+            order.append(module)
+
+
+def tracked_order(owner, modules):
+    """`modules` (a layer's sublayers, in module-tree order) in the order `owner` tracked them."""
+    order = owner.__dict__.get("_tracked_order")
+    if not order or len(modules) < 2:
+        return modules
+    rank = {id(m): i for i, m in enumerate(order)}
+    return sorted(modules, key=lambda m: rank.get(id(m), len(rank)))  # stable: untracked last
+
+
 def _sync(container, modules):
     """Makes the owner's `nn.ModuleList` for `container` hold `modules`, in the order added."""
     owner_modules = container._owner.__dict__.get("_modules")
@@ -22,6 +44,7 @@ def _sync(container, modules):
         # `copy.deepcopy` of the owner fills the container before the owner's own state; the
         # owner's copied `_modules` then holds the copied ModuleList already.
         return
+    note_tracked(container._owner, modules)
     tracked = owner_modules.get(container._name)
     if not isinstance(tracked, nn.ModuleList):
         tracked = owner_modules[container._name] = nn.ModuleList()

@@ -55,11 +55,9 @@ def _interleaved(lib):
     return [tuple(w.shape) for w in layer.weights]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "keras_recipes/memory_efficient_embeddings: sublayers appended to two lists in turn list "
-    "their weights list by list, Keras in the order they were appended (get_weights / "
-    "set_weights order differs from Keras's: Keras's weights load into the wrong layers)"))
 def test_weight_order_follows_the_order_sublayers_were_tracked():
+    # keras_recipes/memory_efficient_embeddings: sublayers appended to two lists in turn list
+    # their weights in the order they were appended (Keras's get_weights / set_weights order).
     expected = _interleaved(keras)
     assert expected == [(5, 3), (3,), (3, 4), (4,), (5, 2), (2,), (2, 4), (4,)]
     assert _interleaved(keraslike) == expected
