@@ -38,11 +38,12 @@ def collective_device():
     return torch.device("cpu")
 
 
-def broadcast_permutation(n, device):
-    """`torch.randperm(n, device=device)` drawn on rank 0 (from the same generator one process
-    would draw it from) and broadcast to every rank: the same order everywhere."""
+def broadcast_permutation(n, device, draw=None):
+    """A permutation of `n` drawn on rank 0 (from the same generator one process would draw it
+    from: `draw()` when given, else `torch.randperm(n, device=device)`) and broadcast to every
+    rank: the same order everywhere."""
     if rank() == 0:
-        order = torch.randperm(n, device=device)
+        order = draw().to(device) if draw is not None else torch.randperm(n, device=device)
     else:
         order = torch.empty(n, dtype=torch.int64, device=device)
     shared = order.to(collective_device())

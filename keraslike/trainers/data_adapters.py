@@ -210,8 +210,9 @@ class ArrayData:
         return train, val
 
     def _loader_like(self):
-        # Whether Keras reads this data through a DataLoader here (one process).
-        return self.shard is None and getattr(self, "what", "fit") in LOADER_LOOPS
+        # Whether Keras reads this data through a DataLoader here. Under data parallelism every
+        # rank draws as one process does; rank 0's order is the one used (`set_shard`).
+        return getattr(self, "what", "fit") in LOADER_LOOPS
 
     def _reuse_loader_iterator(self):
         # Keras's epoch iterator keeps the DataLoader iterator it made at the end of a pass
@@ -222,8 +223,8 @@ class ArrayData:
 
     def draw_build_pass(self, before_build):
         """Draws what Keras's DataLoader draws for the pass whose first batch Keras reads to
-        build the model, loss and metrics (see `IterableData.draw_build_pass`); under data
-        parallelism nothing (the orders are rank 0's there). Drawn after a deferred build
+        build the model, loss and metrics (see `IterableData.draw_build_pass`), on every rank under
+        data parallelism (rank 0's orders are the ones used). Drawn after a deferred build
         (`before_build=False`): keraslike's unseeded initializers draw from torch's global
         generator, and a model built by `fit` must start from the weights it would have had
         built beforehand (Keras's initializers do not draw from that generator)."""
@@ -274,9 +275,14 @@ class ArrayData:
         rng = rng_state.get_state() if self.record_positions else None
         if self.shard is not None:
             rank, world, permute = self.shard
-            if self.shuffle is True or self.shuffle == "true" or self.shuffle == "batch":
+            if self.shuffle is True or self.shuffle == "true":
+                reused = self._reuse_loader_iterator() or not self._loader_like()
+                order = permute(n, device, lambda: _keras_loader_permutation(n, reused))
+            elif self.shuffle == "batch":
                 order = permute(n, device)
             else:
+                if not self._reuse_loader_iterator() and self._loader_like():
+                    keras_loader_draws()
                 order = torch.arange(n, device=device)
 
             def index(i):
