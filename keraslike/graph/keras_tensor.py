@@ -96,58 +96,55 @@ class KerasTensor:
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
 
-# Each Python operator records the torch function that computes it, as the `keras.ops` function
-# Keras's KerasTensor records for it (so the node's name and saved class are Keras's).
-def _binary(fn, keras_op, reflected=False):
+# Each Python operator records the torch function that computes it; `TorchFunction` knows it as
+# the `keras.ops` function Keras's KerasTensor records (`torch.ne` is `not_equal`).
+def _binary(fn, reflected=False):
     def method(self, other):
-        node = record_torch_function(fn, keras_op=keras_op)
-        return node(other, self) if reflected else node(self, other)
+        if reflected:
+            return record_torch_function(fn)(other, self)
+        return record_torch_function(fn)(self, other)
 
     method.__name__ = fn.__name__
     return method
 
 
-def _unary(fn, keras_op):
+def _unary(fn):
     def method(self):
-        return record_torch_function(fn, keras_op=keras_op)(self)
+        return record_torch_function(fn)(self)
 
     method.__name__ = fn.__name__
     return method
 
 
-for _name, _fn, _keras_op in [
-    ("add", torch.add, "add"),
-    ("sub", torch.subtract, "subtract"),
-    ("mul", torch.multiply, "multiply"),
-    ("truediv", torch.true_divide, "true_divide"),
-    ("floordiv", torch.floor_divide, "floor_divide"),
-    ("mod", torch.remainder, "mod"),
-    ("pow", torch.pow, "power"),
-    ("matmul", torch.matmul, "matmul"),
-    ("and", torch.logical_and, "logical_and"),
-    ("or", torch.logical_or, "logical_or"),
-    ("xor", torch.logical_xor, "logical_xor"),
+for _name, _fn in [
+    ("add", torch.add),
+    ("sub", torch.subtract),
+    ("mul", torch.multiply),
+    ("truediv", torch.true_divide),
+    ("floordiv", torch.floor_divide),
+    ("mod", torch.remainder),
+    ("pow", torch.pow),
+    ("matmul", torch.matmul),
+    ("and", torch.logical_and),
+    ("or", torch.logical_or),
+    ("xor", torch.logical_xor),
 ]:
-    setattr(KerasTensor, f"__{_name}__", _binary(_fn, _keras_op))
-    setattr(KerasTensor, f"__r{_name}__", _binary(_fn, _keras_op, reflected=True))
-for _name, _fn, _keras_op in [
-    ("lt", torch.less, "less"),
-    ("le", torch.less_equal, "less_equal"),
-    ("gt", torch.greater, "greater"),
-    ("ge", torch.greater_equal, "greater_equal"),
-    ("ne", torch.not_equal, "not_equal"),  # as Keras: `x != 0` is an op, `x == y` identity
+    setattr(KerasTensor, f"__{_name}__", _binary(_fn))
+    setattr(KerasTensor, f"__r{_name}__", _binary(_fn, reflected=True))
+for _name, _fn in [
+    ("lt", torch.less),
+    ("le", torch.less_equal),
+    ("gt", torch.greater),
+    ("ge", torch.greater_equal),
+    ("ne", torch.not_equal),  # as Keras: `x != 0` is an op, `x == y` identity
 ]:
-    setattr(KerasTensor, f"__{_name}__", _binary(_fn, _keras_op))
-for _name, _fn, _keras_op in [
-    ("neg", torch.negative, "negative"),
-    ("abs", torch.abs, "absolute"),
-    ("invert", torch.logical_not, "logical_not"),
-]:
-    setattr(KerasTensor, f"__{_name}__", _unary(_fn, _keras_op))
+    setattr(KerasTensor, f"__{_name}__", _binary(_fn))
+for _name, _fn in [("neg", torch.negative), ("abs", torch.abs), ("invert", torch.logical_not)]:
+    setattr(KerasTensor, f"__{_name}__", _unary(_fn))
 KerasTensor.__pos__ = lambda self: self
-KerasTensor.__round__ = lambda self, ndigits=None: record_torch_function(
-    torch.round, keras_op="round")(self, decimals=ndigits or 0)
-KerasTensor.__getitem__ = _binary(operator.getitem, "get_item")
+KerasTensor.__round__ = lambda self, ndigits=None: record_torch_function(torch.round)(
+    self, decimals=ndigits or 0)
+KerasTensor.__getitem__ = _binary(operator.getitem)
 # Equality stays identity-based (KerasTensors are dict keys and set members); use keras.ops.equal.
 KerasTensor.__hash__ = object.__hash__
 

@@ -1,5 +1,7 @@
 """Symbolic calls: how a layer or an op called on KerasTensors becomes a graph node."""
 
+import operator
+
 import torch
 
 from keraslike.backend.naming import to_snake_case, uniquify
@@ -102,6 +104,7 @@ _TORCH_AS_KERAS = {
         (torch.squeeze, "squeeze"),
     ]},
     torch.reshape: ("reshape", {"shape": "newshape"}),
+    operator.getitem: ("get_item", {}),  # `x[:, 1:]`
 }
 
 

@@ -18,14 +18,12 @@ from torch.utils import _pytree as pytree
 def note_tracked(owner, modules):
     """Records, on `owner`, the modules it starts tracking now (Keras orders a layer's sublayers,
     and so its weights, by when each was first tracked: assigned or added to a list or dict)."""
+    # A dict keyed by the modules (hashed by identity), in insertion order: O(1) per module.
     order = owner.__dict__.get("_tracked_order")
     if order is None:
-        order = owner.__dict__["_tracked_order"] = []
-    known = {id(m) for m in order}
+        order = owner.__dict__["_tracked_order"] = {}
     for module in modules:
-        if id(module) not in known:
-            known.add(id(module))
-            order.append(module)
+        order.setdefault(module, None)
 
 
 def tracked_order(owner, modules):

@@ -26,7 +26,7 @@ import torch
 
 from keraslike.backend import config as backend_config
 from keraslike.backend import naming
-from keraslike.layers.variable import BufferVariable, KerasLayoutView, stored_delta, stored_weight
+from keraslike.layers.variable import KerasLayoutView, as_buffer_variable, stored_delta, stored_weight
 from keraslike.optimizers import _state, _update
 from keraslike.optimizers.schedules.learning_rate_schedule import LearningRateSchedule
 
@@ -168,8 +168,8 @@ class Optimizer(_update.UpdateMixin, _state.OptimizerStateMixin):
         else:
             value = _check_learning_rate(learning_rate)
             # A Keras Variable: `optimizer.learning_rate.assign(0.1)` (a callback's idiom) works.
-            lr = BufferVariable(torch.tensor(value, dtype=getattr(torch, backend_config.floatx())))
-            lr.__dict__["_keras_name"] = "learning_rate"
+            lr = torch.tensor(value, dtype=getattr(torch, backend_config.floatx()))
+            lr = as_buffer_variable(lr, "learning_rate", f"{self.name}/learning_rate")
             self._learning_rate = self._track(lr, "learning_rate")
 
     # ----------------------------------------------------------------- public state

@@ -23,6 +23,7 @@ from keraslike.saving import keras_h5
 from keraslike.saving.atomic import atomic_path
 from keraslike.saving.keras_archive import KERAS_VERSION
 from keraslike.saving.native import to_json
+from keraslike.serialization.keras_objects import serialize_keras_object
 
 # HDF5 stores an attribute in the object header, at most 64 KiB: longer name lists are split
 # into `name0`, `name1`, ... (as Keras splits them).
@@ -43,14 +44,8 @@ def _legacy_layer_entry(entry):
 
 def legacy_model_config(model):
     """`{"class_name", "config"}` of `model` in Keras's legacy h5 form."""
-    entry = _legacy_layer_entry({"class_name": _class_name(model), "config": model.get_config()})
+    entry = _legacy_layer_entry(serialize_keras_object(model))
     return {"class_name": entry["class_name"], "config": entry["config"]}
-
-
-def _class_name(model):
-    if getattr(model, "_is_graph_network", False) and type(model).__name__ == "Model":
-        return "Functional"
-    return type(model).__name__
 
 
 def write_name_list(group, name, names):
