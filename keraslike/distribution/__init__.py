@@ -17,13 +17,12 @@ model.fit(x, y, batch_size=64)  # 32 samples per process and step
 `ModelParallel` shards the weights with FSDP2 (`fully_shard`) instead; see its docstring.
 """
 
-import atexit
-import datetime
 import os
 
 import torch
 import torch.distributed as dist
 
+from keraslike.distribution import shutdown
 from keraslike.distribution.mesh import (
     DeviceMesh,
     LayoutMap,
@@ -110,23 +109,8 @@ def initialize(job_addresses=None, num_processes=None, process_id=None):
     else:
         dist.init_process_group("gloo")
     # A script that ends without `destroy_process_group()` (the usual torchrun script) could
-    # abort at exit: gloo's threads still hold tensors while the interpreter is torn down
-    # ("terminate called without an active exception", SIGABRT: 3 of 18 runs of the README
-    # recipe here, 0 of 12 with this). The group this call made is closed before that.
-    atexit.register(_destroy_at_exit)
-
-
-def _destroy_at_exit():
-    if dist.is_initialized():
-        try:
-            # Every process reaches this point before any closes its connections: a peer
-            # closing first makes gloo's receiving thread fail and abort the process.
-            # (gloo only, with a timeout: a peer that crashed cannot make this one hang.)
-            if dist.get_backend() == "gloo":
-                dist.monitored_barrier(timeout=datetime.timedelta(seconds=60))
-            dist.destroy_process_group()
-        except (RuntimeError, ValueError):
-            pass  # a peer is gone or the group was torn down: nothing left to wait for
+    # abort at exit (see `shutdown`): the group this call made is closed before that.
+    shutdown.note_own_group()
 
 
 class DataParallel:

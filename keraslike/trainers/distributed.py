@@ -21,7 +21,7 @@ import warnings
 import torch
 
 from keraslike import distribution as distribution_api
-from keraslike.distribution import runtime, sharding
+from keraslike.distribution import runtime, sharding, shutdown
 from keraslike.trainers.compile_utils import RunningMean
 from keraslike.trainers.data_adapters import ArrayData, IterableData
 
@@ -103,6 +103,7 @@ def wrap_for_training(model, overrides_train_step):
     compile_loss = getattr(model, "_compile_loss", None)
     unused = compile_loss is not None and len(compile_loss.with_loss) < len(compile_loss.specs)
     state.ddp, state.share = runtime.data_parallel(model, device(), find_unused_parameters=unused)
+    shutdown.note_wrapper_holder(state)
     optimizer = model.optimizer
     if (
         not overrides_train_step

@@ -269,6 +269,9 @@ def main(scenario, out_dir):
     with open(os.path.join(out_dir, f"result_{rank}.json"), "w") as f:
         json.dump(result, f)
     if "WORLD_SIZE" in os.environ:
+        # Both processes finish their collectives before either closes its connections: a peer
+        # closing first can make gloo's receiving thread abort the other process.
+        torch.distributed.barrier()
         torch.distributed.destroy_process_group()
 
 
