@@ -81,7 +81,8 @@ def test_preprocessing_export_source_and_feature_space_load_on_first_use_and_by_
     # Each lookup runs in its own fresh process (the processes run side by side): the registry
     # must resolve a lazily loaded class by name before anything touched its family.
     lazy = ("keraslike.layers.preprocessing", "keraslike.export.torch_source",
-            "keraslike.utils.feature_space")
+            "keraslike.utils.feature_space", "keraslike.export.exporter", "keraslike.utils.model_visualization",
+            "keraslike.utils.image_dataset_utils", "keraslike.utils.audio_dataset_utils", "wave")
     code = f"""
 import json, sys
 import keraslike as keras
@@ -115,14 +116,22 @@ import json
 import keraslike as keras
 layer = keras.layers.Rescaling(0.5)
 print(json.dumps([keras.layers.serialize(layer)["module"], "Rescaling" in dir(keras.layers),
-                  keras.utils.FeatureSpace.__name__, keras.export.to_torch_source.__name__]))
+                  keras.utils.FeatureSpace.__name__, keras.export.to_torch_source.__name__,
+                  keras.utils.plot_model.__module__, keras.utils.load_img.__name__,
+                  keras.utils.timeseries_dataset_from_array.__name__,
+                  "image_dataset_from_directory" in dir(keras.utils),
+                  hasattr(keras.Model, "export")]))
 """
     last = _start(code)
     try:
-        assert _result(first) == [False, False, False]
+        assert _result(first) == [False] * len(lazy)
         for what, process in processes.items():
             assert _result(process) == [True, True], what
-        assert _result(last) == ["keras.layers", True, "FeatureSpace", "to_torch_source"]
+        assert _result(last) == [
+            "keras.layers", True, "FeatureSpace", "to_torch_source",
+            "keraslike.utils.model_visualization", "load_img", "timeseries_dataset_from_array",
+            True, True,
+        ]
     finally:  # none left running after a failure
         for process in (first, *processes.values(), last):
             if process.poll() is None:

@@ -6,10 +6,6 @@ source plus a safetensors `state_dict`. Exported artifacts take one positional t
 of `model.inputs`) and return one tensor per output (in the order of `model.outputs`).
 """
 
-from keraslike.export.exporter import FORMATS, export_model
-from keraslike.export.signature import InputSignature, signature_of
-from keraslike.export.verify import ExportVerificationError
-
 __all__ = [
     "FORMATS",
     "ExportVerificationError",
@@ -24,11 +20,17 @@ from keraslike._api_gaps import module_getattr as _module_getattr  # noqa: E402
 from keraslike._lazy import lazy_exports as _lazy_exports  # noqa: E402
 from keraslike._lazy import lazy_submodules as _lazy_submodules  # noqa: E402
 
-# Ejecting to torch source loads on first use (its translators name every layer family,
-# the preprocessing layers included, which load lazily themselves: keraslike/README.md).
+# Everything loads on first use (keraslike/README.md), so `import keraslike` pays nothing for
+# export; ejecting to torch source names every layer family (the preprocessing layers included,
+# which load lazily themselves).
 _load_lazy = _lazy_exports(
-    _lazy_submodules("keraslike.export", ("torch_source",)),
-    {"torch_source": ("to_torch_source", "verify_torch_source")},
+    _lazy_submodules("keraslike.export", ("exporter", "signature", "torch_source", "verify")),
+    {
+        "exporter": ("FORMATS", "export_model"),
+        "signature": ("InputSignature", "signature_of"),
+        "torch_source": ("to_torch_source", "verify_torch_source"),
+        "verify": ("ExportVerificationError",),
+    },
 )
 # Keras 3's `keras.export.ExportArchive` (TF SavedModel) raises an AttributeError that says so.
 __getattr__ = _module_getattr("keraslike.export", fallback=_load_lazy)

@@ -7,11 +7,10 @@ an `ExecutionPlan`; `forward` then only standardizes the inputs and runs the pla
 import numpy as np
 import torch
 
-from keraslike import saving
+from keraslike import export, saving
 from keraslike.backend.errors import ArgumentTypeError
 from keraslike.backend.naming import to_snake_case, uniquify
 from keraslike.backend.traceback_utils import filter_traceback
-from keraslike.export import export_model
 from keraslike.graph import nest
 from keraslike.graph.keras_tensor import KerasTensor
 from keraslike.graph.plan import ExecutionPlan, with_mask_of
@@ -567,7 +566,7 @@ class Model(Trainer, Layer):
         y = program.module()(x)
         ```
         """
-        return export_model(
+        return export.export_model(
             self,
             filepath,
             format=format,

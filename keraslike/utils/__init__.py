@@ -20,7 +20,6 @@ from keraslike.serialization import (
     serialize_keras_object,
 )
 from keraslike.utils import legacy
-from keraslike.utils.audio_dataset_utils import audio_dataset_from_directory
 from keraslike.utils.dataset_utils import split_dataset
 from keraslike.utils.keras_api_utils import (
     Config,
@@ -29,16 +28,11 @@ from keraslike.utils.keras_api_utils import (
     unpack_x_y_sample_weight,
 )
 from keraslike.utils.file_utils import get_file
-from keraslike.utils.image_dataset_utils import image_dataset_from_directory
-from keraslike.utils.image_utils import array_to_img, img_to_array, load_img, save_img
-from keraslike.utils.model_visualization import model_to_dot, plot_model
 from keraslike.utils.numerical_utils import normalize, to_categorical
 from keraslike.utils.progbar import Progbar
 from keraslike.utils.py_dataset import PyDataset, Sequence
 from keraslike.utils.rng_utils import set_random_seed
 from keraslike.utils.sequence_utils import pad_sequences
-from keraslike.utils.text_dataset_utils import text_dataset_from_directory
-from keraslike.utils.timeseries_dataset_utils import timeseries_dataset_from_array
 
 __all__ = [
     "FeatureSpace",
@@ -85,9 +79,31 @@ from keraslike._api_gaps import module_getattr as _module_getattr  # noqa: E402
 from keraslike._lazy import lazy_exports as _lazy_exports  # noqa: E402
 from keraslike._lazy import lazy_submodules as _lazy_submodules  # noqa: E402
 
-# FeatureSpace is built on the preprocessing layers, which load on first use (keraslike/README.md).
+# Families a program may never touch load on first use (keraslike/README.md): FeatureSpace (built
+# on the preprocessing layers), the dataset readers, image files and plot_model.
+_LAZY_EXPORTS = {
+    "feature_space": ("FeatureSpace",),
+    "audio_dataset_utils": ("audio_dataset_from_directory",),
+    "image_dataset_utils": ("image_dataset_from_directory",),
+    "image_utils": ("array_to_img", "img_to_array", "load_img", "save_img"),
+    "model_visualization": ("model_to_dot", "plot_model"),
+    "text_dataset_utils": ("text_dataset_from_directory",),
+    "timeseries_dataset_utils": ("timeseries_dataset_from_array",),
+}
 _load_lazy = _lazy_exports(
-    _lazy_submodules("keraslike.utils", ("feature_space",)), {"feature_space": ("FeatureSpace",)}
+    _lazy_submodules(
+        "keraslike.utils",
+        (
+            "feature_space",
+            "audio_dataset_utils",
+            "image_dataset_utils",
+            "image_utils",
+            "model_visualization",
+            "text_dataset_utils",
+            "timeseries_dataset_utils",
+        ),
+    ),
+    _LAZY_EXPORTS,
 )
 __getattr__ = _module_getattr("keraslike.utils", fallback=_load_lazy)
 
