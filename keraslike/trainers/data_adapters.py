@@ -87,12 +87,18 @@ def _pack_batch(x, y, sample_weight):
 LOADER_LOOPS = ("fit", "evaluate", "predict", "validation_data")
 
 
-def keras_loader_draws():
+def keras_loader_draws(iterators=1):
     """Draws what Keras's torch DataLoader over in-memory data draws from torch's global (CPU)
     generator when its epoch iterator makes a DataLoader iterator (at a pass's start and, for
-    the next one, at its end): the iterator's base seed (one int64). Kept so that the global
-    stream, and with it each shuffled pass's order, stays where Keras's is."""
-    torch.empty((), dtype=torch.int64, device="cpu").random_()
+    the next one, at its end): the iterator's base seed (one int64), for each of `iterators`
+    (1 or 2). Kept so that the global stream, and with it each shuffled pass's order, stays
+    where Keras's is."""
+    _DRAWN_SEEDS[iterators].random_()  # n int64s in one call leave the stream where n calls do
+
+
+# Where `keras_loader_draws` puts what it draws (the values are not used): tensors made once,
+# so a `predict` at batch 1 pays neither an allocation nor a second call for its two draws.
+_DRAWN_SEEDS = {n: torch.empty(n, dtype=torch.int64, device="cpu") for n in (1, 2)}
 
 
 def _keras_loader_permutation(n, reused=False):

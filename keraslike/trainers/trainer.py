@@ -514,8 +514,7 @@ class Trainer:
                 if outputs is not None:
                     # What Keras's DataLoader would have drawn (a pass's start and end): the
                     # global random stream stays where Keras's (and the loop's) leaves it.
-                    keras_loader_draws()
-                    keras_loader_draws()
+                    keras_loader_draws(2)
                     return outputs
         data = structures.make_data(self, x, None, None, batch_size, False, steps, "predict")
         return epoch_loop.predict(self, data, verbose=1 if verbose == "auto" else verbose, callbacks=callbacks)
