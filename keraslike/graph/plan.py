@@ -400,7 +400,11 @@ class ExecutionPlan:
         outer_training, outer_losses = _context.training, _context.losses
         if training is None:
             training = outer_training
-        _context.training = training
+        # Set only when it changes: under `torch.compile` each write is a side effect dynamo
+        # replays after every compiled call, even a write of the value already there.
+        changes_training = training is not outer_training
+        if changes_training:
+            _context.training = training
         if outer_losses is None:
             _context.losses = []  # the outermost call: a fresh list of this forward's losses
         self.loss_collection = _context.losses
@@ -413,8 +417,10 @@ class ExecutionPlan:
                 _annotate(error, runner[3][index])
             raise
         finally:
-            _context.training = outer_training
-            _context.losses = outer_losses
+            if changes_training:
+                _context.training = outer_training
+            if outer_losses is None:
+                _context.losses = None
 
 
 def _run_loop(inputs, training, refs):
