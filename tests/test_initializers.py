@@ -1,6 +1,7 @@
 """Initializers: statistics, exact parity with Keras 3 for seeded draws, configs and lookups."""
 
 import math
+import random
 
 import numpy as np
 import pytest
@@ -156,17 +157,21 @@ def test_scalar_and_vector_shapes():
 
 
 @pytest.mark.parametrize("name", RANDOM_CLASSES)
-def test_seeded_calls_repeat_and_unseeded_follow_torch_seed(name):
+def test_unseeded_initializers_take_keras_seed_from_python_random(keras_oracle, name):
     cls = getattr(initializers, name)
     seeded = cls(seed=5)
     assert torch.equal(seeded((8, 6)), seeded((8, 6)))
-    unseeded = cls()
-    torch.manual_seed(123)
-    first = unseeded((8, 6))
-    second = unseeded((8, 6))
-    assert not torch.equal(first, second)
-    torch.manual_seed(123)
-    assert torch.equal(cls()((8, 6)), first)
+    kwargs = {k: v for k, v in CUSTOM_ARGS[name].items() if k != "seed"}
+    keras_oracle.utils.set_random_seed(11)
+    expected = _np(getattr(keras_oracle.initializers, name)(**kwargs)((8, 6)))
+    random.seed(11)  # what set_random_seed seeds for initializers: Python's `random`
+    unseeded = cls(**kwargs)
+    first = unseeded((8, 6)).numpy()
+    np.testing.assert_allclose(first, expected, rtol=1e-6, atol=1e-7)
+    assert np.array_equal(unseeded((8, 6)).numpy(), first)  # Keras's rule: an instance repeats
+    assert not np.array_equal(cls(**kwargs)((8, 6)).numpy(), first)  # a new one draws anew
+    assert unseeded.get_config()["seed"] is None
+    assert cls.from_config(unseeded.get_config()).get_config() == unseeded.get_config()
 
 
 @pytest.mark.parametrize("shape", [(5, 7), (7, 5), (3, 3, 4, 6), (10,)], ids=str)
@@ -332,11 +337,14 @@ def test_constant_fills_with_an_array_like_keras():
 @pytest.mark.parametrize("name", ["random_normal", "truncated_normal", "he_normal", "glorot_uniform"])
 def test_unseeded_draws_follow_the_default_device(name):
     """Under `with torch.device("meta")` nothing is drawn on the CPU: the result is a meta tensor
-    (torch.normal ignores the device context unless told), and on the CPU the values are the
-    global generator's."""
+    (torch.normal ignores the device context unless told), and on the CPU the values are those
+    of the seed the initializer took from Python's `random`; torch's global generator is not
+    used (as in Keras)."""
     with torch.device("meta"):
         assert initializers.get(name)((64, 32)).device.type == "meta"
-    torch.manual_seed(5)
+    random.seed(5)
+    state = torch.get_rng_state()
     first = initializers.get(name)((4, 3))
-    torch.manual_seed(5)
+    assert torch.equal(torch.get_rng_state(), state)
+    random.seed(5)
     assert first.device.type == "cpu" and torch.equal(initializers.get(name)((4, 3)), first)

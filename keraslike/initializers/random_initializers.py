@@ -5,32 +5,36 @@ import math
 import torch
 
 from keraslike.initializers.initializer import _shape, _torch_dtype, compute_fans, Initializer
+from keraslike.random.seed_generator import make_default_seed
 
 
 # --- random draws, laid out like Keras's torch backend so seeded values match it -------------
 
 
-def _generator(seed):
-    """A fresh generator for an integer seed (same values each call); `None` = global generator."""
-    if seed is None:
+def _generator(seed, device):
+    """A fresh generator on `device` for an integer seed (the same values each call), as Keras's
+    `torch_seed_generator`; `None` on the meta device, where nothing is drawn."""
+    if device.type == "meta":
         return None
-    return torch.Generator().manual_seed(seed & 0xFFFFFFFF)
+    return torch.Generator(device=device).manual_seed(seed & 0xFFFFFFFF)
 
 
 def _normal(shape, mean, stddev, dtype, seed):
-    generator = _generator(seed)
     # `torch.normal(float, float, size=...)` ignores `with torch.device(...)` (`torch.rand`
     # follows it): without naming the default device, a model built under
     # `torch.device("meta")` drew its normal weights on the CPU (seconds for a big model) and
     # one built under `torch.device("cuda")` drew them on the CPU and copied them over.
-    device = torch.get_default_device() if generator is None else None
+    device = torch.get_default_device()
+    generator = _generator(seed, device)
     return torch.normal(mean, stddev, size=shape, generator=generator, dtype=dtype, device=device)
 
 
 def _uniform(shape, minval, maxval, dtype, seed):
     # Keras: (maxval - minval) * U[0, 1) + minval, drawing one value for a scalar shape.
     draw_shape = shape if len(shape) else (1,)
-    out = (maxval - minval) * torch.rand(draw_shape, generator=_generator(seed), dtype=dtype) + minval
+    device = torch.get_default_device()
+    generator = _generator(seed, device)
+    out = (maxval - minval) * torch.rand(draw_shape, generator=generator, dtype=dtype, device=device) + minval
     return out if len(shape) else out[0]
 
 
@@ -44,9 +48,15 @@ def _truncated_normal(shape, mean, stddev, dtype, seed):
 class RandomInitializer(Initializer):
     """Base class of the random initializers: holds and validates `seed`.
 
+    As in Keras 3, an initializer made without a seed draws one at construction from Python's
+    `random` (which `keras.utils.set_random_seed` seeds), so a seeded program's initial weights
+    are Keras's, and each call of that initializer returns the same values (Keras's rule; a
+    layer makes its own initializer from a name, so its layers still differ). The config keeps
+    `seed: None`.
+
     Args:
-        seed: `None` (draw from torch's global generator) or a Python integer (each call
-            returns the same values, equal to Keras 3's for that seed).
+        seed: `None` or a Python integer (each call returns the same values, equal to Keras
+            3's for that seed).
     """
 
     def __init__(self, seed=None):
@@ -55,10 +65,11 @@ class RandomInitializer(Initializer):
                 "`seed` argument should be an integer or `None` "
                 f"(keraslike has no `SeedGenerator` objects). Received: seed={seed}"
             )
-        self.seed = seed
+        self._init_seed = seed
+        self.seed = make_default_seed() if seed is None else seed
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self._init_seed}
 
 
 class RandomNormal(RandomInitializer):
@@ -238,7 +249,7 @@ class _FixedVarianceScaling(VarianceScaling):
         )
 
     def get_config(self):
-        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
+        return {"seed": self._init_seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class GlorotUniform(_FixedVarianceScaling):

@@ -27,7 +27,7 @@ from keraslike.graph.shape_inference import torch_dtype
 from keraslike.layers.input_spec import InputSpec
 from keraslike.layers.layer import Layer
 from keraslike.random.random import _generator
-from keraslike.random.seed_generator import SeedGenerator
+from keraslike.random.seed_generator import SeedGenerator, make_default_seed
 
 
 class Dropout(Layer):
@@ -119,11 +119,16 @@ def _check_seed(layer, seed):
 
 def _init_seed(layer, seed, amount):
     """Stores `seed`; a seeded layer that draws anything (`amount > 0`) gets its own
-    `SeedGenerator`, as Keras's. Unseeded layers get none (their `state_dict` is unchanged)."""
+    `SeedGenerator`, as Keras's. Unseeded layers get none (their `state_dict` is unchanged),
+    but take the seed Keras's unseeded `SeedGenerator` takes from Python's `random`, so the
+    initializers made after them draw Keras's seeds."""
     _check_seed(layer, seed)
     layer.seed = seed
-    if seed is not None and amount > 0:
-        layer.seed_generator = SeedGenerator(seed)
+    if amount > 0:
+        if seed is not None:
+            layer.seed_generator = SeedGenerator(seed)
+        else:
+            make_default_seed()
 
 
 def _torch_generator(layer, device):

@@ -218,22 +218,35 @@ def test_quantized_model_compiles_fullgraph():
     torch.testing.assert_close(torch.compile(model, fullgraph=True)(x), expected)
 
 
-def test_error_feedback_beats_rounding_on_the_calibration_inputs():
+def test_error_feedback_on_the_calibration_inputs_is_keras(keras_oracle):
+    """GPTQ's output error on its calibration inputs, and plain rounding's (a zero Hessian),
+    equal Keras 3's. (Keras 3.15.1's GPTQ on torch does no better than rounding here, 0.79 vs
+    0.75 for this kernel, where textbook GPTQ gets about 0.49; keraslike follows Keras.)"""
+    from keras.src.quantizers.gptq import GPTQ as KerasGPTQ
+
     rng = np.random.default_rng(6)
     mix = rng.standard_normal((32, 32)).astype("float32")
     x = torch.as_tensor(rng.standard_normal((256, 32)).astype("float32") @ mix)  # correlated
     errors = {}
-    for name, hessian_inputs in (("gptq", x), ("rounding", torch.zeros(1, 32))):
-        layer = keraslike.layers.Dense(16, use_bias=False)
-        layer.build((None, 32))
-        float_kernel = layer.kernel.detach().clone()
-        config = GPTQConfig(None, None, weight_bits=3, group_size=-1)
-        layer.quantize("gptq", config=config)
-        state = GPTQ(layer, config)
-        state.update_hessian_with_batch(hessian_inputs)  # zeros: Keras-on-torch's Hessian
-        state.quantize_and_correct_layer()
-        errors[name] = float(((x @ float_kernel - layer(x)) ** 2).mean())
-    assert errors["gptq"] < 0.9 * errors["rounding"], errors
+    for library, gptq, to_torch in (
+        (keraslike, GPTQ, lambda t: t),
+        (keras_oracle, KerasGPTQ, lambda t: torch.as_tensor(keras_oracle.ops.convert_to_numpy(t))),
+    ):
+        for name, hessian_inputs in (("gptq", x), ("rounding", torch.zeros(1, 32))):
+            initializer = library.initializers.GlorotUniform(seed=1)
+            layer = library.layers.Dense(16, use_bias=False, kernel_initializer=initializer)
+            layer.build((None, 32))
+            float_kernel = to_torch(layer.kernel).detach().clone()
+            config = library.quantizers.GPTQConfig(None, None, weight_bits=3, group_size=-1)
+            layer.quantize("gptq", config=config)
+            state = gptq(layer, config)
+            state.update_hessian_with_batch(hessian_inputs)  # zeros: Keras-on-torch's Hessian
+            state.quantize_and_correct_layer()
+            error = ((x @ float_kernel - to_torch(layer(x)).detach()) ** 2).mean()
+            errors[library.__name__, name] = float(error)
+    for name in ("gptq", "rounding"):
+        assert errors["keraslike", name] == pytest.approx(errors["keras", name], rel=1e-5), errors
+    assert errors["keraslike", "gptq"] != errors["keraslike", "rounding"]  # the Hessian is used
 
 
 def test_layers_outside_the_blocks_are_named_and_not_saved(tmp_path):

@@ -13,6 +13,7 @@ gives the same sublayer, so the quantized weights' names, shapes, order and scal
 Once quantized it computes as EinsumDense does (the float path keeps `F.linear`).
 """
 
+import copy
 import math
 
 import torch.nn.functional as F
@@ -66,8 +67,10 @@ def _with_axes(initializer, input_axes, output_axes):
     if isinstance(initializer, initializers.VarianceScaling) and (
         initializer.input_axes is None or initializer.output_axes is None
     ):
-        config = dict(initializer.get_config(), input_axes=input_axes, output_axes=output_axes)
-        return type(initializer).from_config(config)
+        # A copy, not `from_config`: an unseeded initializer keeps the seed it drew (a new
+        # one would take another seed from Python's `random` than Keras's layer takes).
+        initializer = copy.copy(initializer)
+        initializer.input_axes, initializer.output_axes = input_axes, output_axes
     return initializer
 
 

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from keraslike import activations, constraints, initializers, regularizers
 from keraslike.layers.layer import Layer
 from keraslike.layers.layer_utils import serialize_or_none
+from keraslike.random.seed_generator import make_default_seed
 
 
 def check_units(value, layer_class, name=None, arg="units"):
@@ -111,9 +112,16 @@ class RecurrentCell(Layer):
         self._dropout_mask = None
         self._recurrent_dropout_mask = None
 
+    _seed_taken_first = False  # see `_resolve_common`
+
     def _resolve_common(self, activation, use_bias, kernel_initializer, recurrent_initializer,
                         bias_initializer, kernel_regularizer, recurrent_regularizer,
                         bias_regularizer, kernel_constraint, recurrent_constraint, bias_constraint):
+        # Keras's cell makes an unseeded `SeedGenerator`, which takes a seed from Python's
+        # `random`, before its initializers (SimpleRNN, ConvLSTM) or after them (LSTM, GRU):
+        # taken at the same point, so the initializers draw Keras's seeds.
+        if self.seed is None and self._seed_taken_first:
+            make_default_seed()
         self.activation = activations.get(activation)
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -125,6 +133,8 @@ class RecurrentCell(Layer):
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.recurrent_constraint = constraints.get(recurrent_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
+        if self.seed is None and not self._seed_taken_first:
+            make_default_seed()
 
     # ------------------------------------------------------------------ Keras cell API
 

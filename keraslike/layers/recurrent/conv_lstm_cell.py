@@ -64,6 +64,8 @@ class ConvLSTMCell(RecurrentCell):
         constraints, dropout, recurrent_dropout, seed: As in `LSTMCell`.
     """
 
+    _seed_taken_first = True  # Keras's cell makes its SeedGenerator before its initializers
+
     gates = 4
 
     def __init__(

@@ -46,6 +46,8 @@ class SimpleRNNCell(RecurrentCell):
         seed: Accepted for Keras compatibility.
     """
 
+    _seed_taken_first = True  # Keras's cell makes its SeedGenerator before its initializers
+
     gates = 1
     single_masks = True
 
