@@ -159,6 +159,7 @@ class BackupAndRestore(Callback):
             _unprefixed(tensors, _DATA_RNG_PREFIX) or None,
             now,
             epoch_step=step,
+            end_draw_pending=metadata.get("data_end_draw") == "1",
         )
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -251,6 +252,8 @@ class BackupAndRestore(Callback):
         }
         data = self._data()
         position = data.position() if data is not None else None
+        if data is not None and data.end_draw_pending():
+            metadata["data_end_draw"] = "1"
         if position is not None:
             cursor, pass_rng = position
             metadata["data_cursor"] = str(cursor)

@@ -231,9 +231,9 @@ class ArrayData:
         """Draws what Keras's DataLoader draws for the pass whose first batch Keras reads to
         build the model, loss and metrics (see `IterableData.draw_build_pass`), on every rank under
         data parallelism (rank 0's orders are the ones used). Drawn after a deferred build
-        (`before_build=False`): keraslike's unseeded initializers draw from torch's global
-        generator, and a model built by `fit` must start from the weights it would have had
-        built beforehand (Keras's initializers do not draw from that generator)."""
+        (`before_build=False`), so that nothing a build draws from torch's global generator
+        (a custom initializer may) moves the weights away from those of a model built
+        beforehand."""
         if before_build or not self._loader_like():
             return
         if self.shuffle is True or self.shuffle == "true":
@@ -265,14 +265,27 @@ class ArrayData:
             return None
         return self._pass.cursor, self._pass.rng
 
-    def resume(self, cursor, rng, now_rng, epoch_step=0):
+    def end_draw_pending(self):
+        """Whether a pass's last batch was yielded and the draw Keras makes after that step (its
+        next DataLoader iterator) has not been made yet: a checkpoint written in between
+        (`BackupAndRestore` at that batch's end) must make it when resumed."""
+        return getattr(self, "_end_draw_pending", False)
+
+    def _end_of_pass_draw(self):
+        if self.end_draw_pending():
+            self._end_draw_pending = False
+            keras_loader_draws()
+            self._made_next_iterator = True
+
+    def resume(self, cursor, rng, now_rng, epoch_step=0, end_draw_pending=False):
         """Makes the next `batches()` continue a pass like the one `position()` described.
 
         The pass's order is drawn again from `rng` (when given), its first `cursor` batches are
-        skipped, then the random state is set to `now_rng`; the epoch counts `epoch_step`
-        batches as done (a resume in the middle of an epoch).
+        skipped, then the random state is set to `now_rng` (and the end-of-pass draw made when
+        `end_draw_pending`); the epoch counts `epoch_step` batches as done (a resume in the
+        middle of an epoch).
         """
-        self._resume = (cursor, rng, now_rng, epoch_step)
+        self._resume = (cursor, rng, now_rng, epoch_step, end_draw_pending)
 
     # ------------------------------------------------------------ batching
 
@@ -329,7 +342,7 @@ class ArrayData:
         done = 0
         limit = self.num_batches
         if self._resume is not None:
-            cursor, rng, now_rng, done = self._resume
+            cursor, rng, now_rng, done, end_draw_pending = self._resume
             self._resume = None
             self._pass = None
             if cursor is not None:
@@ -340,6 +353,9 @@ class ArrayData:
             elif done:
                 limit = done  # saved as a pass ended inside this epoch: the epoch ended there
             rng_state.set_state(now_rng)
+            if end_draw_pending:
+                self._end_draw_pending = True
+                self._end_of_pass_draw()  # the run was saved between a pass's last step and it
         elif self.steps is None or not self.continue_passes:
             self._pass = None
         length = self.pass_length
@@ -350,16 +366,18 @@ class ArrayData:
             i = current.cursor
             current.cursor += 1
             done += 1
-            if current.cursor >= length:
+            ends_pass = current.cursor >= length
+            if ends_pass:
                 self._pass = None  # the next epoch starts a new pass
-                if self._loader_like():
-                    keras_loader_draws()  # Keras makes its next pass's DataLoader iterator now
-                    self._made_next_iterator = True
+                self._end_draw_pending = self._loader_like()
             idx, global_n = current.index(i)
             local_n = len(range(*idx.indices(self.num_samples))) if isinstance(idx, slice) else idx.shape[0]
             self.share = (local_n, global_n)
             yield _pack_batch(take(x, idx), take(y, idx), take(sw, idx))
-            if self._pass is None:
+            if ends_pass:
+                # Keras makes its next pass's DataLoader iterator once the pass's last step has
+                # run (after that step's dropout draws), unless the loop stopped there.
+                self._end_of_pass_draw()
                 break  # an epoch never runs into the next pass (Keras stops it short)
         if done < limit:
             _ran_out_warning()
@@ -563,12 +581,16 @@ class IterableData:
             return None
         return self._cursor, self._pass_rng
 
-    def resume(self, cursor, rng, now_rng, epoch_step=0):
+    def resume(self, cursor, rng, now_rng, epoch_step=0, end_draw_pending=False):
         """Makes the next `batches()` continue a pass like the one `position()` described: the
         source is iterated again from `rng` (when given), its first `cursor` batches skipped,
         then the random state set to `now_rng`. A source that gives other batches when iterated
         again (an unseeded augmentation, a generator not created afresh) resumes with those."""
-        self._resume = (cursor, rng, now_rng, epoch_step)
+        self._resume = (cursor, rng, now_rng, epoch_step)  # (no draw between its passes)
+
+    def end_draw_pending(self):
+        """`False`: Keras draws nothing between an iterable's passes."""
+        return False
 
     def _next_raw(self):
         """The next raw batch of the pass, or `_END` (the pass is then over)."""

@@ -108,3 +108,23 @@ def test_seeded_models_start_from_keras_weights(name):
     assert len(got) == len(expected)
     for ours, theirs in zip(got, expected):
         np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-6)
+
+
+def _seeded_fit(library):
+    library.utils.set_random_seed(1)
+    x = np.random.default_rng(0).random((40, 6)).astype("float32")
+    y = (x.sum(1) > 3).astype("float32")
+    inputs = library.Input((6,))
+    hidden = library.layers.Dropout(0.2)(library.layers.Dense(4, activation="relu")(inputs))
+    model = library.Model(inputs, library.layers.Dense(1, activation="sigmoid")(hidden))
+    model.compile("adam", "binary_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, epochs=3, batch_size=8, verbose=0, validation_split=0.25)
+    return history.history
+
+
+def test_a_seeded_program_trains_to_keras_numbers_without_copying_weights():
+    # Initial weights, shuffled batches and dropout masks all from the one seed.
+    expected, got = _seeded_fit(keras), _seeded_fit(keraslike)
+    assert sorted(got) == sorted(expected)
+    for key in expected:
+        np.testing.assert_allclose(got[key], expected[key], rtol=1e-5, atol=1e-6, err_msg=key)
