@@ -13,6 +13,19 @@ from keraslike.layers.lora import LoraMixin, lora_config
 from keraslike.layers.quantized_einsum import EinsumQuantizationMixin
 
 
+def with_fan_axes(initializer, input_axes, output_axes):
+    """`initializer`, or for a `VarianceScaling` without fan axes a copy with these axes: Keras
+    computes an einsum kernel's fans from its input and output axes. A copy, not `from_config`:
+    an unseeded initializer keeps the seed it took (a new one would take another seed from
+    Python's `random` than Keras's layer takes)."""
+    if isinstance(initializer, initializers.VarianceScaling) and (
+        initializer.input_axes is None or initializer.output_axes is None
+    ):
+        initializer = copy.copy(initializer)
+        initializer.input_axes, initializer.output_axes = input_axes, output_axes
+    return initializer
+
+
 class EinsumDense(EinsumQuantizationMixin, LoraMixin, Layer):
     """A dense layer computing `activation(einsum(equation, inputs, kernel) + bias)`.
 
@@ -106,14 +119,7 @@ class EinsumDense(EinsumQuantizationMixin, LoraMixin, Layer):
             self, self.equation, self.bias_axes, input_shape, self.partial_output_shape
         )
         self.input_spec = InputSpec(ndim=len(input_shape))
-        kernel_initializer = self.kernel_initializer
-        if isinstance(kernel_initializer, initializers.VarianceScaling) and (
-            kernel_initializer.input_axes is None or kernel_initializer.output_axes is None
-        ):
-            # Keras computes the fans from the kernel's input and output axes.
-            kernel_initializer = copy.copy(kernel_initializer)
-            kernel_initializer.input_axes = input_axes
-            kernel_initializer.output_axes = output_axes
+        kernel_initializer = with_fan_axes(self.kernel_initializer, input_axes, output_axes)
         if self.quantization_mode is None or not self._build_quantized_from_policy(kernel_shape):
             self.add_weight(
                 shape=tuple(kernel_shape),

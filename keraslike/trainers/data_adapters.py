@@ -272,10 +272,9 @@ class ArrayData:
         return getattr(self, "_end_draw_pending", False)
 
     def _end_of_pass_draw(self):
-        if self.end_draw_pending():
-            self._end_draw_pending = False
-            keras_loader_draws()
-            self._made_next_iterator = True
+        self._end_draw_pending = False
+        keras_loader_draws()
+        self._made_next_iterator = True
 
     def resume(self, cursor, rng, now_rng, epoch_step=0, end_draw_pending=False):
         """Makes the next `batches()` continue a pass like the one `position()` described.
@@ -354,7 +353,6 @@ class ArrayData:
                 limit = done  # saved as a pass ended inside this epoch: the epoch ended there
             rng_state.set_state(now_rng)
             if end_draw_pending:
-                self._end_draw_pending = True
                 self._end_of_pass_draw()  # the run was saved between a pass's last step and it
         elif self.steps is None or not self.continue_passes:
             self._pass = None
@@ -377,7 +375,8 @@ class ArrayData:
             if ends_pass:
                 # Keras makes its next pass's DataLoader iterator once the pass's last step has
                 # run (after that step's dropout draws), unless the loop stopped there.
-                self._end_of_pass_draw()
+                if self.end_draw_pending():
+                    self._end_of_pass_draw()
                 break  # an epoch never runs into the next pass (Keras stops it short)
         if done < limit:
             _ran_out_warning()

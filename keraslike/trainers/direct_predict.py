@@ -164,13 +164,10 @@ def predict(model, facts, x, batch_size):
 def _to_numpy(tensor):
     """An output as a NumPy array of its own: on the CPU a copy, since an output may be a view
     of the input or of a weight (as the loop's concatenation gave)."""
-    if tensor.device.type == "cpu" and tensor.dtype in _COPIED_AS_IS:
+    if tensor.device.type == "cpu" and tensor.dtype in _NUMPY_DTYPES:  # NumPy holds them as is
         return tensor.detach().numpy().copy()  # (an output may be a weight itself)
     array = tensor_to_numpy(tensor)
     return np.array(array) if tensor.device.type == "cpu" else array
-
-
-_COPIED_AS_IS = frozenset(dtype for dtype in _NUMPY_DTYPES)  # dtypes NumPy holds as they are
 
 
 def _run(plan, tensor, n, batch_size):

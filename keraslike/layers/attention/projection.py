@@ -13,7 +13,6 @@ gives the same sublayer, so the quantized weights' names, shapes, order and scal
 Once quantized it computes as EinsumDense does (the float path keeps `F.linear`).
 """
 
-import copy
 import math
 
 import torch.nn.functional as F
@@ -21,6 +20,7 @@ import torch.nn.functional as F
 import torch
 
 from keraslike import initializers
+from keraslike.layers.einsum_dense import with_fan_axes
 from keraslike.layers.layer import Layer
 from keraslike.layers.lora import LoraMixin
 from keraslike.layers.quantized_einsum import EinsumQuantizationMixin
@@ -60,18 +60,6 @@ class FlatBiasLayout(Layout):
 
     def keras_shape(self, torch_shape):
         return self.out_shape
-
-
-def _with_axes(initializer, input_axes, output_axes):
-    """A copy of `initializer` with its fan axes set, as Keras's EinsumDense does."""
-    if isinstance(initializer, initializers.VarianceScaling) and (
-        initializer.input_axes is None or initializer.output_axes is None
-    ):
-        # A copy, not `from_config`: an unseeded initializer keeps the seed it drew (a new
-        # one would take another seed from Python's `random` than Keras's layer takes).
-        initializer = copy.copy(initializer)
-        initializer.input_axes, initializer.output_axes = input_axes, output_axes
-    return initializer
 
 
 def refuse_quantized_policy(layer, keras_class_name):
@@ -139,7 +127,7 @@ class HeadProjection(EinsumQuantizationMixin, LoraMixin, Layer):
         self.out_shape = tuple(out_shape)
         self.use_bias = use_bias
         n_in, n_out = len(self.in_shape), len(self.out_shape)
-        self.kernel_initializer = _with_axes(
+        self.kernel_initializer = with_fan_axes(
             initializers.get(kernel_initializer),
             list(range(n_in)),
             list(range(n_in, n_in + n_out)),
