@@ -252,3 +252,59 @@ def test_sequential_model_runs_its_plan_directly_and_compiles_once():
     assert not any("__closure__" in guard.name for guard in explanation.out_guards)
     assert not any("_call_impl" in guard.name for guard in explanation.out_guards)  # no chain
     _assert_compiles_once_and_matches(model, data)
+
+
+def _writes_in_compiled_code(model):
+    """The attribute writes dynamo replays after each compiled call of `model`."""
+    import dis
+
+    from torch._dynamo.eval_frame import _debug_get_cache_entry_list
+
+    entries = _debug_get_cache_entry_list(type(model).__call__.__code__)
+    assert len(entries) == 1
+    return [
+        ins.argval
+        for ins in dis.get_instructions(entries[0].code)
+        if ins.opname == "STORE_ATTR" or ins.argval == "object_setattr_ignore_descriptor"
+    ]
+
+
+@pytest.mark.parametrize("called_eagerly_first", [False, True])
+def test_loss_free_compiled_call_replays_no_attribute_write(called_eagerly_first):
+    # Each write the trace makes (the forward's loss list, the call context) is replayed after
+    # every compiled call; a loss-free forward leaves the state as it found it.
+    model = _mlp().eval()
+    x = torch.randn(2, 12)
+    if called_eagerly_first:
+        model(x)
+    _assert_compiles_once_and_matches(model, x, calls=1)
+    writes = _writes_in_compiled_code(model)
+    # `_context.losses` opened and closed by the outermost call: one store of `None`.
+    assert writes == ["losses"], writes
+    assert model.losses == []
+
+
+class _AddsLossWhenTraining(layers.Layer):
+    def call(self, x, training=None):
+        if training:
+            self.add_loss(x.abs().mean())
+        return x
+
+
+def test_compiled_losses_follow_each_call():
+    inputs = keras.Input((4,))
+    x = layers.Dense(3, activity_regularizer="l2")(inputs)
+    outputs = _AddsLossWhenTraining()(layers.Dense(2)(x))
+    model = keras.Model(inputs, outputs)
+    x = torch.randn(5, 4)
+    compiled = torch.compile(model, fullgraph=True, backend="eager")
+    compiled(x, training=True)
+    training_losses = [float(v.detach()) for v in model.losses]
+    model(x, training=True)
+    assert len(training_losses) == 2
+    assert training_losses == pytest.approx([float(v.detach()) for v in model.losses])
+    compiled(x, training=False)  # the activity regularizer only: the custom loss is gone
+    assert len(model.losses) == 1
+    model.eval()
+    compiled(x)
+    assert [float(v.detach()) for v in model.losses] == pytest.approx(training_losses[:1])

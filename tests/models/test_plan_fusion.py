@@ -67,7 +67,7 @@ def _eager_reference(model, x, variant, swish):
 @pytest.mark.parametrize("variant", ["relu_layer", "reflected_div", "relu6_activation", "activation"])
 @pytest.mark.parametrize("swish", [False, True])
 def test_fused_equals_unfused_forward_and_backward(seed, variant, swish):
-    torch.manual_seed(seed)
+    keras.utils.set_random_seed(seed)  # initial weights draw seeds from Python's `random`
     model, width = _random_model(seed, variant, swish, multiply_layer=seed % 3 == 0)
     unfused_steps = len(model._plan.step_nodes)
     fused_chain = 1 if variant == "activation" else 3
@@ -86,7 +86,9 @@ def test_fused_equals_unfused_forward_and_backward(seed, variant, swish):
     want.square().sum().backward()
     grads_ref = [x_ref.grad] + [p.grad for p in model.parameters()]
     for a, b in zip(grads_fused, grads_ref):
-        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+        # Fusion reorders float32 sums: an element that cancels to near zero may differ by a
+        # few ulps of the tensor's largest value, not of itself.
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6 + 1e-5 * b.abs().max().item())
 
 
 def test_mobilenet_style_squeeze_excite_is_fused():
