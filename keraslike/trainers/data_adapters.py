@@ -241,6 +241,9 @@ class ArrayData:
         else:
             keras_loader_draws()
 
+    def begin_loop(self):
+        """Nothing to tell in-memory arrays before a loop (see `IterableData.begin_loop`)."""
+
     def peek(self):
         """The first batch (in order, unshuffled) without advancing anything; `None` if empty."""
         if not self.num_samples:
@@ -441,6 +444,7 @@ class IterableData:
         self.shuffle = shuffle
         self._iterator = None
         self._peeked = None  # [batch] read from a generator by `peek()`, not yet yielded
+        self._build_item = None  # [batch] of a `PyDataset` read by `draw_build_pass`
         self.is_generator = not hasattr(source, "__len__") and iter(source) is source
         if steps is not None:
             self.num_batches = steps
@@ -503,7 +507,9 @@ class IterableData:
     def peek(self):
         """The first batch, adapted like `batches()`'s, or `None` if there is none. A generator's
         batch is kept and yielded first by `batches()`; other sources are read again there."""
-        if self.py_dataset is not None:
+        if self._build_item is not None:
+            raw = self._build_item[0]
+        elif self.py_dataset is not None:
             raw = self.py_dataset[0] if self.py_dataset.num_batches != 0 else None
         elif self.is_generator:
             if self._peeked is None:
@@ -553,12 +559,26 @@ class IterableData:
         return indices
 
     def draw_build_pass(self, before_build):
-        """Draws (and drops) the batch order of a shuffling `PyDataset`'s pass that Keras starts
-        to read the first batch it builds the model, loss and metrics from: Keras shuffles
-        there too, before building, so the epochs then visit the batches in Keras's orders
-        under the same seed."""
-        if before_build and self.py_dataset is not None:
-            self._py_dataset_order()
+        """Starts (and drops) the pass of a `PyDataset` that Keras starts to read the first batch
+        it builds the model, loss and metrics from, as Keras does: `on_epoch_begin()` is called,
+        the batch order drawn (a shuffling dataset's, so the epochs then visit the batches in
+        Keras's orders under the same seed) and the pass's first batch read (once: `peek()`
+        returns it), so a dataset's hooks and reads happen as often as under Keras."""
+        if self.py_dataset is None:
+            return
+        if not before_build:
+            self._build_item = None
+            return
+        self.py_dataset.on_epoch_begin()
+        order = self._py_dataset_order()
+        if order or self.py_dataset.num_batches is None:  # an endless dataset is read from 0
+            self._build_item = [self.py_dataset[order[0] if order else 0]]
+
+    def begin_loop(self):
+        """What Keras's `fit` and `evaluate` do to their data before the first pass (their
+        epoch iterator's `reset()`): a `PyDataset`'s `on_epoch_end()` is called."""
+        if self.py_dataset is not None:
+            self.py_dataset.on_epoch_end()
 
     def _sharded(self):
         return self.shard is not None and getattr(self, "distributed_sampler", None) is None
@@ -618,6 +638,8 @@ class IterableData:
         """
         done = 0
         self.ran_out = False
+        if self.py_dataset is not None:
+            self.py_dataset.on_epoch_begin()  # every epoch, before its order is drawn (Keras)
         if self._resume is not None:
             cursor, rng, now_rng, done = self._resume
             self._resume = None

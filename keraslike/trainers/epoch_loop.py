@@ -78,6 +78,7 @@ def _place(model, *datasets, build_optimizer=False, shard_iterables=True):
 def fit(model, data, val_data, epochs, verbose, callbacks, initial_epoch, validation_freq):
     """Runs the training epochs of `model.fit` and returns the History."""
     _place(model, data, val_data, build_optimizer=True)
+    data.begin_loop()
     if distributed.active():
         distributed.wrap_for_training(model, _overrides(model, "train_step"))
     callback_list = _callback_list(model, callbacks, verbose, epochs, data.num_batches, add_history=True)
@@ -147,6 +148,7 @@ def _should_validate(epoch, validation_freq):
 
 def _run_evaluation(model, data, callback_list):
     """The evaluation loop; returns the logs (Python floats, sorted keys)."""
+    data.begin_loop()
     was_training = model.training
     model.eval()
     test_function = model.make_test_function(force=True)

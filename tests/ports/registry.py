@@ -77,6 +77,11 @@ PORTS = [
     "keras_recipes_distillation_recipe",
     "vision_image_classification_from_scratch",
     "vision_mnist_moe",
+    "vision_focal_modulation_network",
+    "vision_zero_dce",
+    "vision_edsr",
+    "generative_real_nvp",
+    "generative_dcgan_overriding_train_step",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is

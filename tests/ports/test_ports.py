@@ -27,6 +27,11 @@ SEEDS = {
     "keras_recipes_antirectifier": 1,
     "structured_data_collaborative_filtering_movielens": 3,
     "vision_3d_image_classification": 1,
+    "vision_focal_modulation_network": 1,
+    "vision_zero_dce": 1,
+    "vision_edsr": 1,
+    "generative_real_nvp": 1,
+    "generative_dcgan_overriding_train_step": 1,
 }
 
 _CASES = [
@@ -50,7 +55,9 @@ def test_port_trains_under_keraslike(name):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["keras_recipes_antirectifier", "vision_3d_image_classification"])
+@pytest.mark.parametrize(
+    "name", ["keras_recipes_antirectifier", "vision_3d_image_classification", "vision_focal_modulation_network"]
+)
 def test_seeded_ports_train_to_keras_losses(name):
     """A seeded example trains to Keras's losses with no weight copied: initial weights, batch
     orders and dropout masks all come from `set_random_seed`, as in Keras."""

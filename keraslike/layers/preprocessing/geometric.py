@@ -242,9 +242,12 @@ class RandomCrop(BaseAugmentation):
     _USE_BASE_FACTOR = False
 
     def __init__(self, height, width, seed=None, data_format=None, name=None, **kwargs):
-        # As Keras, a missing seed is drawn now, so the config records the one used.
-        seed = seed if seed is not None else make_default_seed()
+        # As Keras, a missing seed is drawn now for the config, and the generator, still given
+        # `seed=None`, draws a second one of its own: two draws from Python's `random`, and the
+        # crops come from the second.
+        config_seed = seed if seed is not None else make_default_seed()
         super().__init__(seed=seed, data_format=data_format, name=name, **kwargs)
+        self.seed = config_seed
         self.height = height
         self.width = width
 
