@@ -12,8 +12,9 @@ Keras 3 (the oracle).
   example's) visited its samples in other orders than under Keras.
 - A functional model returning an intermediate image tensor that later layers also read
   (Grad-CAM's `[last_conv_output, predictions]`) returns a tensor the predictions were not
-  computed from: `torch.autograd.grad(predictions, last_conv_output)` fails. Not fixed here
-  (keraslike/graph/layout.py), so the test is a strict xfail.
+  computed from: `torch.autograd.grad(predictions, last_conv_output)` failed (layout
+  propagation returned a channels-last copy made after the later layers read the channels-first
+  value; keraslike/graph/layout.py).
 """
 
 import numpy as np
@@ -138,10 +139,6 @@ def _grad_of_output_wrt_intermediate(lib):
     return torch.autograd.grad(preds[:, 1].sum(), conv_output)[0].numpy()
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeError, reason=(
-    "keraslike/graph/layout.py: a model output also read by later layers is permuted back to "
-    "channels-last after the last step, so the returned tensor is not the one the later layers "
-    "used and autograd finds no path from the predictions to it"))
 def test_gradient_with_regard_to_a_returned_intermediate_output_like_keras():
     np.testing.assert_allclose(
         _grad_of_output_wrt_intermediate(keraslike), _grad_of_output_wrt_intermediate(keras), rtol=1e-5, atol=1e-7

@@ -47,7 +47,9 @@ channels-first when it declares it can (for its input rank >= 3), it is called d
 hook, activity regularizer or remat), it records no keyword arguments but `training`, and no
 input carries a mask. Its inputs are permuted (in their slots, so later readers see the new
 layout) when they do not hold the layout it needs. Values returned by the model are permuted
-back after the last step.
+back after the last step, except a returned value that later nodes also read: its node runs
+channels-last and its readers permute their own views, so the tensor returned is the one the
+later outputs were computed from (`torch.autograd.grad(preds, returned_conv_output)`).
 
 Invalidation: the decision is rebuilt whenever the plan recompiles its direct steps
 (`hook_registry.version`: hooks, activity regularizers, builds, dtype policies); the graph
@@ -134,8 +136,9 @@ def _capability(node):
     return "cf", rank, list_input
 
 
-def _decide(nodes, slot):
+def _decide(nodes, slot, output_slots):
     """One `_Decision` per node, and the final layout of every slot."""
+    returned = set(output_slots)
     capabilities = []
     readers = {}  # slot -> indices of the nodes reading it, in plan order
     for index, node in enumerate(nodes):
@@ -163,6 +166,13 @@ def _decide(nodes, slot):
     decisions = []
     for index, (node, (kind, rank, list_input)) in enumerate(zip(nodes, capabilities)):
         inputs = [slot[id(t)] for t in node.input_tensors]
+        if kind in ("cf", "free") and any(
+            len(t.shape) >= 3 and slot[id(t)] in returned and slot[id(t)] in readers
+            for t in node.output_tensors
+        ):
+            # A returned image that later layers also read must be the very tensor they read
+            # (`autograd.grad(loss, returned)`, Grad-CAM): made channels-last, as compiled.
+            kind = "plain"
         if kind == "cf" and rank < 3 and first_need(slot[id(node.output_tensors[0])], index) != _CF:
             kind = "plain"  # makes an image from a flat tensor: channels-first only for a reader that wants it
         if kind == "free":
@@ -178,6 +188,8 @@ def _decide(nodes, slot):
                 # In the slot itself when the next reader wants the new layout too (or there is
                 # none); else only for this node.
                 in_place = first_need(s, index) == want or not any(i > index for i in readers[s])
+                if s in returned and want == _CF:
+                    in_place = False  # the returned tensor stays the one the readers read
                 conversions.append((s, to_channels_first(r) if want == _CF else to_channels_last(r), in_place))
                 if in_place:
                     layout[s] = want
@@ -259,7 +271,7 @@ def propagate(nodes, steps, slot, output_slots, compile_step):
         `(steps, finish)`: the new steps (one per node) and `None` or a last step that makes
         the returned values channels-last again (`finish(values, training)`).
     """
-    decisions, layout = _decide(nodes, slot)
+    decisions, layout = _decide(nodes, slot, output_slots)
     if all(d.mode == "cl" and not d.conversions for d in decisions):
         return steps, None
     folds = _padding_folds(nodes, decisions, slot, output_slots)

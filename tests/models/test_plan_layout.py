@@ -147,6 +147,41 @@ def test_conv_chain_permutes_only_at_the_ends():
     assert tuple(model(torch.randn(2, 8, 8, 3)).shape) == (2, 8, 8, 4)
 
 
+@pytest.mark.parametrize("reader", ["conv", "batchnorm", "add", "pool"])
+def test_returned_image_read_by_later_layers_is_the_tensor_they_read(reader, without_layout):
+    # Grad-CAM's `Model(inputs, [last_conv.output, predictions])`: the returned conv output
+    # must be an ancestor of the predictions (`autograd.grad(preds, conv_output)`).
+    def build():
+        inputs = keras.Input((6, 6, 3))
+        x = layers.Conv2D(4, 3, padding="same", name="first")(inputs)
+        conv = layers.Conv2D(4, 3, padding="same", activation="relu", name="last_conv")(x)
+        y = {
+            "conv": lambda: layers.Conv2D(4, 1)(conv),
+            "batchnorm": lambda: layers.BatchNormalization()(conv),
+            "add": lambda: layers.Add()([conv, x]),
+            "pool": lambda: layers.MaxPooling2D()(conv),
+        }[reader]()
+        preds = layers.Dense(3)(layers.GlobalAveragePooling2D()(y))
+        return keras.Model(inputs, [conv, preds])
+
+    model = build()
+    twin = build()
+    twin.set_weights(model.get_weights())
+    x = torch.randn(2, 6, 6, 3)
+
+    def grads(m):
+        conv, preds = m(x)
+        assert tuple(conv.shape) == (2, 6, 6, 4)
+        return conv.detach(), preds.detach(), torch.autograd.grad(preds[:, 1].sum(), conv)[0]
+
+    got = grads(model)
+    without_layout(True)
+    want = grads(twin)
+    without_layout(False)
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
 def _ops(model, x):
     with torch.no_grad(), _Count() as count:
         model(x)

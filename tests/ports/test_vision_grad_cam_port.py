@@ -11,11 +11,6 @@ keras = pytest.importorskip("keras")
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, raises=RuntimeError, reason=(
-    "keraslike/graph/layout.py: the grad model's returned `block14_sepconv2_act` output is a "
-    "channels-last permute made after the predictions were computed from the channels-first "
-    "value, so `torch.autograd.grad(class_channel, last_conv_layer_output)` finds no path "
-    "(tests/test_port_fixes_vision_generative.py has the small repro)"))
 def test_grad_cam_port_gives_keras_heatmaps():
     initial = []
     keras.utils.set_random_seed(0)
