@@ -11,6 +11,9 @@ One process-wide `state` holds, while a model or layer call runs:
   current outermost call, or `None` outside any call. The outermost call (a model's plan run or an
   eager layer call) opens a fresh list; nested calls add to it. A layer's `losses` are those of
   the most recent forward (Keras clears them when a new outermost call starts).
+- `losses_added`: whether any loss was ever added in this process. Until then no layer holds a
+  loss, so calls skip recording which list their losses went to (under `torch.compile` each
+  such write is replayed after every compiled call).
 
 Reading and setting these attributes costs a few attribute accesses: no host sync, and under
 `torch.compile` the values are constants in steady state (no recompiles, no graph breaks).
@@ -18,15 +21,22 @@ Values are restored when the call returns, so an explicit `training=` on an inne
 that call and its sublayers only.
 """
 
+import torch
+
+# What a model or layer records as its most recent forward's losses after an outermost forward
+# that added none (see `losses_to_record`).
+NO_LOSSES = ()
+
 
 class CallContext:
     """The state shared by nested calls (see the module docstring)."""
 
-    __slots__ = ("training", "losses")
+    __slots__ = ("training", "losses", "losses_added")
 
     def __init__(self):
         self.training = None
         self.losses = None
+        self.losses_added = False
 
 
 state = CallContext()
@@ -40,3 +50,19 @@ def current_training():
 def in_call():
     """Whether a model or layer call is running (an outermost call has opened the context)."""
     return state.losses is not None
+
+
+def losses_to_record(context, collected):
+    """What an outermost call records as its forward's losses list, given the call context
+    (`state`, passed in: under `torch.compile` one object reached through two modules costs an
+    identity guard per call) and the list it opened: that list when a loss was added, else
+    `NO_LOSSES`, or `None` for nothing to record: while no loss was ever added, no layer holds
+    one to be told apart (under `torch.compile` each attribute write is replayed after every
+    compiled call, so the common loss-free program writes nothing).
+
+    A caller skips writing `NO_LOSSES` over `NO_LOSSES` eagerly; under `torch.compile` it writes
+    without reading the old value (a guard on it would recompile after each eager call).
+    """
+    if collected:
+        return collected
+    return NO_LOSSES if context.losses_added else None

@@ -12,6 +12,7 @@ import sys
 import torch
 
 from keraslike.graph import fusion, layout, nest, plan_codegen
+from keraslike.graph.call_context import NO_LOSSES, losses_to_record
 from keraslike.graph.call_context import state as _context
 from keraslike.graph.hook_registry import current_version, global_hooks_active
 from keraslike.graph.keras_tensor import KerasTensor
@@ -20,11 +21,10 @@ from keraslike.graph.shape_inference import torch_dtype
 # A module-level name for what `runs_directly_in_context` reads: under `torch.compile` a value
 # reached through two paths (here and the model's module) costs a Python guard per call.
 _jit_tracing_state = torch._C._get_tracing_state
+_is_compiling = torch.compiler.is_compiling
 
 _TRAINING_SUPPORT = {}
 
-# `plan.loss_collection` after a forward that added no loss (see `ExecutionPlan.run`).
-NO_LOSSES = ()
 
 
 def training_parameter(operation):
@@ -261,8 +261,8 @@ class ExecutionPlan:
         self._direct_runner = None
         self._module_call_runner = None
         # The list that collected the losses added (`add_loss`, activity regularizers) during the
-        # most recent run: the whole outermost call's list when this plan ran nested inside one;
-        # `None` until a run adds a loss, `NO_LOSSES` after a loss-free run that followed one.
+        # most recent run: the whole outermost call's list when this plan ran nested inside one,
+        # `NO_LOSSES` after a loss-free outermost run; `None` while no loss was ever added.
         self.loss_collection = None
         # Built now, not by the first run: a first run traced by torch.compile that built them
         # would change what its own guards read and compile a second time.
@@ -411,7 +411,7 @@ class ExecutionPlan:
             _context.training = training
         if outer_losses is None:
             _context.losses = collected = []  # the outermost call: this forward's losses
-        else:
+        elif _context.losses_added:  # (else no layer holds a loss: nothing to record)
             self.loss_collection = outer_losses
         runner = self.current_runner()
         try:
@@ -426,14 +426,12 @@ class ExecutionPlan:
                 _context.training = outer_training
             if outer_losses is None:
                 _context.losses = None
-                # A forward that added no loss writes only over an earlier forward's list: under
-                # `torch.compile` an attribute write is a side effect replayed after every
-                # compiled call (measured: ~4% of a compiled MLP call at batch 1), and a write
-                # the first trace made would fail its own guard (a second compile).
-                if collected:
-                    self.loss_collection = collected
-                elif type(self.loss_collection) is list:
-                    self.loss_collection = NO_LOSSES
+                # (A write replayed after each compiled call cost ~4% of a compiled MLP call.)
+                recorded = losses_to_record(_context, collected)
+                if recorded is not None and (
+                    recorded is not NO_LOSSES or _is_compiling() or self.loss_collection is not NO_LOSSES
+                ):
+                    self.loss_collection = recorded
 
 
 def _run_loop(inputs, training, refs):

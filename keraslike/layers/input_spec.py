@@ -1,5 +1,9 @@
 """InputSpec: what a layer accepts, checked when it is called (Keras's `keras.layers.InputSpec`)."""
 
+import torch
+
+_is_compiling = torch.compiler.is_compiling
+
 
 class InputSpec:
     """Specifies the rank, dtype and shape of every input to a layer.
@@ -38,6 +42,11 @@ class InputSpec:
         self.name = name
         self.optional = optional
 
+    def __setattr__(self, name, value):
+        # Any change forgets the last shape found compatible (`assert_input_compatibility`).
+        self.__dict__["_accepted_shape"] = None
+        self.__dict__[name] = value
+
     def __repr__(self):
         fields = ("dtype", "shape", "ndim", "max_ndim", "min_ndim", "axes")
         parts = [f"{f}={getattr(self, f)}" for f in fields if getattr(self, f)]
@@ -72,8 +81,24 @@ def assert_input_compatibility(input_spec, inputs, layer_name):
     """
     if not input_spec:
         return
-    specs = input_spec if isinstance(input_spec, (list, tuple)) else [input_spec]
-    tensors = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+    if type(inputs) is torch.Tensor and type(input_spec) is InputSpec and not _is_compiling():
+        # An eager layer called again on the shape it accepted last: the checks would give the
+        # same answer. (Layers change a spec by reassigning it or its fields, which forgets the
+        # shape; under `torch.compile` nothing is recorded: the trace checks shapes once.)
+        shape = inputs.shape
+        if shape == input_spec._accepted_shape:
+            return
+        _check_all([input_spec], [inputs], layer_name)
+        input_spec.__dict__["_accepted_shape"] = shape
+        return
+    _check_all(
+        input_spec if isinstance(input_spec, (list, tuple)) else [input_spec],
+        inputs if isinstance(inputs, (list, tuple)) else [inputs],
+        layer_name,
+    )
+
+
+def _check_all(specs, tensors, layer_name):
     if len(tensors) != len(specs):
         raise ValueError(
             f'Layer "{layer_name}" expects {len(specs)} input(s), but it received '

@@ -11,7 +11,9 @@ from torch import nn
 
 from keraslike.backend.traceback_utils import filtered, is_traceback_filtering_enabled
 from keraslike.graph import hook_registry, nest
+from keraslike.graph.call_context import NO_LOSSES, losses_to_record
 from keraslike.graph.call_context import state as _context
+from keraslike.graph.hook_registry import global_hooks_active
 from keraslike.graph.keras_tensor import KerasTensor, any_symbolic, symbolic_tensors
 from keraslike.graph.node import Node
 from keraslike.graph.plan import cast_floating
@@ -23,9 +25,19 @@ from keraslike.layers.mixed_call import float_call, mixed_call, mixed_layers_exi
 _SIGNATURES = {}
 _MASK_ARGUMENTS = {}
 _KEYWORDS = {}  # class -> (call takes **kwargs, names of its keyword parameters)
+_FORWARD_IS_LAYERS = {}  # class -> whether its `forward` is `LayerCalling.forward`
+_jit_tracing_state = torch._C._get_tracing_state
 _EAGER_TYPES = (torch.Tensor, np.ndarray)
 # A policy's name says its compute dtype (`"mixed_float16"` -> float16): cached per name.
 _COMPUTE_DTYPES = {}
+
+
+def _keeps_layer_forward(cls):
+    """Whether `cls.forward` is `LayerCalling.forward` (cached per class)."""
+    found = _FORWARD_IS_LAYERS.get(cls)
+    if found is None:
+        found = _FORWARD_IS_LAYERS[cls] = cls.forward is LayerCalling.forward
+    return found
 
 
 def _call_signature(cls):
@@ -67,6 +79,24 @@ def _mask_arguments(cls):
             if name != "mask" and f"{name}_mask" in params
         )
     return found
+
+
+def _is_tensor_argument(value):
+    """Whether a call argument counts as a tensor argument in Keras's mask rules: a tensor, or a
+    non-empty list, tuple or dict whose leaves are all tensors (or `None`)."""
+    if isinstance(value, (torch.Tensor, KerasTensor)):
+        return True
+    if isinstance(value, (list, tuple, dict)) and value:
+        return all(x is None or isinstance(x, (torch.Tensor, KerasTensor)) for x in nest.flatten(value))
+    return False
+
+
+def _tensor_argument_count(args, kwargs):
+    """How many of a call's arguments are tensor arguments (`_is_tensor_argument`). Keras fills
+    an unset `mask` from the inputs' masks only when there is exactly one, and an `x_mask` from
+    the masks of `x` only when there are several: `call(self, inputs, other, mask=None)` gets no
+    mask."""
+    return sum(map(_is_tensor_argument, args)) + sum(map(_is_tensor_argument, kwargs.values()))
 
 
 def _check_call_keywords(layer, kwargs):
@@ -158,9 +188,10 @@ class LayerCalling:
             takes_training, _, _, default, masks = _call_info(type(self))
             if default is None and not masks:  # a layer computing an output mask: slow path
                 training = _context.training
-                if training is None or not takes_training:
-                    return nn.Module.__call__(self, args[0])
-                return nn.Module.__call__(self, args[0], training=training)
+                kwargs = {} if training is None or not takes_training else {"training": training}
+                if self._forward_is_direct():
+                    return self._keraslike_forward(args, kwargs)
+                return nn.Module.__call__(self, args[0], **kwargs)
         try:  # the slow paths: an error leaves without keraslike's frames (free until one)
             if not self._allow_non_tensor_positional_args:
                 _check_positional_tensors(args, self.name)
@@ -188,21 +219,28 @@ class LayerCalling:
         # `mask` when none is given, and the input mask of `compute_mask`.
         first = args[0] if args else None
         previous_mask = kwargs.get("mask")
+        tensor_arguments = None  # counted (before any mask is filled in) only when a mask is found
         if previous_mask is None and first is not None:
             found = [getattr(x, "_keras_mask", None) for x in nest.flatten(first)]
             if any(m is not None for m in found):
                 previous_mask = nest.pack_like(first, found)
                 if takes_mask:
-                    kwargs["mask"] = previous_mask
+                    tensor_arguments = _tensor_argument_count(args, kwargs)
+                    if tensor_arguments == 1:
+                        kwargs["mask"] = previous_mask
         if not takes_mask and "mask" in kwargs:
             del kwargs["mask"]
         for name, index in _mask_arguments(type(self)):
-            # Keras's `x_mask` rule: an argument's attached masks fill its `x_mask` when unset.
+            # Keras's `x_mask` rule: an argument's attached masks fill its `x_mask` when unset
+            # and the call has several tensor arguments.
             value = args[index] if index is not None and index < len(args) else kwargs.get(name)
             if value is not None and kwargs.get(f"{name}_mask") is None:
                 found = [getattr(x, "_keras_mask", None) for x in nest.flatten(value)]
                 if any(m is not None for m in found):
-                    kwargs[f"{name}_mask"] = nest.pack_like(value, found)
+                    if tensor_arguments is None:
+                        tensor_arguments = _tensor_argument_count(args, kwargs)
+                    if tensor_arguments > 1:
+                        kwargs[f"{name}_mask"] = nest.pack_like(value, found)
         if self._autocast_to is not None:
             args, kwargs = cast_floating((args, kwargs), self._autocast_to)
         if self.input_spec is not None and args:
@@ -280,25 +318,51 @@ class LayerCalling:
             return outputs
         return self._keraslike_forward(args, kwargs)
 
+    def _forward_is_direct(self):
+        """Whether `nn.Module.__call__` would only run `forward`, and `forward` only
+        `_keraslike_forward`: the class keeps Layer's `forward`, the layer is built and past its
+        first call's name scope, no torch hook is set on it or torch-wide, and `torch.jit.trace`
+        is not recording. Read on each eager call (a few attribute reads, three Python frames
+        fewer than the module call chain)."""
+        return (
+            self.built
+            and (torch.compiler.is_compiling() or not self._scope_next_call)  # as `forward`
+            and not (self._forward_hooks or self._forward_pre_hooks or self._backward_hooks
+                     or self._backward_pre_hooks)
+            and not global_hooks_active()
+            and not _jit_tracing_state()
+            and _keeps_layer_forward(type(self))
+        )
+
     def _keraslike_forward(self, args, kwargs):
         call = self.call if self._remat_mode is None else remat_call(self, args, kwargs)
         call = self._with_precision(call)
         collected = _context.losses
+        # `_last_collection`, the list this layer's most recent forward added its losses to, is
+        # written into `__dict__` (Layer.__setattr__ costs more than the rest of a Dense call)
+        # and only when something may be read from it (see `call_context.losses_to_record`).
         if collected is not None:  # inside a model's or a layer's call
-            self._last_collection = collected
+            if _context.losses_added:
+                self.__dict__["_last_collection"] = collected
             outputs = call(*args, **kwargs)
             if self._activity_regularizer is not None:
                 self._add_activity_losses(outputs)
             return outputs
         # The outermost call: it opens the list of this forward's added losses.
         _context.losses = collected = []
-        self._last_collection = collected
         try:
             outputs = call(*args, **kwargs)
             if self._activity_regularizer is not None:
                 self._add_activity_losses(outputs)
         finally:
             _context.losses = None
+            recorded = losses_to_record(_context, collected)
+            if recorded is not None and (
+                recorded is not NO_LOSSES
+                or torch.compiler.is_compiling()
+                or self.__dict__.get("_last_collection") is not NO_LOSSES
+            ):
+                self.__dict__["_last_collection"] = recorded
         return outputs
 
     def _add_activity_losses(self, outputs):
@@ -411,14 +475,17 @@ class LayerCalling:
         if self._float_policy and not self._takes_half_inputs and mixed_layers_exist():
             self._note_half_inputs(args, kwargs)
         previous_mask = kwargs.get("mask")
+        tensor_arguments = _tensor_argument_count(args, kwargs)
         if previous_mask is None and first is not None:
             masks = [getattr(x, "_keras_mask", None) for x in nest.flatten(first)]
             if any(m is not None for m in masks):
                 previous_mask = nest.pack_like(first, masks)
-                if takes_mask:
+                if takes_mask and tensor_arguments == 1:
                     kwargs = dict(kwargs, mask=previous_mask)
         if not takes_mask and "mask" in kwargs:
             kwargs = {k: v for k, v in kwargs.items() if k != "mask"}
+        if tensor_arguments > 1:
+            kwargs = self._with_argument_masks(args, kwargs)
         if not takes_training:
             kwargs.pop("training", None)
         if kwargs:
@@ -429,6 +496,18 @@ class LayerCalling:
         if first is not None:
             self._set_output_masks(first, previous_mask, outputs)
         return outputs
+
+    def _with_argument_masks(self, args, kwargs):
+        """`kwargs` with each unset `x_mask` of `call` filled from the masks attached to the
+        symbolic `x` (Keras's rule for a call with several tensor arguments), so the node records
+        them and the plan passes them."""
+        for name, index in _mask_arguments(type(self)):
+            value = args[index] if index is not None and index < len(args) else kwargs.get(name)
+            if value is not None and kwargs.get(f"{name}_mask") is None:
+                found = [getattr(x, "_keras_mask", None) for x in nest.flatten(value)]
+                if any(m is not None for m in found):
+                    kwargs = dict(kwargs, **{f"{name}_mask": nest.pack_like(value, found)})
+        return kwargs
 
     def _set_output_masks(self, inputs, previous_mask, outputs):
         overrides = type(self).compute_mask is not LayerCalling.compute_mask

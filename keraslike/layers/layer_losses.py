@@ -44,6 +44,8 @@ class LayerLosses:
         self._losses.append(loss)
         if collected is not None:
             collected.append(loss)
+        if not _context.losses_added:
+            _context.losses_added = True
 
     def _collected_losses(self):
         """The losses added (`add_loss`, activity regularizers) during this layer's most recent

@@ -530,6 +530,7 @@ class IterableData:
         of this rank's batches."""
         self._pass_rng = rng_state.get_state() if self.record_positions else None
         if self.py_dataset is not None:
+            keras_loader_draws()  # Keras reads a PyDataset through a new torch DataLoader iterator
             dataset, first = self.py_dataset, skip * (self.shard[1] if self._sharded() else 1)
             raw = (dataset[i] for i in self._py_dataset_order()[first:])
             skip = 0
@@ -561,7 +562,8 @@ class IterableData:
     def draw_build_pass(self, before_build):
         """Starts (and drops) the pass of a `PyDataset` that Keras starts to read the first batch
         it builds the model, loss and metrics from, as Keras does: `on_epoch_begin()` is called,
-        the batch order drawn (a shuffling dataset's, so the epochs then visit the batches in
+        the DataLoader's base seed drawn from torch's generator (`keras_loader_draws`), the
+        batch order drawn (a shuffling dataset's, so the epochs then visit the batches in
         Keras's orders under the same seed) and the pass's first batch read (once: `peek()`
         returns it), so a dataset's hooks and reads happen as often as under Keras."""
         if self.py_dataset is None:
@@ -570,6 +572,7 @@ class IterableData:
             self._build_item = None
             return
         self.py_dataset.on_epoch_begin()
+        keras_loader_draws()  # the base seed of the DataLoader iterator Keras reads it through
         order = self._py_dataset_order()
         if order or self.py_dataset.num_batches is None:  # an endless dataset is read from 0
             self._build_item = [self.py_dataset[order[0] if order else 0]]
@@ -608,7 +611,8 @@ class IterableData:
         self._resume = (cursor, rng, now_rng, epoch_step)  # (no draw between its passes)
 
     def end_draw_pending(self):
-        """`False`: Keras draws nothing between an iterable's passes."""
+        """`False`: the draw Keras makes after a `PyDataset` pass is made at the end of `batches()`
+        (a run saved between a pass's last step and that draw resumes without it)."""
         return False
 
     def _next_raw(self):
@@ -679,6 +683,10 @@ class IterableData:
                 f"empty {kind} (`x` yielded no batches)."
             )
         if self.py_dataset is not None:
+            if self._iterator is None:
+                # Keras's epoch iterator makes a new DataLoader iterator once a pass is over
+                # (after its last step): one more base-seed draw, as for in-memory arrays.
+                keras_loader_draws()
             self.py_dataset.on_epoch_end()
 
 

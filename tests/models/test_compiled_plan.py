@@ -269,10 +269,19 @@ def _writes_in_compiled_code(model):
     ]
 
 
+@pytest.fixture
+def no_loss_added_yet(monkeypatch):
+    """A process in which no layer ever added a loss (the suite's other tests have)."""
+    from keraslike.graph.call_context import state
+
+    monkeypatch.setattr(state, "losses_added", False)
+
+
 @pytest.mark.parametrize("called_eagerly_first", [False, True])
-def test_loss_free_compiled_call_replays_no_attribute_write(called_eagerly_first):
+def test_loss_free_compiled_call_replays_no_attribute_write(called_eagerly_first, no_loss_added_yet):
     # Each write the trace makes (the forward's loss list, the call context) is replayed after
-    # every compiled call; a loss-free forward leaves the state as it found it.
+    # every compiled call; a loss-free forward of a program that never added a loss writes
+    # nothing but the call context's store.
     model = _mlp().eval()
     x = torch.randn(2, 12)
     if called_eagerly_first:
@@ -308,3 +317,20 @@ def test_compiled_losses_follow_each_call():
     model.eval()
     compiled(x)
     assert [float(v.detach()) for v in model.losses] == pytest.approx(training_losses[:1])
+
+
+def test_eager_and_compiled_calls_alternate_without_recompiling_once_losses_exist():
+    from keraslike.graph.call_context import state
+
+    layers.Dense(2, activity_regularizer="l2")(torch.ones(1, 3))  # some loss was added
+    assert state.losses_added
+    model = _mlp().eval()
+    x = torch.randn(2, 12)
+    counter = _Counter()
+    torch._dynamo.reset()
+    compiled = torch.compile(model, fullgraph=True, backend=counter)
+    with torch.no_grad():
+        for _ in range(3):
+            torch.testing.assert_close(compiled(x), model(x))
+            assert model.losses == []
+    assert counter.graphs == 1

@@ -82,6 +82,11 @@ PORTS = [
     "vision_edsr",
     "generative_real_nvp",
     "generative_dcgan_overriding_train_step",
+    "graph_gat_node_classification",
+    "guides_int8_quantization_in_keras",
+    "audio_ctc_asr",
+    "rl_actor_critic_cartpole",
+    "nlp_text_generation_fnet",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is

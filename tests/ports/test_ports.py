@@ -32,6 +32,8 @@ SEEDS = {
     "vision_edsr": 1,
     "generative_real_nvp": 1,
     "generative_dcgan_overriding_train_step": 1,
+    "audio_ctc_asr": 1,
+    "rl_actor_critic_cartpole": 1,
 }
 
 _CASES = [
