@@ -217,11 +217,26 @@ class ExecutionPlan:
     Args:
         inputs: Flat list of input KerasTensors (their values fill the first slots).
         outputs: Flat list of output KerasTensors.
-        nodes: The nodes to run, in topological order (from `topology.map_graph`).
+        nodes: The nodes to run, in topological order (from `topology.map_graph`), the nodes
+            computing `output_masks` included.
+        output_masks: Optional list, per output, of the KerasTensor of its Keras mask (an
+            Embedding's `mask_zero` mask passed along) or `None`. Each run attaches the
+            computed masks to its outputs as `_keras_mask`, which the compiled losses and
+            metrics read, as Keras does.
     """
 
-    def __init__(self, inputs, outputs, nodes):
-        self._graph = (list(inputs), list(outputs), list(nodes))  # for __deepcopy__
+    def __init__(self, inputs, outputs, nodes, output_masks=None):
+        self._graph = (list(inputs), list(outputs), list(nodes), output_masks)  # for __deepcopy__
+        # (output index, index in the returned list of its mask) for each masked output.
+        self._mask_pairs = []
+        if output_masks:
+            extra = []
+            for index, mask in enumerate(output_masks):
+                if isinstance(mask, KerasTensor):
+                    self._mask_pairs.append((index, len(outputs) + len(extra)))
+                    extra.append(mask)
+            outputs = list(outputs) + extra
+        self._num_outputs = len(outputs) - len(self._mask_pairs)
         slot = {id(t): i for i, t in enumerate(inputs)}
         input_ids = set(slot)
         runnable = [
@@ -415,7 +430,12 @@ class ExecutionPlan:
             self.loss_collection = outer_losses
         runner = self.current_runner()
         try:
-            return runner[0](inputs, training, runner[1])
+            results = runner[0](inputs, training, runner[1])
+            if self._mask_pairs:
+                for index, mask_index in self._mask_pairs:
+                    results[index]._keras_mask = results[mask_index]
+                del results[self._num_outputs :]
+            return results
         except Exception as error:
             index = runner[2](error.__traceback__)
             if index is not None:

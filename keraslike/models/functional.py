@@ -135,7 +135,7 @@ class Model(Trainer, Layer):
             for t in flat_inputs
         ]
         self._single_output = isinstance(outputs, KerasTensor)
-        self._plan = ExecutionPlan(flat_inputs, flat_outputs, graph.nodes)
+        self._plan = _plan_with_output_masks(flat_inputs, flat_outputs, graph)
         self.built = True
         self.eval()
 
@@ -607,3 +607,14 @@ class Model(Trainer, Layer):
             show_trainable=show_trainable,
             layer_range=layer_range,
         )
+
+
+def _plan_with_output_masks(flat_inputs, flat_outputs, graph):
+    """The model's execution plan; outputs carrying a Keras mask (an Embedding's `mask_zero`
+    passed along) get it attached on each call, for the losses and metrics, as in Keras. The
+    mask's own nodes run in the plan, not in the model's graph (its layers, config, summary)."""
+    masks = [getattr(t, "_keras_mask", None) for t in flat_outputs]
+    extra = [m for m in masks if isinstance(m, KerasTensor)]
+    if not extra:
+        return ExecutionPlan(flat_inputs, flat_outputs, graph.nodes)
+    return ExecutionPlan(flat_inputs, flat_outputs, map_graph(flat_inputs, flat_outputs + extra).nodes, masks)

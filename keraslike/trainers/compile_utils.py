@@ -10,6 +10,7 @@ import torch
 from keraslike import losses as losses_module
 from keraslike import metrics as metrics_module
 from keraslike.backend import compiler
+from keraslike.graph.plan import with_mask_of
 from keraslike.trainers import structures
 
 
@@ -299,10 +300,9 @@ class CompileMetrics:
         with torch.no_grad():
             for index, metric, weighted in self._metrics:
                 p = preds[index]
-                metric.update_state(
-                    ys[index], p.detach() if p.requires_grad else p,
-                    sample_weight=sws[index] if weighted else None,
-                )
+                if p.requires_grad:
+                    p = with_mask_of(p.detach(), p)  # a masked output's metrics skip its padding
+                metric.update_state(ys[index], p, sample_weight=sws[index] if weighted else None)
 
     def result(self):
         """The results by metric name (a metric returning a dict contributes its entries)."""

@@ -34,6 +34,7 @@ SEEDS = {
     "generative_dcgan_overriding_train_step": 1,
     "audio_ctc_asr": 1,
     "rl_actor_critic_cartpole": 1,
+    "nlp_text_generation_fnet": 1,
 }
 
 _CASES = [
@@ -58,7 +59,13 @@ def test_port_trains_under_keraslike(name):
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "name", ["keras_recipes_antirectifier", "vision_3d_image_classification", "vision_focal_modulation_network"]
+    "name",
+    [
+        "keras_recipes_antirectifier",
+        "vision_3d_image_classification",
+        "vision_focal_modulation_network",
+        "nlp_text_generation_fnet",  # a masked decoder: the output mask reaches the loss
+    ],
 )
 def test_seeded_ports_train_to_keras_losses(name):
     """A seeded example trains to Keras's losses with no weight copied: initial weights, batch
