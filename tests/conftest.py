@@ -2,6 +2,7 @@
 
 import gc
 import os
+import random
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
@@ -39,11 +40,14 @@ def _freeze_long_lived_objects():
 
 @pytest.fixture(autouse=True)
 def _fresh_session():
-    """Every test starts with default names (`dense`, not `dense_7`) and a fixed seed."""
+    """Every test starts with default names (`dense`, not `dense_7`) and fixed seeds: torch's,
+    and Python's `random`, from which unseeded initializers take their seeds (as Keras's do), so
+    a test's initial weights do not depend on the tests run before it."""
     from keraslike.backend import naming
 
     naming.reset_names()
     torch.manual_seed(0)
+    random.seed(0)
     yield
 
 
