@@ -144,6 +144,11 @@ class Variable(torch.nn.Parameter):
         """The value as a NumPy array (copied to the host)."""
         return self.detach().cpu().numpy()
 
+    def __array__(self, dtype=None, copy=None):
+        # NumPy 2's signature (torch's lacks `copy`, which makes `np.array(v)` warn).
+        array = self.numpy()
+        return array if dtype is None or array.dtype == dtype else array.astype(dtype)
+
     def __repr__(self):
         return (f"<Variable path={self.path}, shape={tuple(self.shape)}, "
                 f"dtype={str(self.dtype).replace('torch.', '')}, value={self.detach().cpu()}>")

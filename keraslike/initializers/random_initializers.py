@@ -5,7 +5,7 @@ import math
 import torch
 
 from keraslike.initializers.initializer import _shape, _torch_dtype, compute_fans, Initializer
-from keraslike.random.seed_generator import make_default_seed
+from keraslike.random.seeds import make_default_seed
 
 
 # --- random draws, laid out like Keras's torch backend so seeded values match it -------------

@@ -22,22 +22,29 @@ from keraslike.layers.input_spec import assert_input_compatibility
 from keraslike.layers.layer_remat import remat_call
 from keraslike.layers.mixed_call import float_call, mixed_call, mixed_layers_exist, uncast_call
 
-_SIGNATURES = {}
-_MASK_ARGUMENTS = {}
 _KEYWORDS = {}  # class -> (call takes **kwargs, names of its keyword parameters)
-_FORWARD_IS_LAYERS = {}  # class -> whether its `forward` is `LayerCalling.forward`
 _jit_tracing_state = torch._C._get_tracing_state
 _EAGER_TYPES = (torch.Tensor, np.ndarray)
 # A policy's name says its compute dtype (`"mixed_float16"` -> float16): cached per name.
 _COMPUTE_DTYPES = {}
 
 
+def _per_class(cls, attribute, compute):
+    """`compute(cls)`, cached on the class itself as `(cls, value)` (a subclass inheriting the
+    attribute computes its own). Not in a dict keyed by class: under `torch.compile` a lookup
+    in such a dict guards on all its keys, so each class first called later (a layer of another
+    kind, anywhere in the program) would recompile every compiled model."""
+    cached = getattr(cls, attribute, None)
+    if cached is not None and cached[0] is cls:
+        return cached[1]
+    value = compute(cls)
+    setattr(cls, attribute, (cls, value))
+    return value
+
+
 def _keeps_layer_forward(cls):
     """Whether `cls.forward` is `LayerCalling.forward` (cached per class)."""
-    found = _FORWARD_IS_LAYERS.get(cls)
-    if found is None:
-        found = _FORWARD_IS_LAYERS[cls] = cls.forward is LayerCalling.forward
-    return found
+    return _per_class(cls, "_keraslike_forward_is_layers", lambda c: c.forward is LayerCalling.forward)
 
 
 def _call_signature(cls):
@@ -49,36 +56,38 @@ def _call_info(cls):
     """(takes `training`, takes `mask`, positional parameter names, default of `training`,
     overrides `compute_mask`) of `cls.call`, cached per class (a class's methods are fixed once
     it is defined). The default is `None` unless `call` declares another."""
-    found = _SIGNATURES.get(cls)
-    if found is None:
-        params = inspect.signature(cls.call).parameters
-        positional = [
-            name
-            for name, p in params.items()
-            if name != "self" and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-        ]
-        training = params.get("training")
-        default = None
-        if training is not None and training.default is not inspect.Parameter.empty:
-            default = training.default
-        masks = cls.compute_mask is not LayerCalling.compute_mask
-        found = _SIGNATURES[cls] = ("training" in params, "mask" in params, positional, default, masks)
-    return found
+    return _per_class(cls, "_keraslike_call_info", _inspect_call)
+
+
+def _inspect_call(cls):
+    params = inspect.signature(cls.call).parameters
+    positional = [
+        name
+        for name, p in params.items()
+        if name != "self" and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    training = params.get("training")
+    default = None
+    if training is not None and training.default is not inspect.Parameter.empty:
+        default = training.default
+    masks = cls.compute_mask is not LayerCalling.compute_mask
+    return ("training" in params, "mask" in params, positional, default, masks)
 
 
 def _mask_arguments(cls):
     """(argument name, positional index or None) of each `call` argument `x` that has an
     `x_mask` argument (MultiHeadAttention's `query`/`query_mask`), cached per class."""
-    found = _MASK_ARGUMENTS.get(cls)
-    if found is None:
-        params = list(inspect.signature(cls.call).parameters)
-        positional = _call_info(cls)[2]
-        found = _MASK_ARGUMENTS[cls] = tuple(
-            (name, positional.index(name) if name in positional else None)
-            for name in params
-            if name != "mask" and f"{name}_mask" in params
-        )
-    return found
+    return _per_class(cls, "_keraslike_mask_arguments", _inspect_mask_arguments)
+
+
+def _inspect_mask_arguments(cls):
+    params = list(inspect.signature(cls.call).parameters)
+    positional = _call_info(cls)[2]
+    return tuple(
+        (name, positional.index(name) if name in positional else None)
+        for name in params
+        if name != "mask" and f"{name}_mask" in params
+    )
 
 
 def _is_tensor_argument(value):
@@ -121,15 +130,15 @@ def _check_call_keywords(layer, kwargs):
 
 
 def _prefill_call_info(cls):
-    """Caches `_call_info(cls)` and `_mask_arguments(cls)` ahead of the first call
-    (`Layer.__init__`), so a first call traced by dynamo reads the caches without changing them
-    (a change fails the trace's guards: a second compile)."""
-    if cls not in _SIGNATURES:
-        try:
-            _call_info(cls)
-            _mask_arguments(cls)
-        except (TypeError, ValueError):
-            pass  # no inspectable `call`: the first call reports it, as before
+    """Caches `_call_info(cls)`, `_mask_arguments(cls)` and `_keeps_layer_forward(cls)` ahead
+    of the first call (`Layer.__init__`), so a first call traced by dynamo reads the caches
+    without changing them (a change fails the trace's guards: a second compile)."""
+    try:
+        _call_info(cls)
+        _mask_arguments(cls)
+        _keeps_layer_forward(cls)
+    except (TypeError, ValueError):
+        pass  # no inspectable `call`: the first call reports it, as before
 
 
 def _shape_of(structure):

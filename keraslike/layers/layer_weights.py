@@ -1,10 +1,12 @@
 """The weights half of `Layer`: creation (`add_weight`), the Keras views of the module tree
-(`weights`, `trainable_weights`, `get_weights`/`set_weights`, `count_params`) and freezing.
+(`weights`, `trainable_weights`, `variables`, `get_weights`/`set_weights`, `count_params`) and
+freezing.
 
 There is no second registry: every list is derived, on each call, from the module tree that
 `named_parameters()` walks. Weights made by `add_weight` carry a `WeightSpec` (Keras name,
 layout, regularizer, constraint); any other `nn.Parameter` a layer or one of its plain torch
-submodules holds is described on the fly by a spec named by its dotted path.
+submodules holds is described on the fly by a spec named by its dotted path. `variables` adds,
+as Keras's, the states of the `SeedGenerator`s each layer holds (found on its attributes).
 """
 
 from contextlib import nullcontext as _nullcontext
@@ -22,6 +24,7 @@ from keraslike.layers.variable import (
 )
 from keraslike.layers.weight_layout import IDENTITY
 from keraslike.ops.core import array_to_tensor, tensor_to_numpy
+from keraslike.random.seed_generator import SeedGenerator
 from keraslike import constraints, initializers, regularizers
 
 
@@ -71,6 +74,19 @@ def _in_tracked_order(layer):
 def _module_spec(path, param):
     """The spec of a parameter that a plain torch module (or a direct `nn.Parameter`) holds."""
     return WeightSpec(path, path, IDENTITY, trainable=param.requires_grad)
+
+
+_SEED_STATE_SPEC = WeightSpec("seed_generator_state", None, IDENTITY, trainable=False)
+
+
+def _seed_generators(layer):
+    """The `SeedGenerator`s `layer` holds itself (not its sublayers'), in the order it tracked
+    them: as attributes (child modules, in lists and dicts too), then those kept out of the
+    module tree as plain attributes (`random.seed_generator.hold_unsaved`: an unseeded noise
+    layer's, which draws nothing from it and so has no state to save)."""
+    found = [m for _, m in _in_tracked_order(layer) if isinstance(m, SeedGenerator)]
+    found.extend(v for v in layer.__dict__.values() if isinstance(v, SeedGenerator))
+    return found
 
 
 class LayerWeights:
@@ -246,12 +262,18 @@ class LayerWeights:
         submodules (`nn.Sequential`, `nn.Linear`, ...), described by a spec named by their
         dotted path (`seq.0.weight`), trainable while `requires_grad` is set.
         """
+        return [(layer, spec) for layer, spec, _ in self._entries()]
+
+    def _entries(self, seeds=False):
+        """`(layer, spec, stored tensor)` for every weight, as `_weight_entries`; `seeds` adds,
+        after each layer's own weights (before its sublayers'), the states of the
+        `SeedGenerator`s it holds (Keras's `variables`)."""
         entries, seen = [], set()
 
         def add(layer, spec, tensor):
             if tensor is not None and id(tensor) not in seen:
                 seen.add(id(tensor))
-                entries.append((layer, spec))
+                entries.append((layer, spec, tensor))
 
         def children(layer, module, prefix):
             items = module._modules.items()
@@ -272,6 +294,9 @@ class LayerWeights:
         def visit(layer):
             for spec in layer._own_weight_specs():
                 add(layer, spec, layer._find_tensor(spec.attr))
+            if seeds:
+                for generator in _seed_generators(layer):
+                    add(layer, _SEED_STATE_SPEC, generator.state)
             if layer.__dict__.get("_plan") is not None:  # a functional model: graph order
                 for sub in layer._sublayers():
                     visit(sub)
@@ -280,13 +305,13 @@ class LayerWeights:
         visit(self)
         return entries
 
-    def _stored_weight_pairs(self, trainable=None):
+    def _stored_weight_pairs(self, trainable=None, seeds=False):
         """`(spec, stored tensor)` for each weight, in Keras's order; `trainable=True` keeps the
-        ones training updates (none when the layer is frozen), `False` the others."""
+        ones training updates (none when the layer is frozen), `False` the others; `seeds` adds
+        the seed states (see `_entries`)."""
         pairs = []
         unfrozen = trainable is not None and self.trainable
-        for layer, spec in self._weight_entries():
-            tensor = layer._find_tensor(spec.attr)
+        for layer, spec, tensor in self._entries(seeds):
             if trainable is not None:
                 trained = unfrozen and spec.trainable and layer.trainable and (
                     not spec.frozen and (tensor.requires_grad or spec.overwritten))
@@ -336,18 +361,24 @@ class LayerWeights:
 
     @property
     def variables(self):
-        """Same as `weights`."""
-        return self.weights
+        """All the layer's state: `weights` plus the states of the `SeedGenerator`s the layer
+        and its sublayers hold (`seed_generator_state`, after each layer's own weights), as
+        Keras's `variables`."""
+        return [_keras_weight(t, spec.layout) for spec, t in self._stored_weight_pairs(seeds=True)]
 
     @property
     def trainable_variables(self):
-        """Same as `trainable_weights`."""
+        """Same as `trainable_weights` (seed states are never trainable)."""
         return self.trainable_weights
 
     @property
     def non_trainable_variables(self):
-        """Same as `non_trainable_weights`."""
-        return self.non_trainable_weights
+        """`non_trainable_weights` plus the seed states (see `variables`); every variable when
+        the layer is frozen."""
+        return [
+            _keras_weight(t, spec.layout)
+            for spec, t in self._stored_weight_pairs(False, seeds=True)
+        ]
 
     @property
     def trainable(self):

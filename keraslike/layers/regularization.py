@@ -9,7 +9,8 @@ Seeds, as Keras 3's torch backend: a layer given a `seed` owns a `SeedGenerator(
 from a `torch.Generator` seeded with the generator's next seed, with Keras's calls: two fresh
 layers with the same seed give the same masks, which are Keras's own on the same device. An
 unseeded layer draws from torch's global generator (`F.dropout`, the fast path Keras also takes
-for unseeded Dropout; `keras.utils.set_random_seed` seeds it).
+for unseeded Dropout; `keras.utils.set_random_seed` seeds it); it holds a `SeedGenerator` too,
+outside the module tree, so that `layer.variables` lists a `seed_generator_state` as Keras's does.
 """
 
 import math
@@ -27,7 +28,7 @@ from keraslike.graph.shape_inference import torch_dtype
 from keraslike.layers.input_spec import InputSpec
 from keraslike.layers.layer import Layer
 from keraslike.random.random import _generator
-from keraslike.random.seed_generator import SeedGenerator, make_default_seed
+from keraslike.random.seed_generator import SeedGenerator, hold_unsaved
 
 
 class Dropout(Layer):
@@ -118,17 +119,23 @@ def _check_seed(layer, seed):
 
 
 def _init_seed(layer, seed, amount):
-    """Stores `seed`; a seeded layer that draws anything (`amount > 0`) gets its own
-    `SeedGenerator`, as Keras's. Unseeded layers get none (their `state_dict` is unchanged),
-    but take the seed Keras's unseeded `SeedGenerator` takes from Python's `random`, so the
-    initializers made after them draw Keras's seeds."""
+    """Stores `seed`; a layer that draws anything (`amount > 0`) gets its own `SeedGenerator`,
+    as Keras's, listed in `layer.variables` as Keras lists it.
+
+    A seeded layer's generator is a child module: its state is saved with the layer
+    (`state_dict()` key `seed_generator.state`). An unseeded layer draws from torch's global
+    generator instead, so its generator (made as Keras makes it, taking a seed from Python's
+    `random` and a name, so that later initializers and generators get Keras's seeds and names)
+    is kept out of the module tree: nothing to save, and its `state_dict()` and buffers are
+    those of a layer without one.
+    """
     _check_seed(layer, seed)
     layer.seed = seed
     if amount > 0:
         if seed is not None:
             layer.seed_generator = SeedGenerator(seed)
         else:
-            make_default_seed()
+            hold_unsaved(layer, "seed_generator", SeedGenerator())
 
 
 def _torch_generator(layer, device):

@@ -133,6 +133,10 @@ class KerasLayoutView(_VariableAPI, torch.Tensor):
       stored weight (through the layout's `to_torch`);
     - `v.value` is `v`, and `v.value.grad` is the stored weight's gradient in Keras's layout
       (`None` when it has none); setting it sets the stored weight's gradient;
+    - `torch.autograd.grad(loss, [v.value, ...])` (and `torch.autograd.backward(loss,
+      inputs=[v, ...])`) differentiate with respect to the stored weight, the tensor the forward
+      used, and give its gradient in Keras's layout, as Keras's `v.value` (the parameter itself)
+      does;
     - `path`, `name`, `trainable` are the stored weight's.
 
     Ops on it return plain tensors and keep the autograd link to the stored weight. Optimizers
@@ -140,7 +144,20 @@ class KerasLayoutView(_VariableAPI, torch.Tensor):
     gradient converted back to torch's layout.
     """
 
-    __torch_function__ = torch._C._disabled_torch_function_impl
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        # Only the autograd entry points are redirected (the view is computed from the stored
+        # weight after the forward, so it is not on the forward's graph); every other op runs as
+        # on a plain tensor and returns plain tensors, as with torch's disabled implementation.
+        # The forward never sees a view (layers compute with the stored weight), so this costs
+        # it nothing; an op on a view pays one Python call.
+        kwargs = kwargs or {}
+        with torch._C.DisableTorchFunctionSubclass():
+            if func is torch.autograd.grad:
+                return _grad_in_keras_layout(*args, **kwargs)
+            if func is torch.autograd.backward:
+                return _backward_to_stored(*args, **kwargs)
+            return func(*args, **kwargs)
 
     def __repr__(self):
         return f"<Variable path={self.path}, shape={tuple(self.shape)}, dtype={self.dtype}>"
@@ -213,6 +230,31 @@ class KerasLayoutView(_VariableAPI, torch.Tensor):
     def numpy(self, *, force=False):
         """The weight's value now in Keras's layout, as a new numpy array (on the host)."""
         return _host_copy(self._keras_value())
+
+
+def _grad_in_keras_layout(outputs, inputs, **kwargs):
+    """`torch.autograd.grad` with each `KerasLayoutView` in `inputs` replaced by its stored
+    weight; the gradients of those come back in Keras's layout (`None` stays `None`)."""
+    inputs = list(inputs)
+    grads = torch.autograd.grad(outputs, [stored_weight(x) for x in inputs], **kwargs)
+    batched = kwargs.get("is_grads_batched", False)
+
+    def to_keras(x, g):
+        if g is None or type(x) is not KerasLayoutView:
+            return g
+        to_keras = x._weight_layout.delta_to_keras
+        # Batched gradients carry a leading batch axis the layout does not know.
+        return torch.stack([to_keras(one) for one in g]) if batched else to_keras(g)
+
+    return tuple(to_keras(x, g) for x, g in zip(inputs, grads))
+
+
+def _backward_to_stored(tensors, *args, inputs=None, **kwargs):
+    """`torch.autograd.backward` accumulating into the stored weights of the `KerasLayoutView`s
+    in `inputs` (where `v.grad` reads them, in Keras's layout)."""
+    if inputs is not None:
+        inputs = [stored_weight(x) for x in inputs]
+    return torch.autograd.backward(tensors, *args, inputs=inputs, **kwargs)
 
 
 def _host_copy(tensor):

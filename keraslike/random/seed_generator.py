@@ -6,15 +6,21 @@ gives the same numbers again. It is an `nn.Module` with one buffer, so a layer t
 attribute saves and restores it with its `state_dict()` (`<layer>.seed_generator.state`); the buffer
 stays on the CPU when the model moves (reading it is then never a device sync).
 
+The state is a non-trainable `keras.Variable` named `seed_generator_state` (path
+`<scopes>/<generator name>/seed_generator_state`), as Keras's: a layer lists it in `variables` and
+`non_trainable_variables`, never in `weights` (so `count_params`, `summary`, `get_weights` and
+Keras's weight files leave it out, as Keras's do).
+
 Seeds map to torch generators as in Keras 3's torch backend (`torch.Generator().manual_seed((seed
 + counter) & 0xFFFFFFFF)`), so eager draws are the same numbers Keras 3 gives on the same device.
 """
 
-import random as python_random
-
 import torch
 
+from keraslike.backend.device import name_scope
 from keraslike.backend.naming import uniquify
+from keraslike.random.seeds import make_default_seed
+from keraslike.variables import Variable
 
 _COUNTER_STEP = torch.tensor([0, 1], dtype=torch.int32)  # read only
 _INT32 = 2**32
@@ -25,11 +31,6 @@ _SEED_MULTIPLIER = 5387
 def _wrap_int32(value):
     value %= _INT32
     return value - _INT32 if value >= 2**31 else value
-
-
-def make_default_seed():
-    """A fresh seed from Python's `random` (repeatable after `keras.utils.set_random_seed`)."""
-    return python_random.randint(1, int(1e9))
 
 
 class SeedGenerator(torch.nn.Module):
@@ -52,7 +53,11 @@ class SeedGenerator(torch.nn.Module):
     new_values = keras.random.normal(shape=(2, 3), seed=seed_gen)
     ```
 
-    Inside a layer (the state is saved with the layer's weights file / `state_dict`):
+    Inside a layer, its state (`layer.seed_generator.state`, a non-trainable Variable named
+    `seed_generator_state`) is one of `layer.variables` and `layer.non_trainable_variables`, as
+    in Keras, but not of `layer.weights`. keraslike's safetensors files and `state_dict()` save
+    it (`seed_generator.state`); Keras's `.keras` and `.weights.h5` files do not, as Keras's own
+    do not:
 
     ```python
     class Noise(keras.Layer):
@@ -78,14 +83,22 @@ class SeedGenerator(torch.nn.Module):
             seed = make_default_seed()
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ValueError(f"Argument `seed` must be an integer. Received: seed={seed}")
-        self.register_buffer(
-            "state", torch.tensor([_wrap_int32(seed), 0], dtype=torch.int32, device="cpu")
-        )
+        initial = torch.tensor([_wrap_int32(seed), 0], dtype=torch.int32, device="cpu")
+        # Created in a scope named after the generator, as Keras's (`seed_generator/...`).
+        with name_scope(self.name, caller=self):
+            state = Variable(initial, trainable=False, name="seed_generator_state")
+        self.register_buffer("state", state)
 
     def _apply(self, fn, recurse=True):
         # The state stays on the CPU (and int32) whatever device or dtype the model moves to:
         # a draw reads it on the host, which must not cost a device synchronization.
         return self
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, *args, **kwargs):
+        # Always copied into the Variable (`load_state_dict(assign=True)` would put the file's
+        # plain tensor in its place and lose the Variable API and the CPU placement).
+        local_metadata = {**local_metadata, "assign_to_params_buffers": False}
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, *args, **kwargs)
 
     def next(self, ordered=True):
         """Returns the current state `[seed, counter]` (a new tensor) and advances the state.
@@ -126,6 +139,27 @@ class SeedGenerator(torch.nn.Module):
 
     def extra_repr(self):
         return f"name={self.name!r}, seed={self._initial_seed}"
+
+
+def hold_unsaved(owner, name, generator):
+    """Sets `generator` as the attribute `name` of the layer `owner`, outside its module tree.
+
+    For a layer that makes a `SeedGenerator` only because Keras's makes one, but draws from
+    torch's global generator instead (an unseeded Dropout): the generator takes Keras's seed
+    from Python's `random` and Keras's name, and the layer's `variables` list its state as
+    Keras's do, but it is no child module, so the layer's `state_dict()`, `buffers()` and
+    device moves are those of a layer without it.
+
+    Args:
+        owner: The layer.
+        name: The attribute name (Keras's: `"seed_generator"`).
+        generator: The `SeedGenerator`.
+
+    Returns:
+        `generator`.
+    """
+    object.__setattr__(owner, name, generator)
+    return generator
 
 
 _GLOBAL = {"generator": None}

@@ -267,7 +267,11 @@ def test_seeded_dropout_in_fit_repeats_and_unseeded_layers_hold_no_generator():
     assert train(7, global_seed=2)[0] == first  # the global generator does not reach it
     assert train(None, global_seed=1)[0] != train(None, global_seed=2)[0]
     assert "drop.seed_generator.state" in model.state_dict()
-    assert not hasattr(layers.Dropout(0.5), "seed_generator")
+    # An unseeded layer holds a generator as Keras's does (listed in `variables`), but outside
+    # the module tree: nothing of it is saved or moved.
+    unseeded = layers.Dropout(0.5)
+    assert [v.name for v in unseeded.variables] == ["seed_generator_state"]
+    assert dict(unseeded.state_dict()) == {}
     assert "seed_generator" not in dict(layers.GaussianNoise(0.1).named_modules())
 
 

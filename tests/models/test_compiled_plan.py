@@ -334,3 +334,34 @@ def test_eager_and_compiled_calls_alternate_without_recompiling_once_losses_exis
             torch.testing.assert_close(compiled(x), model(x))
             assert model.losses == []
     assert counter.graphs == 1
+
+
+def test_subclassed_model_is_not_recompiled_when_other_layer_classes_are_first_called():
+    # Per-class caches read in a traced call are class attributes: a lookup in a dict keyed by
+    # class guards on all its keys, so any layer class first called later recompiled.
+    class Tagger(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.hidden = layers.Dense(8, activation="relu")
+            self.head = layers.Dense(3)
+
+        def call(self, x):
+            return self.head(self.hidden(x))
+
+    model = Tagger()
+    x = torch.randn(2, 12)
+    model(x)
+    counter = _Counter()
+    torch._dynamo.reset()
+    compiled = torch.compile(model.eval(), fullgraph=True, backend=counter)
+    with torch.no_grad():
+        compiled(x)
+
+        class Fresh(layers.Layer):
+            def call(self, x, training=None):
+                return x * 2
+
+        Fresh()(x)
+        layers.LayerNormalization()(x)
+        torch.testing.assert_close(compiled(x), model(x))
+    assert counter.graphs == 1

@@ -1,6 +1,8 @@
-"""keraslike gaps the session-7 ports ran into, in code owned elsewhere (the weight views of
-`keraslike/layers/layer_weights.py`): strict xfails with Keras's behaviour as the expectation, so
-each starts failing the suite (and is turned into a plain test) the day the gap is closed."""
+"""Gaps the session-7 ports ran into (the weight views of `keraslike/layers/layer_weights.py`),
+kept as tests with Keras's behaviour as the expectation now that they are closed: a layer's
+`SeedGenerator` state is one of its `variables`, and `torch.autograd.grad` with respect to
+`v.value` of a Keras-layout weight view works. Fuller oracle tests:
+`tests/layers/test_seed_generator_variables.py`, `tests/layers/test_keras_layout_autograd.py`."""
 
 import numpy as np
 import pytest
@@ -30,12 +32,11 @@ def test_keras_tracks_a_seed_generator_state_as_a_layer_variable():
     assert layer.weights == [] and len(layer.non_trainable_variables) == 1
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "guides/intro_to_keras_for_engineers: a SeedGenerator held by a layer is not in "
-    "layer.variables / non_trainable_variables (Keras lists its state there, not in weights)"))
 def test_seed_generator_state_is_a_layer_variable():
+    # guides/intro_to_keras_for_engineers: Keras lists the state in variables, not in weights.
     layer = _dropout_layer(keraslike)
     assert [v.name for v in layer.variables] == ["seed_generator_state"]
+    assert layer.weights == [] and len(layer.non_trainable_variables) == 1
 
 
 def _interleaved(lib):
@@ -63,11 +64,9 @@ def test_weight_order_follows_the_order_sublayers_were_tracked():
     assert _interleaved(keraslike) == expected
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeError, reason=(
-    "keras_recipes/debugging_tips: torch.autograd.grad(loss, [v.value for v in "
-    "model.trainable_variables]) fails for a Dense kernel, whose v.value is a Keras-layout view "
-    "not on the forward graph (Keras's v.value is the parameter itself)"))
 def test_autograd_grad_with_respect_to_trainable_variables():
+    # keras_recipes/debugging_tips: a Dense kernel's v.value is a Keras-layout view, not the
+    # tensor the forward used; the gradient is taken through its stored weight.
     model = keraslike.Sequential([keraslike.Input((3,)), keraslike.layers.Dense(2)])
     loss = model(torch.ones(4, 3)).sum()
     grads = torch.autograd.grad(loss, [v.value for v in model.trainable_variables])

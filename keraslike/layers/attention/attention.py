@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from keraslike.graph.keras_tensor import KerasTensor
 from keraslike.layers.layer import Layer
+from keraslike.random.seed_generator import SeedGenerator, hold_unsaved
 
 
 class Attention(Layer):
@@ -52,6 +53,11 @@ class Attention(Layer):
                 f'Layer "{self.name}": `dropout` must be a float in [0, 1]. '
                 f"Received: dropout={dropout!r}"
             )
+        if dropout > 0:
+            # Keras's generator (its seed drawn from Python's `random` when unseeded), listed
+            # in `variables` as Keras's; dropout draws from torch's global generator, so it is
+            # kept out of the module tree and nothing is saved.
+            hold_unsaved(self, "seed_generator", SeedGenerator(seed))
         self.supports_masking = True
 
     # ------------------------------------------------------------------ validation

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from keraslike import activations, constraints, initializers, regularizers
 from keraslike.layers.layer import Layer
 from keraslike.layers.layer_utils import serialize_or_none
-from keraslike.random.seed_generator import make_default_seed
+from keraslike.random.seed_generator import SeedGenerator, hold_unsaved
 
 
 def check_units(value, layer_class, name=None, arg="units"):
@@ -117,11 +117,11 @@ class RecurrentCell(Layer):
     def _resolve_common(self, activation, use_bias, kernel_initializer, recurrent_initializer,
                         bias_initializer, kernel_regularizer, recurrent_regularizer,
                         bias_regularizer, kernel_constraint, recurrent_constraint, bias_constraint):
-        # Keras's cell makes an unseeded `SeedGenerator`, which takes a seed from Python's
-        # `random`, before its initializers (SimpleRNN, ConvLSTM) or after them (LSTM, GRU):
-        # taken at the same point, so the initializers draw Keras's seeds.
-        if self.seed is None and self._seed_taken_first:
-            make_default_seed()
+        # Keras's cell makes a `SeedGenerator` (an unseeded one takes a seed from Python's
+        # `random`) before its initializers (SimpleRNN, ConvLSTM) or after them (LSTM, GRU):
+        # made at the same point, so the initializers draw Keras's seeds.
+        if self._seed_taken_first:
+            self._hold_seed_generator()
         self.activation = activations.get(activation)
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -133,8 +133,13 @@ class RecurrentCell(Layer):
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.recurrent_constraint = constraints.get(recurrent_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
-        if self.seed is None and not self._seed_taken_first:
-            make_default_seed()
+        if not self._seed_taken_first:
+            self._hold_seed_generator()
+
+    def _hold_seed_generator(self):
+        # Dropout masks come from torch's global generator, so the generator is kept out of
+        # the module tree: `variables` lists its state as Keras's do; nothing is saved.
+        hold_unsaved(self, "seed_generator", SeedGenerator(self.seed))
 
     # ------------------------------------------------------------------ Keras cell API
 

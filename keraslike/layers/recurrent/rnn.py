@@ -14,6 +14,7 @@ from keraslike.layers.recurrent._serialization import (
 )
 from keraslike.layers.recurrent.cell_base import RecurrentCell, dropout_mask
 from keraslike.layers.recurrent.stacked_rnn_cells import StackedRNNCells
+from keraslike.random.seed_generator import hold_unsaved
 
 
 def _expand_mask(mask_t, like):
@@ -170,6 +171,9 @@ class RNN(Layer):
         object.__setattr__(self, "cell", cell)
         for table in ("_parameters", "_buffers", "_non_persistent_buffers_set", "_weight_specs"):
             cell.__dict__[table] = self.__dict__[table]
+        generator = cell.__dict__.get("seed_generator")
+        if generator is not None:  # listed after the cell's weights in `variables`, as Keras's
+            hold_unsaved(self, "_cell_seed_generator", generator)
 
     # ------------------------------------------------------------------ building and states
 
