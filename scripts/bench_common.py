@@ -27,6 +27,25 @@ def keras_mlp():
     return keras.Model(inputs, outputs, name="mnist_model")
 
 
+class _SubclassedMLP(keras.Model):
+    """The MLP as a subclassed Keras model (its sublayers called eagerly in `call`)."""
+
+    def __init__(self):
+        super().__init__(name="subclassed_mlp")
+        self.hidden1 = layers.Dense(64, activation="relu")
+        self.hidden2 = layers.Dense(64, activation="relu")
+        self.head = layers.Dense(10)
+
+    def call(self, x):
+        return self.head(self.hidden2(self.hidden1(x)))
+
+
+def keras_subclassed_mlp():
+    model = _SubclassedMLP()
+    model(torch.zeros(1, 784))
+    return model
+
+
 class TorchMLP(nn.Module):
     """784-64-64-10 with ReLU, written by hand."""
 

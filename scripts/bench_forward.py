@@ -1,7 +1,8 @@
 """Forward-pass overhead of a built keraslike Model against the hand-written nn.Module.
 
-Prints, for the MLP 784-64-64-10, a chain of 50 Dense(32) and the guide's toy ResNet, at batch 1
-and 256, the median time per forward and the paired ratio (ours / hand-written, goal <= 1.05).
+Prints, for the MLP 784-64-64-10 (functional, and subclassed with its Dense layers called in
+`call`), a chain of 50 Dense(32) and the guide's toy ResNet, at batch 1 and 256, the median time
+per forward and the paired ratio (ours / hand-written, goal <= 1.05).
 Then graph building time for a 1,000-layer chain, its summary() time, and a torch.compile check.
 
 Usage: python scripts/bench_forward.py [--device cuda] [--quick]
@@ -20,6 +21,7 @@ from bench_common import (
     copy_weights,
     keras_chain,
     keras_mlp,
+    keras_subclassed_mlp,
     keras_toy_resnet,
     paired_timings,
     ratio_report,
@@ -32,6 +34,7 @@ from keraslike import layers
 def bench_models(device, repeats, clock=time.perf_counter):
     cases = [
         ("mlp", keras_mlp, TorchMLP, (784,)),
+        ("subclassed_mlp", keras_subclassed_mlp, TorchMLP, (784,)),
         ("chain50", keras_chain, TorchChain, (32,)),
         ("toy_resnet", keras_toy_resnet, TorchToyResNet, (32, 32, 3)),
     ]
@@ -96,6 +99,7 @@ def bench_compiled_timing(device, repeats, clock):
     module, MLP and toy ResNet at batch 1 (goal: ratio <= 1.1)."""
     for name, make_ours, make_theirs, shape in (
         ("mlp", keras_mlp, TorchMLP, (784,)),
+        ("subclassed_mlp", keras_subclassed_mlp, TorchMLP, (784,)),
         ("toy_resnet", keras_toy_resnet, TorchToyResNet, (32, 32, 3)),
     ):
         ours = make_ours().to(device).eval()

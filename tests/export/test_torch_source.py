@@ -202,3 +202,23 @@ def test_state_dict_of_the_hand_written_module_loads_into_the_model_and_back(tmp
     x = torch.randn(2, 5, 5, 6)
     with torch.no_grad():
         torch.testing.assert_close(norm(x, training=False), back.eval()(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1))
+
+
+def test_verification_catches_an_ejected_file_that_computes_other_numbers(tmp_path):
+    # The check must be able to fail: a weight off by 1e-3 in the written file is caught.
+    from safetensors.torch import load_file, save_file
+
+    from keraslike.export.torch_source import verify_torch_source
+
+    model = seed_models.mnist_model(keras)
+    path = tmp_path / "mnist.py"
+    weights_path = tmp_path / "mnist.safetensors"
+    x = torch.rand(2, 784)
+    to_torch_source(model, path, inputs=x)
+    verify_torch_source(model, str(path), str(weights_path), inputs=x)  # as written: passes
+    tensors = load_file(str(weights_path))
+    name = sorted(tensors)[0]
+    tensors[name] = tensors[name] + 1e-3
+    save_file(tensors, str(weights_path))
+    with pytest.raises(ValueError, match="differs from the model's"):
+        verify_torch_source(model, str(path), str(weights_path), inputs=x)

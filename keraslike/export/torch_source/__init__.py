@@ -66,7 +66,8 @@ def to_torch_source(model, filepath, weights_path=None, verify=True, inputs=None
         filepath: The `.py` file to write.
         weights_path: The weights file; default: `filepath` with the extension `.safetensors`.
         verify: Run the written file in a fresh Python process (without keraslike) and compare its
-            outputs with the model's (within 1e-6).
+            outputs with the model's (within 1e-5 of the output's scale: float32 rounding of
+            recurrences and fused ops written out as separate ones reaches a few 1e-6).
         inputs: Optional sample inputs for the check (a tensor, or a list in `model.inputs`
             order); by default, random inputs from the model's input shapes.
 
@@ -150,7 +151,7 @@ print(json.dumps({"keraslike_imported": "keraslike" in sys.modules, "outputs": r
 """
 
 
-def verify_torch_source(model, filepath, weights_path, inputs=None, tolerance=1e-6):
+def verify_torch_source(model, filepath, weights_path, inputs=None, tolerance=1e-5):
     """Runs the ejected file in a fresh process and compares its outputs with the model's.
 
     Raises:
