@@ -334,13 +334,13 @@ class LayerCalling:
         is not recording. Read on each eager call (a few attribute reads, three Python frames
         fewer than the module call chain)."""
         return (
-            self.built
+            _keeps_layer_forward(type(self))
+            and self.built
             and (torch.compiler.is_compiling() or not self._scope_next_call)  # as `forward`
             and not (self._forward_hooks or self._forward_pre_hooks or self._backward_hooks
                      or self._backward_pre_hooks)
             and not global_hooks_active()
             and not _jit_tracing_state()
-            and _keeps_layer_forward(type(self))
         )
 
     def _keraslike_forward(self, args, kwargs):

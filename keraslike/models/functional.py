@@ -357,6 +357,9 @@ class Model(Trainer, Layer):
             # Python frames, and under `torch.compile` the trace reads, and dynamo guards on
             # every compiled call, a few attributes instead of the whole chain.
             x = args[0]
+            if type(x) is np.ndarray and self._plan is not None:
+                x = self._to_tensor(x)  # the conversion `Layer.__call__` makes
+                args = (x,)
             if (_is_compiling() or type(x) is _PLAIN_TENSOR) and self._runs_plan_directly(x):
                 results = self._plan.run([x], None)
                 return results[0] if self._single_output else nest.pack_like(self._outputs_struct, results)
