@@ -330,9 +330,9 @@ class LayerCalling:
     def _forward_is_direct(self):
         """Whether `nn.Module.__call__` would only run `forward`, and `forward` only
         `_keraslike_forward`: the class keeps Layer's `forward`, the layer is built and past its
-        first call's name scope, no torch hook is set on it or torch-wide, and `torch.jit.trace`
-        is not recording. Read on each eager call (a few attribute reads, three Python frames
-        fewer than the module call chain)."""
+        first call's name scope, no torch hook is set on it or torch-wide, `torch.jit.trace` is
+        not recording and `nn.Module.compile()` was not called on it. Read on each eager call
+        (a few attribute reads, three Python frames fewer than the module call chain)."""
         return (
             _keeps_layer_forward(type(self))
             and self.built
@@ -341,6 +341,7 @@ class LayerCalling:
                      or self._backward_pre_hooks)
             and not global_hooks_active()
             and not _jit_tracing_state()
+            and self._compiled_call_impl is None  # `layer.compile()`: torch's call runs it
         )
 
     def _keraslike_forward(self, args, kwargs):

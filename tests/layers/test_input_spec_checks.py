@@ -44,3 +44,26 @@ def test_lists_and_symbolic_inputs_are_checked_as_before():
         dense = layers.Dense(2)
         dense(np.zeros((1, 4), "float32"))
         dense(keras.Input((5,)))
+
+
+def test_sublayer_called_directly_still_runs_hooks_and_module_compile():
+    # A built layer called eagerly skips `nn.Module.__call__` only when nothing there would run.
+    dense = layers.Dense(2)
+    x = torch.randn(3, 4)
+    dense(x)
+    seen = []
+    handle = dense.register_forward_hook(lambda module, args, output: seen.append(output.shape))
+    dense(x)
+    assert seen == [torch.Size([3, 2])]
+    handle.remove()
+    dense(x)
+    assert len(seen) == 1
+    calls = []
+
+    def backend(gm, example_inputs):
+        calls.append(1)
+        return gm.forward
+
+    dense.compile(backend=backend)  # torch's in-place compile: the call goes through it
+    torch.testing.assert_close(dense(x), torch.nn.functional.linear(x, dense.weight, dense.bias))
+    assert calls == [1]
