@@ -24,7 +24,7 @@ that call and its sublayers only.
 import torch
 
 # What a model or layer records as its most recent forward's losses after an outermost forward
-# that added none (see `losses_to_record`).
+# that added none (see `record_losses`).
 NO_LOSSES = ()
 
 
@@ -52,17 +52,18 @@ def in_call():
     return state.losses is not None
 
 
-def losses_to_record(context, collected):
-    """What an outermost call records as its forward's losses list, given the call context
-    (`state`, passed in: under `torch.compile` one object reached through two modules costs an
-    identity guard per call) and the list it opened: that list when a loss was added, else
-    `NO_LOSSES`, or `None` for nothing to record: while no loss was ever added, no layer holds
-    one to be told apart (under `torch.compile` each attribute write is replayed after every
-    compiled call, so the common loss-free program writes nothing).
+def record_losses(context, collected, record, key):
+    """Records, as `record[key]`, the losses list of an outermost call that opened `collected`.
 
-    A caller skips writing `NO_LOSSES` over `NO_LOSSES` eagerly; under `torch.compile` it writes
-    without reading the old value (a guard on it would recompile after each eager call).
+    `record` is the `__dict__` of the plan or layer that made the call, `context` the call
+    context (`state`, passed in: under `torch.compile` one object reached through two modules
+    costs an identity guard per call). Recorded: the list when a loss was added, else
+    `NO_LOSSES`; nothing while no loss was ever added (no layer holds one to be told apart), and
+    eagerly nothing over `NO_LOSSES` already there. Under `torch.compile` each attribute write
+    is replayed after every compiled call, so the common loss-free program writes nothing, and
+    the old value is not read there (a guard on it would recompile after each eager call).
     """
     if collected:
-        return collected
-    return NO_LOSSES if context.losses_added else None
+        record[key] = collected
+    elif context.losses_added and (torch.compiler.is_compiling() or record.get(key) is not NO_LOSSES):
+        record[key] = NO_LOSSES

@@ -12,7 +12,7 @@ import sys
 import torch
 
 from keraslike.graph import fusion, layout, nest, plan_codegen
-from keraslike.graph.call_context import NO_LOSSES, losses_to_record
+from keraslike.graph.call_context import record_losses
 from keraslike.graph.call_context import state as _context
 from keraslike.graph.hook_registry import current_version, global_hooks_active
 from keraslike.graph.keras_tensor import KerasTensor
@@ -21,10 +21,8 @@ from keraslike.graph.shape_inference import torch_dtype
 # A module-level name for what `runs_directly_in_context` reads: under `torch.compile` a value
 # reached through two paths (here and the model's module) costs a Python guard per call.
 _jit_tracing_state = torch._C._get_tracing_state
-_is_compiling = torch.compiler.is_compiling
 
 _TRAINING_SUPPORT = {}
-
 
 
 def training_parameter(operation):
@@ -447,11 +445,7 @@ class ExecutionPlan:
             if outer_losses is None:
                 _context.losses = None
                 # (A write replayed after each compiled call cost ~4% of a compiled MLP call.)
-                recorded = losses_to_record(_context, collected)
-                if recorded is not None and (
-                    recorded is not NO_LOSSES or _is_compiling() or self.loss_collection is not NO_LOSSES
-                ):
-                    self.loss_collection = recorded
+                record_losses(_context, collected, self.__dict__, "loss_collection")
 
 
 def _run_loop(inputs, training, refs):

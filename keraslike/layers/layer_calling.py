@@ -11,7 +11,7 @@ from torch import nn
 
 from keraslike.backend.traceback_utils import filtered, is_traceback_filtering_enabled
 from keraslike.graph import hook_registry, nest
-from keraslike.graph.call_context import NO_LOSSES, losses_to_record
+from keraslike.graph.call_context import record_losses
 from keraslike.graph.call_context import state as _context
 from keraslike.graph.hook_registry import global_hooks_active
 from keraslike.graph.keras_tensor import KerasTensor, any_symbolic, symbolic_tensors
@@ -228,7 +228,7 @@ class LayerCalling:
         # `mask` when none is given, and the input mask of `compute_mask`.
         first = args[0] if args else None
         previous_mask = kwargs.get("mask")
-        tensor_arguments = None  # counted (before any mask is filled in) only when a mask is found
+        tensor_arguments = None  # counted (before any mask is filled in) only when needed
         if previous_mask is None and first is not None:
             found = [getattr(x, "_keras_mask", None) for x in nest.flatten(first)]
             if any(m is not None for m in found):
@@ -239,17 +239,11 @@ class LayerCalling:
                         kwargs["mask"] = previous_mask
         if not takes_mask and "mask" in kwargs:
             del kwargs["mask"]
-        for name, index in _mask_arguments(type(self)):
-            # Keras's `x_mask` rule: an argument's attached masks fill its `x_mask` when unset
-            # and the call has several tensor arguments.
-            value = args[index] if index is not None and index < len(args) else kwargs.get(name)
-            if value is not None and kwargs.get(f"{name}_mask") is None:
-                found = [getattr(x, "_keras_mask", None) for x in nest.flatten(value)]
-                if any(m is not None for m in found):
-                    if tensor_arguments is None:
-                        tensor_arguments = _tensor_argument_count(args, kwargs)
-                    if tensor_arguments > 1:
-                        kwargs[f"{name}_mask"] = nest.pack_like(value, found)
+        if _mask_arguments(type(self)):
+            if tensor_arguments is None:
+                tensor_arguments = _tensor_argument_count(args, kwargs)
+            if tensor_arguments > 1:
+                kwargs = self._with_argument_masks(args, kwargs)
         if self._autocast_to is not None:
             args, kwargs = cast_floating((args, kwargs), self._autocast_to)
         if self.input_spec is not None and args:
@@ -350,7 +344,7 @@ class LayerCalling:
         collected = _context.losses
         # `_last_collection`, the list this layer's most recent forward added its losses to, is
         # written into `__dict__` (Layer.__setattr__ costs more than the rest of a Dense call)
-        # and only when something may be read from it (see `call_context.losses_to_record`).
+        # and only when something may be read from it (see `call_context.record_losses`).
         if collected is not None:  # inside a model's or a layer's call
             if _context.losses_added:
                 self.__dict__["_last_collection"] = collected
@@ -366,13 +360,7 @@ class LayerCalling:
                 self._add_activity_losses(outputs)
         finally:
             _context.losses = None
-            recorded = losses_to_record(_context, collected)
-            if recorded is not None and (
-                recorded is not NO_LOSSES
-                or torch.compiler.is_compiling()
-                or self.__dict__.get("_last_collection") is not NO_LOSSES
-            ):
-                self.__dict__["_last_collection"] = recorded
+            record_losses(_context, collected, self.__dict__, "_last_collection")
         return outputs
 
     def _add_activity_losses(self, outputs):
@@ -508,9 +496,9 @@ class LayerCalling:
         return outputs
 
     def _with_argument_masks(self, args, kwargs):
-        """`kwargs` with each unset `x_mask` of `call` filled from the masks attached to the
-        symbolic `x` (Keras's rule for a call with several tensor arguments), so the node records
-        them and the plan passes them."""
+        """`kwargs` with each unset `x_mask` of `call` filled from the masks attached to `x`
+        (Keras's rule for a call with several tensor arguments): eagerly, and symbolically, so
+        that the node records them and the plan passes them."""
         for name, index in _mask_arguments(type(self)):
             value = args[index] if index is not None and index < len(args) else kwargs.get(name)
             if value is not None and kwargs.get(f"{name}_mask") is None:
