@@ -1,0 +1,1 @@
+"""Drawing helpers (`keras.visualization`): boxes and masks on images, and image galleries."""

@@ -1,0 +1,1 @@
+"""scikit-learn estimators around keraslike models (`keras.wrappers`)."""
