@@ -198,8 +198,8 @@ class LayerCalling:
             if default is None and not masks:  # a layer computing an output mask: slow path
                 training = _context.training
                 kwargs = {} if training is None or not takes_training else {"training": training}
-                if self._forward_is_direct():
-                    return self._keraslike_forward(args, kwargs)
+                if forward_is_direct(self):
+                    return run_forward(self, args, kwargs)
                 return nn.Module.__call__(self, args[0], **kwargs)
         try:  # the slow paths: an error leaves without keraslike's frames (free until one)
             if not self._allow_non_tensor_positional_args:
@@ -315,53 +315,11 @@ class LayerCalling:
                 if not self.built:
                     self._maybe_build(args, kwargs)
                     hook_registry.bump()  # plans that call this layer may now call it directly
-                outputs = self._keraslike_forward(args, kwargs)
+                outputs = run_forward(self, args, kwargs)
             if not torch.compiler.is_compiling():
                 self._scope_next_call = False
             return outputs
-        return self._keraslike_forward(args, kwargs)
-
-    def _forward_is_direct(self):
-        """Whether `nn.Module.__call__` would only run `forward`, and `forward` only
-        `_keraslike_forward`: the class keeps Layer's `forward`, the layer is built and past its
-        first call's name scope, no torch hook is set on it or torch-wide, `torch.jit.trace` is
-        not recording and `nn.Module.compile()` was not called on it. Read on each eager call
-        (a few attribute reads, three Python frames fewer than the module call chain)."""
-        return (
-            _keeps_layer_forward(type(self))
-            and self.built
-            and (torch.compiler.is_compiling() or not self._scope_next_call)  # as `forward`
-            and not (self._forward_hooks or self._forward_pre_hooks or self._backward_hooks
-                     or self._backward_pre_hooks)
-            and not global_hooks_active()
-            and not _jit_tracing_state()
-            and self._compiled_call_impl is None  # `layer.compile()`: torch's call runs it
-        )
-
-    def _keraslike_forward(self, args, kwargs):
-        call = self.call if self._remat_mode is None else remat_call(self, args, kwargs)
-        call = self._with_precision(call)
-        collected = _context.losses
-        # `_last_collection`, the list this layer's most recent forward added its losses to, is
-        # written into `__dict__` (Layer.__setattr__ costs more than the rest of a Dense call)
-        # and only when something may be read from it (see `call_context.record_losses`).
-        if collected is not None:  # inside a model's or a layer's call
-            if _context.losses_added:
-                self.__dict__["_last_collection"] = collected
-            outputs = call(*args, **kwargs)
-            if self._activity_regularizer is not None:
-                self._add_activity_losses(outputs)
-            return outputs
-        # The outermost call: it opens the list of this forward's added losses.
-        _context.losses = collected = []
-        try:
-            outputs = call(*args, **kwargs)
-            if self._activity_regularizer is not None:
-                self._add_activity_losses(outputs)
-        finally:
-            _context.losses = None
-            record_losses(_context, collected, self.__dict__, "_last_collection")
-        return outputs
+        return run_forward(self, args, kwargs)
 
     def _add_activity_losses(self, outputs):
         for output in nest.flatten(outputs):
@@ -378,26 +336,7 @@ class LayerCalling:
         """
         if self._needs_module_call():
             return nn.Module.__call__.__get__(self)  # `forward` adds the precision handling
-        return self._with_precision(self.call, in_plan=True)
-
-    def _with_precision(self, call, in_plan=False):
-        """`call` with the dtype handling of a mixed precision policy (`mixed_call.py`): under a
-        mixed policy, autocast and outputs in the compute dtype; for a plain float policy, once
-        mixed layers exist, autocast off inside mixed calls (in a plan: only for a layer that
-        takes half-precision inputs in some graph, so float graphs keep direct, fusable
-        calls); otherwise `call` itself (quantized policies such as
-        `"int8_from_mixed_bfloat16"` compute their own dtypes); under a mixed policy with
-        `autocast=False`, autocast off and inputs promoted to the weights' dtype."""
-        mixed = self._mixed_compute
-        if mixed is not None:
-            return mixed_call(call, mixed, cast_outputs=self._casts_mixed_outputs)
-        if self._uncast_mixed:
-            return uncast_call(call, self._own_weights_dtype)
-        if self._float_policy and mixed_layers_exist() and (
-            not in_plan or self._takes_half_inputs
-        ):
-            return float_call(call, in_mixed_graph=in_plan)
-        return call
+        return with_precision(self, self.call, in_plan=True)
 
     def _own_weights_dtype(self):
         # The dtype of the layer's own floating weights (not its sublayers'), or None.
@@ -560,3 +499,73 @@ def _spec_from_shape(shape, dtype):
     if all(d is None or isinstance(d, int) for d in shape):
         return KerasTensor(tuple(shape), dtype=dtype)
     return type(shape)(_spec_from_shape(s, dtype) for s in shape)
+
+
+# The per-call helpers below are module functions, not methods: under `torch.compile` each
+# method looked up on a layer adds guards that no subclass or instance shadows it (one per class
+# of its MRO, for each layer), which a compiled subclassed model evaluates on every call.
+
+def forward_is_direct(layer):
+    """Whether `nn.Module.__call__` would only run `forward`, and `forward` only `run_forward`:
+    the class keeps Layer's `forward`, the layer is built and past its first call's name scope,
+    no torch hook is set on it or torch-wide, `torch.jit.trace` is not recording and
+    `nn.Module.compile()` was not called on it. Read on each eager call (a few attribute reads,
+    three Python frames fewer than the module call chain)."""
+    return (
+        _keeps_layer_forward(type(layer))
+        and layer.built
+        and (torch.compiler.is_compiling() or not layer._scope_next_call)  # as `forward`
+        and not (layer._forward_hooks or layer._forward_pre_hooks or layer._backward_hooks
+                 or layer._backward_pre_hooks)
+        and not global_hooks_active()
+        and not _jit_tracing_state()
+        and layer._compiled_call_impl is None  # `layer.compile()`: torch's call runs it
+    )
+
+
+def run_forward(layer, args, kwargs):
+    """Runs `layer.call` (rematerialized and precision-wrapped as the layer asks) and records
+    the losses it adds: what `forward` does once the layer is built."""
+    call = layer.call if layer._remat_mode is None else remat_call(layer, args, kwargs)
+    call = with_precision(layer, call)
+    collected = _context.losses
+    # `_last_collection`, the list this layer's most recent forward added its losses to, is
+    # written into `__dict__` (Layer.__setattr__ costs more than the rest of a Dense call)
+    # and only when something may be read from it (see `call_context.record_losses`).
+    if collected is not None:  # inside a model's or a layer's call
+        if _context.losses_added:
+            layer.__dict__["_last_collection"] = collected
+        outputs = call(*args, **kwargs)
+        if layer._activity_regularizer is not None:
+            layer._add_activity_losses(outputs)
+        return outputs
+    # The outermost call: it opens the list of this forward's added losses.
+    _context.losses = collected = []
+    try:
+        outputs = call(*args, **kwargs)
+        if layer._activity_regularizer is not None:
+            layer._add_activity_losses(outputs)
+    finally:
+        _context.losses = None
+        record_losses(_context, collected, layer.__dict__, "_last_collection")
+    return outputs
+
+
+def with_precision(layer, call, in_plan=False):
+    """`call` with the dtype handling of `layer`'s mixed precision policy (`mixed_call.py`):
+    under a mixed policy, autocast and outputs in the compute dtype; for a plain float policy,
+    once mixed layers exist, autocast off inside mixed calls (in a plan: only for a layer that
+    takes half-precision inputs in some graph, so float graphs keep direct, fusable calls);
+    otherwise `call` itself (quantized policies such as `"int8_from_mixed_bfloat16"` compute
+    their own dtypes); under a mixed policy with `autocast=False`, autocast off and inputs
+    promoted to the weights' dtype."""
+    mixed = layer._mixed_compute
+    if mixed is not None:
+        return mixed_call(call, mixed, cast_outputs=layer._casts_mixed_outputs)
+    if layer._uncast_mixed:
+        return uncast_call(call, layer._own_weights_dtype)
+    if layer._float_policy and mixed_layers_exist() and (
+        not in_plan or layer._takes_half_inputs
+    ):
+        return float_call(call, in_mixed_graph=in_plan)
+    return call
