@@ -1,6 +1,6 @@
 """Coverage of Keras 3's public API: every public name of every Keras namespace exists in keraslike,
 is deliberately absent (`keraslike._api_gaps.DELIBERATELY_ABSENT`, with the reason, which is also the
-`AttributeError` users get), or is listed below as pending (being added this session, by issue) or
+`AttributeError` users get), or is listed below as in progress (being added this session) or
 known missing (with no owner yet). A new Keras name, or one that disappears from keraslike, fails.
 
 Run as a script for the per-namespace table and the coverage figure:
@@ -21,7 +21,8 @@ NAMESPACES = [
     "regularizers", "constraints", "activations", "config", "backend", "utils", "utils.legacy",
     "models", "saving", "applications", "datasets", "mixed_precision", "dtype_policies",
     "quantizers", "distribution", "export", "preprocessing", "preprocessing.image",
-    "preprocessing.sequence", "visualization", "wrappers",
+    "preprocessing.sequence", "visualization", "wrappers", "distillation", "legacy.saving",
+    "optimizers.legacy", "utils.bounding_boxes",
 ]
 DATASETS = ["boston_housing", "california_housing", "cifar10", "cifar100", "fashion_mnist", "imdb",
             "mnist", "reuters"]
@@ -32,48 +33,27 @@ def _split(text):
     return text.split()
 
 
-# Being added this session by another issue: namespace -> (issue, names). They do not count as
-# failures yet; remove them here once landed (a present name only prints a reminder).
-PENDING = {
-    "layers": [
-        ("12 preprocessing", _split(
-            "AdaptiveAveragePooling1D AdaptiveAveragePooling2D AdaptiveAveragePooling3D "
-            "AdaptiveMaxPooling1D AdaptiveMaxPooling2D AdaptiveMaxPooling3D AugMix AutoContrast "
-            "CategoryEncoding ContrastLimitedAdaptiveHistogramEqualization CutMix Discretization "
-            "Equalization HashedCrossing Hashing IntegerLookup "
-            "MaxNumBoundingBoxes MixUp Pipeline RMSNormalization RandAugment RandomBrightness "
-            "RandomColorDegeneration RandomColorJitter RandomContrast RandomCrop "
-            "RandomElasticTransform RandomErasing RandomFlip RandomGaussianBlur RandomGrayscale "
-            "RandomHue RandomInvert RandomPerspective RandomPosterization RandomRotation "
-            "RandomSaturation RandomSharpness RandomShear RandomTranslation RandomZoom "
-            "STFTSpectrogram MelSpectrogram Solarization StringLookup "
-            "TextVectorization")),
-    ],
-    "applications": [
-        ("16 applications", _split(
-            "ConvNeXtBase ConvNeXtLarge ConvNeXtSmall ConvNeXtTiny ConvNeXtXLarge DenseNet121 "
-            "DenseNet169 DenseNet201 EfficientNetB0 EfficientNetB1 EfficientNetB2 EfficientNetB3 "
-            "EfficientNetB4 EfficientNetB5 EfficientNetB6 EfficientNetB7 EfficientNetV2B0 "
-            "EfficientNetV2B1 EfficientNetV2B2 EfficientNetV2B3 EfficientNetV2L EfficientNetV2M "
-            "EfficientNetV2S InceptionResNetV2 InceptionV3 MobileNet MobileNetV3Large "
-            "MobileNetV3Small NASNetLarge NASNetMobile ResNet101V2 ResNet152V2 ResNet50V2 "
-            "Xception")),
-    ],
-}
-
 # Missing, and nobody is adding them this session: the honest gap list. Each line says what the
 # name is; shrink it as they land.
 KNOWN_MISSING = {
     "saving": _split("KerasFileEditor"),  # inspect/edit a .keras file's weights
-    "visualization": _split(
-        "draw_bounding_boxes draw_segmentation_masks plot_bounding_box_gallery "
-        "plot_image_gallery plot_segmentation_mask_gallery"
-    ),  # matplotlib drawing helpers
     "wrappers": _split("SKLearnClassifier SKLearnRegressor SKLearnTransformer"),  # scikit-learn
 }
 
-# Issue 11 work still to land this session (shrinks with each landing).
-ISSUE_11_TODO = {}
+# Being added this session (shrinks with each landing).
+IN_PROGRESS = {
+    "layers": _split(
+        "ContrastLimitedAdaptiveHistogramEqualization MaxNumBoundingBoxes MelSpectrogram "
+        "STFTSpectrogram"
+    ),
+    "distillation": _split("DistillationLoss Distiller FeatureDistillation LogitsDistillation"),
+    "utils.bounding_boxes": _split(
+        "affine_transform clip_to_image_size compute_ciou compute_iou convert_format crop "
+        "decode_deltas_to_boxes encode_box_to_deltas pad"
+    ),
+    "legacy.saving": _split("deserialize_keras_object serialize_keras_object"),
+    "optimizers.legacy": _split("Adagrad Adam Ftrl Optimizer RMSprop SGD"),
+}
 
 
 def keras_public_names(keras, namespace):
@@ -118,7 +98,7 @@ def _listed(table, namespace):
 
 
 def coverage(keras):
-    """Per namespace: (present, absent on purpose, pending, known missing, unexplained missing)."""
+    """Per namespace: (present, absent on purpose, known missing or in progress, unexplained missing)."""
     rows = {}
     for namespace in NAMESPACES:
         names = keras_public_names(keras, namespace)
@@ -126,16 +106,13 @@ def coverage(keras):
             continue
         ours = keraslike_namespace(namespace)
         absent = DELIBERATELY_ABSENT.get(_module_name(namespace), {})
-        pending = _listed(PENDING, namespace)
-        known = _listed(KNOWN_MISSING, namespace) | _listed(ISSUE_11_TODO, namespace)
-        row = {"present": [], "absent": [], "pending": [], "known": [], "unexplained": []}
+        known = _listed(KNOWN_MISSING, namespace) | _listed(IN_PROGRESS, namespace)
+        row = {"present": [], "absent": [], "known": [], "unexplained": []}
         for name in names:
             if name in absent:
                 row["absent"].append(name)
             elif ours is not None and _has(ours, name):
                 row["present"].append(name)
-            elif name in pending:
-                row["pending"].append(name)
             elif name in known:
                 row["known"].append(name)
             else:
@@ -170,8 +147,8 @@ def test_every_keras_name_is_present_or_explained(rows):
     print(f"\nkeraslike offers {present} of {neutral} backend-neutral Keras names "
           f"({100 * present / neutral:.1f}%)")
     assert not unexplained, (
-        "Keras 3 names missing from keraslike and not listed in keraslike/_api_gaps.py, PENDING, "
-        f"KNOWN_MISSING or ISSUE_11_TODO: {unexplained}"
+        "Keras 3 names missing from keraslike and not listed in keraslike/_api_gaps.py, "
+        f"KNOWN_MISSING or IN_PROGRESS: {unexplained}"
     )
 
 
@@ -197,18 +174,14 @@ def test_porting_guide_lists_every_deliberate_absence():
 
 def test_listed_names_are_not_already_present(rows):
     # Names still listed as known missing / to-do but present are stale entries: remove them.
-    # (PENDING names owned by other issues only print a reminder so their landings stay independent.)
     stale = {}
     for namespace, row in rows.items():
         ours = keraslike_namespace(namespace)
-        listed = _listed(KNOWN_MISSING, namespace) | _listed(ISSUE_11_TODO, namespace)
+        listed = _listed(KNOWN_MISSING, namespace) | _listed(IN_PROGRESS, namespace)
         found = sorted(n for n in listed if ours is not None and _has(ours, n))
         if found:
             stale[namespace or "keras"] = found
-        landed = sorted(n for n in _listed(PENDING, namespace) if ours is not None and _has(ours, n))
-        if landed:
-            print(f"PENDING names now present in {namespace or 'keras'}: {landed}")
-    assert not stale, f"remove these present names from KNOWN_MISSING / ISSUE_11_TODO: {stale}"
+    assert not stale, f"remove these present names from KNOWN_MISSING / IN_PROGRESS: {stale}"
 
 
 if __name__ == "__main__":
@@ -219,7 +192,7 @@ if __name__ == "__main__":
         total = sum(len(v) for k, v in row.items() if k != "absent")
         print(f"{ns or 'keras':28s} {len(row['present']):4d}/{total:<4d} "
               + " ".join(f"{k}={len(v)}" for k, v in row.items() if v and k != "present"))
-        for kind in ("pending", "known", "unexplained"):
+        for kind in ("known", "unexplained"):
             if row[kind]:
                 print(f"    {kind}: {' '.join(row[kind])}")
     have, neutral = summary(table)
