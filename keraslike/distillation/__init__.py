@@ -1,0 +1,1 @@
+"""Knowledge distillation (`keras.distillation`): a teacher model trains a student."""
