@@ -36,6 +36,8 @@ def clone_model(
     """Returns a copy of a functional or Sequential model with new layers and new weights.
 
     The weights are newly initialized, not copied (use `new.set_weights(model.get_weights())`).
+    A compiled functional or Sequential model's clone is compiled with the same arguments and a
+    new optimizer, as in Keras.
 
     Args:
         model: A functional or Sequential model.
@@ -77,7 +79,7 @@ def clone_model(
         return clone_function(layer)
 
     if isinstance(model, Sequential):
-        return _clone_sequential(model, input_tensors, clone_layer)
+        return _compiled_like(model, _clone_sequential(model, input_tensors, clone_layer))
     if not isinstance(model, Model):
         # Keras returns such an argument unchanged: no copy was made, the caller should know.
         raise ValueError(
@@ -91,7 +93,15 @@ def clone_model(
                 f"supported for Sequential and functional models. Received: {type(model).__name__}"
             )
         return type(model).from_config(model.get_config())
-    return _clone_functional(model, input_tensors, clone_layer, call_function)
+    return _compiled_like(model, _clone_functional(model, input_tensors, clone_layer, call_function))
+
+
+def _compiled_like(model, clone):
+    """`clone`, compiled from `model`'s compile config when `model` is compiled (as Keras's
+    functional and Sequential clones are; a new optimizer, not the model's)."""
+    if getattr(model, "compiled", False):
+        clone.compile_from_config(model.get_compile_config())
+    return clone
 
 
 def _clone_sequential(model, input_tensors, clone_layer):

@@ -19,6 +19,7 @@ from keraslike.saving.errors import (
     UnknownObjectError,
     UnsafeDeserializationError,
 )
+from keraslike.saving.file_editor import KerasFileEditor
 from keraslike.serialization.registry import (
     CustomObjectScope,
     custom_object_scope,
@@ -40,6 +41,7 @@ from keraslike.serialization.keras_objects import deserialize_keras_object, seri
 
 __all__ = [
     "CustomObjectScope",
+    "KerasFileEditor",
     "SavedFileError",
     "SavedFileNotFoundError",
     "UnknownObjectError",

@@ -172,3 +172,27 @@ def test_clone_model_functional_sequential_nested():
     new_input = keraslike.Input((6,), name="fresh")
     on_input = keraslike.models.clone_model(model.get_layer("seq"), input_tensors=new_input)
     assert on_input.layers[0].name == "seq_dense"
+
+
+@pytest.mark.parametrize("kind", ["functional", "sequential"])
+def test_clone_model_keeps_compile_settings_as_keras(kind):
+    keras = pytest.importorskip("keras")
+
+    def build(lib):
+        if kind == "sequential":
+            model = lib.Sequential([lib.Input((3,)), lib.layers.Dense(2)])
+        else:
+            inputs = lib.Input((3,))
+            model = lib.Model(inputs, lib.layers.Dense(2)(inputs))
+        model.compile(optimizer=lib.optimizers.Adam(0.01), loss="mse", metrics=["mae"])
+        return model
+
+    for lib in (keras, keraslike):
+        model = build(lib)
+        clone = lib.models.clone_model(model)
+        assert clone.compiled, lib.__name__
+        assert clone.optimizer is not model.optimizer
+        assert float(clone.optimizer.learning_rate) == pytest.approx(0.01)
+        x, y = np.ones((4, 3), "float32"), np.zeros((4, 2), "float32")
+        logs = clone.evaluate(x, y, verbose=0, return_dict=True)
+        assert sorted(logs) == ["loss", "mae"], lib.__name__
