@@ -106,7 +106,7 @@ from keraslike._api_gaps import module_getattr as _module_getattr  # noqa: E402
 from keraslike._lazy import lazy_submodules as _lazy_submodules  # noqa: E402
 
 # Families a user may never touch are imported on first access (keraslike/README.md).
-_load_lazy = _lazy_submodules("keraslike", ("applications", "datasets", "distillation", "preprocessing", "visualization", "wrappers"))
+_load_lazy = _lazy_submodules("keraslike", ("applications", "datasets", "distillation", "legacy", "preprocessing", "visualization", "wrappers"))
 __getattr__ = _module_getattr("keraslike", fallback=_load_lazy)
 
 

@@ -48,8 +48,6 @@ IN_PROGRESS = {
         "affine_transform clip_to_image_size compute_ciou compute_iou convert_format crop "
         "decode_deltas_to_boxes encode_box_to_deltas pad"
     ),
-    "legacy.saving": _split("deserialize_keras_object serialize_keras_object"),
-    "optimizers.legacy": _split("Adagrad Adam Ftrl Optimizer RMSprop SGD"),
 }
 
 

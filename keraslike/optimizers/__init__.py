@@ -11,7 +11,7 @@ Every optimizer works two ways:
 import inspect
 
 from keraslike.optimizers import _serialization
-from keraslike.optimizers import schedules
+from keraslike.optimizers import legacy, schedules
 from keraslike.optimizers.adafactor import Adafactor
 from keraslike.optimizers.adagrad import Adadelta, Adagrad
 from keraslike.optimizers.adam import Adam, AdamW
@@ -138,6 +138,7 @@ __all__ = [
     "ScheduleFreeAdamW",
     "deserialize",
     "get",
+    "legacy",
     "schedules",
     "serialize",
 ]
