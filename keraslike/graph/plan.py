@@ -286,6 +286,16 @@ class ExecutionPlan:
         # rebuilt over the copied graph (the copied model's own layers), never copied as is.
         return ExecutionPlan(*copy.deepcopy(self._graph, memo))
 
+    def __reduce_ex__(self, protocol):
+        # What `pickle.dumps(model)` / `torch.save(model)` of a graph model reach first: say
+        # why, instead of pickle's "Can't pickle local object" about a step.
+        raise TypeError(
+            "keraslike never pickles a functional or Sequential model (`pickle`, `torch.save("
+            "model)`, `joblib`). Save it with `model.save('model.keras')` or "
+            "`model.save('model.safetensors')` and `keras.models.load_model`, or save "
+            "`model.state_dict()` with `torch.save`."
+        )
+
     def _compile(self, direct):
         """`(steps, nodes)`: the steps, and per step the node its errors name."""
         steps = []

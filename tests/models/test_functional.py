@@ -347,3 +347,17 @@ def test_not_equal_and_round_on_keras_tensors_record_ops_as_keras():
     for ours, theirs in zip(*outputs):
         np.testing.assert_allclose(ours, theirs, atol=1e-6)
     np.testing.assert_array_equal(outputs[0][0], [[0.0, 1.0, 0.0, 1.0]])
+
+
+@pytest.mark.parametrize("save", ["pickle", "torch.save"])
+def test_pickling_a_graph_model_says_how_to_save_it(save):
+    import io
+    import pickle
+
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, layers.Dense(1)(inputs))
+    with pytest.raises(TypeError, match=r"never pickles.*model\.save"):
+        if save == "pickle":
+            pickle.dumps(model)
+        else:
+            torch.save(model, io.BytesIO())
