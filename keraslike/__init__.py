@@ -86,6 +86,10 @@ def _register_builtins():
     _registry.register_class_namespace(
         ("keras.src.applications", "keraslike.applications"), _application_layer
     )
+    _registry.register_class_namespace(
+        ("keras.distillation", "keras.src.distillation", "keraslike.distillation"),
+        lambda name: getattr(_load_lazy("distillation"), name, None),
+    )
 
 
 def _lazy_layer(name):

@@ -43,7 +43,6 @@ IN_PROGRESS = {
         "ContrastLimitedAdaptiveHistogramEqualization MaxNumBoundingBoxes MelSpectrogram "
         "STFTSpectrogram"
     ),
-    "distillation": _split("DistillationLoss Distiller FeatureDistillation LogitsDistillation"),
     "utils.bounding_boxes": _split(
         "affine_transform clip_to_image_size compute_ciou compute_iou convert_format crop "
         "decode_deltas_to_boxes encode_box_to_deltas pad"
