@@ -64,6 +64,10 @@ def _keras_class_name(layer):
     return type(layer).__name__
 
 
+class _LayersList(list):
+    """A subclassed model's `layers`, as one of the children `_children` sorts by name."""
+
+
 def _children(layer):
     """(attribute path, child layers or None, container?) in Keras's visiting order."""
     if registry.is_builtin_subclass(type(layer), "Sequential") or getattr(
@@ -71,8 +75,16 @@ def _children(layer):
     ):
         return [("layers", layer.layers)]
     items = []
-    for attr, module in sorted(layer._modules.items(), key=lambda kv: _name_key(kv[0])):
-        if isinstance(module, Layer):
+    modules = list(layer._modules.items())
+    if registry.is_builtin_subclass(type(layer), "Model"):
+        # Keras walks a subclassed model's attributes by name, its `layers` list included: a
+        # sublayer held by an attribute named after "layers" (`self.zz`) was met in that list
+        # first and is filed as `layers/<class>[_n]`, not under its attribute.
+        modules.append(("layers", _LayersList(layer.layers)))
+    for attr, module in sorted(modules, key=lambda kv: _name_key(kv[0])):
+        if isinstance(module, _LayersList):
+            items.append((attr, list(module)))
+        elif isinstance(module, Layer):
             items.append((attr, module))
         elif isinstance(module, (nn.ModuleList, nn.Sequential, nn.ModuleDict)):
             values = list(module.values()) if isinstance(module, nn.ModuleDict) else list(module)

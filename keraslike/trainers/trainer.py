@@ -8,6 +8,7 @@ prints), never once per step.
 
 import contextlib
 import inspect
+import warnings
 
 import numpy as np
 import torch
@@ -168,7 +169,22 @@ class Trainer:
         return serialize_compile_config(self._compile_config, self.optimizer)
 
     def compile_from_config(self, config):
-        """Compiles the model from `get_compile_config()` output."""
+        """Compiles the model from `get_compile_config()` output.
+
+        A model whose class overrides `compile` is left uncompiled with a warning, as in Keras:
+        its `compile` may take other arguments than the saved ones. Such a class should also
+        override `get_compile_config` and `compile_from_config`.
+        """
+        if type(self).compile is not Trainer.compile:
+            warnings.warn(
+                "`compile()` was not called as part of model loading because the model's "
+                "`compile()` method is custom. All subclassed Models that have `compile()` "
+                "overridden should also override `get_compile_config()` and "
+                "`compile_from_config(config)`. Alternatively, you can call `compile()` "
+                "manually after loading.",
+                stacklevel=2,
+            )
+            return
         self.compile(**deserialize_compile_config(config))
 
     # ------------------------------------------------------------------ data

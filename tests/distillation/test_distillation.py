@@ -515,9 +515,6 @@ def test_keraslike_file_loads_in_keras(keras, tmp_path):
     _saved_and_loaded(keraslike, keras, tmp_path)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "keraslike's .keras weights layout for subclassed models: Keras files a sublayer held by an "
-    "attribute named after 'layers' under layers/<class>, keraslike reads it under the attribute"))
 def test_keras_file_loads_in_keraslike(keras, tmp_path):
     _saved_and_loaded(keras, keraslike, tmp_path)
 

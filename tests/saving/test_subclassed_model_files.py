@@ -60,3 +60,74 @@ def test_direct_build_records_its_arguments_as_keras():
     ours, theirs = configs(keraslike), configs(keras)
     assert ours == theirs
     assert ours[0] == {"shapes_dict": {"input_shape": (8,), "layer_init": "zeros"}}
+
+
+def _weight_paths(path):
+    import io
+    import zipfile
+
+    import h5py
+
+    with zipfile.ZipFile(path) as archive:
+        data = archive.read("model.weights.h5")
+    found = []
+    with h5py.File(io.BytesIO(data), "r") as f:
+        f.visititems(lambda name, obj: found.append(name) if isinstance(obj, h5py.Dataset) else None)
+    return sorted(found)
+
+
+def _attribute_net(lib):
+    class Attributes(lib.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.zz = lib.layers.Dense(3)  # named after "layers": Keras files it in that list
+            self.aa = lib.layers.Dense(2)
+            self.blocks = [lib.layers.Dense(3), lib.layers.Dense(3)]
+            self.inner = lib.Sequential([lib.layers.Dense(3)])
+
+        def call(self, x):
+            return self.aa(self.inner(self.blocks[1](self.blocks[0](self.zz(x)))))
+
+    return Attributes
+
+
+@pytest.mark.parametrize("writer,reader", [(keraslike, keras), (keras, keraslike)])
+def test_sublayer_attributes_after_layers_are_filed_as_keras_files_them(tmp_path, writer, reader):
+    model = _attribute_net(writer)()
+    model(np.ones((2, 4), "float32"))
+    path = str(tmp_path / "attributes.keras")
+    model.save(path)
+    expected = ["aa/vars/0", "aa/vars/1", "blocks/dense/vars/0", "blocks/dense/vars/1",
+                "blocks/dense_1/vars/0", "blocks/dense_1/vars/1", "inner/layers/dense/vars/0",
+                "inner/layers/dense/vars/1", "layers/dense/vars/0", "layers/dense/vars/1"]
+    assert _weight_paths(path) == expected
+    restored = reader.models.load_model(path, custom_objects={"Attributes": _attribute_net(reader)})
+    x = np.random.default_rng(0).random((2, 4)).astype("float32")
+    np.testing.assert_allclose(restored.predict(x, verbose=0), model.predict(x, verbose=0),
+                               rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("lib", [keras, keraslike], ids=["keras", "keraslike"])
+def test_loading_a_model_with_its_own_compile_leaves_it_uncompiled_with_a_warning(tmp_path, lib):
+    class OwnCompile(lib.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.dense = lib.layers.Dense(2)
+
+        def call(self, x):
+            return self.dense(x)
+
+        def compile(self, optimizer="adam", loss=None, **kwargs):
+            if loss is None:
+                raise ValueError("this compile needs a loss")
+            super().compile(optimizer=optimizer, loss=loss, **kwargs)
+
+    model = OwnCompile()
+    model(np.zeros((1, 3), "float32"))
+    model.compile(loss="mse")
+    path = str(tmp_path / "own_compile.keras")
+    model.save(path)
+    with pytest.warns(UserWarning, match="`compile\\(\\)` was not called as part of model loading"):
+        restored = lib.saving.load_model(path, custom_objects={"OwnCompile": OwnCompile})
+    if lib is keraslike:  # Keras 3.15.1 says `compiled` although the model has no optimizer
+        assert not restored.compiled
