@@ -98,14 +98,17 @@ def _children(layer):
     return items
 
 
-def walk_layers(model):
-    """Yields `(h5 path, layer)` for every layer Keras saves, in Keras's order, each layer once."""
+def walk_layers(model, every_path=False):
+    """Yields `(h5 path, layer)` for every layer Keras saves, in Keras's order, each layer once
+    (at the path Keras writes it to); with `every_path`, also each later path it is reached at
+    (another attribute holding it), which `file_paths` may find in a file instead."""
     visited = set()
 
     def visit(layer, path):
-        if id(layer) in visited:
+        key = (id(layer), path) if every_path else id(layer)
+        if key in visited:
             return
-        visited.add(id(layer))
+        visited.add(key)
         yield path, layer
         for attr, child in _children(layer):
             child_path = f"{path}/{attr}" if path else attr
@@ -118,6 +121,21 @@ def walk_layers(model):
                 yield from visit(child, child_path)
 
     yield from visit(model, "")
+
+
+def file_paths(f, model):
+    """`(h5 path, layer)` for every layer of `model`, each at the first path it is reached at
+    whose weights group is in the open file `f`, or else at Keras's path (reported missing).
+
+    Keras's loader tries a layer again at each later path while loading it fails, so a file
+    filing a sublayer under one of its other attributes loads: one written before keraslike
+    followed Keras's walk through a subclassed model's `layers` list, say."""
+    paths = {}
+    for path, layer in walk_layers(model, every_path=True):
+        paths.setdefault(id(layer), (layer, []))[1].append(path)
+    for layer, candidates in paths.values():
+        found = next((p for p in candidates if _vars_path(p) in f), candidates[0])
+        yield found, layer
 
 
 def own_weights(layer):
@@ -369,7 +387,7 @@ def check_shapes(f, model, filepath):
     on `meta`, it proves the sizes a config names before anything is allocated.
     """
     h5py = import_h5py()
-    for path, layer in walk_layers(model):
+    for path, layer in file_paths(f, model):
         hooks = _own_store_hooks(layer)
         for vars_path, _, weights in weight_groups(path, layer):
             if not weights:
@@ -438,7 +456,7 @@ def _read_weights(f, model, filepath, skip_mismatch, load_optimizer, in_place, f
     report = _Report(filepath)
     visited_groups = set()
     loads = []
-    for path, layer in walk_layers(model):
+    for path, layer in file_paths(f, model):
         for vars_path, _, weights in weight_groups(path, layer):
             _read_group(f, vars_path, layer, weights, report, visited_groups, loads, h5py, filepath)
     _check_unexpected(f, visited_groups, report, h5py)

@@ -131,3 +131,31 @@ def test_loading_a_model_with_its_own_compile_leaves_it_uncompiled_with_a_warnin
         restored = lib.saving.load_model(path, custom_objects={"OwnCompile": OwnCompile})
     if lib is keraslike:  # Keras 3.15.1 says `compiled` although the model has no optimizer
         assert not restored.compiled
+
+
+def test_a_sublayer_filed_under_its_attribute_still_loads(tmp_path):
+    # keraslike's files before it followed Keras's walk (and Keras's loader, which retries a
+    # layer at its later paths) filed `self.zz` under "zz": such a file loads, with its weights.
+    import io
+    import zipfile
+
+    import h5py
+
+    model = _attribute_net(keraslike)()
+    x = np.random.default_rng(1).random((2, 4)).astype("float32")
+    expected = model.predict(x, verbose=0)
+    path, moved = str(tmp_path / "new.keras"), str(tmp_path / "old.keras")
+    model.save(path)
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(moved, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "model.weights.h5":
+                buffer = io.BytesIO(data)
+                with h5py.File(buffer, "r+") as f:
+                    f.move("layers/dense", "zz")
+                    del f["layers"]
+                data = buffer.getvalue()
+            target.writestr(item, data)
+    assert "zz/vars/0" in _weight_paths(moved) and "layers/dense/vars/0" not in _weight_paths(moved)
+    restored = keraslike.models.load_model(moved, custom_objects={"Attributes": _attribute_net(keraslike)})
+    np.testing.assert_allclose(restored.predict(x, verbose=0), expected, rtol=1e-6, atol=1e-6)
