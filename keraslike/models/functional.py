@@ -20,6 +20,7 @@ from keraslike.layers.input_layer import InputLayer
 from keraslike.layers.layer import Layer
 from keraslike.layers.layer_utils import WeightProbe
 from keraslike.models.functional_config import functional_config, functional_from_config
+from keraslike.models.intermediate_inputs import with_input_tensors
 from keraslike.models.quantize import quantize_model
 from keraslike.trainers.trainer import Trainer
 from keraslike.tree.tree_api import map_shape_structure
@@ -106,6 +107,7 @@ class Model(Trainer, Layer):
             outputs = list(outputs)
         _check_symbolic(inputs, "inputs")
         _check_symbolic(outputs, "outputs")
+        inputs, outputs = with_input_tensors(inputs, outputs)
         # As Keras's Functional: inputs pass on uncast; each layer casts its own.
         self._convert_input_args = False
         self._refresh_autocast()

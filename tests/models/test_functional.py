@@ -361,3 +361,30 @@ def test_pickling_a_graph_model_says_how_to_save_it(save):
             pickle.dumps(model)
         else:
             torch.save(model, io.BytesIO())
+
+
+def test_intermediate_tensors_as_inputs_get_their_own_inputs_as_in_keras():
+    keras3 = pytest.importorskip("keras")
+
+    def build(lib):
+        a, b = lib.Input((1,), name="a"), lib.Input((2,), name="b")
+        pre = lib.layers.Dense(3, name="pre")(a)
+        head = lib.layers.Dense(1, name="head")(lib.layers.Concatenate()([pre, b]))
+        return lib.Model({"a": pre, "b": b}, head), lib.Model([a, b], head)
+
+    (theirs, theirs_whole), (ours, ours_whole) = build(keras3), build(keras)
+    names = [layer.name for layer in ours.layers]
+    pre_output = ours_whole.get_layer("pre").output.name  # the tensors' own counters differ
+    assert names == [pre_output + "CLONE", "b", "concatenate", "head"]
+    assert [layer.name for layer in theirs.layers][1:] == names[1:]
+    assert theirs.layers[0].name.endswith("CLONE")
+    assert ours.count_params() == theirs.count_params() == 6
+    assert len(ours.get_weights()) == 2 and len(ours_whole.get_weights()) == 4
+    assert ours.get_config()["input_layers"] == {"a": [names[0], 0, 0], "b": ["b", 0, 0]}
+    ours.set_weights([np.asarray(w) for w in theirs.get_weights()])
+    x = {"a": np.ones((2, 3), "float32"), "b": np.full((2, 2), 0.5, "float32")}
+    np.testing.assert_allclose(ours.predict(x, verbose=0), theirs.predict(x, verbose=0), rtol=1e-6)
+    rebuilt = keras.Model.from_config(ours.get_config())
+    assert [layer.name for layer in rebuilt.layers] == [layer.name for layer in ours.layers]
+    # The original graph is untouched: the whole model still runs `pre`.
+    assert "pre" in [layer.name for layer in ours_whole.layers]
