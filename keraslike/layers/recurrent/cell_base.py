@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from keraslike import activations, constraints, initializers, regularizers
 from keraslike.layers.layer import Layer
 from keraslike.layers.layer_utils import serialize_or_none
+from keraslike.random import random as random_ops
 from keraslike.random.seed_generator import SeedGenerator, hold_unsaved
 
 
@@ -39,14 +40,19 @@ def is_sigmoid(fn):
     return fn is activations.sigmoid or fn is torch.sigmoid
 
 
-def dropout_mask(like, rate, count=None):
+def dropout_mask(like, rate, count=None, seed=None):
     """Keras's dropout mask: ones dropped with probability `rate`, kept ones scaled by 1/(1-rate).
+
+    Drawn as Keras's `DropoutRNNCell` draws it, `keras.random.dropout(ones_like(like), rate,
+    seed)`, and `count` times in turn for one mask per gate, so a seeded run (a cell `seed`, or
+    `set_random_seed` for the global generator) gets Keras's masks.
 
     Returns a mask shaped like `like`, or `(count, *like.shape)` for one mask per gate.
     """
-    shape = tuple(like.shape) if count is None else (count,) + tuple(like.shape)
-    keep = torch.empty(shape, dtype=like.dtype, device=like.device).bernoulli_(1.0 - rate)
-    return keep / (1.0 - rate)
+    ones = torch.ones_like(like)
+    if count is None:
+        return random_ops.dropout(ones, rate, seed=seed)
+    return torch.stack([random_ops.dropout(ones, rate, seed=seed) for _ in range(count)])
 
 
 def input_projection(x, weight, bias, masks):
@@ -100,6 +106,8 @@ class RecurrentCell(Layer):
 
     gates = 1
     single_masks = False  # SimpleRNN: one mask for all gates even with recurrent dropout
+    # Which of Keras's per-gate masks (drawn in Keras's gate order) each torch gate takes.
+    gate_mask_order = None
 
     def __init__(self, units, dropout, recurrent_dropout, seed, **kwargs):
         super().__init__(**kwargs)
@@ -137,8 +145,9 @@ class RecurrentCell(Layer):
             self._hold_seed_generator()
 
     def _hold_seed_generator(self):
-        # Dropout masks come from torch's global generator, so the generator is kept out of
-        # the module tree: `variables` lists its state as Keras's do; nothing is saved.
+        # A seeded cell's dropout masks come from this generator (an unseeded one's from torch's
+        # global generator, as Keras's); it is kept out of the module tree: `variables` lists
+        # its state as Keras's do; nothing is saved.
         hold_unsaved(self, "seed_generator", SeedGenerator(self.seed))
 
     # ------------------------------------------------------------------ Keras cell API
@@ -150,18 +159,21 @@ class RecurrentCell(Layer):
             return None
         return self.gates
 
+    @property
+    def _mask_seed(self):
+        """The cell's `SeedGenerator`: seeded (`seed=`) masks come from it, as in Keras."""
+        return self.__dict__.get("seed_generator")
+
     def get_dropout_mask(self, step_input):
         """The input dropout mask for this call (created once, reused at every step)."""
         if self._dropout_mask is None and self.dropout > 0:
-            self._dropout_mask = dropout_mask(step_input, self.dropout, self.mask_count)
+            self._dropout_mask = self._draw_masks(step_input, self.dropout)
         return self._dropout_mask
 
     def get_recurrent_dropout_mask(self, step_input):
         """The recurrent dropout mask for this call (created once, reused at every step)."""
         if self._recurrent_dropout_mask is None and self.recurrent_dropout > 0:
-            self._recurrent_dropout_mask = dropout_mask(
-                step_input, self.recurrent_dropout, self.mask_count
-            )
+            self._recurrent_dropout_mask = self._draw_masks(step_input, self.recurrent_dropout)
         return self._recurrent_dropout_mask
 
     def _step_masks(self, inputs, state, training):
@@ -195,13 +207,33 @@ class RecurrentCell(Layer):
         """(input masks, recurrent masks) for one call on `(batch, time, features)` inputs."""
         if not training:
             return None, None
-        count = self.mask_count
         dp = rdp = None
         if 0.0 < self.dropout < 1.0:
-            dp = dropout_mask(x[:, 0], self.dropout, count)
+            dp = self._draw_masks(x[:, 0], self.dropout)
         if 0.0 < self.recurrent_dropout < 1.0:
-            rdp = dropout_mask(x.new_empty((x.shape[0], self.units)), self.recurrent_dropout, count)
+            rdp = self._draw_masks(x.new_empty((x.shape[0], self.units)), self.recurrent_dropout)
         return dp, rdp
+
+    def _draw_unused_masks(self, x):
+        """Draws (and drops) the masks of an inference call on `(batch, time, features)` inputs.
+
+        Keras's RNN draws its cell's dropout masks before every call, training or not, so its
+        random stream (global, or the cell's seed) moves on at each `evaluate` / `predict` /
+        validation batch: the same draws keep a seeded run's later masks equal to Keras's.
+        """
+        if x.device.type == "meta":
+            return
+        if self.dropout > 0:
+            self._draw_masks(x[:, 0], self.dropout)
+        if self.recurrent_dropout > 0:
+            self._draw_masks(x.new_empty((x.shape[0], self.units)), self.recurrent_dropout)
+
+    def _draw_masks(self, like, rate):
+        """This call's mask(s) for dropout `rate`, one per gate in torch's gate order."""
+        masks = dropout_mask(like, rate, self.mask_count, self._mask_seed)
+        if self.mask_count is not None and self.gate_mask_order is not None:
+            masks = masks[list(self.gate_mask_order)]
+        return masks
 
     def _fused_ok(self):
         """Whether torch's fused kernel computes this configuration (standard activations...)."""

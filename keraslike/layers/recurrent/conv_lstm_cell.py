@@ -281,16 +281,30 @@ class ConvLSTMCell(RecurrentCell):
         batch, steps = x.shape[0], x.shape[1]
         frames = self._to_channels_first(x.reshape((batch * steps,) + tuple(x.shape[2:])))
         dp = rdp = None
-        if training and 0.0 < self.dropout < 1.0:
+        # Keras draws both kinds of masks on every call, training or not (see
+        # `_draw_unused_masks`); an inference call draws them here and drops them.
+        if self.dropout > 0 and x.device.type != "meta":
             # One mask per gate and sequence, the same at every step (frames are batch-major).
-            first = self._to_channels_first(x[:, 0])
-            dp = dropout_mask(first, self.dropout, 4).repeat_interleave(steps, dim=1)
+            dp = self._gate_masks(x[:, 0], self.dropout)
+            dp = dp.repeat_interleave(steps, dim=1) if training and self.dropout < 1.0 else None
         proj = self._project_inputs(frames, dp)
         proj = proj.reshape((batch, steps) + tuple(proj.shape[1:]))
-        if training and 0.0 < self.recurrent_dropout < 1.0:
-            like = proj.new_empty((batch, self.filters) + tuple(proj.shape[3:]))
-            rdp = dropout_mask(like, self.recurrent_dropout, 4)
+        if self.recurrent_dropout > 0 and x.device.type != "meta":
+            state_shape = (batch, self.filters) + tuple(proj.shape[3:])  # channels-first
+            state = self._from_channels_first(proj.new_empty(state_shape)).contiguous()
+            rdp = self._gate_masks(state, self.recurrent_dropout)
+            rdp = rdp if training and self.recurrent_dropout < 1.0 else None
         return proj, self._make_step(rdp)
+
+    def _gate_masks(self, like, rate):
+        """Keras's four gate masks for a tensor `like` in the layer's data format (drawn in its
+        element order, as Keras draws them), returned channels-first: `(4, batch, C, ...)`."""
+        masks = dropout_mask(like, rate, 4, self._mask_seed)
+        flat = self._to_channels_first(masks.reshape((-1,) + tuple(masks.shape[2:])))
+        return flat.reshape((4, masks.shape[1]) + tuple(flat.shape[1:]))
+
+    def _draw_unused_masks(self, x):
+        """An inference call's masks are drawn by `_loop_parts` (they need the state's shape)."""
 
     def _zero_states(self, x, inputs=None):
         shape = (x.shape[0], self.filters) + tuple(inputs.shape[3:])

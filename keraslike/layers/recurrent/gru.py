@@ -47,10 +47,11 @@ class GRUCell(RecurrentCell):
         recurrent_dropout: Fraction of the recurrent state dropped.
         reset_after: Apply the reset gate after the recurrent matmul (default True, torch's and
             cuDNN's convention, with separate input and recurrent biases).
-        seed: Accepted for Keras compatibility.
+        seed: Random seed of the dropout masks (`None`: torch's global generator, as Keras).
     """
 
     gates = 3
+    gate_mask_order = (1, 0, 2)  # Keras draws the z, r, h masks; torch gates are r, z, n
 
     def __init__(
         self,
@@ -264,7 +265,7 @@ class GRU(BuiltinRNN):
         kernel_constraint, recurrent_constraint, bias_constraint: Optional constraints.
         dropout: Fraction of the inputs dropped in training.
         recurrent_dropout: Fraction of the recurrent state dropped in training.
-        seed: Accepted for Keras compatibility.
+        seed: Random seed of the dropout masks (`None`: torch's global generator, as Keras).
         return_sequences: Return the whole output sequence.
         return_state: Also return the final state: `[output, h]`.
         go_backwards: Process the sequence backwards and return the reversed sequence.

@@ -55,7 +55,7 @@ class LSTMCell(RecurrentCell):
         kernel_constraint, recurrent_constraint, bias_constraint: Optional constraints.
         dropout: Fraction of the inputs dropped (one mask per sequence).
         recurrent_dropout: Fraction of the recurrent state dropped.
-        seed: Accepted for Keras compatibility (masks use torch's global generator).
+        seed: Random seed of the dropout masks (`None`: torch's global generator, as Keras).
 
     Call arguments:
         inputs: `(batch, features)`.
@@ -239,7 +239,7 @@ class LSTM(BuiltinRNN):
         kernel_constraint, recurrent_constraint, bias_constraint: Optional constraints.
         dropout: Fraction of the inputs dropped in training (one mask per sequence).
         recurrent_dropout: Fraction of the recurrent state dropped in training.
-        seed: Accepted for Keras compatibility.
+        seed: Random seed of the dropout masks (`None`: torch's global generator, as Keras).
         return_sequences: Return the whole output sequence, not only the last output.
         return_state: Also return the final states: `[output, h, c]`.
         go_backwards: Process the sequence backwards and return the reversed sequence.

@@ -77,6 +77,28 @@ def _reset_dropout_masks(cell):
                 getattr(c, reset)()
 
 
+def _prepopulate_dropout_masks(cell, step_input, state):
+    """Draws a generic cell's dropout masks before the loop, as Keras's `RNN.call` does.
+
+    Keras draws them on every call, training or not (a `StackedRNNCells` runs each cell once
+    to shape the next one's mask), so an inference call moves the random stream on as Keras's
+    does; in training the cells then reuse these masks at every step.
+    """
+    if step_input.device.type == "meta":
+        return
+    if callable(getattr(cell, "get_dropout_mask", None)) and callable(
+        getattr(cell, "get_recurrent_dropout_mask", None)
+    ):
+        cell.get_dropout_mask(step_input)
+        cell.get_recurrent_dropout_mask(state[0] if isinstance(state, (list, tuple)) else state)
+    if isinstance(cell, StackedRNNCells):
+        for inner, inner_state in zip(cell.cells, state):
+            _prepopulate_dropout_masks(inner, step_input, inner_state)
+            if not isinstance(inner_state, (list, tuple)):
+                inner_state = [inner_state]
+            step_input, _ = (inner if callable(inner) else inner.call)(step_input, list(inner_state))
+
+
 class RNN(Layer):
     """Base class for recurrent layers: applies a cell to every step of a sequence.
 
@@ -278,6 +300,8 @@ class RNN(Layer):
 
     def _run_builtin(self, sequences, states, mask, training):
         cell = self.cell
+        if not training:
+            cell._draw_unused_masks(sequences)
         recurrent_dropout = training and 0.0 < cell.recurrent_dropout < 1.0
         use_fused = self.use_cudnn is not False and cell._fused_ok() and not recurrent_dropout
         lengths = None
@@ -298,7 +322,7 @@ class RNN(Layer):
                             self.return_sequences, self.zero_output_for_mask)
         x = sequences
         if training and 0.0 < cell.dropout < 1.0:
-            x = x * dropout_mask(x[:, 0], cell.dropout).unsqueeze(1)
+            x = x * dropout_mask(x[:, 0], cell.dropout, seed=cell._mask_seed).unsqueeze(1)
         if self.go_backwards:
             x = x.flip(1)
         outputs, states = cell._fused(x, states, lengths)
@@ -328,6 +352,8 @@ class RNN(Layer):
             return output, list(new_states)
 
         _reset_dropout_masks(cell)  # one set of masks per call, reused at every step
+        with torch.no_grad():
+            _prepopulate_dropout_masks(cell, sequences[:, 0], states)
         result = run_loop(step, sequences, states, mask, self.go_backwards,
                           self.return_sequences, self.zero_output_for_mask)
         _reset_dropout_masks(cell)

@@ -43,7 +43,7 @@ class SimpleRNNCell(RecurrentCell):
         kernel_constraint, recurrent_constraint, bias_constraint: Optional constraints.
         dropout: Fraction of the inputs dropped.
         recurrent_dropout: Fraction of the recurrent state dropped.
-        seed: Accepted for Keras compatibility.
+        seed: Random seed of the dropout masks (`None`: torch's global generator, as Keras).
     """
 
     _seed_taken_first = True  # Keras's cell makes its SeedGenerator before its initializers
@@ -208,7 +208,7 @@ class SimpleRNN(BuiltinRNN):
         kernel_constraint, recurrent_constraint, bias_constraint: Optional constraints.
         dropout: Fraction of the inputs dropped in training.
         recurrent_dropout: Fraction of the recurrent state dropped in training.
-        seed: Accepted for Keras compatibility.
+        seed: Random seed of the dropout masks (`None`: torch's global generator, as Keras).
         return_sequences: Return the whole output sequence.
         return_state: Also return the final state: `[output, h]`.
         go_backwards: Process the sequence backwards and return the reversed sequence.
