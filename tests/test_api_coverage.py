@@ -38,16 +38,7 @@ def _split(text):
 KNOWN_MISSING = {}
 
 # Being added this session (shrinks with each landing).
-IN_PROGRESS = {
-    "layers": _split(
-        "ContrastLimitedAdaptiveHistogramEqualization MaxNumBoundingBoxes MelSpectrogram "
-        "STFTSpectrogram"
-    ),
-    "utils.bounding_boxes": _split(
-        "affine_transform clip_to_image_size compute_ciou compute_iou convert_format crop "
-        "decode_deltas_to_boxes encode_box_to_deltas pad"
-    ),
-}
+IN_PROGRESS = {}
 
 
 def keras_public_names(keras, namespace):

@@ -19,7 +19,7 @@ from keraslike.serialization import (
     get_registered_object,
     serialize_keras_object,
 )
-from keraslike.utils import legacy
+from keraslike.utils import bounding_boxes, legacy
 from keraslike.utils.dataset_utils import split_dataset
 from keraslike.utils.keras_api_utils import (
     Config,

@@ -2,10 +2,14 @@
 categorical layers (lookups, hashing, encoding, discretization, text vectorization)."""
 
 from keraslike.layers.preprocessing.category_encoding import CategoryEncoding
+from keraslike.layers.preprocessing.clahe import ContrastLimitedAdaptiveHistogramEqualization
+from keraslike.layers.preprocessing.mel_spectrogram import MelSpectrogram
+from keraslike.layers.preprocessing.stft_spectrogram import STFTSpectrogram
 from keraslike.layers.preprocessing.discretization import Discretization
 from keraslike.layers.preprocessing.hashing import HashedCrossing, Hashing
 from keraslike.layers.preprocessing.image import CenterCrop, Resizing
 from keraslike.layers.preprocessing.lookups import IntegerLookup, StringLookup
+from keraslike.layers.preprocessing.max_num_bounding_boxes import MaxNumBoundingBoxes
 from keraslike.layers.preprocessing.normalization import Normalization
 from keraslike.layers.preprocessing.rescaling import Rescaling
 from keraslike.layers.preprocessing.text_vectorization import TextVectorization

@@ -10,7 +10,10 @@ its work in two: `get_random_transformation(images, seed)` draws the parameters 
 `SeedGenerator`, by default the layer's own) and `apply_transformation(images, transformation)`
 applies them. The split lets `RandAugment`, `AugMix` and `RandomColorJitter` draw a sublayer's
 parameters from their own generator (as Keras does) and lets dict inputs
-(`{"images": ..., "labels": ...}`) transform images and labels with the same draw.
+(`{"images": ..., "labels": ..., "bounding_boxes": ...}`) transform images, labels and boxes
+with the same draw. Boxes need `bounding_box_format=` on the layer; a layer that moves pixels
+transforms them in `transform_bounding_boxes`, a colour layer declares `_KEEPS_GEOMETRY = True`
+and keeps them, and any other layer refuses them (see `_boxes.py`).
 
 Training mode is Keras's: these layers' `call` defaults to `training=True`, so a standalone
 call (a data pipeline) augments, `fit` augments, and `predict` / `evaluate` (which pass
@@ -25,6 +28,7 @@ import torch
 from keraslike.backend import config as backend_config
 from keraslike.graph.shape_inference import torch_dtype
 from keraslike.layers.layer import Layer
+from keraslike.layers.preprocessing import _boxes
 from keraslike.random import SeedGenerator, beta, gamma, normal, randint, uniform
 from keraslike.random.seed_generator import torch_seed
 
@@ -67,9 +71,15 @@ class BaseAugmentation(Layer):
 
     _USE_BASE_FACTOR = True
     _FACTOR_BOUNDS = (-1, 1)
+    # True for layers that change pixel values only: boxes and masks come back unchanged.
+    _KEEPS_GEOMETRY = False
+    # True where `training=False` still transforms (RandomCrop crops the centre).
+    _TRANSFORMS_AT_INFERENCE = False
 
-    def __init__(self, factor=None, data_format=None, seed=None, **kwargs):
+    def __init__(self, factor=None, data_format=None, seed=None, bounding_box_format=None,
+                 **kwargs):
         super().__init__(**kwargs)
+        self.bounding_box_format = bounding_box_format
         self.data_format = backend_config.standardize_data_format(data_format)
         self.seed = seed
         self.generator = SeedGenerator(seed)
@@ -154,12 +164,27 @@ class BaseAugmentation(Layer):
         unbatched = images.ndim == 3
         if unbatched:
             images = images.unsqueeze(0)
-        if not training:
+        boxes = _boxes.read_boxes(self, data, unbatched, images.device)
+        if boxes is not None and not self._KEEPS_GEOMETRY and (
+            type(self).transform_bounding_boxes is BaseAugmentation.transform_bounding_boxes
+        ):
+            raise _boxes.unsupported(self, "bounding_boxes")  # before any draw
+        if boxes is not None:
+            out["bounding_boxes"] = _boxes.unbatch(boxes, unbatched)
+        if not training and not self._TRANSFORMS_AT_INFERENCE:
             out["images"] = images.squeeze(0) if unbatched else images
             return out
-        transformation = self.get_random_transformation(images)
-        images = self.apply_transformation(images, transformation)
+        size = _boxes.image_size(images, self.data_format)
+        if type(self).apply_transformation is BaseAugmentation.apply_transformation:
+            # A layer with only `transform_images`: its draw is not shared with anything.
+            transformation, images = None, self.transform_images(images, True)
+        else:
+            transformation = self.dict_transformation(images, training)
+            images = self.apply_transformation(images, transformation)
         out["images"] = images.squeeze(0) if unbatched else images
+        if boxes is not None and not self._KEEPS_GEOMETRY:
+            boxes = self.transform_bounding_boxes(boxes, transformation, size)
+            out["bounding_boxes"] = _boxes.unbatch(boxes, unbatched)
         if "labels" in data:
             labels = torch.as_tensor(data["labels"], device=images.device)
             labels = labels.unsqueeze(0) if unbatched else labels
@@ -172,6 +197,10 @@ class BaseAugmentation(Layer):
             # On `meta` tensors only the shape matters: draw nothing (no seed state advances).
             return images
         return self.apply_transformation(images, self.get_random_transformation(images))
+
+    def dict_transformation(self, images, training):
+        """The transformation of a dict input's batch `images` (drawn from the layer's seed)."""
+        return self.get_random_transformation(images)
 
     def get_random_transformation(self, images, seed=None):
         """Draws this layer's random parameters for the batch `images` from `seed` (a
@@ -188,6 +217,21 @@ class BaseAugmentation(Layer):
     def transform_labels(self, labels, transformation):
         """Labels of a dict input (`{"images", "labels"}`); unchanged unless a layer mixes them."""
         return labels
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation, image_size):
+        """Moves the boxes of a dict input with the images.
+
+        Args:
+            bounding_boxes: `{"boxes": (B, N, 4) float32, "labels": (B, N), ...}` in
+                `self.bounding_box_format`, on the images' device.
+            transformation: What `get_random_transformation` drew for this batch.
+            image_size: `(height, width)` of the input images.
+
+        Returns:
+            The transformed dict (boxes in `self.bounding_box_format`, labels of boxes left
+            empty set to -1, as Keras).
+        """
+        raise _boxes.unsupported(self, "bounding_boxes")
 
     def uniform(self, shape, minval=0.0, maxval=1.0, device=None, seed=None):
         """Random numbers drawn as Keras's `keras.random.uniform(..., seed=seed)` (`seed`: a
@@ -286,4 +330,6 @@ class BaseAugmentation(Layer):
     def get_config(self):
         config = super().get_config()
         config.update({"data_format": self.data_format, "seed": self.seed})
+        if self.bounding_box_format is not None:
+            config["bounding_box_format"] = self.bounding_box_format
         return config

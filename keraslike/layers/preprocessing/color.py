@@ -32,6 +32,7 @@ def _grayscale(images, channel_axis):
 
 
 class _ColorAugmentation(BaseAugmentation):
+    _KEEPS_GEOMETRY = True  # pixel values only: bounding boxes pass through, as in Keras
     _SORT_VALUE_RANGE = True  # Keras keeps RandomContrast's and RandomInvert's as given
 
     def __init__(self, factor=None, value_range=(0, 255), seed=None, data_format=None, **kwargs):
@@ -107,6 +108,7 @@ class Solarization(BaseAugmentation):
         seed: Integer seed.
     """
 
+    _KEEPS_GEOMETRY = True  # pixel values only: bounding boxes pass through, as in Keras
     _USE_BASE_FACTOR = False
 
     def __init__(self, addition_factor=0.0, threshold_factor=0.0, value_range=(0, 255),
@@ -162,6 +164,7 @@ class AutoContrast(BaseAugmentation):
         value_range: Pixel value range (default `(0, 255)`).
     """
 
+    _KEEPS_GEOMETRY = True  # pixel values only: bounding boxes pass through, as in Keras
     _USE_BASE_FACTOR = False
 
     def __init__(self, value_range=(0, 255), **kwargs):
@@ -221,6 +224,7 @@ class RandomGrayscale(BaseAugmentation):
         seed: Integer seed.
     """
 
+    _KEEPS_GEOMETRY = True  # pixel values only: bounding boxes pass through, as in Keras
     _USE_BASE_FACTOR = False
 
     def __init__(self, factor=0.5, data_format=None, seed=None, **kwargs):

@@ -42,6 +42,7 @@ class RandomHue(BaseAugmentation):
     ```
     """
 
+    _KEEPS_GEOMETRY = True  # pixel values only: bounding boxes pass through, as in Keras
     _FACTOR_BOUNDS = (0, 1)
 
     def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
@@ -86,6 +87,7 @@ class RandomSaturation(BaseAugmentation):
         seed: Integer seed.
     """
 
+    _KEEPS_GEOMETRY = True  # pixel values only: bounding boxes pass through, as in Keras
     def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
         super().__init__(factor=factor, data_format=data_format, seed=seed, **kwargs)
         self.value_range = _value_range("RandomSaturation", value_range)
@@ -126,6 +128,7 @@ class RandomColorJitter(BaseAugmentation):
         data_format: `"channels_last"` (default) or `"channels_first"`.
     """
 
+    _KEEPS_GEOMETRY = True  # pixel values only: bounding boxes pass through, as in Keras
     _USE_BASE_FACTOR = False
 
     def __init__(self, value_range=(0, 255), brightness_factor=None, contrast_factor=None,

@@ -62,6 +62,7 @@ class RandomSharpness(BaseAugmentation):
         seed: Integer seed.
     """
 
+    _KEEPS_GEOMETRY = True  # pixel values only: bounding boxes pass through, as in Keras
     _FACTOR_BOUNDS = (0, 1)
 
     def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
@@ -128,6 +129,7 @@ class RandomGaussianBlur(BaseAugmentation):
         seed: Integer seed.
     """
 
+    _KEEPS_GEOMETRY = True  # pixel values only: bounding boxes pass through, as in Keras
     _USE_BASE_FACTOR = False
     _FACTOR_BOUNDS = (0, 1)
 
@@ -183,6 +185,7 @@ class RandomPosterization(BaseAugmentation):
         seed: Integer seed.
     """
 
+    _KEEPS_GEOMETRY = True  # pixel values only: bounding boxes pass through, as in Keras
     _FACTOR_BOUNDS = (1, 8)
 
     def __init__(self, factor, value_range=(0, 255), data_format=None, seed=None, **kwargs):
@@ -223,6 +226,7 @@ class Equalization(BaseAugmentation):
         data_format: `"channels_last"` (default) or `"channels_first"`.
     """
 
+    _KEEPS_GEOMETRY = True  # pixel values only: bounding boxes pass through, as in Keras
     _USE_BASE_FACTOR = False
 
     def __init__(self, value_range=(0, 255), bins=256, data_format=None, **kwargs):

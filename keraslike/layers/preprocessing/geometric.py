@@ -3,6 +3,7 @@ RandomShear, RandomCrop (Keras 3's arguments, draws and transforms; batched torc
 
 import torch
 
+from keraslike.layers.preprocessing import _box_geometry
 from keraslike.layers.preprocessing._affine import resample
 from keraslike.layers.preprocessing.augmentation_base import (
     FILL_MODES,
@@ -56,6 +57,9 @@ class RandomFlip(BaseAugmentation):
         mode: `"horizontal"`, `"vertical"` or `"horizontal_and_vertical"` (default).
         seed: Integer seed.
         data_format: `"channels_last"` (default) or `"channels_first"`.
+        bounding_box_format: Format of the boxes of dict inputs (`{"images": ...,
+            "bounding_boxes": {"boxes": ..., "labels": ...}}`), e.g. `"xyxy"`: the boxes
+            move with the images; boxes left empty get label -1.
     """
 
     _USE_BASE_FACTOR = False
@@ -65,14 +69,20 @@ class RandomFlip(BaseAugmentation):
         check_choice("RandomFlip", "mode", mode, (HORIZONTAL, VERTICAL, HORIZONTAL_AND_VERTICAL))
         self.mode = mode
 
-    def transform_images(self, images, training):
-        if not training:
-            return images
-        flips = self.uniform((images.shape[0], 1, 1, 1), device=images.device) <= 0.5
+    def get_random_transformation(self, images, seed=None):
+        return self.uniform((images.shape[0], 1, 1, 1), device=images.device, seed=seed) <= 0.5
+
+    def apply_transformation(self, images, flips):
         h_axis, w_axis = self.spatial_axes
         # One coin per image flips it both ways in "horizontal_and_vertical" (Keras).
         axes = {HORIZONTAL: (w_axis,), VERTICAL: (h_axis,)}.get(self.mode, (h_axis, w_axis))
         return torch.where(flips, images.flip(axes), images)
+
+    def transform_bounding_boxes(self, bounding_boxes, flips, image_size):
+        horizontal = self.mode in (HORIZONTAL, HORIZONTAL_AND_VERTICAL)
+        vertical = self.mode in (VERTICAL, HORIZONTAL_AND_VERTICAL)
+        return _box_geometry.flip(bounding_boxes, flips, horizontal, vertical,
+                                  self.bounding_box_format, *image_size)
 
     def get_config(self):
         config = super().get_config()
@@ -90,6 +100,9 @@ class RandomRotation(_AffineAugmentation):
         seed: Integer seed.
         fill_value: Value outside the image for `fill_mode="constant"`.
         data_format: `"channels_last"` (default) or `"channels_first"`.
+        bounding_box_format: Format of the boxes of dict inputs (`{"images": ...,
+            "bounding_boxes": {"boxes": ..., "labels": ...}}`), e.g. `"xyxy"`: the boxes
+            move with the images; boxes left empty get label -1.
     """
 
     def __init__(self, factor, fill_mode="reflect", interpolation="bilinear", seed=None,
@@ -108,6 +121,9 @@ class RandomRotation(_AffineAugmentation):
         cos, sin = torch.cos(radians), torch.sin(radians)
         linear = torch.stack([cos, -sin, sin, cos], dim=1).view(-1, 2, 2)  # about the centre
         return self._resample(images, linear)
+
+    def transform_bounding_boxes(self, bounding_boxes, angle, image_size):
+        return _box_geometry.rotate(bounding_boxes, angle, self.bounding_box_format, *image_size)
 
     def get_config(self):
         config = super().get_config()
@@ -146,7 +162,8 @@ class RandomZoom(_AffineAugmentation):
         height_factor: A float `f` (zoom in `[-f, f]`) or a pair `(lower, upper)` of
             fractions of the height.
         width_factor: Same for the width; `None` (default) zooms both axes alike.
-        fill_mode, interpolation, seed, fill_value, data_format: As `RandomRotation`.
+        fill_mode, interpolation, seed, fill_value, data_format, bounding_box_format: As
+            `RandomRotation`.
     """
 
     _USE_BASE_FACTOR = False
@@ -165,20 +182,27 @@ class RandomZoom(_AffineAugmentation):
             "RandomZoom", "width_factor", width_factor, allow_none=True
         )
 
-    def transform_images(self, images, training):
-        if not training:
-            return images
+    def get_random_transformation(self, images, seed=None):
         b, device = images.shape[0], images.device
         low, high = 1.0 + self.height_lower, 1.0 + self.height_upper
-        height_zoom = self.uniform((b, 1), low, high, device)
+        height_zoom = self.uniform((b, 1), low, high, device, seed)
         if self.width_factor is not None:
             low, high = 1.0 + self.width_lower, 1.0 + self.width_upper
-            width_zoom = self.uniform((b, 1), low, high, device)
+            width_zoom = self.uniform((b, 1), low, high, device, seed)
         else:
             width_zoom = height_zoom
+        return height_zoom, width_zoom
+
+    def apply_transformation(self, images, transformation):
+        height_zoom, width_zoom = transformation
         zeros = torch.zeros_like(height_zoom)
         linear = torch.cat([width_zoom, zeros, zeros, height_zoom], dim=1).view(-1, 2, 2)
         return self._resample(images, linear)  # scaling about the centre, as Keras
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation, image_size):
+        height_zoom, width_zoom = transformation
+        return _box_geometry.zoom(bounding_boxes, height_zoom, width_zoom,
+                                  self.bounding_box_format, *image_size)
 
     def get_config(self):
         config = super().get_config()
@@ -192,7 +216,8 @@ class RandomTranslation(_AffineAugmentation):
     Args:
         height_factor: A float `f` (shift in `[-f, f] * height`) or a pair `(lower, upper)`.
         width_factor: Same for the width.
-        fill_mode, interpolation, seed, fill_value, data_format: As `RandomRotation`.
+        fill_mode, interpolation, seed, fill_value, data_format, bounding_box_format: As
+            `RandomRotation`.
     """
 
     _USE_BASE_FACTOR = False
@@ -221,6 +246,11 @@ class RandomTranslation(_AffineAugmentation):
         identity = torch.eye(2, dtype=images.dtype, device=images.device)
         return self._resample(images, identity.expand(offset.shape[0], 2, 2), offset)
 
+    def transform_bounding_boxes(self, bounding_boxes, transformation, image_size):
+        dy, dx = transformation
+        return _box_geometry.translate(bounding_boxes, dy, dx, self.bounding_box_format,
+                                       *image_size)
+
     def get_config(self):
         config = super().get_config()
         config.update({"height_factor": self.height_factor, "width_factor": self.width_factor})
@@ -237,9 +267,13 @@ class RandomCrop(BaseAugmentation):
         height, width: Output size.
         seed: Integer seed.
         data_format: `"channels_last"` (default) or `"channels_first"`.
+        bounding_box_format: Format of the boxes of dict inputs (`{"images": ...,
+            "bounding_boxes": {"boxes": ..., "labels": ...}}`), e.g. `"xyxy"`: the boxes
+            move with the images; boxes left empty get label -1.
     """
 
     _USE_BASE_FACTOR = False
+    _TRANSFORMS_AT_INFERENCE = True
 
     def __init__(self, height, width, seed=None, data_format=None, name=None, **kwargs):
         # As Keras, a missing seed is drawn now for the config, and the generator, still given
@@ -252,6 +286,11 @@ class RandomCrop(BaseAugmentation):
         self.width = width
 
     def transform_images(self, images, training):
+        return self.apply_transformation(images, self.dict_transformation(images, training))
+
+    def dict_transformation(self, images, training):
+        """The window `(top, left, height, width)` cropped (then resized to the target): a
+        random one when training on images larger than the target, else a centred one."""
         h_axis, w_axis = self.spatial_axes
         in_h, in_w = images.shape[h_axis], images.shape[w_axis]
         if training and in_h > self.height and in_w > self.width:
@@ -262,13 +301,26 @@ class RandomCrop(BaseAugmentation):
             crop_h = max(min(in_h, int(float(in_w * self.height) / self.width)), 1)
             crop_w = max(min(in_w, int(float(in_h * self.width) / self.height)), 1)
             top, left = int(float(in_h - crop_h) / 2), int(float(in_w - crop_w) / 2)
-        out = images.narrow(h_axis, top, min(self.height, in_h - top))
-        out = out.narrow(w_axis, left, min(self.width, in_w - left))
+        return top, left, min(self.height, in_h - top), min(self.width, in_w - left)
+
+    def get_random_transformation(self, images, seed=None):
+        return self.dict_transformation(images, True)
+
+    def apply_transformation(self, images, window):
+        top, left, crop_h, crop_w = window
+        h_axis, w_axis = self.spatial_axes
+        out = images.narrow(h_axis, top, crop_h).narrow(w_axis, left, crop_w)
         if out.shape[h_axis] != self.height or out.shape[w_axis] != self.width:
             nchw = out.permute(0, 3, 1, 2) if self.data_format == "channels_last" else out
             nchw = resize_nchw(nchw, (self.height, self.width))
             out = nchw.permute(0, 2, 3, 1) if self.data_format == "channels_last" else nchw
         return out
+
+    def transform_bounding_boxes(self, bounding_boxes, window, image_size):
+        # Keras 3.15's RandomCrop moves x by the vertical offset and y by the horizontal one
+        # and never clips at the far side; these boxes follow the cropped images instead.
+        return _box_geometry.crop_window(bounding_boxes, *window, self.bounding_box_format,
+                                         *image_size, self.height, self.width)
 
     def compute_output_shape(self, input_shape):
         shape = list(input_shape)

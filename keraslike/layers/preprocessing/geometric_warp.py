@@ -3,6 +3,7 @@ arguments, draws and transforms; every image of a batch resampled in one batched
 
 import torch
 
+from keraslike.layers.preprocessing import _box_geometry
 from keraslike.layers.preprocessing._affine import affine_transform
 from keraslike.layers.preprocessing.augmentation_base import (
     FILL_MODES,
@@ -52,6 +53,9 @@ class RandomShear(BaseAugmentation):
         fill_mode: `"reflect"` (default), `"wrap"`, `"constant"` or `"nearest"`.
         fill_value: Value outside the image for `fill_mode="constant"`.
         data_format: `"channels_last"` (default) or `"channels_first"`.
+        bounding_box_format: Format of the boxes of dict inputs (`{"images": ...,
+            "bounding_boxes": {"boxes": ..., "labels": ...}}`), e.g. `"xyxy"`: the boxes
+            move with the images; boxes left empty get label -1.
         seed: Integer seed.
     """
 
@@ -85,6 +89,10 @@ class RandomShear(BaseAugmentation):
         return affine_transform(images, matrix, self.interpolation, self.fill_mode,
                                 self.fill_value, self.data_format)
 
+    def transform_bounding_boxes(self, bounding_boxes, shear, image_size):
+        return _box_geometry.shear(bounding_boxes, shear, self.bounding_box_format, *image_size,
+                                   self.compute_dtype)
+
     def get_config(self):
         config = super().get_config()
         config.update(
@@ -112,6 +120,9 @@ class RandomPerspective(BaseAugmentation):
         fill_value: Value outside the image.
         seed: Integer seed.
         data_format: `"channels_last"` (default) or `"channels_first"`.
+        bounding_box_format: Format of the boxes of dict inputs (`{"images": ...,
+            "bounding_boxes": {"boxes": ..., "labels": ...}}`), e.g. `"xyxy"`: the boxes
+            move with the images; boxes left empty get label -1.
     """
 
     _USE_BASE_FACTOR = False
@@ -148,6 +159,11 @@ class RandomPerspective(BaseAugmentation):
         warped = perspective_transform(images, start, end, interpolation=self.interpolation,
                                        fill_value=self.fill_value, data_format=self.data_format)
         return torch.where(apply.view(-1, 1, 1, 1), warped, images)
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation, image_size):
+        apply, start, end = transformation
+        return _box_geometry.perspective(bounding_boxes, apply, start, end,
+                                         self.bounding_box_format, *image_size)
 
     def get_config(self):
         config = super().get_config()

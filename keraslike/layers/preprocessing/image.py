@@ -11,6 +11,8 @@ import torch.nn.functional as F
 from keraslike.backend import config as backend_config
 from keraslike.graph.shape_inference import torch_dtype
 from keraslike.layers.layer import Layer
+from keraslike.layers.preprocessing import _box_geometry
+from keraslike.layers.preprocessing._boxes import DeterministicDictInput
 
 _TORCH_MODES = {"bilinear": "bilinear", "nearest": "nearest-exact", "bicubic": "bicubic"}
 _INT_DTYPES = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
@@ -85,7 +87,7 @@ def _positive_int(layer, arg, value):
         )
 
 
-class Resizing(Layer):
+class Resizing(DeterministicDictInput, Layer):
     """Resizes images to `(height, width)`.
 
     Args:
@@ -101,6 +103,9 @@ class Resizing(Layer):
         antialias: Whether to antialias when downsampling (bilinear/bicubic only).
         data_format: `"channels_last"` (`(B, H, W, C)`, default from
             `keras.config.image_data_format()`) or `"channels_first"`.
+        bounding_box_format: Format of the boxes of dict inputs (`{"images": ...,
+            "bounding_boxes": {"boxes": ..., "labels": ...}}`), e.g. `"xyxy"`; the boxes
+            are moved with the images, clipped, and boxes left empty get label -1.
 
     Input shape:
         `(B, H, W, C)` or `(H, W, C)` (channels_last). Integer images come back in their dtype,
@@ -123,9 +128,11 @@ class Resizing(Layer):
         fill_value=0.0,
         antialias=False,
         data_format=None,
+        bounding_box_format=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.bounding_box_format = bounding_box_format
         _positive_int(self, "height", height)
         _positive_int(self, "width", width)
         where = f'Layer "{self.name}" (Resizing)'
@@ -191,11 +198,20 @@ class Resizing(Layer):
             resized = resized.to(out_dtype)
         return resized
 
+    def transform_bounding_boxes(self, bounding_boxes, image_size):
+        """Boxes `(B, N, 4)` of images of size `image_size` moved as the images resize."""
+        return _box_geometry.resize(
+            bounding_boxes, self.bounding_box_format, *image_size, self.height, self.width,
+            self.crop_to_aspect_ratio, self.pad_to_aspect_ratio,
+        )
+
     def compute_output_shape(self, input_shape):
         return _resized_shape(self, input_shape)
 
     def get_config(self):
         config = super().get_config()
+        if self.bounding_box_format is not None:
+            config["bounding_box_format"] = self.bounding_box_format
         config.update(
             {
                 "data_format": self.data_format,
@@ -212,7 +228,7 @@ class Resizing(Layer):
         return config
 
 
-class CenterCrop(Layer):
+class CenterCrop(DeterministicDictInput, Layer):
     """Crops the central `(height, width)` window of images.
 
     An image smaller than the target (in either dimension) is instead cropped to the target
@@ -223,6 +239,7 @@ class CenterCrop(Layer):
         height, width: Output size.
         data_format: `"channels_last"` (default from `keras.config.image_data_format()`) or
             `"channels_first"`.
+        bounding_box_format: Format of the boxes of dict inputs, as `Resizing`'s.
 
     Input shape:
         `(B, H, W, C)` or `(H, W, C)` (channels_last).
@@ -233,8 +250,9 @@ class CenterCrop(Layer):
 
     _allow_non_tensor_positional_args = True  # Python lists and strings, as Keras
 
-    def __init__(self, height, width, data_format=None, **kwargs):
+    def __init__(self, height, width, data_format=None, bounding_box_format=None, **kwargs):
         super().__init__(**kwargs)
+        self.bounding_box_format = bounding_box_format
         _positive_int(self, "height", height)
         _positive_int(self, "width", width)
         self.height = height
@@ -260,10 +278,17 @@ class CenterCrop(Layer):
             resized = resized.permute(0, 2, 3, 1)
         return resized.squeeze(0) if unbatched else resized
 
+    def transform_bounding_boxes(self, bounding_boxes, image_size):
+        """Boxes `(B, N, 4)` of images of size `image_size` moved as the images are cropped."""
+        return _box_geometry.center_crop(bounding_boxes, self.bounding_box_format, *image_size,
+                                         self.height, self.width)
+
     def compute_output_shape(self, input_shape):
         return _resized_shape(self, input_shape)
 
     def get_config(self):
         config = super().get_config()
+        if self.bounding_box_format is not None:
+            config["bounding_box_format"] = self.bounding_box_format
         config.update({"data_format": self.data_format, "height": self.height, "width": self.width})
         return config

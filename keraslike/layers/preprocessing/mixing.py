@@ -149,6 +149,7 @@ class RandomErasing(BaseAugmentation):
         data_format: `"channels_last"` (default) or `"channels_first"`.
     """
 
+    _KEEPS_GEOMETRY = True  # pixel values only: bounding boxes pass through, as in Keras
     _USE_BASE_FACTOR = False
     _FACTOR_BOUNDS = (0, 1)
 
