@@ -88,7 +88,8 @@ class Model(Trainer, Layer):
         name = kwargs.pop("name", None)
         is_graph = inputs is not None or outputs is not None
         if name is None:
-            base = "functional" if is_graph or type(self) is Model else to_snake_case(type(self).__name__)
+            # Keras: a graph model of class `Model` is "functional"; a subclass's takes its name.
+            base = "functional" if type(self) is Model else to_snake_case(type(self).__name__)
             name = uniquify(base)
         super().__init__(name=name, **kwargs)
         self._plan = None

@@ -27,13 +27,14 @@ def _describe(x):
 def to_tensor(x, what, float_dtype=torch.float32):
     """Converts one array-like leaf to a torch tensor (zero-copy where possible).
 
-    Floats become `float_dtype` (Keras converts float64 data to floatx); integers and booleans
-    keep their dtype. Strings are refused with a message naming `what`.
+    Floats become `float_dtype` (Keras converts float64 data to floatx; `None` keeps their
+    dtype); integers and booleans keep their dtype. Strings are refused with a message naming
+    `what`.
     """
     if x is None:
         return None
     if isinstance(x, torch.Tensor):
-        return x.to(float_dtype) if x.is_floating_point() and x.dtype != float_dtype else x
+        return x.to(float_dtype) if float_dtype is not None and x.is_floating_point() and x.dtype != float_dtype else x
     array = np.asarray(x)
     if array.dtype.kind in ("U", "S", "O"):
         raise ValueError(
@@ -42,7 +43,7 @@ def to_tensor(x, what, float_dtype=torch.float32):
             "table or `np.unique(labels, return_inverse=True)`)."
         )
     tensor = torch.from_numpy(np.ascontiguousarray(array))
-    if tensor.is_floating_point() and tensor.dtype != float_dtype:
+    if float_dtype is not None and tensor.is_floating_point() and tensor.dtype != float_dtype:
         tensor = tensor.to(float_dtype)
     return tensor
 
@@ -468,6 +469,9 @@ class IterableData:
         self.ran_out = False  # the last `batches()` ended early: the source had no more data
         self.device = None
         self.adapt_inputs = None  # set by the trainer: x -> x adapted to the model's inputs
+        # Set by the trainer when the model overrides the step this data feeds: batches are then
+        # given as Keras's torch backend gives them (`as_keras_gives`), not adapted.
+        self.raw_batches = False
         self.class_weight = None
         self.shard = None  # (rank, world) under data parallelism
         self.share_order = None  # under data parallelism: rank 0's shuffled PyDataset order
@@ -630,12 +634,32 @@ class IterableData:
             self._cursor += 1
         return item
 
-    def convert(self, leaf, what="data"):
-        """One leaf of a batch as a tensor on the training device."""
-        return to_tensor(leaf, what).to(self.device, non_blocking=True)
+    def convert(self, leaf, what="data", keep_dtype=False):
+        """One leaf of a batch as a tensor on the training device (floats as float32 unless
+        `keep_dtype`)."""
+        tensor = to_tensor(leaf, what, float_dtype=None if keep_dtype else torch.float32)
+        return tensor.to(self.device, non_blocking=True)
+
+    def as_keras_gives(self, batch):
+        """One raw batch as Keras's torch backend hands it to a user's `train_step` /
+        `test_step` / `predict_step`: read through a torch DataLoader, whose conversion turns
+        every tuple into a list (a bare array `x` is the batch `(x,)`, so `[x]`), leaves keep
+        their dtype (float64 stays float64) and nothing is checked against the model's inputs
+        (the step may not feed the data to the model as it is)."""
+        convert = lambda t: None if t is None else self.convert(t, keep_dtype=True)  # noqa: E731
+        if isinstance(batch, dict):
+            return _as_lists(batch, convert)
+        parts = list(batch) if isinstance(batch, (list, tuple)) else [batch]
+        parts = [_as_lists(part, convert) for part in parts]
+        if self.class_weight and len(parts) > 1 and parts[1] is not None:
+            if len(parts) > 2 and parts[2] is not None:
+                raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
+            parts = [parts[0], parts[1], class_weights_to_sample_weights(parts[1], self.class_weight)]
+        return parts
 
     def batches(self):
-        """Yields Keras step data (`x`, `(x, y)` or `(x, y, sample_weight)`), inputs adapted.
+        """Yields Keras step data (`x`, `(x, y)` or `(x, y, sample_weight)`), inputs adapted
+        (with `raw_batches`, as `as_keras_gives` returns them).
 
         Without `steps` an epoch is one pass over the source (a generator is consumed across
         epochs); with `steps`, the next epoch continues the same pass where the last one stopped.
@@ -661,6 +685,9 @@ class IterableData:
                 break
             done += 1
             self._yielded = True
+            if self.raw_batches:
+                yield self.as_keras_gives(batch)
+                continue
             x, y, sw = unpack_batch(batch)
             convert = lambda t: None if t is None else self.convert(t)  # noqa: E731
             x = self.adapt_inputs(x) if self.adapt_inputs is not None else nest.map_structure(convert, x)
@@ -691,6 +718,16 @@ class IterableData:
 
 
 _END = object()
+
+
+def _as_lists(structure, convert):
+    """`structure` with every tuple and list a list and every leaf converted (a torch
+    DataLoader's `default_convert`; dicts keep their keys)."""
+    if isinstance(structure, (list, tuple)):
+        return [_as_lists(item, convert) for item in structure]
+    if isinstance(structure, dict):
+        return {key: _as_lists(value, convert) for key, value in structure.items()}
+    return convert(structure)
 
 
 def _ran_out_warning():

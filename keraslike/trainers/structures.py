@@ -213,6 +213,26 @@ def adapt_inputs(model, x, convert=None):
     return _adapt_input(model, convert(x, f'Input "{name}"'), name, spec)
 
 
+# The step of the model that each data-taking method runs.
+_STEP_OF = {
+    "fit": "train_step",
+    "train_on_batch": "train_step",
+    "evaluate": "test_step",
+    "validation_data": "test_step",
+    "test_on_batch": "test_step",
+    "predict": "predict_step",
+    "predict_on_batch": "predict_step",
+}
+
+
+def step_overridden(model, what):
+    """Whether the model's class replaces the built-in step that `what` (`"fit"`,
+    `"evaluate"`, ...) runs: that step then receives the data as Keras gives it, not adapted to
+    the model's inputs (it may split, stack or ignore them before calling the model)."""
+    step = getattr(type(model), _STEP_OF.get(what, ""), None)
+    return step is not None and not getattr(step, "_builtin_step", False)
+
+
 def make_data(model, x, y, sample_weight, batch_size, shuffle, steps, what, class_weight=None):
     """Returns `ArrayData` or `IterableData` for `fit`/`evaluate`/`predict` arguments."""
     if x is None:
@@ -223,9 +243,15 @@ def make_data(model, x, y, sample_weight, batch_size, shuffle, steps, what, clas
             f"Received: class_weight={class_weight}"
         )
     check_steps(steps, what)
+    raw = step_overridden(model, what)
     if is_array_like(x):
         check_batch_size(batch_size)
-        xs = adapt_inputs(model, x)
+        # A user's step gets `x` as Keras gives it (its structure and shapes; floats as
+        # float32); the model adapts it when the step calls it.
+        if raw:
+            xs = nest.map_structure(lambda t: None if t is None else to_tensor(t, "x"), x)
+        else:
+            xs = adapt_inputs(model, x)
         ys = nest.map_structure(lambda t: None if t is None else to_tensor(t, "Target"), y)
         sws = nest.map_structure(lambda t: None if t is None else to_tensor(t, "sample_weight"), sample_weight)
         names = training_output_names(model)
@@ -248,7 +274,9 @@ def make_data(model, x, y, sample_weight, batch_size, shuffle, steps, what, clas
             )
         data = IterableData(x, steps=steps, batch_size=batch_size or 32, shuffle=shuffle)
         data.what = what
-        data.adapt_inputs = lambda batch_x: adapt_inputs(model, batch_x, convert=data.convert)
+        data.raw_batches = raw
+        if not raw:
+            data.adapt_inputs = lambda batch_x: adapt_inputs(model, batch_x, convert=data.convert)
     if class_weight:
         if len(training_output_names(model)) > 1:
             raise ValueError("`class_weight` is only supported for models with a single output.")
@@ -292,6 +320,8 @@ def check_steps(steps, what):
 
 def validation_data(model, validation_data, batch_size, steps):
     """Returns the data object for `fit(validation_data=...)`."""
+    if isinstance(validation_data, (tuple, list)) and len(validation_data) == 1:
+        validation_data = validation_data[0]  # `(x,)`: Keras unpacks it to `x`
     if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3) and is_array_like(validation_data[0]):
         vx, vy = validation_data[0], validation_data[1]
         vsw = validation_data[2] if len(validation_data) == 3 else None

@@ -388,3 +388,12 @@ def test_intermediate_tensors_as_inputs_get_their_own_inputs_as_in_keras():
     assert [layer.name for layer in rebuilt.layers] == [layer.name for layer in ours.layers]
     # The original graph is untouched: the whole model still runs `pre`.
     assert "pre" in [layer.name for layer in ours_whole.layers]
+
+
+def test_a_graph_model_of_a_model_subclass_takes_the_subclass_name_as_keras():
+    class EmbeddingModel(keras.Model):
+        pass
+
+    inputs = keras.Input((3,))
+    assert EmbeddingModel(inputs, layers.Dense(2)(inputs)).name == "embedding_model"
+    assert keras.Model(inputs, layers.Dense(2)(inputs)).name == "functional"

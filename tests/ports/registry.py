@@ -94,6 +94,14 @@ PORTS = [
     "timeseries_multivariate_timeseries_forecasting_using_lstm",
     "timeseries_lstm_vs_cnn_timeseries_classification",
     "timeseries_timeseries_forecasting_with_lstm_for_temperature_prediction",
+    "vision_metric_learning",
+    "vision_semisupervised_simclr",
+    "vision_mobilevit",
+    "vision_masked_image_modeling",
+    "vision_forwardforward",
+    "vision_reptile",
+    "vision_deeplabv3_plus",
+    "vision_mixup",
 ]
 
 # Ports that run on Keras 3 but fail on keraslike because of a keraslike gap (the test is

@@ -37,6 +37,14 @@ SEEDS = {
     "rl_actor_critic_cartpole": 1,
     "nlp_text_generation_fnet": 1,
     "rl_ppo_cartpole": 3,  # seed 0 rises
+    "vision_metric_learning": 0,
+    "vision_semisupervised_simclr": 0,
+    "vision_mobilevit": 0,
+    "vision_masked_image_modeling": 0,
+    "vision_forwardforward": 0,
+    "vision_reptile": 0,
+    "vision_deeplabv3_plus": 0,
+    "vision_mixup": 0,
 }
 
 _CASES = [

@@ -90,6 +90,10 @@ TOLERANCES = {"timeseries_classification_from_scratch": (1e-4, 3e-3), "vision_in
 # Ports whose training draws random numbers (dropout): compared are their `History.results`
 # (evaluations from the copied initial weights), the History's keys and the weights' shapes.
 EVALUATION_PARITY = [
+    "vision_mobilevit",
+    "vision_semisupervised_simclr",
+    "vision_deeplabv3_plus",
+    "vision_mixup",
     "structured_data_structured_data_classification_from_scratch",
     "timeseries_multivariate_timeseries_forecasting_using_lstm",
     "timeseries_lstm_vs_cnn_timeseries_classification",

@@ -382,7 +382,11 @@ class MultiHeadAttention(AttentionHooks, QueryValueKeyCalls, Layer):
         if n == 1:
             probs = torch.softmax(scores, dim=-1)
         else:
-            probs = torch.softmax(scores.flatten(-n), dim=-1).view(scores.shape)
+            # Keras's softmax over several axes, elementwise on the einsum's result: the
+            # probabilities keep its memory layout (a size-1 attention axis makes it a permuted
+            # view), and so does the dropout mask `F.dropout` draws for them, element for element.
+            axes = tuple(range(scores.ndim - n, scores.ndim))
+            probs = torch.exp(scores - torch.logsumexp(scores, dim=axes, keepdim=True))
         if mask is not None:
             probs = torch.where(mask, probs, 0.0)
         dropped = probs
