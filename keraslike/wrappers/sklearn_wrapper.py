@@ -120,8 +120,10 @@ class SKLBase(BaseEstimator):
             return self.model_
         if isinstance(self.model, Model):
             model = clone_model(self.model)
+            # `clone_model` compiles a functional or Sequential clone itself; a subclassed
+            # model's clone (rebuilt from its config) comes back uncompiled.
             if getattr(self.model, "compiled", False) and not getattr(model, "compiled", False):
-                model.compile_from_config(self.model.get_compile_config())  # as Keras's clone
+                model.compile_from_config(self.model.get_compile_config())
             return model
         return self.model(X=X, y=y, **(self.model_kwargs or {}))
 
